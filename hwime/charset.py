@@ -1,0 +1,65 @@
+"""Class sets (which characters a model can answer) and label files (one character per line, UTF-8)."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import Iterable
+
+DIGITS = string.digits
+LATIN = string.ascii_letters
+# full-width punctuation a Chinese writer puts in text
+PUNCTUATION = "，。、？！：；“”（）"
+
+
+def _gb2312_rows(first: int, last: int) -> list[str]:
+    out = []
+    for hi in range(first, last + 1):
+        for lo in range(0xA1, 0xFF):
+            try:
+                out.append(bytes([hi, lo]).decode("gb2312"))
+            except UnicodeDecodeError:
+                pass  # the five unassigned cells at the end of row 0xD7
+    return out
+
+
+def gb2312_level1() -> list[str]:
+    """The 3,755 common characters (GB2312 rows 16-55, by pinyin), HWDB1.1's class set."""
+    return _gb2312_rows(0xB0, 0xD7)
+
+
+def gb2312_level2() -> list[str]:
+    """The 3,008 less common characters (rows 56-87, by radical)."""
+    return _gb2312_rows(0xD8, 0xF7)
+
+
+def named_set(name: str) -> list[str]:
+    """A class set by name: gb1, gb2, gb2312 (both levels), digits, latin, punct; join with '+'."""
+    parts = {
+        "gb1": gb2312_level1,
+        "gb2": gb2312_level2,
+        "gb2312": lambda: gb2312_level1() + gb2312_level2(),
+        "digits": lambda: list(DIGITS),
+        "latin": lambda: list(LATIN),
+        "punct": lambda: list(PUNCTUATION),
+    }
+    out: dict[str, None] = {}  # an ordered set
+    for part in name.split("+"):
+        if part not in parts:
+            raise ValueError(f"unknown class set {part!r}; choose from {', '.join(parts)} joined by '+'")
+        out.update(dict.fromkeys(parts[part]()))
+    return list(out)
+
+
+def write_labels(path: str | Path, labels: Iterable[str]) -> None:
+    Path(path).write_text("".join(f"{c}\n" for c in labels), encoding="utf-8")
+
+
+def read_labels(path: str | Path) -> list[str]:
+    labels = [line.rstrip("\n") for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    bad = [i + 1 for i, c in enumerate(labels) if len(c) != 1]
+    if bad:
+        raise ValueError(f"{path}: line {bad[0]} is not exactly one character")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"{path}: duplicate labels")
+    return labels

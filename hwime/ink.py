@@ -1,0 +1,132 @@
+"""Ink: what a person wrote, as strokes of points (x, y, t ms, pressure 0..1); y grows downward.
+
+The JSON form is the contract in DESIGN.md: ``{"strokes": [[[x, y], [x, y, t], [x, y, t, p], ...], ...]}``.
+Missing t or pressure are stored as NaN so every stroke is one float array of shape (n, 4).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+
+class InkError(ValueError):
+    """Ink data that cannot be understood (bad JSON shape, non-numeric points)."""
+
+
+def _stroke_array(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+    arr = np.asarray(points, dtype=np.float32)
+    if arr.ndim != 2 or arr.shape[0] == 0 or not 2 <= arr.shape[1] <= 4:
+        raise InkError(f"a stroke must be a non-empty list of [x, y(, t(, pressure))] points, got shape {arr.shape}")
+    if not np.isfinite(arr[:, :2]).all():
+        raise InkError("stroke coordinates must be finite numbers")
+    out = np.full((arr.shape[0], 4), np.nan, dtype=np.float32)
+    out[:, : arr.shape[1]] = arr
+    return out
+
+
+@dataclass(frozen=True)
+class Ink:
+    strokes: tuple[np.ndarray, ...] = ()
+
+    @classmethod
+    def from_strokes(cls, strokes: Sequence[Sequence[Sequence[float]] | np.ndarray]) -> "Ink":
+        return cls(tuple(_stroke_array(s) for s in strokes))
+
+    @classmethod
+    def from_json(cls, obj: object) -> "Ink":
+        if not isinstance(obj, dict) or not isinstance(obj.get("strokes"), list):
+            raise InkError('ink JSON must be an object with a "strokes" list')
+        try:
+            return cls.from_strokes(obj["strokes"])
+        except (TypeError, ValueError) as exc:
+            raise InkError(str(exc)) from None
+
+    def to_json(self) -> dict:
+        strokes = []
+        for s in self.strokes:
+            width = 4 if not np.isnan(s[:, 3]).all() else 3 if not np.isnan(s[:, 2]).all() else 2
+            strokes.append([[round(float(v), 2) for v in p[:width]] for p in s])
+        return {"strokes": strokes}
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Ink":
+        try:
+            obj = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InkError(f"{path}: not valid JSON ({exc})") from None
+        return cls.from_json(obj)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), ensure_ascii=False), encoding="utf-8")
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.strokes
+
+    def __len__(self) -> int:
+        return len(self.strokes)
+
+    def with_stroke(self, points: Sequence[Sequence[float]] | np.ndarray) -> "Ink":
+        return Ink(self.strokes + (_stroke_array(points),))
+
+    def without_last_stroke(self) -> "Ink":
+        return Ink(self.strokes[:-1])
+
+    def bbox(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of all points; raises InkError on empty ink."""
+        if self.is_empty:
+            raise InkError("empty ink has no bounding box")
+        xy = np.concatenate([s[:, :2] for s in self.strokes])
+        x0, y0 = xy.min(axis=0)
+        x1, y1 = xy.max(axis=0)
+        return float(x0), float(y0), float(x1), float(y1)
+
+    def simplify(self, tolerance: float) -> "Ink":
+        """Drop points closer than ``tolerance`` to the Ramer-Douglas-Peucker line of their neighbours."""
+        return Ink(tuple(s[_rdp_keep(s[:, :2], tolerance)] for s in self.strokes))
+
+
+def _rdp_keep(xy: np.ndarray, tolerance: float) -> np.ndarray:
+    keep = np.zeros(len(xy), dtype=bool)
+    keep[0] = keep[-1] = True
+    stack = [(0, len(xy) - 1)]
+    while stack:
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        seg = xy[b] - xy[a]
+        rel = xy[a + 1 : b] - xy[a]
+        norm = math.hypot(float(seg[0]), float(seg[1]))
+        if norm == 0:
+            dist = np.hypot(rel[:, 0], rel[:, 1])
+        else:
+            dist = np.abs(seg[0] * rel[:, 1] - seg[1] * rel[:, 0]) / norm
+        i = int(np.argmax(dist))
+        if dist[i] > tolerance:
+            keep[a + 1 + i] = True
+            stack += [(a, a + 1 + i), (a + 1 + i, b)]
+    return keep
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Ink | InkError, str | None]]:
+    """Yield (line number from 1, Ink or the InkError for that line, its "char" label or None); blank lines skipped."""
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, InkError(f"{path}:{number}: not valid JSON ({exc.msg})"), None
+                continue
+            label = obj.get("char") if isinstance(obj, dict) else None
+            try:
+                yield number, Ink.from_json(obj), label if isinstance(label, str) else None
+            except InkError as exc:
+                yield number, InkError(f"{path}:{number}: {exc}"), None

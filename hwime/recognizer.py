@@ -1,0 +1,136 @@
+"""Recognizer: a model bundle on cpu or cuda that turns glyph images or ink into ranked Candidates.
+
+A bundle is one file loadable with ``torch.load(weights_only=True)`` (it can never run code) holding:
+format, arch, labels, raster (a RasterSpec dict), state_dict, and plain metadata (recipe, data, metrics).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .bundled import DEFAULT_MODEL, asset_path
+from .ink import Ink
+from .model import build_model, head_size
+from .raster import RasterSpec, ink_to_image, normalize, prepare_image
+
+BUNDLE_FORMAT = "hwime-bundle/1"
+REQUIRED_KEYS = ("format", "arch", "labels", "raster", "state_dict")
+
+
+class ModelError(RuntimeError):
+    """A model bundle that is missing, unreadable or inconsistent; the message names the file."""
+
+
+class ModelNotFoundError(ModelError):
+    pass
+
+
+@dataclass(frozen=True)
+class Candidate:
+    char: str
+    score: float  # softmax probability, 0..1
+
+
+def pick_device(device: str = "auto") -> tuple[torch.device, str | None]:
+    """(device, a note when the wish could not be met)."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, not {device!r}")
+    if device == "cpu":
+        return torch.device("cpu"), None
+    if torch.cuda.is_available():
+        return torch.device("cuda"), None
+    return torch.device("cpu"), "CUDA is not available here; running on the CPU" if device == "cuda" else None
+
+
+def read_bundle(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise ModelNotFoundError(
+            f"no model bundle at {path}. Reinstall hwime to get the bundled model, choose another file in the "
+            f"settings, or train one with `python -m hwime.training` (see training/README.md)")
+    try:
+        bundle = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds for a damaged or foreign file
+        raise ModelError(f"{path}: not a readable hwime model bundle ({type(exc).__name__}: {exc})"[:500]) from None
+    if not isinstance(bundle, dict) or any(k not in bundle for k in REQUIRED_KEYS):
+        raise ModelError(f"{path}: not a hwime model bundle (it lacks {', '.join(REQUIRED_KEYS)})")
+    if bundle["format"] != BUNDLE_FORMAT:
+        raise ModelError(f"{path}: bundle format {bundle['format']!r} is not {BUNDLE_FORMAT!r}")
+    return bundle
+
+
+class Recognizer:
+    def __init__(self, model: torch.nn.Module, labels: Sequence[str], spec: RasterSpec, device: torch.device,
+                 path: Path | None = None, metadata: dict | None = None):
+        self.model = model.eval().to(device)
+        self.labels = list(labels)
+        self.spec = spec
+        self.device = device
+        self.path = path
+        self.metadata = metadata or {}
+        self.notes: list[str] = []
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, device: str = "auto") -> "Recognizer":
+        """Load a bundle (the bundled model when path is None) on device auto/cpu/cuda."""
+        path = Path(path) if path else asset_path(DEFAULT_MODEL)
+        bundle = read_bundle(path)
+        labels = list(bundle["labels"])
+        try:
+            model = build_model(bundle["arch"], len(labels))
+        except ValueError as exc:
+            raise ModelError(f"{path}: {exc}") from None
+        state = bundle["state_dict"]
+        heads = [v for k, v in state.items() if k.endswith(".weight") and v.ndim == 2]
+        if not heads or heads[-1].shape[0] != len(labels):
+            got = heads[-1].shape[0] if heads else "no"
+            raise ModelError(f"{path}: the label list has {len(labels)} characters but the model's head has {got} outputs")
+        try:
+            model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        except RuntimeError as exc:
+            raise ModelError(f"{path}: weights do not fit arch {bundle['arch']!r} ({str(exc)[:300]})") from None
+        assert head_size(model) == len(labels)
+        dev, note = pick_device(device)
+        meta = {k: v for k, v in bundle.items() if k != "state_dict"}
+        rec = cls(model, labels, RasterSpec.from_dict(bundle["raster"]), dev, path, meta)
+        if note:
+            rec.notes.append(note)
+        return rec
+
+    @torch.inference_mode()
+    def recognize_prepared(self, batch: np.ndarray, top: int = 10) -> list[list[Candidate]]:
+        """uint8 (N, S, S) already through raster.prepare_image -> top candidates for each."""
+        if len(batch) == 0:
+            return []
+        x = torch.from_numpy(normalize(batch, self.spec)).to(self.device)
+        probs = torch.softmax(self.model(x).float(), dim=1)
+        scores, indices = probs.topk(min(top, len(self.labels)), dim=1)
+        return [[Candidate(self.labels[i], float(s)) for s, i in zip(row_s, row_i)]
+                for row_s, row_i in zip(scores.cpu().tolist(), indices.cpu().tolist())]
+
+    def recognize_images(self, images: Sequence[np.ndarray], top: int = 10, batch_size: int = 256) -> list[list[Candidate]]:
+        """Grayscale glyph images (uint8, 255 = paper, any size and aspect) -> candidates for each."""
+        out: list[list[Candidate]] = []
+        for i in range(0, len(images), batch_size):
+            batch = np.stack([prepare_image(im, self.spec) for im in images[i : i + batch_size]])
+            out += self.recognize_prepared(batch, top)
+        return out
+
+    def recognize_inks(self, inks: Sequence[Ink], top: int = 10, batch_size: int = 256) -> list[list[Candidate]]:
+        """Candidates for each ink; an empty ink has none."""
+        out: list[list[Candidate]] = [[] for _ in inks]
+        todo = [i for i, ink in enumerate(inks) if not ink.is_empty]
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start : start + batch_size]
+            batch = np.stack([ink_to_image(inks[i], self.spec) for i in chunk])
+            for i, cands in zip(chunk, self.recognize_prepared(batch, top)):
+                out[i] = cands
+        return out
+
+    def recognize_ink(self, ink: Ink, top: int = 10) -> list[Candidate]:
+        return self.recognize_inks([ink], top)[0]

@@ -1,0 +1,158 @@
+"""python -m hwime.training {prepare,train,evaluate,export,preview} — see training/README.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .recipe import load_recipe
+
+
+def _recipe_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("recipe", help="recipe TOML from training/ (e.g. training/synthetic-gb2312.toml)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a recipe value (JSON value, e.g. --set train.epochs=3 --set data.classes='\"gb1\"')")
+
+
+def _data_dir(args, recipe) -> Path:
+    return Path(args.data or Path("data") / recipe["name"])
+
+
+def _data_dirs(args, recipe) -> list[Path]:
+    return [Path(d) for d in args.data] if args.data else [Path("data") / recipe["name"]]
+
+
+def cmd_prepare(args) -> int:
+    from .dataset import prepare
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    stats = prepare(recipe, _data_dir(args, recipe), skip_bad=args.skip_bad, workers=args.workers)
+    print(json.dumps(stats, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .train import train
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    run = Path(args.run or Path("runs") / recipe["name"])
+    summary = train(recipe, _data_dirs(args, recipe), run, resume=args.resume, max_steps=args.max_steps, device=args.device)
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import cpu_latency, score_set, write_report
+    from .export import recognizer_from_file
+    from .realsets import load_any
+
+    rec = recognizer_from_file(args.model, args.device)
+    sets = list(args.eval) or [p for p in (Path(args.casia), Path(args.tegaki)) if p.exists()]
+    if not sets:
+        print("nothing to evaluate on: pass --eval PATH (an image folder <char>/*.png or an ink .jsonl)", file=sys.stderr)
+        return 2
+    results = [score_set(rec, load_any(s, rec.spec)) for s in sets]
+    if not args.examples:
+        for r in results:
+            r["_examples"] = {k: v[:0] for k, v in r["_examples"].items()}
+    latency = cpu_latency(rec)
+    out = Path(args.out or Path("training/reports") / Path(args.model).stem)
+    extra = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
+    report = write_report(rec, results, latency, out, args.title or f"Evaluation of {Path(args.model).name}",
+                          Path(args.run_log) if args.run_log else None, extra)
+    for r in results:
+        print(f"{r['name']}: top-1 {r['top1']:.1%} top-5 {r['top5']:.1%} top-10 {r['top10']:.1%} ({r['samples']} samples)")
+        for g, m in r.get("groups", {}).items():
+            print(f"  {g}: top-1 {m['top1']:.1%} top-10 {m['top10']:.1%} ({m['samples']})")
+    print(f"latency p50 {latency['p50_ms']:.2f} ms p95 {latency['p95_ms']:.2f} ms (one thread); report: {report}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export_bundle, export_onnx
+
+    metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8")) if args.metrics else None
+    data = json.loads(Path(args.data_stats).read_text(encoding="utf-8")) if args.data_stats else None
+    out = export_bundle(args.checkpoint, args.out, half=not args.fp32, metrics=metrics, data=data)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    if args.onnx:
+        diff = export_onnx(out, args.onnx)
+        print(f"wrote {args.onnx}; max |logit difference| vs PyTorch {diff:.2e}")
+    return 0
+
+
+def cmd_preview(args) -> int:
+    from .preview import preview
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    out = preview(recipe, args.source, args.out, chars=args.chars, per_char=args.per_char, real=args.real)
+    print(f"wrote {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m hwime.training", description=__doc__.split(" — ")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("prepare", help="sources (.gnt, .pot, synthetic) -> packed arrays + labels.txt + stats.json")
+    _recipe_args(p)
+    p.add_argument("--data", help="output folder (default data/<recipe name>)")
+    p.add_argument("--skip-bad", action="store_true", help="skip corrupt .gnt/.pot files with a warning instead of stopping")
+    p.add_argument("--workers", type=int, help="processes for synthesis (default: all cores)")
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("train", help="train on a prepared data set; plain or under torchrun (DDP)")
+    _recipe_args(p)
+    p.add_argument("--data", action="append", help="prepared data folder (default data/<recipe name>); "
+                   "repeat to train on several (same labels.txt), e.g. CASIA and synthetic prepared apart")
+    p.add_argument("--run", help="run folder for checkpoints and logs (default runs/<recipe name>)")
+    p.add_argument("--resume", action="store_true", help="continue exactly from <run>/checkpoint.pt")
+    p.add_argument("--max-steps", type=int, help="stop after this many steps in all (checkpoint kept for --resume)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="metrics and a report for a bundle or checkpoint on labelled real data")
+    p.add_argument("model", help="model bundle (.pt from export) or training checkpoint (runs/<name>/best.pt)")
+    p.add_argument("--eval", action="append", default=[], metavar="PATH",
+                   help="image folder <char>/*.png or ink .jsonl with \"char\"; repeatable (default: ../shared/data sets)")
+    p.add_argument("--casia", default="../shared/data/casia-hwdb-dev", help=argparse.SUPPRESS)
+    p.add_argument("--tegaki", default="../shared/data/tegaki-online.jsonl", help=argparse.SUPPRESS)
+    p.add_argument("--out", help="report folder (default training/reports/<model name>)")
+    p.add_argument("--run-log", help="the run's log.csv, to plot training curves")
+    p.add_argument("--title", help="report title")
+    p.add_argument("--notes", help="a Markdown file whose text goes at the top of the report")
+    p.add_argument("--no-examples", dest="examples", action="store_false",
+                   help="no example images of confusions (use for reports on data that must not be copied)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("export", help="checkpoint -> model bundle (fp16 by default), optionally ONNX")
+    p.add_argument("checkpoint", help="runs/<name>/best.pt or checkpoint.pt")
+    p.add_argument("--out", required=True, help="bundle path, e.g. assets/hwime-gb2312.pt")
+    p.add_argument("--fp32", action="store_true", help="keep fp32 weights (twice the size)")
+    p.add_argument("--metrics", help="metrics.json from evaluate, stored in the bundle")
+    p.add_argument("--data-stats", help="stats.json from prepare, stored in the bundle as the data description")
+    p.add_argument("--onnx", help="also write an ONNX file and check its outputs match")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("preview", help="PNG sheet of samples from a source, as the model sees them")
+    _recipe_args(p)
+    p.add_argument("--source", default="synthetic",
+                   help="synthetic (the recipe's generator), or a .gnt / .pot file, an image folder or an ink .jsonl")
+    p.add_argument("--chars", help="characters to show (default: the first 16 of the class set / source)")
+    p.add_argument("--per-char", type=int, default=12)
+    p.add_argument("--real", help="a labelled real set to show beside each synthetic row (image folder or .jsonl)")
+    p.add_argument("--out", default="preview.png")
+    p.set_defaults(func=cmd_preview)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Readers for CASIA-HWDB .gnt (offline images) and CASIA-OLHWDB .pot (online strokes).
+
+Both read the whole file into one numpy buffer; each record costs a few slices, never a per-pixel loop.
+A record that does not add up raises CasiaFormatError naming the file and the record's byte offset.
+
+.gnt record: uint32 size (whole record), 2-byte GB tag (lead byte first), uint16 width, uint16 height,
+             width*height bytes of grayscale (255 = paper), row by row.
+.pot sample: uint32 size (whole sample), 4-byte tag (GB code in the first two bytes, lead byte first),
+             uint16 stroke count, then int16 (x, y) points; (-1, 0) ends a stroke, (-1, -1) ends the sample.
+All integers little-endian.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..ink import Ink
+
+GNT_HEADER = 10
+POT_HEADER = 10
+
+
+class CasiaFormatError(ValueError):
+    def __init__(self, path: str | Path, offset: int, problem: str):
+        super().__init__(f"{path}: corrupt record at byte offset {offset}: {problem}")
+        self.path, self.offset = str(path), offset
+
+
+def decode_tag(tag: bytes) -> str:
+    """A GB2312/GBK code as stored by CASIA; single-byte ASCII codes are padded with a zero byte."""
+    raw = tag.rstrip(b"\x00") or tag
+    return raw.decode("gbk")
+
+
+def encode_tag(ch: str) -> bytes:
+    raw = ch.encode("gbk")
+    return raw if len(raw) == 2 else raw + b"\x00"
+
+
+def iter_gnt(path: str | Path) -> Iterator[tuple[str, np.ndarray]]:
+    """(character, uint8 image (height, width)) for each record of a .gnt file; images are views of one buffer."""
+    buf = np.fromfile(path, dtype=np.uint8)
+    data = memoryview(buf)
+    n, offset = len(buf), 0
+    while offset < n:
+        if offset + GNT_HEADER > n:
+            raise CasiaFormatError(path, offset, f"file ends inside a record header ({n - offset} of {GNT_HEADER} bytes)")
+        size = int.from_bytes(data[offset : offset + 4], "little")
+        width = int.from_bytes(data[offset + 6 : offset + 8], "little")
+        height = int.from_bytes(data[offset + 8 : offset + 10], "little")
+        if width == 0 or height == 0 or size != GNT_HEADER + width * height:
+            raise CasiaFormatError(path, offset, f"size {size} does not match {width}x{height} image")
+        if offset + size > n:
+            raise CasiaFormatError(path, offset, f"record of {size} bytes runs past the end of the file ({n - offset} left)")
+        try:
+            label = decode_tag(bytes(data[offset + 4 : offset + 6]))
+        except UnicodeDecodeError:
+            raise CasiaFormatError(path, offset, f"tag {bytes(data[offset + 4 : offset + 6]).hex()} is not a GB code") from None
+        yield label, buf[offset + GNT_HEADER : offset + size].reshape(height, width)
+        offset += size
+
+
+def write_gnt(path: str | Path, samples: list[tuple[str, np.ndarray]]) -> None:
+    """Write records in the .gnt layout (used by tests and to convert other data to HWDB form)."""
+    with open(path, "wb") as fh:
+        for label, image in samples:
+            h, w = image.shape
+            fh.write((GNT_HEADER + w * h).to_bytes(4, "little") + encode_tag(label))
+            fh.write(w.to_bytes(2, "little") + h.to_bytes(2, "little") + np.ascontiguousarray(image, np.uint8).tobytes())
+
+
+def iter_pot(path: str | Path) -> Iterator[tuple[str, Ink]]:
+    """(character, Ink) for each sample of a .pot file."""
+    buf = np.fromfile(path, dtype=np.uint8)
+    data = memoryview(buf)
+    n, offset = len(buf), 0
+    while offset < n:
+        if offset + POT_HEADER > n:
+            raise CasiaFormatError(path, offset, f"file ends inside a sample header ({n - offset} of {POT_HEADER} bytes)")
+        size = int.from_bytes(data[offset : offset + 4], "little")
+        strokes_declared = int.from_bytes(data[offset + 8 : offset + 10], "little")
+        if size < POT_HEADER + 4 or (size - POT_HEADER) % 4:
+            raise CasiaFormatError(path, offset, f"sample size {size} is not a header plus whole (x, y) points")
+        if offset + size > n:
+            raise CasiaFormatError(path, offset, f"sample of {size} bytes runs past the end of the file ({n - offset} left)")
+        try:
+            label = decode_tag(bytes(data[offset + 4 : offset + 6]))
+        except UnicodeDecodeError:
+            raise CasiaFormatError(path, offset, f"tag {bytes(data[offset + 4 : offset + 6]).hex()} is not a GB code") from None
+        pts = buf[offset + POT_HEADER : offset + size].view("<i2").reshape(-1, 2)
+        if tuple(pts[-1]) != (-1, -1):
+            raise CasiaFormatError(path, offset, "sample does not end with the (-1, -1) marker")
+        ends = np.flatnonzero((pts[:-1, 0] == -1) & (pts[:-1, 1] == 0))
+        if len(ends) != strokes_declared or (len(ends) and ends[-1] != len(pts) - 2):
+            raise CasiaFormatError(path, offset, f"{strokes_declared} strokes declared, {len(ends)} stroke ends found")
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        if np.any(ends - starts < 1):
+            raise CasiaFormatError(path, offset, "empty stroke")
+        yield label, Ink.from_strokes([pts[a:b].astype(np.float32) for a, b in zip(starts, ends)])
+        offset += size
+
+
+def write_pot(path: str | Path, samples: list[tuple[str, list[np.ndarray]]]) -> None:
+    """Write samples in the .pot layout; each stroke an int16-range (n, 2) array."""
+    with open(path, "wb") as fh:
+        for label, strokes in samples:
+            body = b"".join(np.asarray(s, "<i2").tobytes() + np.array([-1, 0], "<i2").tobytes() for s in strokes)
+            body += np.array([-1, -1], "<i2").tobytes()
+            fh.write((POT_HEADER + len(body)).to_bytes(4, "little") + encode_tag(label) + b"\x00\x00")
+            fh.write(len(strokes).to_bytes(2, "little") + body)

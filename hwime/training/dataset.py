@@ -1,0 +1,164 @@
+"""`prepare`: sources (.gnt, .pot, synthetic) -> packed uint8 arrays the trainer maps into memory.
+
+<out>/train-images.npy (N, S, S) uint8, train-labels.npy (N,) int32, the same for val-, labels.txt, stats.json.
+Every image is made by hwime.raster.prepare_image, the pad's own preprocessing.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from .. import charset
+from ..raster import RasterSpec, ink_to_image, prepare_image
+from .casia import CasiaFormatError, iter_gnt, iter_pot
+from .progress import progress, warn
+
+
+def spec_from_recipe(recipe: dict) -> RasterSpec:
+    return RasterSpec.from_dict(recipe["data"])
+
+
+def _expand(patterns: list[str]) -> list[str]:
+    files: list[str] = []
+    for p in patterns:
+        hits = sorted(glob.glob(os.path.expanduser(p)))
+        if not hits:
+            raise FileNotFoundError(f"no files match {p!r}")
+        files += hits
+    return files
+
+
+def read_casia(files: list[str], spec: RasterSpec, skip_bad: bool) -> tuple[list[str], list[np.ndarray]]:
+    """All samples of .gnt/.pot files as (labels, prepared images); a corrupt file raises unless skip_bad."""
+    labels: list[str] = []
+    images: list[np.ndarray] = []
+    bad = 0
+    for f in progress(files, desc="reading CASIA files", unit="file"):
+        reader = iter_gnt if f.lower().endswith(".gnt") else iter_pot
+        file_labels, file_images = [], []
+        try:
+            for label, item in reader(f):
+                file_labels.append(label)
+                file_images.append(prepare_image(item, spec) if reader is iter_gnt else ink_to_image(item, spec))
+        except CasiaFormatError as exc:
+            if not skip_bad:
+                raise
+            bad += 1
+            warn(f"skipping {exc}")
+            continue
+        labels += file_labels
+        images += file_images
+    if bad:
+        warn(f"{bad} of {len(files)} files skipped as corrupt")
+    return labels, images
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(labels: list[str], spec: RasterSpec, seed: int, font_share: float) -> None:
+    from .synthetic import SyntheticSource
+
+    _WORKER["source"] = SyntheticSource(labels, spec, seed, font_share=font_share)
+
+
+def _synth_chunk(job: tuple[list[int], int, int]) -> np.ndarray:
+    classes, first, count = job
+    src = _WORKER["source"]
+    return np.stack([src.sample(c, first + i) for c in classes for i in range(count)])
+
+
+def synthesize(labels: list[str], spec: RasterSpec, per_class: int, seed: int, font_share: float,
+               first_index: int = 0, workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """per_class samples of every class, in class order; identical for any number of workers."""
+    workers = workers or os.cpu_count() or 1
+    chunk = 16
+    jobs = [(list(range(c, min(c + chunk, len(labels)))), first_index, per_class) for c in range(0, len(labels), chunk)]
+    images = np.empty((len(labels) * per_class, spec.size, spec.size), np.uint8)
+    at = 0
+    bar = progress(total=len(images), desc=f"synthesizing seed {seed}", unit="img")
+    if workers == 1:
+        _init_worker(labels, spec, seed, font_share)
+        results = map(_synth_chunk, jobs)
+        pool = None
+    else:
+        pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(labels, spec, seed, font_share))
+        results = pool.map(_synth_chunk, jobs)
+    for block in results:
+        images[at : at + len(block)] = block
+        at += len(block)
+        bar.update(len(block))
+    bar.close()
+    if pool:
+        pool.shutdown()
+    targets = np.repeat(np.arange(len(labels), dtype=np.int32), per_class)
+    return images, targets
+
+
+def _save_split(out: Path, split: str, images: np.ndarray, targets: np.ndarray) -> None:
+    for name, arr in (("images", images), ("labels", targets)):
+        tmp = out / f"{split}-{name}.tmp.npy"
+        np.save(tmp, arr)
+        os.replace(tmp, out / f"{split}-{name}.npy")
+
+
+def prepare(recipe: dict, out: str | Path, skip_bad: bool = False, workers: int | None = None) -> dict:
+    """Build the packed data set a recipe describes; returns the stats written to stats.json."""
+    d = recipe["data"]
+    spec = spec_from_recipe(recipe)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    train_files, val_files = _expand(d["gnt"] + d["pot"]), _expand(d["val_gnt"] + d["val_pot"])
+    train_real = read_casia(train_files, spec, skip_bad) if train_files else ([], [])
+    val_real = read_casia(val_files, spec, skip_bad) if val_files else ([], [])
+    if d["classes"] == "found":
+        labels = sorted(set(train_real[0]))
+        if not labels:
+            raise ValueError('classes = "found" needs .gnt or .pot training files')
+    else:
+        labels = charset.named_set(d["classes"])
+    index = {c: i for i, c in enumerate(labels)}
+
+    splits = {}
+    for split, (real_labels, real_images), per_class, seed in (
+        ("train", train_real, d["synthetic_per_class"], d["seed"]),
+        ("val", val_real, d["synthetic_val_per_class"], d["seed"] + 1000),
+    ):
+        keep = [i for i, c in enumerate(real_labels) if c in index]
+        dropped = len(real_labels) - len(keep)
+        if dropped:
+            warn(f"{split}: {dropped} CASIA samples have labels outside the class set and are left out")
+        parts_x = [np.stack([real_images[i] for i in keep])] if keep else []
+        parts_y = [np.array([index[real_labels[i]] for i in keep], np.int32)] if keep else []
+        if per_class:
+            x, y = synthesize(labels, spec, per_class, seed, d["font_share"], workers=workers)
+            parts_x.append(x)
+            parts_y.append(y)
+        if not parts_x:
+            continue
+        images = np.concatenate(parts_x)
+        targets = np.concatenate(parts_y)
+        _save_split(out, split, images, targets)
+        splits[split] = {"samples": int(len(images)), "casia_samples": len(keep), "synthetic_per_class": per_class}
+    if "train" not in splits:
+        raise ValueError("the recipe gives no training data: set data.gnt, data.pot or data.synthetic_per_class")
+    charset.write_labels(out / "labels.txt", labels)
+    stats = {
+        "recipe": recipe["name"],
+        "classes": len(labels),
+        "raster": spec.to_dict(),
+        "splits": splits,
+        "train_files": train_files,
+        "val_files": val_files,
+        "seconds": round(time.time() - started, 1),
+    }
+    (out / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False), encoding="utf-8")
+    return stats

@@ -1,0 +1,174 @@
+"""`evaluate`: top-1/5/10, per-class accuracy, confusions, calibration and CPU latency -> report.md + PNG plots."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..recognizer import Recognizer
+from ..raster import normalize
+from .realsets import LabelledSet
+
+ECE_BINS = 15
+
+
+@torch.inference_mode()
+def _probabilities(rec: Recognizer, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    out = []
+    for i in range(0, len(images), batch_size):
+        x = torch.from_numpy(normalize(images[i : i + batch_size], rec.spec)).to(rec.device)
+        out.append(torch.softmax(rec.model(x).float(), 1).cpu().numpy())
+    return np.concatenate(out)
+
+
+def score_set(rec: Recognizer, data: LabelledSet, worst: int = 10, pairs: int = 10) -> dict:
+    """Metrics for one labelled set against the recognizer's full label set."""
+    index = {c: i for i, c in enumerate(rec.labels)}
+    keep = [i for i, c in enumerate(data.labels) if c in index]
+    outside = sorted(set(data.labels) - set(index))
+    images = data.images[keep]
+    truth = np.array([index[data.labels[i]] for i in keep])
+    probs = _probabilities(rec, images)
+    ranked = np.argsort(-probs, axis=1)[:, :10]
+    hit_rank = np.where(ranked == truth[:, None], np.arange(10)[None], 99).min(axis=1)
+    result: dict = {"name": data.name, "samples": len(keep), "left_out": len(data.labels) - len(keep),
+                    "left_out_labels": "".join(outside)}
+    for k in (1, 5, 10):
+        result[f"top{k}"] = float((hit_rank < k).mean()) if len(keep) else float("nan")
+    per_class: dict[str, list[int]] = {}
+    for t, r in zip(truth, hit_rank):
+        per_class.setdefault(rec.labels[t], []).append(int(r == 0))
+    result["classes"] = len(per_class)
+    result["worst_classes"] = sorted(((c, float(np.mean(v)), len(v)) for c, v in per_class.items()),
+                                     key=lambda x: (x[1], -x[2]))[:worst]
+    wrong = ranked[:, 0] != truth
+    confusions = Counter((rec.labels[t], rec.labels[p]) for t, p in zip(truth[wrong], ranked[wrong, 0]))
+    result["confused_pairs"] = [(a, b, n) for (a, b), n in confusions.most_common(pairs)]
+    examples = {}
+    for (a, b), _ in confusions.most_common(pairs):
+        at = [i for i in np.flatnonzero(wrong) if rec.labels[truth[i]] == a and rec.labels[ranked[i, 0]] == b][:6]
+        examples[f"{a}->{b}"] = images[at]
+    result["_examples"] = examples
+    conf = probs[np.arange(len(truth)), ranked[:, 0]]
+    bins = np.minimum((conf * ECE_BINS).astype(int), ECE_BINS - 1)
+    ece, reliability = 0.0, []
+    for b in range(ECE_BINS):
+        m = bins == b
+        if m.any():
+            acc, c = float((~wrong[m]).mean()), float(conf[m].mean())
+            ece += m.mean() * abs(acc - c)
+            reliability.append((b, c, acc, int(m.sum())))
+    result["ece"] = float(ece)
+    result["_reliability"] = reliability
+    if data.groups:
+        groups = np.array([data.groups[i] for i in keep])
+        result["groups"] = {g: {"samples": int((groups == g).sum()),
+                                "top1": float((hit_rank[groups == g] < 1).mean()),
+                                "top10": float((hit_rank[groups == g] < 10).mean())} for g in sorted(set(groups))}
+    return result
+
+
+def cpu_latency(rec: Recognizer, runs: int = 300, warmup: int = 30) -> dict:
+    """Per-character model time on one CPU thread (normalize + forward + top-10), batch of one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    cpu = Recognizer(rec.model.to("cpu"), rec.labels, rec.spec, torch.device("cpu"))
+    image = np.full((1, rec.spec.size, rec.spec.size), 255, np.uint8)
+    image[0, 20:44, 30:34] = 0
+    times = []
+    try:
+        for i in range(warmup + runs):
+            t = time.perf_counter()
+            cpu.recognize_prepared(image, 10)
+            if i >= warmup:
+                times.append((time.perf_counter() - t) * 1000)
+    finally:
+        torch.set_num_threads(threads)
+        rec.model.to(rec.device)
+    return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95)), "runs": runs}
+
+
+def _sheet(images: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.concatenate(list(images), axis=1)) if len(images) else Image.new("L", (1, 1), 255)
+
+
+def _plots(run_log: Path | None, results: list[dict], out: Path) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # plots are optional: the numbers are in the report either way
+        return []
+    made = []
+    if run_log and run_log.exists():
+        rows = list(csv.DictReader(open(run_log)))
+        train = [r for r in rows if r["train_loss"]]
+        val = [r for r in rows if r["val_top1"]]
+        fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+        ax[0].plot([int(r["step"]) for r in train], [float(r["train_loss"]) for r in train])
+        ax[0].set(title="training loss", xlabel="step")
+        ax[1].plot([int(r["step"]) for r in train], [float(r["train_top1"]) for r in train], label="train top-1 (augmented)")
+        ax[1].plot([int(r["step"]) for r in val], [float(r["val_top1"]) for r in val], "o-", label="synthetic val top-1")
+        ax[1].set(title="accuracy", xlabel="step")
+        ax[1].legend()
+        fig.tight_layout()
+        fig.savefig(out / "curves.png", dpi=90)
+        plt.close(fig)
+        made.append("curves.png")
+    fig, ax = plt.subplots(figsize=(4, 4))
+    for r in results:
+        rel = r["_reliability"]
+        ax.plot([c for _, c, _, _ in rel], [a for _, _, a, _ in rel], "o-", label=r["name"])
+    ax.plot([0, 1], [0, 1], "k:")
+    ax.set(title="calibration", xlabel="confidence", ylabel="accuracy")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "calibration.png", dpi=90)
+    plt.close(fig)
+    made.append("calibration.png")
+    return made
+
+
+def write_report(rec: Recognizer, results: list[dict], latency: dict, out: str | Path, title: str,
+                 run_log: Path | None = None, extra_md: str = "") -> Path:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    plots = _plots(run_log, results, out)
+    lines = [f"# {title}", "", f"Model: `{rec.path}` ({rec.metadata.get('arch', '?')}, {len(rec.labels)} classes, "
+             f"input {rec.spec.size}x{rec.spec.size})", "", extra_md, "",
+             "## Accuracy (classifying against the full label set)", "",
+             "| set | samples | top-1 | top-5 | top-10 | ECE |", "|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['name']} | {r['samples']} | {r['top1']:.1%} | {r['top5']:.1%} | {r['top10']:.1%} | {r['ece']:.3f} |")
+        for g, m in r.get("groups", {}).items():
+            lines.append(f"| {r['name']}: {g} | {m['samples']} | {m['top1']:.1%} | | {m['top10']:.1%} | |")
+    for r in results:
+        if r["left_out"]:
+            lines += ["", f"{r['name']}: {r['left_out']} samples left out, their labels ({r['left_out_labels']}) are not in the model's label set."]
+    lines += ["", f"## CPU latency, one thread, batch of one", "",
+              f"p50 {latency['p50_ms']:.2f} ms, p95 {latency['p95_ms']:.2f} ms over {latency['runs']} runs (normalize + forward + top-10)."]
+    for r in results:
+        lines += ["", f"## {r['name']}: worst classes", "", "| class | top-1 | samples |", "|---|---|---|"]
+        lines += [f"| {c} | {a:.0%} | {n} |" for c, a, n in r["worst_classes"]]
+        lines += ["", f"## {r['name']}: most confused (truth -> top-1)", "", "| truth | predicted | count | examples |", "|---|---|---|---|"]
+        safe = "".join(ch for ch in r["name"] if ch.isalnum() or ch in "-_")
+        for a, b, n in r["confused_pairs"]:
+            name = f"confused-{safe}-{ord(a):x}-{ord(b):x}.png"
+            _sheet(r["_examples"][f"{a}->{b}"]).save(out / name)
+            lines.append(f"| {a} | {b} | {n} | ![]({name}) |")
+    for p in plots:
+        lines += ["", f"![{p}]({p})"]
+    report = out / "report.md"
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    public = [{k: v for k, v in r.items() if not k.startswith("_")} for r in results]
+    (out / "metrics.json").write_text(json.dumps({"sets": public, "latency": latency}, indent=2, ensure_ascii=False),
+                                      encoding="utf-8")
+    return report

@@ -1,0 +1,82 @@
+"""`export`: a training checkpoint -> the model bundle the pad loads (DESIGN.md), optionally ONNX too."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..model import build_model
+from ..recognizer import BUNDLE_FORMAT, Recognizer, pick_device
+from .dataset import spec_from_recipe
+
+
+def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, list[str], dict]:
+    """(model, labels, recipe) from a train checkpoint (checkpoint.pt or best.pt)."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    recipe = json.loads(ckpt["recipe"])
+    labels = list(ckpt["labels"])
+    model = build_model(recipe["model"]["arch"], len(labels))
+    model.load_state_dict(ckpt["model"])
+    return model.eval(), labels, recipe
+
+
+def recognizer_from_file(path: str | Path, device: str = "auto") -> Recognizer:
+    """A Recognizer from a bundle or a training checkpoint."""
+    probe = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(probe, dict) and probe.get("format") == BUNDLE_FORMAT:
+        return Recognizer.load(path, device)
+    model, labels, recipe = load_checkpoint(path)
+    dev, _ = pick_device(device)
+    return Recognizer(model, labels, spec_from_recipe(recipe), dev, Path(path), {"arch": recipe["model"]["arch"], "recipe": recipe})
+
+
+def export_bundle(checkpoint: str | Path, out: str | Path, half: bool = True, metrics: dict | None = None,
+                  data: dict | None = None) -> Path:
+    """Write the bundle atomically; fp16 weights by default (the pad casts back to fp32)."""
+    model, labels, recipe = load_checkpoint(checkpoint)
+    state = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
+    bundle = {
+        "format": BUNDLE_FORMAT,
+        "arch": recipe["model"]["arch"],
+        "labels": labels,
+        "raster": spec_from_recipe(recipe).to_dict(),
+        "state_dict": state,
+        "recipe": json.dumps(recipe, ensure_ascii=False),
+        "data": json.dumps(data or {}, ensure_ascii=False),
+        "metrics": json.dumps(metrics or {}, ensure_ascii=False),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    torch.save(bundle, tmp)
+    os.replace(tmp, out)
+    return out
+
+
+def export_onnx(bundle: str | Path, out: str | Path, tolerance: float = 1e-3) -> float:
+    """ONNX copy of a bundle's network; checks with onnxruntime that logits agree; returns the max difference."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise RuntimeError("ONNX export needs `pip install onnx onnxruntime`") from None
+    rec = Recognizer.load(bundle, "cpu")
+    size = rec.spec.size
+    sample = torch.randn(4, 1, size, size)
+    torch.onnx.export(rec.model, (sample,), str(out), input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)
+    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    with torch.inference_mode():
+        expected = rec.model(sample).numpy()
+    got = session.run(None, {"image": sample.numpy()})[0]
+    diff = float(np.abs(expected - got).max())
+    if diff > tolerance:
+        raise RuntimeError(f"ONNX output differs from PyTorch by {diff:.2e} (> {tolerance})")
+    return diff
+
+

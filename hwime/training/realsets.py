@@ -1,0 +1,63 @@
+"""Labelled evaluation sets: image folders <char>/*.png (CASIA-style) and ink .jsonl files with "char".
+
+Both become uint8 images through hwime.raster exactly as the pad would make them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..ink import Ink
+from ..raster import RasterSpec, ink_to_image, load_image, prepare_image
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+@dataclass
+class LabelledSet:
+    name: str
+    images: np.ndarray  # uint8 (N, S, S), prepared
+    labels: list[str]
+    groups: list[str] = field(default_factory=list)  # a subgroup per sample (e.g. writer), may be empty
+
+
+def load_image_folder(root: str | Path, spec: RasterSpec, name: str | None = None) -> LabelledSet:
+    root = Path(root)
+    images, labels = [], []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for f in sorted(folder.iterdir()):
+            if f.suffix.lower() in IMAGE_SUFFIXES:
+                images.append(prepare_image(load_image(f), spec))
+                labels.append(folder.name)
+    if not images:
+        raise ValueError(f"{root}: no <char>/*.png images")
+    return LabelledSet(name or root.name, np.stack(images), labels)
+
+
+def load_ink_jsonl(path: str | Path, spec: RasterSpec, name: str | None = None) -> LabelledSet:
+    """Every line with a "char"; the group is the line's "source" with its session suffix dropped."""
+    path = Path(path)
+    images, labels, groups = [], [], []
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            if not isinstance(obj.get("char"), str):
+                continue
+            images.append(ink_to_image(Ink.from_json(obj), spec))
+            labels.append(obj["char"])
+            source = str(obj.get("source", ""))
+            groups.append(source.rsplit("/", 1)[0] if "/" in source else source)
+    if not images:
+        raise ValueError(f"{path}: no labelled ink")
+    return LabelledSet(name or path.stem, np.stack(images), labels, groups)
+
+
+def load_any(path: str | Path, spec: RasterSpec) -> LabelledSet:
+    path = Path(path)
+    return load_image_folder(path, spec) if path.is_dir() else load_ink_jsonl(path, spec)

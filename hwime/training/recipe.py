@@ -1,0 +1,92 @@
+"""Recipes: one TOML file per reproducible run (data, arch, schedule), with `--set section.key=value` overrides."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULTS: dict = {
+    "name": "run",
+    "data": {
+        "classes": "gb2312",  # a charset.named_set name, or "found": every label the data has
+        "size": 64,
+        "threshold": 200,
+        "mean": 0.95,
+        "std": 0.2,
+        "margin": 0.06,
+        "gnt": [],  # globs of CASIA-HWDB .gnt files for training
+        "pot": [],  # globs of CASIA-OLHWDB .pot files for training
+        "val_gnt": [],
+        "val_pot": [],
+        "synthetic_per_class": 0,  # synthetic samples per class added to training
+        "synthetic_val_per_class": 0,
+        "font_share": 0.5,
+        "seed": 1,
+    },
+    "model": {"arch": "hwnet"},
+    "train": {
+        "epochs": 10,
+        "batch_size": 256,
+        "optimizer": "adamw",  # or sgd
+        "lr": 3e-3,
+        "momentum": 0.9,
+        "weight_decay": 5e-4,
+        "schedule": "onecycle",  # or cosine
+        "warmup_epochs": 0.3,
+        "label_smoothing": 0.1,
+        "augment": 1.0,  # strength of the tensor-level augmentation, 0 = off
+        "checkpoint_every": 500,  # steps
+        "patience": 0,  # epochs without a better val top-1 before stopping; 0 = never stop early
+        "seed": 0,
+        "threads": 0,  # torch CPU threads, 0 = torch's default
+    },
+    "eval": {"casia_dir": "../shared/data/casia-hwdb-dev", "tegaki_jsonl": "../shared/data/tegaki-online.jsonl"},
+}
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def load_recipe(path: str | Path | None, overrides: list[str] = ()) -> dict:
+    """The recipe at ``path`` over DEFAULTS, then each ``section.key=value`` (value parsed as JSON when it can be)."""
+    recipe = copy.deepcopy(DEFAULTS)
+    if path:
+        with open(path, "rb") as fh:
+            recipe = _merge(recipe, tomllib.load(fh))
+        recipe.setdefault("name", Path(path).stem)
+        if recipe["name"] == "run":
+            recipe["name"] = Path(path).stem
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set wants section.key=value, got {item!r}")
+        *sections, leaf = key.split(".")
+        node = recipe
+        for s in sections:
+            node = node.setdefault(s, {})
+        if leaf not in node and not sections == []:
+            known = ", ".join(sorted(node))
+            raise ValueError(f"unknown recipe key {key!r}; {'.'.join(sections)} has {known}")
+        node[leaf] = _parse_value(value)
+    return recipe

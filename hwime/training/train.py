@@ -1,0 +1,248 @@
+"""`train`: fit a model on a packed data set, with exact resume, best-by-val, early stopping and DDP.
+
+Launch plainly for one process, or with `torchrun --nproc_per_node N` for distributed data parallel
+(gloo on CPU, nccl on GPU). Checkpoints are written atomically every `checkpoint_every` steps and hold
+everything needed to continue bit-for-bit: model, optimizer, scheduler, RNG states and the data position.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from .. import charset
+from ..model import build_model
+from .augment import augment_batch
+from .dataset import spec_from_recipe
+from .progress import progress
+
+
+def _atomic_save(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _load_split(data_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+    images = data_dir / f"{split}-images.npy"
+    if not images.exists():
+        return None
+    return torch.from_numpy(np.load(images)), torch.from_numpy(np.load(data_dir / f"{split}-labels.npy")).long()
+
+
+def _schedule(opt: torch.optim.Optimizer, cfg: dict, total_steps: int, steps_per_epoch: int):
+    warmup = max(1, int(cfg["warmup_epochs"] * steps_per_epoch))
+    if cfg["schedule"] == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=cfg["lr"], total_steps=total_steps, pct_start=min(0.5, warmup / total_steps),
+            div_factor=25, final_div_factor=1e3)
+    if cfg["schedule"] == "cosine":
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total_steps - warmup))))
+        return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    raise ValueError(f"unknown schedule {cfg['schedule']!r}; use onecycle or cosine")
+
+
+def _optimizer(model: torch.nn.Module, cfg: dict) -> torch.optim.Optimizer:
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]  # biases and norms
+    groups = [{"params": decay, "weight_decay": cfg["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg["optimizer"] == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg["lr"])
+    if cfg["optimizer"] == "sgd":
+        return torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"], nesterov=True)
+    raise ValueError(f"unknown optimizer {cfg['optimizer']!r}; use adamw or sgd")
+
+
+def epoch_order(n: int, seed: int, epoch: int, rank: int, world: int) -> np.ndarray:
+    """This rank's sample order for an epoch: a shuffle fixed by (seed, epoch), split evenly across ranks."""
+    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    per_rank = n // world
+    return perm[rank * per_rank : (rank + 1) * per_rank]
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, spec, device: torch.device,
+             batch_size: int = 512) -> float:
+    model.eval()
+    correct = 0
+    for i in range(0, len(images), batch_size):
+        x = augment_batch(images[i : i + batch_size], spec, 0.0, None).to(device, memory_format=torch.channels_last)
+        correct += int((model(x).argmax(1).cpu() == labels[i : i + batch_size]).sum())
+    return correct / max(1, len(images))
+
+
+def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resume: bool = False, max_steps: int | None = None,
+          device: str = "auto", log_every: int = 50) -> dict:
+    """Train per recipe["train"] on one or more prepared folders (same labels.txt), concatenated.
+
+    Returns a summary; max_steps stops early with a checkpoint, as an interruption would.
+    """
+    cfg = recipe["train"]
+    dirs = [Path(d) for d in (data_dirs if isinstance(data_dirs, (list, tuple)) else [data_dirs])]
+    run_dir = Path(run_dir)
+    distributed = "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if distributed:
+        dist.init_process_group("nccl" if device == "cuda" else "gloo")
+        rank, world = dist.get_rank(), dist.get_world_size()
+        if device == "cuda":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    else:
+        rank, world = 0, 1
+    dev = torch.device(device)
+    if cfg["threads"]:
+        torch.set_num_threads(int(cfg["threads"]))
+    main = rank == 0
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    spec = spec_from_recipe(recipe)
+    labels = charset.read_labels(dirs[0] / "labels.txt")
+    for d in dirs[1:]:
+        if charset.read_labels(d / "labels.txt") != labels:
+            raise ValueError(f"{d}/labels.txt differs from {dirs[0]}/labels.txt: prepared folders must share one class set")
+    parts = [p for p in (_load_split(d, "train") for d in dirs) if p is not None]
+    if not parts:
+        raise FileNotFoundError(f"no train-images.npy in {', '.join(map(str, dirs))}: run prepare first")
+    train_x = torch.cat([x for x, _ in parts]) if len(parts) > 1 else parts[0][0]
+    train_y = torch.cat([y for _, y in parts]) if len(parts) > 1 else parts[0][1]
+    del parts
+    val = next((v for v in (_load_split(d, "val") for d in dirs) if v is not None), None)
+    steps_per_epoch = len(train_x) // world // cfg["batch_size"]
+    if steps_per_epoch == 0:
+        raise ValueError(f"{len(train_x)} training samples are fewer than one batch of {cfg['batch_size']} per process")
+    total_steps = steps_per_epoch * cfg["epochs"]
+
+    torch.manual_seed(cfg["seed"])
+    model = build_model(recipe["model"]["arch"], len(labels)).to(dev, memory_format=torch.channels_last)
+    opt = _optimizer(model, cfg)
+    sched = _schedule(opt, cfg, total_steps, steps_per_epoch)
+    aug_gen = torch.Generator().manual_seed(cfg["seed"] * 1000 + rank)
+    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_top1": -1.0, "bad_epochs": 0, "seconds": 0.0}
+    ckpt_path, best_path = run_dir / "checkpoint.pt", run_dir / "best.pt"
+    if resume and ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        state = ckpt["state"]
+        aug_gen.set_state(ckpt["aug_rng"][rank])
+        torch.set_rng_state(ckpt["torch_rng"])
+        if main:
+            print(f"resumed {ckpt_path} at epoch {state['epoch']} step {state['step_in_epoch']}", flush=True)
+    net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
+    use_amp = dev.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+
+    log_path = run_dir / "log.csv"
+    fields = ["epoch", "step", "lr", "train_loss", "train_top1", "val_top1", "img_per_s", "seconds"]
+    if main and not log_path.exists():
+        with open(log_path, "w", newline="") as fh:
+            csv.writer(fh).writerow(fields)
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+        tb = SummaryWriter(run_dir / "tensorboard") if main else None
+    except ImportError:  # TensorBoard is optional
+        tb = None
+
+    def save_checkpoint() -> None:
+        rng_states = [aug_gen.get_state()]
+        if distributed:
+            gathered = [None] * world
+            dist.all_gather_object(gathered, aug_gen.get_state())
+            rng_states = gathered
+        if main:
+            _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                          "state": dict(state), "aug_rng": rng_states, "torch_rng": torch.get_rng_state(),
+                          "recipe": json.dumps(recipe), "labels": labels}, ckpt_path)
+
+    def log(row: dict) -> None:
+        if not main:
+            return
+        with open(log_path, "a", newline="") as fh:
+            csv.writer(fh).writerow([row.get(k, "") for k in fields])
+        if tb:
+            for k, v in row.items():
+                if k not in ("epoch", "step") and v != "":
+                    tb.add_scalar(k, v, row["step"])
+
+    stopped_early = False
+    while state["epoch"] < cfg["epochs"]:
+        order = epoch_order(len(train_x), cfg["seed"], state["epoch"], rank, world)
+        net.train()
+        bar = progress(total=steps_per_epoch, initial=state["step_in_epoch"], desc=f"epoch {state['epoch'] + 1}/{cfg['epochs']}",
+                       disable=not main, unit="step")
+        run_loss, run_correct, run_seen, t0 = 0.0, 0, 0, time.time()
+        while state["step_in_epoch"] < steps_per_epoch:
+            if max_steps is not None and state["global_step"] >= max_steps:
+                save_checkpoint()
+                bar.close()
+                return {"interrupted_at": state["global_step"]}
+            idx = torch.from_numpy(order[state["step_in_epoch"] * cfg["batch_size"] : (state["step_in_epoch"] + 1) * cfg["batch_size"]])
+            x = augment_batch(train_x[idx], spec, cfg["augment"], aug_gen).to(dev, memory_format=torch.channels_last)
+            y = train_y[idx].to(dev)
+            with torch.autocast(dev.type, enabled=use_amp):
+                logits = net(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=cfg["label_smoothing"])
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+            state["step_in_epoch"] += 1
+            state["global_step"] += 1
+            run_loss += float(loss.detach()) * len(y)
+            run_correct += int((logits.argmax(1) == y).sum())
+            run_seen += len(y)
+            bar.update(1)
+            if state["global_step"] % log_every == 0:
+                elapsed = time.time() - t0
+                state["seconds"] += elapsed
+                log({"epoch": state["epoch"], "step": state["global_step"], "lr": sched.get_last_lr()[0],
+                     "train_loss": run_loss / run_seen, "train_top1": run_correct / run_seen,
+                     "img_per_s": run_seen * world / elapsed, "seconds": round(state["seconds"], 1)})
+                bar.set_postfix(loss=f"{run_loss / run_seen:.3f}", top1=f"{run_correct / run_seen:.3f}")
+                run_loss, run_correct, run_seen, t0 = 0.0, 0, 0, time.time()
+            if state["global_step"] % cfg["checkpoint_every"] == 0:
+                save_checkpoint()
+        bar.close()
+        state["seconds"] += time.time() - t0
+        state["epoch"] += 1
+        state["step_in_epoch"] = 0
+        if main:
+            top1 = accuracy(model, *val, spec, dev) if val else float("nan")
+            log({"epoch": state["epoch"], "step": state["global_step"], "val_top1": top1, "seconds": round(state["seconds"], 1)})
+            print(f"epoch {state['epoch']}: val top-1 {top1:.4f}", flush=True)
+            if not val or top1 > state["best_top1"]:
+                state["best_top1"], state["bad_epochs"] = top1, 0
+                _atomic_save({"model": model.state_dict(), "epoch": state["epoch"], "val_top1": top1,
+                              "labels": labels, "recipe": json.dumps(recipe)}, best_path)
+            else:
+                state["bad_epochs"] += 1
+        if distributed:
+            flags = [dict(state)]
+            dist.broadcast_object_list(flags, src=0)
+            state.update({k: flags[0][k] for k in ("best_top1", "bad_epochs")})
+        save_checkpoint()
+        if cfg["patience"] and state["bad_epochs"] >= cfg["patience"]:
+            stopped_early = True
+            break
+    if tb:
+        tb.close()
+    if distributed:
+        dist.barrier()
+        dist.destroy_process_group()
+    return {"epochs": state["epoch"], "steps": state["global_step"], "best_val_top1": state["best_top1"],
+            "seconds": round(state["seconds"], 1), "stopped_early": stopped_early, "world_size": world}
