@@ -119,7 +119,8 @@ def synth_strokes(medians: list[np.ndarray], rng: np.random.Generator, style: St
     speed = rng.uniform(0, 1) ** 1.5  # most writers are careful, some are very fast
     link_p = style.link_max * speed
     passes = int(round(speed * style.round_max))
-    base_width = rng.uniform(style.width_min, style.width_max)
+    # people write dense characters with relatively finer strokes, or 鬱 would be a blot
+    base_width = rng.uniform(style.width_min, style.width_max) * min(1.2, max(0.55, math.sqrt(8 / max(1, len(medians)))))
     strokes: list[np.ndarray] = []
     for m in medians:
         xy = _resample(m.astype(np.float64), 20.0)

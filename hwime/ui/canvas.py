@@ -1,0 +1,164 @@
+"""WritingCanvas: a square pad with light guide lines that collects mouse and tablet strokes as Ink."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QElapsedTimer, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPen, QTabletEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from ..ink import Ink
+
+INK_COLOUR = QColor(20, 20, 30)
+GUIDE_COLOUR = QColor(215, 200, 190)
+PAPER_COLOUR = QColor(253, 252, 248)
+LIVE_INTERVAL_MS = 180  # during a long stroke, ask for candidates at most this often
+
+
+class WritingCanvas(QWidget):
+    """Emits ``inkChanged(Ink)`` at every pen-up, undo and clear, and ``inkGrowing(Ink)`` (throttled) mid-stroke."""
+
+    inkChanged = Signal(object)
+    inkGrowing = Signal(object)
+
+    def __init__(self, pen_width: float = 6.0, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.pen_width = pen_width
+        self._ink = Ink()
+        self._current: list[tuple[float, float, float, float]] = []
+        self._clock = QElapsedTimer()
+        self._clock.start()
+        self._live = QElapsedTimer()
+        self._tablet_down = False
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setMinimumSize(200, 200)
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+
+    # --- the ink -------------------------------------------------------------------------------------------
+    @property
+    def ink(self) -> Ink:
+        return self._ink
+
+    def undo(self) -> None:
+        if self._ink.strokes:
+            self._ink = self._ink.without_last_stroke()
+            self.update()
+            self.inkChanged.emit(self._ink)
+
+    def clear(self) -> None:
+        had = not self._ink.is_empty or self._current
+        self._ink, self._current = Ink(), []
+        self.update()
+        if had:
+            self.inkChanged.emit(self._ink)
+
+    def _begin(self, pos: QPointF, pressure: float) -> None:
+        self._current = [(pos.x(), pos.y(), float(self._clock.elapsed()), pressure)]
+        self._live.start()
+        self.update()
+
+    def _extend(self, pos: QPointF, pressure: float) -> None:
+        if not self._current:
+            return
+        x, y = pos.x(), pos.y()
+        last = self._current[-1]
+        if (x - last[0]) ** 2 + (y - last[1]) ** 2 < 1.0:
+            return  # sub-pixel jitter adds points, not information
+        self._current.append((x, y, float(self._clock.elapsed()), pressure))
+        self.update()
+        if self._live.elapsed() >= LIVE_INTERVAL_MS and len(self._current) > 4:
+            self._live.start()
+            self.inkGrowing.emit(self._ink.with_stroke(self._current))
+
+    def _end(self) -> None:
+        if not self._current:
+            return
+        self._ink = self._ink.with_stroke(self._current)
+        self._current = []
+        self.update()
+        self.inkChanged.emit(self._ink)
+
+    # --- input ---------------------------------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and not self._tablet_down:
+            self._begin(event.position(), float("nan"))
+        elif event.button() == Qt.MouseButton.RightButton:
+            self.undo()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton and not self._tablet_down:
+            self._extend(event.position(), float("nan"))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and not self._tablet_down:
+            self._end()
+
+    def tabletEvent(self, event: QTabletEvent) -> None:
+        kind = event.type()
+        if kind == QTabletEvent.Type.TabletPress:
+            self._tablet_down = True
+            self._begin(event.position(), event.pressure())
+        elif kind == QTabletEvent.Type.TabletMove and self._tablet_down:
+            self._extend(event.position(), event.pressure())
+        elif kind == QTabletEvent.Type.TabletRelease and self._tablet_down:
+            self._tablet_down = False
+            self._end()
+        event.accept()  # no synthesized mouse events: the stroke is already recorded
+
+    # --- painting ------------------------------------------------------------------------------------------
+    def sizeHint(self) -> QSize:
+        return QSize(360, 360)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return width
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), PAPER_COLOUR)
+        self._paint_guides(p)
+        for stroke in self._ink.strokes:
+            self._paint_stroke(p, [tuple(row) for row in stroke.tolist()])
+        if self._current:
+            self._paint_stroke(p, self._current)
+        p.end()
+
+    def _paint_guides(self, p: QPainter) -> None:
+        r = QRectF(self.rect()).adjusted(6, 6, -6, -6)
+        p.setPen(QPen(GUIDE_COLOUR, 1.5))
+        p.drawRect(r)
+        dashed = QPen(GUIDE_COLOUR, 1, Qt.PenStyle.DashLine)
+        p.setPen(dashed)
+        c = r.center()
+        p.drawLine(QPointF(r.left(), c.y()), QPointF(r.right(), c.y()))
+        p.drawLine(QPointF(c.x(), r.top()), QPointF(c.x(), r.bottom()))
+        p.setPen(QPen(GUIDE_COLOUR.lighter(112), 1, Qt.PenStyle.DotLine))
+        p.drawLine(r.topLeft(), r.bottomRight())
+        p.drawLine(r.topRight(), r.bottomLeft())
+
+    def _paint_stroke(self, p: QPainter, points: list[tuple[float, float, float, float]]) -> None:
+        pressured = points[0][3] == points[0][3]  # NaN != NaN: mouse strokes carry no pressure
+        if len(points) == 1 or not pressured:
+            pen = QPen(INK_COLOUR, self.pen_width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+            p.setPen(pen)
+            if len(points) == 1:
+                p.drawPoint(QPointF(points[0][0], points[0][1]))
+                return
+            path = QPainterPath(QPointF(points[0][0], points[0][1]))
+            for i in range(1, len(points) - 1):  # quadratic through midpoints: smooth without overshoot
+                mid = QPointF((points[i][0] + points[i + 1][0]) / 2, (points[i][1] + points[i + 1][1]) / 2)
+                path.quadTo(QPointF(points[i][0], points[i][1]), mid)
+            path.lineTo(QPointF(points[-1][0], points[-1][1]))
+            p.drawPath(path)
+            return
+        for a, b in zip(points, points[1:]):
+            width = max(1.0, self.pen_width * (0.4 + 1.2 * b[3]))  # pressure drives the width
+            p.setPen(QPen(INK_COLOUR, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+            p.drawLine(QPointF(a[0], a[1]), QPointF(b[0], b[1]))
+

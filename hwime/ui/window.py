@@ -1,0 +1,256 @@
+"""PadWindow: canvas, candidates, recent characters and a status line, wired to the worker and the output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from ..ink import Ink
+from ..output import Deliverer
+from ..settings import DEVICES, OUTPUT_MODES, Settings, save_settings
+from .candidates import KEY_LABELS, CandidateBar
+from .canvas import WritingCanvas
+from .worker import RecognitionWorker, WorkerThread
+
+RECENT_SHOWN = 12
+
+
+def _tool_button(text: str, tip: str) -> QPushButton:
+    b = QPushButton(text)
+    b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    b.setToolTip(tip)
+    return b
+
+
+class PadWindow(QWidget):
+    delivered = Signal(object)  # Delivery
+
+    def __init__(self, settings: Settings, settings_path: Path | None = None, worker: RecognitionWorker | None = None,
+                 deliverer: Deliverer | None = None, warnings: list[str] = ()):
+        super().__init__()
+        self.settings = settings
+        self.settings_path = settings_path
+        self.setWindowTitle("hwime — handwriting")
+        self.canvas = WritingCanvas(settings.pen_width)
+        self.bar = CandidateBar(settings.candidate_count)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.recent = QHBoxLayout()
+        self.recent.setSpacing(2)
+        self._recent_buttons: list[QPushButton] = []
+
+        self.undo_button = _tool_button("Undo", "Remove the last stroke (Backspace, right click)")
+        self.clear_button = _tool_button("Clear", "Start over (Esc)")
+        self.mode_button = _tool_button("", "Switch between copying to the clipboard and typing into the focused window")
+        self.settings_button = _tool_button("Settings…", "Output, candidates, pen, model")
+        self.undo_button.clicked.connect(self.canvas.undo)
+        self.clear_button.clicked.connect(self.canvas.clear)
+        self.mode_button.clicked.connect(self.toggle_mode)
+        self.settings_button.clicked.connect(self.open_settings)
+
+        buttons = QHBoxLayout()
+        for b in (self.undo_button, self.clear_button, self.mode_button, self.settings_button):
+            buttons.addWidget(b)
+        recent_row = QHBoxLayout()
+        label = QLabel("Recent:")
+        label.setStyleSheet("color: #777")
+        recent_row.addWidget(label)
+        recent_row.addLayout(self.recent)
+        recent_row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.bar)
+        layout.addLayout(recent_row)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+
+        self.deliverer = deliverer or Deliverer(QGuiApplication.clipboard().setText, settings.output_mode)
+        self.worker = worker or RecognitionWorker(settings.candidate_count)
+        self.worker.top = settings.candidate_count
+        self._thread = WorkerThread(self.worker)
+        self._request_id = 0
+        self.model_ready = False
+        self.worker.candidatesReady.connect(self._on_candidates)
+        self.worker.recognitionFailed.connect(self._on_failed)
+        self.worker.modelLoaded.connect(self._on_model_loaded)
+        self.worker.modelFailed.connect(self._on_model_failed)
+        self.canvas.inkChanged.connect(self.request_recognition)
+        self.canvas.inkGrowing.connect(self.request_recognition)
+        self.bar.picked.connect(self.deliver)
+
+        self._apply_mode()
+        self._refresh_recent()
+        if settings.geometry:
+            self.restoreGeometry(QByteArray.fromBase64(settings.geometry.encode()))
+        self.show_status(" ".join(warnings) if warnings else "Loading the model…", warn=bool(warnings))
+        self.worker.load_model(settings.model_path, settings.device)
+
+    # --- recognition ---------------------------------------------------------------------------------------
+    def request_recognition(self, ink: Ink) -> None:
+        self._request_id += 1
+        if ink.is_empty:
+            self.bar.set_candidates([])  # nothing to classify; any answer still on its way is stale
+            return
+        if self.model_ready:
+            self.worker.request(self._request_id, ink)
+
+    def _on_candidates(self, request_id: int, candidates: list) -> None:
+        if request_id == self._request_id:
+            self.bar.set_candidates(candidates)
+
+    def _on_failed(self, request_id: int, message: str) -> None:
+        if request_id == self._request_id:
+            self.show_status(f"Recognition failed: {message}. Keep writing or clear to try again.", warn=True)
+
+    def _on_model_loaded(self, description: str) -> None:
+        self.model_ready = True
+        self.show_status(f"Ready — {description}. Write a character; click a candidate or press 1–9, 0, Space.")
+        if not self.canvas.ink.is_empty:
+            self.request_recognition(self.canvas.ink)
+
+    def _on_model_failed(self, message: str) -> None:
+        self.model_ready = False
+        self.show_status(f"No recognizer: {message}", warn=True)
+
+    # --- output --------------------------------------------------------------------------------------------
+    def deliver(self, char: str) -> None:
+        result = self.deliverer.deliver(char)
+        self.settings.recent = ([char] + [c for c in self.settings.recent if c != char])[:RECENT_SHOWN]
+        self._refresh_recent()
+        how = "typed" if result.method != "clipboard" else "copied to the clipboard"
+        self.show_status(f"{char} {how}" + (f" — {result.note}" if result.note else ""), warn=bool(result.note))
+        self.canvas.clear()
+        self.delivered.emit(result)
+
+    def _refresh_recent(self) -> None:
+        for b in self._recent_buttons:
+            b.deleteLater()
+        self._recent_buttons = []
+        for ch in self.settings.recent[:RECENT_SHOWN]:
+            b = _tool_button(ch, f"{ch} again")
+            b.setFlat(True)
+            b.setFont(QFont(b.font().family(), 13))
+            b.setFixedSize(30, 30)
+            b.clicked.connect(lambda _=False, ch=ch: self.deliver(ch))
+            self.recent.addWidget(b)
+            self._recent_buttons.append(b)
+
+    def toggle_mode(self) -> None:
+        self.settings.output_mode = "type" if self.settings.output_mode == "copy" else "copy"
+        self._apply_mode()
+
+    def _apply_mode(self) -> None:
+        mode = self.settings.output_mode
+        self.deliverer.mode = mode
+        self.mode_button.setText("Mode: type" if mode == "type" else "Mode: copy")
+        flags = Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint
+        if mode == "type":
+            # a tool window that never takes focus, so keystrokes go to the window the user was working in
+            flags = Qt.WindowType.Tool | Qt.WindowType.WindowStaysOnTopHint | Qt.WindowType.WindowDoesNotAcceptFocus
+        visible = self.isVisible()
+        self.setWindowFlags(flags)
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, mode == "type")
+        if visible:
+            self.show()
+
+    # --- keys, status, settings, closing ----------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key, text = event.key(), event.text()
+        if text and text in KEY_LABELS:
+            self.bar.pick(KEY_LABELS.index(text))
+        elif key == Qt.Key.Key_Space:
+            self.bar.pick(0)
+        elif key == Qt.Key.Key_Backspace:
+            self.canvas.undo()
+        elif key == Qt.Key.Key_Escape:
+            self.canvas.clear()
+        else:
+            super().keyPressEvent(event)
+
+    def show_status(self, text: str, warn: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #a33" if warn else "color: #444")
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        old_model = (self.settings.model_path, self.settings.device)
+        dialog.apply(self.settings)
+        self.canvas.pen_width = self.settings.pen_width
+        self.canvas.update()
+        self.bar.set_count(self.settings.candidate_count)
+        self.worker.top = self.settings.candidate_count
+        self._apply_mode()
+        if (self.settings.model_path, self.settings.device) != old_model:
+            self.model_ready = False
+            self.show_status("Loading the model…")
+            self.worker.load_model(self.settings.model_path, self.settings.device)
+        self.save()
+
+    def save(self) -> None:
+        self.settings.geometry = bytes(self.saveGeometry().toBase64()).decode()
+        try:
+            save_settings(self.settings, self.settings_path)
+        except OSError as exc:
+            self.show_status(f"Could not save settings: {exc}", warn=True)
+
+    def shutdown(self) -> None:
+        self._thread.stop()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save()
+        self.shutdown()
+        super().closeEvent(event)
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("hwime settings")
+        form = QFormLayout(self)
+        self.mode = QComboBox()
+        self.mode.addItems(OUTPUT_MODES)
+        self.mode.setCurrentText(settings.output_mode)
+        self.count = QSpinBox()
+        self.count.setRange(1, 20)
+        self.count.setValue(settings.candidate_count)
+        self.pen = QDoubleSpinBox()
+        self.pen.setRange(1, 40)
+        self.pen.setValue(settings.pen_width)
+        self.device = QComboBox()
+        self.device.addItems(DEVICES)
+        self.device.setCurrentText(settings.device)
+        self.model = QLineEdit(settings.model_path)
+        self.model.setPlaceholderText("the bundled model")
+        browse = QPushButton("…")
+        browse.clicked.connect(self._browse)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model)
+        model_row.addWidget(browse)
+        form.addRow("Output (copy to clipboard / type into the focused window)", self.mode)
+        form.addRow("Candidates shown", self.count)
+        form.addRow("Pen width (pixels)", self.pen)
+        form.addRow("Run the model on", self.device)
+        form.addRow("Model bundle", model_row)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        box.accepted.connect(self.accept)
+        box.rejected.connect(self.reject)
+        form.addRow(box)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Model bundle", "", "hwime model (*.pt)")
+        if path:
+            self.model.setText(path)
+
+    def apply(self, settings: Settings) -> None:
+        settings.output_mode = self.mode.currentText()
+        settings.candidate_count = self.count.value()
+        settings.pen_width = self.pen.value()
+        settings.device = self.device.currentText()
+        settings.model_path = self.model.text().strip()
