@@ -37,7 +37,7 @@ def cmd_train(args) -> int:
     from .train import train
 
     recipe = load_recipe(args.recipe, args.overrides)
-    run = Path(args.run or Path("runs") / recipe["name"])
+    run = Path(args.run_dir or Path("runs") / recipe["name"])
     summary = train(recipe, _data_dirs(args, recipe), run, resume=args.resume, max_steps=args.max_steps, device=args.device)
     print(json.dumps(summary))
     return 0
@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     _recipe_args(p)
     p.add_argument("--data", action="append", help="prepared data folder (default data/<recipe name>); "
                    "repeat to train on several (same labels.txt), e.g. CASIA and synthetic prepared apart")
-    p.add_argument("--run", help="run folder for checkpoints and logs (default runs/<recipe name>)")
+    p.add_argument("--run-dir", help="run folder for checkpoints and logs (default runs/<recipe name>)")
     p.add_argument("--resume", action="store_true", help="continue exactly from <run>/checkpoint.pt")
     p.add_argument("--max-steps", type=int, help="stop after this many steps in all (checkpoint kept for --resume)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

@@ -40,7 +40,7 @@ def _load_split(data_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]
 
 
 def _schedule(opt: torch.optim.Optimizer, cfg: dict, total_steps: int, steps_per_epoch: int):
-    warmup = max(1, int(cfg["warmup_epochs"] * steps_per_epoch))
+    warmup = max(2, int(cfg["warmup_epochs"] * steps_per_epoch))  # OneCycleLR needs two warm-up steps
     if cfg["schedule"] == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
             opt, max_lr=cfg["lr"], total_steps=total_steps, pct_start=min(0.5, warmup / total_steps),

@@ -1,0 +1,59 @@
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pytest
+import torch
+
+from hwime.ink import Ink
+from hwime.model import build_model
+from hwime.raster import RasterSpec
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TINY_LABELS = list("十口中一二三人大小日月")
+
+
+def ink_shi() -> Ink:
+    """十 as a person writes it on a 300-px pad: the horizontal, then the vertical."""
+    return Ink.from_strokes([[[60, 150], [150, 148], [240, 146]], [[150, 50], [151, 150], [152, 250]]])
+
+
+def ink_kou() -> Ink:
+    """口: left side, top-right turn, bottom."""
+    return Ink.from_strokes([
+        [[70, 70], [70, 160], [72, 230]],
+        [[70, 70], [230, 70], [228, 230]],
+        [[72, 228], [228, 228]],
+    ])
+
+
+def make_checkpoint(path: Path, labels=TINY_LABELS, size: int = 32, seed: int = 0) -> Path:
+    """A training checkpoint (random weights) in the format train.py writes for best.pt."""
+    torch.manual_seed(seed)
+    model = build_model("hwnet", len(labels))
+    recipe = {"name": "tiny", "data": {**RasterSpec(size=size).to_dict(), "classes": "found"}, "model": {"arch": "hwnet"}}
+    torch.save({"model": model.state_dict(), "labels": labels, "recipe": json.dumps(recipe), "epoch": 1}, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory) -> Path:
+    from hwime.training.export import export_bundle
+
+    d = tmp_path_factory.mktemp("bundle")
+    return export_bundle(make_checkpoint(d / "best.pt"), d / "tiny.pt")
+
+
+@pytest.fixture
+def settings_path(tmp_path) -> Path:
+    return tmp_path / "config" / "settings.json"
+
+
+def glyph_image(size=(60, 50)) -> np.ndarray:
+    img = np.full(size, 255, np.uint8)
+    img[size[0] // 2 - 2 : size[0] // 2 + 2, 5:-5] = 30
+    img[5:-5, size[1] // 2 - 2 : size[1] // 2 + 2] = 30
+    return img

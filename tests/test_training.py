@@ -1,0 +1,138 @@
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import SHARED_DATA, ink_kou, ink_shi
+from hwime import Recognizer
+from hwime.training.__main__ import main as training_main
+from hwime.training.dataset import prepare
+from hwime.training.recipe import load_recipe
+from hwime.training.train import train
+
+TINY = ['data.classes="digits"', "data.size=32", "data.synthetic_per_class=24", "data.synthetic_val_per_class=4",
+        "train.epochs=2", "train.batch_size=24", "train.checkpoint_every=4", "train.lr=0.004", "train.threads=1",
+        "train.warmup_epochs=0.2"]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("data")
+    recipe = load_recipe(None, TINY)
+    stats = prepare(recipe, d, workers=1)
+    return d, recipe, stats
+
+
+def test_prepare_synthetic_is_reproducible_and_uses_the_class_set(tiny_data, tmp_path):
+    d, recipe, stats = tiny_data
+    assert stats["classes"] == 10 and stats["splits"]["train"]["samples"] == 240
+    again = prepare(recipe, tmp_path, workers=2)  # the number of processes must not change the data
+    assert again["splits"] == stats["splits"]
+    assert np.array_equal(np.load(d / "train-images.npy"), np.load(tmp_path / "train-images.npy"))
+    assert (d / "labels.txt").read_text(encoding="utf-8").split() == list("0123456789")
+
+
+def _losses(run: Path) -> list[float]:
+    return [float(r["train_loss"]) for r in csv.DictReader(open(run / "log.csv")) if r["train_loss"]]
+
+
+def test_a_tiny_run_lowers_the_loss(tiny_data, tmp_path):
+    d, recipe, _ = tiny_data
+    r = load_recipe(None, TINY + ["train.epochs=6", "train.augment=0"])
+    summary = train(r, d, tmp_path / "run", log_every=2)
+    losses = _losses(tmp_path / "run")
+    assert summary["epochs"] == 6 and len(losses) >= 10
+    assert np.mean(losses[-3:]) < 0.8 * np.mean(losses[:3])
+    assert (tmp_path / "run" / "best.pt").exists()
+
+
+def test_resume_after_an_interruption_matches_an_uninterrupted_run(tiny_data, tmp_path):
+    d, recipe, _ = tiny_data
+    train(recipe, d, tmp_path / "whole")
+    stop = train(recipe, d, tmp_path / "split", max_steps=7)  # mid-epoch, between checkpoints
+    assert stop == {"interrupted_at": 7}
+    train(recipe, d, tmp_path / "split", resume=True)
+    a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)
+    assert a["state"]["global_step"] == b["state"]["global_step"] == 2 * (240 // 24)
+    for k, v in a["model"].items():
+        assert torch.equal(v, b["model"][k]), k
+    assert torch.equal(a["optimizer"]["state"][0]["exp_avg"], b["optimizer"]["state"][0]["exp_avg"])
+
+
+def test_evaluate_export_and_load_the_bundle(tiny_data, tmp_path, capsys):
+    d, recipe, _ = tiny_data
+    train(recipe, d, tmp_path / "run")
+    folder = tmp_path / "real"
+    for ch in "17":
+        (folder / ch).mkdir(parents=True)
+        for i in range(3):
+            img = np.full((50, 30), 255, np.uint8)
+            img[5:45, 13 + i : 16 + i] = 20
+            Image.fromarray(img).save(folder / ch / f"{i}.png")
+    (folder / "x").mkdir()  # a class the model does not know is left out, not counted wrong
+    Image.fromarray(np.full((20, 20), 255, np.uint8)).save(folder / "x" / "0.png")
+    jsonl = tmp_path / "ink.jsonl"
+    jsonl.write_text("\n".join(json.dumps({"char": c, "source": f"w/{s}/s1", **ink.to_json()})
+                               for c, s, ink in [("1", "a", ink_shi()), ("0", "b", ink_kou())]), encoding="utf-8")
+    out = tmp_path / "report"
+    assert training_main(["evaluate", str(tmp_path / "run" / "best.pt"), "--eval", str(folder), "--eval", str(jsonl),
+                          "--out", str(out), "--run-log", str(tmp_path / "run" / "log.csv")]) == 0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    real, ink = metrics["sets"]
+    assert real["samples"] == 6 and real["left_out"] == 1 and real["left_out_labels"] == "x"
+    assert 0 <= real["top1"] <= real["top5"] <= real["top10"] <= 1
+    assert set(ink["groups"]) == {"w/a", "w/b"}
+    assert "| real | 6 |" in report and "worst classes" in report and "ECE" in report
+    assert metrics["latency"]["p50_ms"] > 0
+    assert training_main(["export", str(tmp_path / "run" / "best.pt"), "--out", str(tmp_path / "m.pt"),
+                          "--metrics", str(out / "metrics.json"), "--data-stats", str(d / "stats.json")]) == 0
+    bundle = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert bundle["state_dict"]["classifier.3.weight"].dtype == torch.float16
+    assert json.loads(bundle["metrics"])["sets"][0]["samples"] == 6
+    rec = Recognizer.load(tmp_path / "m.pt", "cpu")
+    assert rec.labels == list("0123456789") and rec.spec.size == 32
+    # the bundle answers like the checkpoint it came from (fp16 rounding aside)
+    from hwime.training.export import recognizer_from_file
+
+    ref = recognizer_from_file(tmp_path / "run" / "best.pt", "cpu")
+    assert rec.recognize_ink(ink_shi(), 3)[0].char == ref.recognize_ink(ink_shi(), 3)[0].char
+
+
+def test_preview_sheet(tiny_data, tmp_path):
+    out = tmp_path / "p.png"
+    assert training_main(["preview", "--set", "data.size=32", "--chars", "中国", "--per-char", "5", "--out", str(out),
+                          "training/synthetic-gb2312.toml"]) == 0
+    im = Image.open(out)
+    assert im.size == (5 * 32, 2 * (32 + 2))
+    assert np.asarray(im).min() < 100  # there is ink on it
+
+
+def test_two_process_torchrun_completes(tiny_data, tmp_path):
+    d, _, _ = tiny_data
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        "-m", "hwime.training", "train", "training/synthetic-gb2312.toml", *sum((["--set", s] for s in TINY), []),
+                        "--data", str(d), "--run-dir", str(tmp_path / "ddp")], capture_output=True, text=True, timeout=300,
+                       env=env, cwd=Path(__file__).resolve().parents[1])
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert summary["world_size"] == 2 and summary["steps"] == 2 * (240 // 2 // 24)
+    assert (tmp_path / "ddp" / "best.pt").exists()
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "casia-hwdb-dev").exists(), reason="../shared/data is not here")
+def test_real_casia_folder_loads_through_the_pad_preprocessing():
+    from hwime.raster import RasterSpec
+    from hwime.training.realsets import load_image_folder
+
+    data = load_image_folder(SHARED_DATA / "casia-hwdb-dev", RasterSpec())
+    assert len(data.labels) == 2674 and data.images.shape[1:] == (64, 64)
