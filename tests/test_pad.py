@@ -218,3 +218,27 @@ def test_settings_are_saved_on_close_and_read_back(qtbot, pad, settings_path):
     assert settings.recent[0] == "好" and settings.geometry
     data = json.loads(settings_path.read_text(encoding="utf-8"))
     assert data["model_path"] == pad.settings.model_path
+
+
+def test_tablet_pressure_is_recorded_with_the_stroke(qtbot, pad):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QPointingDevice, QTabletEvent
+    from PySide6.QtWidgets import QApplication
+
+    device = QPointingDevice.primaryPointingDevice()
+
+    def tablet(kind, x, y, pressure):
+        pos = QPointF(x, y)
+        event = QTabletEvent(kind, device, pos, pad.canvas.mapToGlobal(pos), pressure, 0.0, 0.0, 0.0, 0.0, 0.0,
+                             Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, Qt.MouseButton.LeftButton)
+        QApplication.sendEvent(pad.canvas, event)
+
+    with qtbot.waitSignal(pad.canvas.inkChanged, timeout=2000):
+        tablet(QTabletEvent.Type.TabletPress, 40, 100, 0.2)
+        for i in range(1, 10):
+            tablet(QTabletEvent.Type.TabletMove, 40 + 20 * i, 100, 0.2 + 0.08 * i)
+        tablet(QTabletEvent.Type.TabletRelease, 220, 100, 0.0)
+    stroke = pad.canvas.ink.strokes[0]
+    assert len(pad.canvas.ink) == 1 and len(stroke) == 10
+    assert abs(stroke[0, 3] - 0.2) < 1e-6 and abs(stroke[-1, 3] - 0.92) < 1e-3  # pressure kept per point
+    pad.canvas.grab()  # the pressure-width painting path runs without error

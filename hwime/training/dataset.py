@@ -127,10 +127,11 @@ def prepare(recipe: dict, out: str | Path, skip_bad: bool = False, workers: int 
         labels = charset.named_set(d["classes"])
     index = {c: i for i, c in enumerate(labels)}
 
+    seeds = d.get("synthetic_seeds") or [d["seed"]]
     splits = {}
-    for split, (real_labels, real_images), per_class, seed in (
-        ("train", train_real, d["synthetic_per_class"], d["seed"]),
-        ("val", val_real, d["synthetic_val_per_class"], d["seed"] + 1000),
+    for split, (real_labels, real_images), per_class, split_seeds in (
+        ("train", train_real, d["synthetic_per_class"], seeds),
+        ("val", val_real, d["synthetic_val_per_class"], [seeds[0] + 1000]),
     ):
         keep = [i for i, c in enumerate(real_labels) if c in index]
         dropped = len(real_labels) - len(keep)
@@ -138,7 +139,7 @@ def prepare(recipe: dict, out: str | Path, skip_bad: bool = False, workers: int 
             warn(f"{split}: {dropped} CASIA samples have labels outside the class set and are left out")
         parts_x = [np.stack([real_images[i] for i in keep])] if keep else []
         parts_y = [np.array([index[real_labels[i]] for i in keep], np.int32)] if keep else []
-        if per_class:
+        for seed in split_seeds if per_class else []:
             x, y = synthesize(labels, spec, per_class, seed, d["font_share"], workers=workers)
             parts_x.append(x)
             parts_y.append(y)
@@ -147,7 +148,8 @@ def prepare(recipe: dict, out: str | Path, skip_bad: bool = False, workers: int 
         images = np.concatenate(parts_x)
         targets = np.concatenate(parts_y)
         _save_split(out, split, images, targets)
-        splits[split] = {"samples": int(len(images)), "casia_samples": len(keep), "synthetic_per_class": per_class}
+        splits[split] = {"samples": int(len(images)), "casia_samples": len(keep), "synthetic_per_class": per_class,
+                         "synthetic_seeds": split_seeds if per_class else []}
     if "train" not in splits:
         raise ValueError("the recipe gives no training data: set data.gnt, data.pot or data.synthetic_per_class")
     charset.write_labels(out / "labels.txt", labels)

@@ -29,6 +29,7 @@ DEFAULTS: dict = {
         "synthetic_val_per_class": 0,
         "font_share": 0.5,
         "seed": 1,
+        "synthetic_seeds": [],  # one block of synthetic_per_class samples per seed; empty = [seed]
     },
     "model": {"arch": "hwnet"},
     "train": {

@@ -1,0 +1,127 @@
+"""python -m hwime.training.bench — throughput of the training data path.
+
+1. .gnt reading: hwime's reader vs a per-pixel struct loop (the way seed 000 read HWDB), same file;
+2. synthetic samples per second, one process;
+3. training images/s of one full step (index, augment, forward, backward, update) vs a bare
+   forward+backward+update of the same network on a fixed batch: the data path's share of the time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import struct
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..raster import RasterSpec
+from .augment import augment_batch
+from .casia import iter_gnt, write_gnt
+
+
+def read_gnt_per_pixel(path: str | Path) -> list[tuple[str, np.ndarray]]:
+    """The baseline: struct-unpack every header field and every pixel, as many HWDB scripts do."""
+    out = []
+    with open(path, "rb") as fh:
+        while True:
+            header = fh.read(10)
+            if len(header) < 10:
+                break
+            size, tag, width, height = struct.unpack("<I2sHH", header)
+            image = np.zeros((height, width), np.uint8)
+            for y in range(height):
+                for x in range(width):
+                    image[y, x] = struct.unpack("B", fh.read(1))[0]
+            out.append((tag.decode("gbk"), image))
+    return out
+
+
+def bench_gnt(records: int = 400) -> dict:
+    rng = np.random.default_rng(0)
+    samples = [("中", rng.integers(0, 256, (int(rng.integers(45, 90)), int(rng.integers(45, 90))), dtype=np.uint8))
+               for _ in range(records)]
+    with tempfile.TemporaryDirectory() as d:
+        f = Path(d) / "bench.gnt"
+        write_gnt(f, samples)
+        t = time.perf_counter()
+        ours = list(iter_gnt(f))
+        t_ours = time.perf_counter() - t
+        t = time.perf_counter()
+        slow = read_gnt_per_pixel(f)
+        t_slow = time.perf_counter() - t
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(ours, slow))
+    return {"records": records, "ours_records_per_s": records / t_ours, "per_pixel_records_per_s": records / t_slow,
+            "speedup": t_slow / t_ours}
+
+
+def bench_synthetic(count: int = 600) -> dict:
+    from .. import charset
+    from .synthetic import SyntheticSource
+
+    labels = charset.named_set("gb2312")
+    src = SyntheticSource(labels, RasterSpec(), seed=1)
+    classes = np.random.default_rng(0).integers(0, len(labels), count)
+    t = time.perf_counter()
+    for i, c in enumerate(classes):
+        src.sample(int(c), i)
+    return {"samples": count, "samples_per_s_one_process": count / (time.perf_counter() - t)}
+
+
+def bench_training_step(arch: str = "hwnet", classes: int = 6836, batch: int = 256, steps: int = 20) -> dict:
+    from ..model import build_model
+
+    spec = RasterSpec()
+    model = build_model(arch, classes).to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    data = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (batch * 8, 64, 64), dtype=np.uint8))
+    targets = torch.randint(0, classes, (batch * 8,))
+    gen = torch.Generator().manual_seed(0)
+    fixed = augment_batch(data[:batch], spec, 0.0, gen).contiguous(memory_format=torch.channels_last)
+
+    def step(x, y):
+        loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    def timed(full: bool) -> float:
+        for i in range(3):  # warm-up
+            step(fixed, targets[:batch])
+        t = time.perf_counter()
+        for i in range(steps):
+            if full:
+                idx = torch.randint(0, len(data), (batch,), generator=gen)
+                x = augment_batch(data[idx], spec, 1.0, gen).contiguous(memory_format=torch.channels_last)
+                step(x, targets[idx])
+            else:
+                step(fixed, targets[:batch])
+        return batch * steps / (time.perf_counter() - t)
+
+    bare, full = timed(False), timed(True)
+    return {"arch": arch, "batch": batch, "threads": torch.get_num_threads(), "bare_img_per_s": bare,
+            "full_img_per_s": full, "data_path_share": 1 - full / bare}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hwime.training.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--archs", default="hwnet,mobilenet_v2", help="networks to time in the training-step bench")
+    args = parser.parse_args(argv)
+    g = bench_gnt()
+    print(f".gnt reading, {g['records']} records of 45-90 px: ours {g['ours_records_per_s']:,.0f} records/s, "
+          f"per-pixel struct loop {g['per_pixel_records_per_s']:,.0f} records/s ({g['speedup']:,.0f}x)")
+    s = bench_synthetic()
+    print(f"synthetic handwriting: {s['samples_per_s_one_process']:,.0f} samples/s in one process")
+    for arch in args.archs.split(","):
+        t = bench_training_step(arch)
+        print(f"training step, {arch}, batch {t['batch']}, {t['threads']} threads: bare forward+backward "
+              f"{t['bare_img_per_s']:,.0f} img/s, with the data path {t['full_img_per_s']:,.0f} img/s "
+              f"(data path {t['data_path_share']:.0%} of the time)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
