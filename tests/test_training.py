@@ -136,3 +136,11 @@ def test_real_casia_folder_loads_through_the_pad_preprocessing():
 
     data = load_image_folder(SHARED_DATA / "casia-hwdb-dev", RasterSpec())
     assert len(data.labels) == 2674 and data.images.shape[1:] == (64, 64)
+
+
+def test_onnx_export_matches_pytorch(tiny_bundle, tmp_path):
+    pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
+    from hwime.training.export import export_onnx
+
+    diff = export_onnx(tiny_bundle, tmp_path / "m.onnx")
+    assert diff < 1e-3 and (tmp_path / "m.onnx").stat().st_size > 100_000
