@@ -64,17 +64,18 @@ def test_drawing_shi_and_kou_gives_candidates_and_a_click_copies(qtbot, pad):
     assert third in pad.status.text()
 
 
-def test_digit_and_space_keys_pick(qtbot, pad):
+def write_and_wait(qtbot, pad, ink: Ink) -> list:
     with qtbot.waitSignal(pad.worker.candidatesReady, timeout=10000):
-        draw(qtbot, pad.canvas, ink_shi())
+        draw(qtbot, pad.canvas, ink)
     qtbot.waitUntil(lambda: bool(pad.bar.candidates), timeout=5000)
-    second = pad.bar.candidates[1].char
+    return pad.bar.candidates
+
+
+def test_digit_and_space_keys_pick(qtbot, pad):
+    second = write_and_wait(qtbot, pad, ink_shi())[1].char
     qtbot.keyClick(pad, Qt.Key.Key_2)
     assert QGuiApplication.clipboard().text() == second
-    with qtbot.waitSignal(pad.worker.candidatesReady, timeout=10000):
-        draw(qtbot, pad.canvas, ink_kou())
-    qtbot.waitUntil(lambda: bool(pad.bar.candidates), timeout=5000)
-    first = pad.bar.candidates[0].char
+    first = write_and_wait(qtbot, pad, ink_kou())[0].char
     qtbot.keyClick(pad, Qt.Key.Key_Space)
     assert QGuiApplication.clipboard().text() == first
 
@@ -189,10 +190,7 @@ def test_type_mode_is_a_no_focus_tool_window_and_falls_back_to_the_clipboard(qtb
     assert pad.windowFlags() & Qt.WindowType.WindowDoesNotAcceptFocus
     assert pad.testAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
     assert all(b.focusPolicy() == Qt.FocusPolicy.NoFocus for b in pad.bar.buttons)
-    with qtbot.waitSignal(pad.worker.candidatesReady, timeout=10000):
-        draw(qtbot, pad.canvas, ink_shi())
-    qtbot.waitUntil(lambda: bool(pad.bar.candidates), timeout=5000)
-    char = pad.bar.candidates[0].char
+    char = write_and_wait(qtbot, pad, ink_shi())[0].char
     qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)
     assert QGuiApplication.clipboard().text() == char
     assert "could not type" in pad.status.text() and "cannot open display" in pad.status.text()

@@ -40,6 +40,15 @@ def encode_tag(ch: str) -> bytes:
     return raw if len(raw) == 2 else raw + b"\x00"
 
 
+def _label(path: str | Path, data: memoryview, offset: int) -> str:
+    """The character of the record at offset; the GB code sits right after the uint32 size in both formats."""
+    tag = bytes(data[offset + 4 : offset + 6])
+    try:
+        return decode_tag(tag)
+    except UnicodeDecodeError:
+        raise CasiaFormatError(path, offset, f"tag {tag.hex()} is not a GB code") from None
+
+
 def iter_gnt(path: str | Path) -> Iterator[tuple[str, np.ndarray]]:
     """(character, uint8 image (height, width)) for each record of a .gnt file; images are views of one buffer."""
     buf = np.fromfile(path, dtype=np.uint8)
@@ -55,11 +64,7 @@ def iter_gnt(path: str | Path) -> Iterator[tuple[str, np.ndarray]]:
             raise CasiaFormatError(path, offset, f"size {size} does not match {width}x{height} image")
         if offset + size > n:
             raise CasiaFormatError(path, offset, f"record of {size} bytes runs past the end of the file ({n - offset} left)")
-        try:
-            label = decode_tag(bytes(data[offset + 4 : offset + 6]))
-        except UnicodeDecodeError:
-            raise CasiaFormatError(path, offset, f"tag {bytes(data[offset + 4 : offset + 6]).hex()} is not a GB code") from None
-        yield label, buf[offset + GNT_HEADER : offset + size].reshape(height, width)
+        yield _label(path, data, offset), buf[offset + GNT_HEADER : offset + size].reshape(height, width)
         offset += size
 
 
@@ -86,10 +91,7 @@ def iter_pot(path: str | Path) -> Iterator[tuple[str, Ink]]:
             raise CasiaFormatError(path, offset, f"sample size {size} is not a header plus whole (x, y) points")
         if offset + size > n:
             raise CasiaFormatError(path, offset, f"sample of {size} bytes runs past the end of the file ({n - offset} left)")
-        try:
-            label = decode_tag(bytes(data[offset + 4 : offset + 6]))
-        except UnicodeDecodeError:
-            raise CasiaFormatError(path, offset, f"tag {bytes(data[offset + 4 : offset + 6]).hex()} is not a GB code") from None
+        label = _label(path, data, offset)
         pts = buf[offset + POT_HEADER : offset + size].view("<i2").reshape(-1, 2)
         if tuple(pts[-1]) != (-1, -1):
             raise CasiaFormatError(path, offset, "sample does not end with the (-1, -1) marker")
