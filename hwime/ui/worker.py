@@ -29,7 +29,6 @@ class RecognitionWorker(QObject):
         self._pending: tuple[int, Ink] | None = None
         self._recognizer = None
         self._factory = recognizer_factory
-        self.processed: list[int] = []  # ids actually classified, newest last (for tests and the benchmark)
         self._wake.connect(self._run_pending)
         self._loadRequested.connect(self._load)
 
@@ -78,7 +77,6 @@ class RecognitionWorker(QObject):
             traceback.print_exc()
             self.recognitionFailed.emit(request_id, f"{type(exc).__name__}: {exc}")
             return
-        self.processed.append(request_id)
         self.candidatesReady.emit(request_id, candidates)
 
 
