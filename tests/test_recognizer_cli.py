@@ -141,8 +141,8 @@ def test_settings_bad_values_fall_back_per_key(settings_path):
     assert len(warnings) == 2
 
 
-@pytest.mark.skipif(not asset_path(DEFAULT_MODEL).exists(), reason="the bundled model has not been trained yet")
 def test_bundled_model_recognizes_a_clean_shi():
+    assert asset_path(DEFAULT_MODEL).exists()
     rec = Recognizer.load(device="cpu")
     assert len(rec.labels) >= 6763
     assert "十" in [c.char for c in rec.recognize_ink(ink_shi(), top=3)]

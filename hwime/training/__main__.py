@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def cmd_train(args) -> int:
     recipe = load_recipe(args.recipe, args.overrides)
     run = Path(args.run_dir or Path("runs") / recipe["name"])
     summary = train(recipe, _data_dirs(args, recipe), run, resume=args.resume, max_steps=args.max_steps, device=args.device)
-    print(json.dumps(summary))
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one summary rather than one per process
+        print(json.dumps(summary), flush=True)
     return 0
 
 
