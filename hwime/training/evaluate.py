@@ -96,7 +96,7 @@ def cpu_latency(rec: Recognizer, runs: int = 300, warmup: int = 30) -> dict:
 
 
 def _sheet(images: np.ndarray) -> Image.Image:
-    return Image.fromarray(np.concatenate(list(images), axis=1)) if len(images) else Image.new("L", (1, 1), 255)
+    return Image.fromarray(np.concatenate(list(images), axis=1))
 
 
 def _plots(run_log: Path | None, results: list[dict], out: Path) -> list[str]:
@@ -161,8 +161,12 @@ def write_report(rec: Recognizer, results: list[dict], latency: dict, out: str |
         lines += ["", f"## {r['name']}: most confused (truth -> top-1)", "", "| truth | predicted | count | examples |", "|---|---|---|---|"]
         safe = "".join(ch for ch in r["name"] if ch.isalnum() or ch in "-_")
         for a, b, n in r["confused_pairs"]:
+            examples = r["_examples"][f"{a}->{b}"]
+            if len(examples) == 0:  # --no-examples: data that must not be copied into a report
+                lines.append(f"| {a} | {b} | {n} | |")
+                continue
             name = f"confused-{safe}-{ord(a):x}-{ord(b):x}.png"
-            _sheet(r["_examples"][f"{a}->{b}"]).save(out / name)
+            _sheet(examples).save(out / name)
             lines.append(f"| {a} | {b} | {n} | ![]({name}) |")
     for p in plots:
         lines += ["", f"![{p}]({p})"]
