@@ -103,13 +103,16 @@ class Recognizer:
         return rec
 
     @torch.inference_mode()
+    def probabilities(self, batch: np.ndarray) -> torch.Tensor:
+        """uint8 (N, S, S) already through raster.prepare_image -> softmax over all labels, (N, classes)."""
+        x = torch.from_numpy(normalize(batch, self.spec)).to(self.device)
+        return torch.softmax(self.model(x).float(), dim=1)
+
     def recognize_prepared(self, batch: np.ndarray, top: int = 10) -> list[list[Candidate]]:
         """uint8 (N, S, S) already through raster.prepare_image -> top candidates for each."""
         if len(batch) == 0:
             return []
-        x = torch.from_numpy(normalize(batch, self.spec)).to(self.device)
-        probs = torch.softmax(self.model(x).float(), dim=1)
-        scores, indices = probs.topk(min(top, len(self.labels)), dim=1)
+        scores, indices = self.probabilities(batch).topk(min(top, len(self.labels)), dim=1)
         return [[Candidate(self.labels[i], float(s)) for s, i in zip(row_s, row_i)]
                 for row_s, row_i in zip(scores.cpu().tolist(), indices.cpu().tolist())]
 

@@ -13,19 +13,14 @@ import torch
 from PIL import Image
 
 from ..recognizer import Recognizer
-from ..raster import normalize
 from .realsets import LabelledSet
 
 ECE_BINS = 15
 
 
-@torch.inference_mode()
 def _probabilities(rec: Recognizer, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    out = []
-    for i in range(0, len(images), batch_size):
-        x = torch.from_numpy(normalize(images[i : i + batch_size], rec.spec)).to(rec.device)
-        out.append(torch.softmax(rec.model(x).float(), 1).cpu().numpy())
-    return np.concatenate(out)
+    return np.concatenate([rec.probabilities(images[i : i + batch_size]).cpu().numpy()
+                           for i in range(0, len(images), batch_size)])
 
 
 def score_set(rec: Recognizer, data: LabelledSet, worst: int = 10, pairs: int = 10) -> dict:
@@ -153,7 +148,7 @@ def write_report(rec: Recognizer, results: list[dict], latency: dict, out: str |
     for r in results:
         if r["left_out"]:
             lines += ["", f"{r['name']}: {r['left_out']} samples left out, their labels ({r['left_out_labels']}) are not in the model's label set."]
-    lines += ["", f"## CPU latency, one thread, batch of one", "",
+    lines += ["", "## CPU latency, one thread, batch of one", "",
               f"p50 {latency['p50_ms']:.2f} ms, p95 {latency['p95_ms']:.2f} ms over {latency['runs']} runs (normalize + forward + top-10)."]
     for r in results:
         lines += ["", f"## {r['name']}: worst classes", "", "| class | top-1 | samples |", "|---|---|---|"]
