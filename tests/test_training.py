@@ -144,3 +144,15 @@ def test_onnx_export_matches_pytorch(tiny_bundle, tmp_path):
 
     diff = export_onnx(tiny_bundle, tmp_path / "m.onnx")
     assert diff < 1e-3 and (tmp_path / "m.onnx").stat().st_size > 100_000
+
+
+@pytest.mark.parametrize("arch", ["hwnet", "mobilenet_v2", "resnet18", "efficientnet_v2_s"])
+def test_every_registered_arch_takes_one_channel_and_gives_one_logit_per_class(arch):
+    from hwime.model import build_model, head_size
+
+    model = build_model(arch, 37).eval()
+    with torch.no_grad():
+        out = model(torch.zeros(2, 1, 64, 64))
+    assert out.shape == (2, 37) and head_size(model) == 37
+    with pytest.raises(ValueError, match="unknown arch"):
+        build_model("vgg", 3)

@@ -43,14 +43,14 @@ def augment_batch(batch: torch.Tensor, spec: RasterSpec, strength: float, gen: t
     grid = grid / denom[..., None]
     ink = F.grid_sample(ink, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
+    # pool only the samples drawn for each effect: most of the batch is left alone
     choice = torch.rand(n, generator=gen)
-    thick = F.max_pool2d(ink, 3, 1, 1)
-    thin = -F.max_pool2d(-ink, 3, 1, 1)
-    ink = torch.where((choice < 0.2 * strength)[:, None, None, None], thick, ink)
-    ink = torch.where(((choice >= 0.2 * strength) & (choice < 0.3 * strength))[:, None, None, None], thin, ink)
-    blurred = F.avg_pool2d(ink, 3, 1, 1, count_include_pad=False)
-    blur = (torch.rand(n, generator=gen) < 0.2 * strength)[:, None, None, None]
-    ink = torch.where(blur, blurred, ink)
+    thick = choice < 0.2 * strength
+    thin = (choice >= 0.2 * strength) & (choice < 0.3 * strength)
+    ink[thick] = F.max_pool2d(ink[thick], 3, 1, 1)
+    ink[thin] = -F.max_pool2d(-ink[thin], 3, 1, 1)
+    blur = torch.rand(n, generator=gen) < 0.2 * strength
+    ink[blur] = F.avg_pool2d(ink[blur], 3, 1, 1, count_include_pad=False)
 
     paper = 255.0 - ink[:, 0].clamp(0, 1) * 255.0
     return normalize(threshold(paper, spec.threshold), spec)

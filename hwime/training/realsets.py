@@ -13,6 +13,7 @@ import numpy as np
 
 from ..ink import Ink
 from ..raster import RasterSpec, ink_to_image, load_image, prepare_image
+from .progress import progress
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
@@ -28,7 +29,7 @@ class LabelledSet:
 def load_image_folder(root: str | Path, spec: RasterSpec, name: str | None = None) -> LabelledSet:
     root = Path(root)
     images, labels = [], []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+    for folder in progress(sorted(p for p in root.iterdir() if p.is_dir()), desc=f"reading {root.name}", unit="class"):
         for f in sorted(folder.iterdir()):
             if f.suffix.lower() in IMAGE_SUFFIXES:
                 images.append(prepare_image(load_image(f), spec))
@@ -43,7 +44,7 @@ def load_ink_jsonl(path: str | Path, spec: RasterSpec, name: str | None = None) 
     path = Path(path)
     images, labels, groups = [], [], []
     with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
+        for number, line in enumerate(progress(fh, desc=f"reading {path.name}", unit="line"), start=1):
             if not line.strip():
                 continue
             obj = json.loads(line)
