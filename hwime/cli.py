@@ -14,9 +14,8 @@ from typing import Iterator
 import numpy as np
 
 from .ink import Ink, InkError, iter_jsonl
-from .raster import RasterError, load_image
+from .raster import IMAGE_SUFFIXES, RasterError, load_image
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 INK_SUFFIXES = {".json", ".jsonl"}
 
 

@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, UnidentifiedImageError
 
 from .ink import Ink
 
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp"})  # what load_image is meant to read
 RENDER_BOX = 128  # ink is drawn at 2x the network size; the downsample in resize() antialiases it
 PEN_WIDTH = 0.045  # pen width as a fraction of the glyph's longer side, what a scanned HWDB stroke measures
 

@@ -15,7 +15,7 @@ import torch
 
 from .bundled import DEFAULT_MODEL, asset_path
 from .ink import Ink
-from .model import build_model, head_size
+from .model import build_model
 from .raster import RasterSpec, ink_to_image, normalize, prepare_image
 
 BUNDLE_FORMAT = "hwime-bundle/1"
@@ -94,7 +94,6 @@ class Recognizer:
             model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         except RuntimeError as exc:
             raise ModelError(f"{path}: weights do not fit arch {bundle['arch']!r} ({str(exc)[:300]})") from None
-        assert head_size(model) == len(labels)
         dev, note = pick_device(device)
         meta = {k: v for k, v in bundle.items() if k != "state_dict"}
         rec = cls(model, labels, RasterSpec.from_dict(bundle["raster"]), dev, path, meta)

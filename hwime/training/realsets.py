@@ -12,10 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ..ink import Ink
-from ..raster import RasterSpec, ink_to_image, load_image, prepare_image
+from ..raster import IMAGE_SUFFIXES, RasterSpec, ink_to_image, load_image, prepare_image
 from .progress import progress
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 @dataclass

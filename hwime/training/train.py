@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from .. import charset
 from ..model import build_model
+from ..raster import normalize
 from .augment import augment_batch
 from .dataset import spec_from_recipe
 from .progress import progress
@@ -78,7 +79,7 @@ def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
     model.eval()
     correct = 0
     for i in range(0, len(images), batch_size):
-        x = augment_batch(images[i : i + batch_size], spec, 0.0, None).to(device, memory_format=torch.channels_last)
+        x = normalize(images[i : i + batch_size], spec).to(device, memory_format=torch.channels_last)
         correct += int((model(x).argmax(1).cpu() == labels[i : i + batch_size]).sum())
     return correct / max(1, len(images))
 
