@@ -7,99 +7,147 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from .ink import Ink, InkError, iter_jsonl
+from .ink import Ink, InkError, iter_jsonl, parse_json
 from .raster import IMAGE_SUFFIXES, RasterError, load_image
 
 INK_SUFFIXES = {".json", ".jsonl"}
+MAX_JSON_BYTES = 64 * 1024 * 1024  # one ink .json; a .jsonl is read line by line
+
+
+def display_name(path: Path | str) -> str:
+    """A file name that can always be printed: bytes that are not UTF-8 are shown as \\xNN escapes."""
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
 
 
 def _expand(paths: list[str]) -> Iterator[Path | str]:
     """Files to read, in order; a string is an error message for a path that cannot be used."""
+    wanted = IMAGE_SUFFIXES | INK_SUFFIXES
     for p in map(Path, paths):
-        if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES | INK_SUFFIXES)
-            if not found:
-                yield f"{p}: no images or ink files in this folder"
-            yield from found
-        elif not p.exists():
-            yield f"{p}: no such file"
-        elif p.suffix.lower() not in IMAGE_SUFFIXES | INK_SUFFIXES:
-            yield f"{p}: not an image (png/jpg/bmp) or ink (.json/.jsonl) file"
-        else:
-            yield p
+        try:
+            if p.is_dir():
+                found = sorted(f for f in p.rglob("*") if f.suffix.lower() in wanted and not f.is_dir())
+                if not found:
+                    yield f"{display_name(p)}: no images or ink files in this folder"
+                for f in found:
+                    yield f if _is_regular(f) else f"{display_name(f)}: not a regular file, skipped"
+            elif not p.exists():
+                yield f"{display_name(p)}: no such file"
+            elif not _is_regular(p):
+                yield f"{display_name(p)}: not a regular file (a FIFO, device or socket), skipped"
+            elif p.suffix.lower() not in wanted:
+                yield f"{display_name(p)}: not an image (png/jpg/bmp) or ink (.json/.jsonl) file"
+            else:
+                yield p
+        except OSError as exc:
+            yield f"{display_name(p)}: {exc.strerror or exc}"
 
 
-def _samples(paths: list[str]) -> Iterator[tuple[str, np.ndarray | Ink | None, str | None, str | None]]:
-    """(input name, image or ink, label, error message)."""
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+Sample = tuple[str, "np.ndarray | None", "str | None", "str | None"]
+
+
+def _samples(paths: list[str], spec) -> Iterator[Sample]:
+    """(input name, the image prepared for the model, label, error message); one bad input costs only itself."""
+    from .raster import ink_to_image, prepare_image
+
     for f in _expand(paths):
         if isinstance(f, str):
             yield f, None, None, f
-        elif f.suffix.lower() in IMAGE_SUFFIXES:
-            try:
-                yield str(f), load_image(f), None, None
-            except RasterError as exc:
-                yield str(f), None, None, str(exc)
-        elif f.suffix.lower() == ".json":
-            try:
-                obj = json.loads(f.read_text(encoding="utf-8"))
+            continue
+        name = display_name(f)
+        suffix = f.suffix.lower()
+        try:
+            if suffix in IMAGE_SUFFIXES:
+                yield name, prepare_image(load_image(f), spec), None, None
+            elif suffix == ".json":
+                if f.stat().st_size > MAX_JSON_BYTES:
+                    raise InkError(f"larger than {MAX_JSON_BYTES >> 20} MB")
+                obj = parse_json(f.read_bytes())
                 label = obj.get("char") if isinstance(obj, dict) else None
-                yield str(f), Ink.from_json(obj), label if isinstance(label, str) else None, None
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError, InkError) as exc:
-                yield str(f), None, None, f"{f}: {exc}"
-        else:
-            try:
+                ink = Ink.from_json(obj)
+                yield name, ink_to_image(ink, spec) if not ink.is_empty else None, _label(label), None
+            else:
                 for number, ink, label in iter_jsonl(f):
-                    name = f"{f}:{number}"
+                    line = f"{name}:{number}"
                     if isinstance(ink, InkError):
-                        yield name, None, None, str(ink)
-                    else:
-                        yield name, ink, label, None
-            except (OSError, UnicodeDecodeError) as exc:
-                yield str(f), None, None, f"{f}: {exc}"
+                        yield line, None, None, str(ink).replace(str(f), name, 1)
+                        continue
+                    try:
+                        yield line, ink_to_image(ink, spec) if not ink.is_empty else None, _label(label), None
+                    except (RasterError, InkError, MemoryError, ValueError) as exc:
+                        yield line, None, None, f"{line}: {type(exc).__name__}: {exc}"
+        except (InkError, RasterError) as exc:
+            message = str(exc)
+            yield name, None, None, message if message.startswith(name) else f"{name}: {message}"
+        except (OSError, MemoryError, ValueError, RecursionError) as exc:
+            yield name, None, None, f"{name}: {type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _label(label: object) -> str | None:
+    return label if isinstance(label, str) else None
 
 
 def cmd_recognize(args: argparse.Namespace) -> int:
-    from .recognizer import ModelError, Recognizer
+    from .recognizer import ModelError, Recognizer, RecognitionError
 
     try:
         rec = Recognizer.load(args.model, args.device)
     except ModelError as exc:
         print(f"hwime: {exc}", file=sys.stderr)
         return 2
+    if not 1 <= args.top <= len(rec.labels):
+        print(f"hwime recognize: --top must be from 1 to {len(rec.labels)} (the model's classes), got {args.top}",
+              file=sys.stderr)
+        return 2
     failures = 0
-    batch: list[tuple[str, np.ndarray | Ink, str | None]] = []
+    batch: list[tuple[str, np.ndarray | None, str | None]] = []
+
+    def emit(name: str, label: str | None, cands: list) -> None:
+        if args.json:
+            print(json.dumps({"input": name, "label": label,
+                              "candidates": [{"char": c.char, "score": round(c.score, 4)} for c in cands]},
+                             ensure_ascii=False), flush=False)
+        else:
+            shown = "  ".join(f"{c.char} {c.score:.2f}" for c in cands) or "(empty)"
+            print(f"{name}\t{shown}" + (f"\t[label {label}]" if label else ""))
 
     def flush() -> None:
-        images = [i for i, (_, s, _) in enumerate(batch) if isinstance(s, np.ndarray)]
-        inks = [i for i, (_, s, _) in enumerate(batch) if isinstance(s, Ink)]
-        results: list = [None] * len(batch)
-        for i, c in zip(images, rec.recognize_images([batch[i][1] for i in images], args.top)):
-            results[i] = c
-        for i, c in zip(inks, rec.recognize_inks([batch[i][1] for i in inks], args.top)):
-            results[i] = c
-        for (name, _, label), cands in zip(batch, results):
-            if args.json:
-                print(json.dumps({"input": name, "label": label,
-                                  "candidates": [{"char": c.char, "score": round(c.score, 4)} for c in cands]},
-                                 ensure_ascii=False))
-            else:
-                shown = "  ".join(f"{c.char} {c.score:.2f}" for c in cands) or "(empty drawing)"
-                print(f"{name}\t{shown}" + (f"\t[label {label}]" if label else ""))
+        nonlocal failures
+        images = [s for _, s, _ in batch if s is not None]
+        try:
+            results = iter(rec.recognize_prepared(np.stack(images), args.top) if images else [])
+        except (RecognitionError, RuntimeError, MemoryError) as exc:  # the model failed on this batch: say so per input
+            for name, _, _ in batch:
+                print(f"hwime: {name}: recognition failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
+            failures += len(batch)
+            batch.clear()
+            return
+        for name, sample, label in batch:
+            emit(name, label, next(results) if sample is not None else [])
+        sys.stdout.flush()
         batch.clear()
 
-    for name, sample, label, error in _samples(args.paths):
+    for name, sample, label, error in _samples(args.paths, rec.spec):
         if error:
             failures += 1
             print(f"hwime: {error}", file=sys.stderr)
             continue
         batch.append((name, sample, label))
-        if len(batch) >= 512:
+        if len(batch) >= 256:
             flush()
     flush()
     if failures:

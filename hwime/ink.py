@@ -30,7 +30,7 @@ def _stroke_array(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity equality and hashing: numpy arrays have no single truth value
 class Ink:
     strokes: tuple[np.ndarray, ...] = ()
 
@@ -57,9 +57,9 @@ class Ink:
     @classmethod
     def load(cls, path: str | Path) -> "Ink":
         try:
-            obj = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InkError(f"{path}: not valid JSON ({exc})") from None
+            obj = parse_json(Path(path).read_bytes())
+        except InkError as exc:
+            raise InkError(f"{path}: {exc}") from None
         return cls.from_json(obj)
 
     def save(self, path: str | Path) -> None:
@@ -114,16 +114,32 @@ def _rdp_keep(xy: np.ndarray, tolerance: float) -> np.ndarray:
     return keep
 
 
+def parse_json(data: bytes | str) -> object:
+    """JSON text or UTF-8 bytes -> object; InkError (not a crash) for bad bytes, bad JSON or absurd nesting."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text)
+    except UnicodeDecodeError as exc:
+        raise InkError(f"not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise InkError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise InkError("JSON nested too deeply") from None
+
+
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Ink | InkError, str | None]]:
-    """Yield (line number from 1, Ink or the InkError for that line, its "char" label or None); blank lines skipped."""
-    with open(path, encoding="utf-8") as fh:
+    """Yield (line number from 1, Ink or the InkError for that line, its "char" label or None); blank lines skipped.
+
+    Each line is decoded on its own, so a bad byte or bad JSON costs that line only.
+    """
+    with open(path, "rb") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, InkError(f"{path}:{number}: not valid JSON ({exc.msg})"), None
+                obj = parse_json(line)
+            except InkError as exc:
+                yield number, InkError(f"{path}:{number}: {exc}"), None
                 continue
             label = obj.get("char") if isinstance(obj, dict) else None
             try:

@@ -124,3 +124,24 @@ class Deliverer:
             return Delivery(text, "clipboard", f"could not type ({reason}), copied instead")
         self.copy_to_clipboard(text)
         return Delivery(text, "clipboard")
+
+
+def keep_clipboard_after_exit(text: str, env: dict | None = None,
+                              which: Callable[[str], str | None] = shutil.which) -> str:
+    """On X11 the clipboard belongs to the program that set it and empties when it exits. Qt hands it to a
+    clipboard manager when one runs; as well, give ``text`` to xclip or xsel, which keep serving it after we exit.
+    Returns a line saying what happened (empty when nothing needed doing)."""
+    env = os.environ if env is None else env
+    if not env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or not text:
+        return ""
+    for cmd in (["xclip", "-selection", "clipboard", "-i"], ["xsel", "--clipboard", "--input"]):
+        if which(cmd[0]):
+            try:
+                # both fork a child that owns the selection; the parent returns at once
+                subprocess.run(cmd, input=text, text=True, timeout=3, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                return f"the clipboard ({text}) is kept by {cmd[0]}"
+            except (OSError, subprocess.SubprocessError):
+                continue
+    return ("the clipboard is kept after exit only by a clipboard manager on X11 "
+            "(install xclip or xsel to keep it without one)")

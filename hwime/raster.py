@@ -1,7 +1,8 @@
 """The one preprocessing contract shared by the pad and by training.
 
 ink --render_ink--> grayscale image like an HWDB scan (white paper, dark ink, the glyph's own aspect ratio)
-image --prepare_image--> to_square (aspect kept, so 一 stays flat) -> resize -> threshold, uint8 size x size
+image --prepare_image--> find_ink (paper colour from the border, crop to the ink, specks ignored; a tight HWDB
+      crop is unchanged) -> shrink huge images -> to_square (aspect kept, so 一 stays flat) -> resize -> threshold
 uint8 batch --normalize--> float32 (N, 1, size, size) for the network
 
 Every image the model sees, in training or in the pad, goes through these functions and nothing else.
@@ -19,6 +20,7 @@ from PIL import Image, ImageDraw, UnidentifiedImageError
 from .ink import Ink
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp"})  # what load_image is meant to read
+MAX_IMAGE_PIXELS = 50_000_000  # load_image refuses more: a photo of a page is not one character
 RENDER_BOX = 128  # ink is drawn at 2x the network size; the downsample in resize() antialiases it
 PEN_WIDTH = 0.045  # pen width as a fraction of the glyph's longer side, what a scanned HWDB stroke measures
 
@@ -35,11 +37,25 @@ class RasterSpec:
     std: float = 0.2
     margin: float = 0.06  # white border added on each side by to_square, as a fraction of the longer side
 
+    # a spec comes from model bundles and recipes, which are data: absurd values are refused, not obeyed
+    _RANGES = {"size": (8, 512), "threshold": (1, 255), "mean": (0.0, 1.0), "std": (1e-3, 10.0), "margin": (0.0, 1.0)}
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in self._RANGES.items():
+            value = getattr(self, name)
+            integral = name in ("size", "threshold")
+            kind_ok = isinstance(value, int) if integral else isinstance(value, (int, float))
+            if isinstance(value, bool) or not kind_ok or not (low <= value <= high):
+                kind = "an integer" if integral else "a number"
+                raise RasterError(f"raster {name} must be {kind} from {low} to {high}, got {value!r}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "RasterSpec":
+        if not isinstance(d, dict):
+            raise RasterError(f"a raster spec must be a table of {', '.join(f.name for f in fields(cls))}, got {type(d).__name__}")
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -100,6 +116,81 @@ def _line(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]], widths: lis
         start = i
 
 
+def find_ink(image: np.ndarray, level: int = 200, speck: float = 0.01) -> np.ndarray:
+    """Dark ink on white paper, cropped to the ink: the glyph as people's photos and crops hold it.
+
+    The paper colour is read from the border (white-on-black images are inverted); the crop keeps every
+    cluster of ink holding at least ``speck`` of the ink, so dust and JPEG specks do not widen it.
+    An image without ink comes back unchanged.
+    """
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    if np.median(border) < 128:
+        image = 255 - image
+    ink = image < level
+    total = int(ink.sum())
+    if total == 0:
+        return image
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    keep = _main_clusters(ink[top:bottom, left:right], total * speck)
+    if keep is not None:
+        t, b, l, r = keep
+        top, bottom, left, right = top + t, top + b, left + l, left + r
+    return image[top:bottom, left:right]
+
+
+def _main_clusters(ink: np.ndarray, min_mass: float) -> tuple[int, int, int, int] | None:
+    """Bounding box (top, bottom, left, right) of the ink clusters heavier than min_mass on a coarse grid;
+    None when no cluster is light enough to drop."""
+    h, w = ink.shape
+    cell = max(1, max(h, w) // 24)
+    gh, gw = -(-h // cell), -(-w // cell)
+    padded = np.zeros((gh * cell, gw * cell), np.int32)
+    padded[:h, :w] = ink
+    mass = padded.reshape(gh, cell, gw, cell).sum(axis=(1, 3))
+    label = np.zeros((gh, gw), np.int32)
+    clusters = []  # (mass, cells)
+    for start in zip(*np.nonzero(mass)):
+        if label[start]:
+            continue
+        label[start] = len(clusters) + 1
+        stack, cells, weight = [start], [], 0
+        while stack:
+            y, x = stack.pop()
+            cells.append((y, x))
+            weight += int(mass[y, x])
+            for ny in (y - 1, y, y + 1):
+                for nx in (x - 1, x, x + 1):
+                    if 0 <= ny < gh and 0 <= nx < gw and mass[ny, nx] and not label[ny, nx]:
+                        label[ny, nx] = len(clusters) + 1
+                        stack.append((ny, nx))
+        clusters.append((weight, cells))
+    kept = [cells for weight, cells in clusters if weight >= min_mass]
+    if len(kept) == len(clusters) or not kept:
+        return None
+    ys = [y for cells in kept for y, _ in cells]
+    xs = [x for cells in kept for _, x in cells]
+    top, bottom, left, right = min(ys) * cell, min(h, (max(ys) + 1) * cell), min(xs) * cell, min(w, (max(xs) + 1) * cell)
+    sub = ink[top:bottom, left:right]
+    rows, cols = np.flatnonzero(sub.any(axis=1)), np.flatnonzero(sub.any(axis=0))
+    return top + rows[0], top + rows[-1] + 1, left + cols[0], left + cols[-1] + 1
+
+
+def shrink(image: np.ndarray, longest: int) -> np.ndarray:
+    """Scale down (aspect kept) so the longer side is at most ``longest``; smaller images are unchanged."""
+    h, w = image.shape
+    if max(h, w) <= longest:
+        return image
+    f = longest / max(h, w)
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BOX))
+
+
+def has_ink(prepared: np.ndarray) -> bool:
+    """Whether an image from prepare_image holds any ink (a blank page has none)."""
+    return bool((prepared < 255).any())
+
+
 def to_square(image: np.ndarray, margin: float = 0.0) -> np.ndarray:
     """Pad with paper to a centred square; the longer side plus ``margin`` of it on each side."""
     h, w = image.shape
@@ -123,15 +214,19 @@ def threshold(image, level: int):
     return image.masked_fill(image >= level, 255)
 
 
-def prepare_image(image: np.ndarray, spec: RasterSpec) -> np.ndarray:
-    """Any grayscale glyph image (uint8, 255 = paper) -> uint8 (size, size) the network's way."""
+def prepare_image(image: np.ndarray, spec: RasterSpec, *, crop: bool = True) -> np.ndarray:
+    """Any grayscale glyph image (uint8, 255 = paper) -> uint8 (size, size) the network's way.
+
+    ``crop=False`` skips find_ink for images that are tight dark-on-white crops by construction (render_ink's).
+    """
     if image.ndim != 2 or image.size == 0:
         raise RasterError(f"expected a non-empty 2-D grayscale image, got shape {image.shape}")
-    return threshold(resize(to_square(image, spec.margin), spec.size), spec.threshold)
+    glyph = shrink(find_ink(image, spec.threshold) if crop else image, 4 * spec.size)  # squaring a 1 x 60000 strip would take 3.6 GB
+    return threshold(resize(to_square(glyph, spec.margin), spec.size), spec.threshold)
 
 
 def ink_to_image(ink: Ink, spec: RasterSpec, **render_options) -> np.ndarray:
-    return prepare_image(render_ink(ink, **render_options), spec)
+    return prepare_image(render_ink(ink, **render_options), spec, crop=False)
 
 
 def normalize(batch, spec: RasterSpec):
@@ -144,14 +239,21 @@ def load_image(path: str | Path) -> np.ndarray:
     """Read a png/jpg/bmp as uint8 grayscale with 255 = paper; transparency is composed onto white."""
     try:
         with Image.open(path) as im:
+            if im.width * im.height > MAX_IMAGE_PIXELS:
+                raise RasterError(f"{path}: image too large ({im.width}x{im.height} pixels; at most "
+                                  f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels)")
             im.load()
             if im.mode in ("RGBA", "LA", "P"):
                 im = im.convert("RGBA")
                 paper = Image.new("RGBA", im.size, (255, 255, 255, 255))
                 im = Image.alpha_composite(paper, im)
             gray = np.asarray(im.convert("L"))
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise RasterError(f"{path}: cannot read image ({exc})") from None
+    except RasterError:
+        raise
+    except Image.DecompressionBombError:
+        raise RasterError(f"{path}: image too large (a decompression bomb)") from None
+    except (UnidentifiedImageError, OSError, ValueError, MemoryError, SyntaxError) as exc:
+        raise RasterError(f"{path}: cannot read image ({type(exc).__name__}: {str(exc)[:200]})") from None
     if gray.size == 0:
         raise RasterError(f"{path}: empty image")
     return gray

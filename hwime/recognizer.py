@@ -6,6 +6,7 @@ format, arch, labels, raster (a RasterSpec dict), state_dict, and plain metadata
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -16,7 +17,7 @@ import torch
 from .bundled import DEFAULT_MODEL, asset_path
 from .ink import Ink
 from .model import build_model
-from .raster import RasterSpec, ink_to_image, normalize, prepare_image
+from .raster import RasterError, RasterSpec, has_ink, ink_to_image, normalize, prepare_image
 
 BUNDLE_FORMAT = "hwime-bundle/1"
 REQUIRED_KEYS = ("format", "arch", "labels", "raster", "state_dict")
@@ -28,6 +29,10 @@ class ModelError(RuntimeError):
 
 class ModelNotFoundError(ModelError):
     pass
+
+
+class RecognitionError(RuntimeError):
+    """The model gave no usable answer (e.g. NaN scores) for a sample."""
 
 
 @dataclass(frozen=True)
@@ -55,13 +60,38 @@ def read_bundle(path: str | Path) -> dict:
             f"settings, or train one with `python -m hwime.training` (see training/README.md)")
     try:
         bundle = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        # torch's own message suggests turning weights_only off, which would let the file run code: never
+        raise ModelError(f"{path}: refused: the file holds objects other than tensors and plain data, "
+                         f"so it is not a hwime model bundle") from None
     except Exception as exc:  # torch raises many kinds for a damaged or foreign file
-        raise ModelError(f"{path}: not a readable hwime model bundle ({type(exc).__name__}: {exc})"[:500]) from None
+        reason = str(exc).splitlines()[0][:160] if str(exc) else ""
+        raise ModelError(f"{path}: not a readable hwime model bundle "
+                         f"({type(exc).__name__}{': ' + reason if reason else ''})") from None
     if not isinstance(bundle, dict) or any(k not in bundle for k in REQUIRED_KEYS):
         raise ModelError(f"{path}: not a hwime model bundle (it lacks {', '.join(REQUIRED_KEYS)})")
     if bundle["format"] != BUNDLE_FORMAT:
-        raise ModelError(f"{path}: bundle format {bundle['format']!r} is not {BUNDLE_FORMAT!r}")
+        raise ModelError(f"{path}: bundle format {str(bundle['format'])[:40]!r} is not {BUNDLE_FORMAT!r}")
+    check_labels(bundle["labels"], path)
+    if not isinstance(bundle["state_dict"], dict) or not all(isinstance(v, torch.Tensor) for v in bundle["state_dict"].values()):
+        raise ModelError(f"{path}: the state_dict is not a table of tensors")
+    bad = [k for k, v in bundle["state_dict"].items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ModelError(f"{path}: weights hold NaN or infinite values ({bad[0]})")
     return bundle
+
+
+def check_labels(labels: object, path: str | Path) -> None:
+    """Labels are what the pad types: single printable characters, no duplicates (a label is data, never a command)."""
+    if not isinstance(labels, (list, tuple)) or not labels:
+        raise ModelError(f"{path}: the label list is missing or empty")
+    seen = set()
+    for i, ch in enumerate(labels):
+        if not isinstance(ch, str) or len(ch) != 1 or not ch.isprintable() or ch.isspace():
+            raise ModelError(f"{path}: label {i} is {ch!r:.40}, not a single printable character")
+        if ch in seen:
+            raise ModelError(f"{path}: label {ch!r} appears twice")
+        seen.add(ch)
 
 
 class Recognizer:
@@ -96,7 +126,11 @@ class Recognizer:
             raise ModelError(f"{path}: weights do not fit arch {bundle['arch']!r} ({str(exc)[:300]})") from None
         dev, note = pick_device(device)
         meta = {k: v for k, v in bundle.items() if k != "state_dict"}
-        rec = cls(model, labels, RasterSpec.from_dict(bundle["raster"]), dev, path, meta)
+        try:
+            spec = RasterSpec.from_dict(bundle["raster"])
+        except (RasterError, TypeError) as exc:
+            raise ModelError(f"{path}: bad raster spec ({exc})") from None
+        rec = cls(model, labels, spec, dev, path, meta)
         if note:
             rec.notes.append(note)
         return rec
@@ -105,15 +139,25 @@ class Recognizer:
     def probabilities(self, batch: np.ndarray) -> torch.Tensor:
         """uint8 (N, S, S) already through raster.prepare_image -> softmax over all labels, (N, classes)."""
         x = torch.from_numpy(normalize(batch, self.spec)).to(self.device)
-        return torch.softmax(self.model(x).float(), dim=1)
+        probs = torch.softmax(self.model(x).float(), dim=1)
+        if not torch.isfinite(probs).all():
+            raise RecognitionError(f"the model gave NaN scores{f' ({self.path.name})' if self.path else ''}")
+        return probs
 
     def recognize_prepared(self, batch: np.ndarray, top: int = 10) -> list[list[Candidate]]:
         """uint8 (N, S, S) already through raster.prepare_image -> top candidates for each."""
         if len(batch) == 0:
             return []
-        scores, indices = self.probabilities(batch).topk(min(top, len(self.labels)), dim=1)
-        return [[Candidate(self.labels[i], float(s)) for s, i in zip(row_s, row_i)]
-                for row_s, row_i in zip(scores.cpu().tolist(), indices.cpu().tolist())]
+        if top < 1:
+            raise ValueError(f"top must be at least 1, got {top}")
+        inked = [i for i in range(len(batch)) if has_ink(batch[i])]  # a blank page has no candidates
+        out: list[list[Candidate]] = [[] for _ in range(len(batch))]
+        if not inked:
+            return out
+        scores, indices = self.probabilities(batch[inked]).topk(min(top, len(self.labels)), dim=1)
+        for i, row_s, row_i in zip(inked, scores.cpu().tolist(), indices.cpu().tolist()):
+            out[i] = [Candidate(self.labels[j], float(v)) for v, j in zip(row_s, row_i)]
+        return out
 
     def recognize_images(self, images: Sequence[np.ndarray], top: int = 10, batch_size: int = 256) -> list[list[Candidate]]:
         """Grayscale glyph images (uint8, 255 = paper, any size and aspect) -> candidates for each."""

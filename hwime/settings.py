@@ -1,13 +1,16 @@
 """User settings in the platform's config folder (platformdirs), as JSON.
 
-A file that is not valid JSON is set aside as settings.json.bak and defaults are used, with a warning
-the pad shows; a value of the wrong kind falls back to its default, also with a warning. Nothing is lost.
+Settings are never lost: a file that is not valid JSON is set aside as settings.json.bak (or, where the folder
+is read-only, left alone) and defaults are used with a warning the pad keeps on screen; a value of the wrong
+kind falls back to its default and every good value is kept; a file that could not be read is never overwritten.
+Saving writes a fresh temporary file in the same folder and renames it over the old one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from platformdirs import user_config_path
 
 OUTPUT_MODES = ("copy", "type")
 DEVICES = ("auto", "cpu", "cuda")
+RECENT_KEPT = 50
 
 
 @dataclass
@@ -26,11 +30,25 @@ class Settings:
     model_path: str = ""  # empty: the bundled model
     geometry: str = ""  # Qt saveGeometry(), base64
     recent: list = field(default_factory=list)  # recently delivered characters, newest first
+    use_prior: bool = True  # rank common characters first (the model's usage prior)
+    use_context: bool = True  # rank by what was sent just before (bigrams)
+    show_pinyin: bool = True  # readings under the candidates
+    suggest: bool = True  # offer continuations (associated phrases) after a pick
+    learn: bool = True  # learn from the user's picks (hwime.personal)
 
     def validate(self) -> list[str]:
-        """Reset values that make no sense to their defaults; return what was reset."""
+        """Reset values that make no sense to their defaults; return what was reset. Good entries of a list are kept."""
         problems = []
         default = Settings()
+        if isinstance(self.recent, list):
+            good = [c for c in self.recent if isinstance(c, str) and 1 <= len(c) <= 16 and c.isprintable()]
+            if len(good) != len(self.recent):
+                problems.append(f"recent: dropped {len(self.recent) - len(good)} entries that are not text")
+            self.recent = good[:RECENT_KEPT]
+
+        def flag(v):
+            return isinstance(v, bool)
+
         checks = {
             "output_mode": lambda v: v in OUTPUT_MODES,
             "candidate_count": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 20,
@@ -38,12 +56,13 @@ class Settings:
             "device": lambda v: v in DEVICES,
             "model_path": lambda v: isinstance(v, str),
             "geometry": lambda v: isinstance(v, str),
-            "recent": lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v),
+            "recent": lambda v: isinstance(v, list),
+            "use_prior": flag, "use_context": flag, "show_pinyin": flag, "suggest": flag, "learn": flag,
         }
         for name, ok in checks.items():
             value = getattr(self, name)
             if not ok(value):
-                problems.append(f"{name}={value!r} is not valid, using {getattr(default, name)!r}")
+                problems.append(f"{name}={value!r:.60} is not valid, using {getattr(default, name)!r}")
                 setattr(self, name, getattr(default, name))
         return problems
 
@@ -52,30 +71,59 @@ def default_path() -> Path:
     return user_config_path("hwime", appauthor=False) / "settings.json"
 
 
+# files that load_settings could not read: save_settings leaves them alone rather than overwrite them with defaults
+_UNREADABLE: set[Path] = set()
+
+
 def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
-    """(settings, warnings for the user). Never raises for a bad file."""
-    path = path or default_path()
-    if not path.exists():
-        return Settings(), []
+    """(settings, warnings for the user). Never raises for a bad file or folder."""
+    path = Path(path or default_path())
+    _UNREADABLE.discard(path.absolute())
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Settings(), []
+    except OSError as exc:
+        _UNREADABLE.add(path.absolute())
+        return Settings(), [f"Could not read settings {path} ({exc.strerror or exc}); using defaults, "
+                            "and the file will not be overwritten."]
+    try:
+        data = json.loads(raw.decode("utf-8"))
         if not isinstance(data, dict):
             raise ValueError("the top level is not an object")
-    except (ValueError, UnicodeDecodeError) as exc:
-        backup = path.with_suffix(path.suffix + ".bak")
-        os.replace(path, backup)
-        return Settings(), [f"Settings file {path} was not valid JSON ({exc}); kept it as {backup.name} and used defaults."]
-    except OSError as exc:
-        return Settings(), [f"Could not read settings {path} ({exc}); using defaults."]
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        backup = path.with_name(path.name + ".bak")
+        try:
+            os.replace(path, backup)
+            kept = f"kept it as {backup.name}"
+        except OSError as move_error:
+            _UNREADABLE.add(path.absolute())
+            kept = f"left it in place ({move_error.strerror or move_error}) and will not overwrite it"
+        return Settings(), [f"Settings file {path} was not valid JSON ({str(exc)[:120]}); {kept}; using defaults."]
     known = {f.name for f in fields(Settings)}
-    settings = Settings(**{k: v for k, v in data.items() if k in known})
-    warnings = [f"Settings: {p}" for p in settings.validate()]
-    return settings, warnings
+    settings = Settings()
+    for k, v in data.items():
+        if k in known:
+            setattr(settings, k, v)
+    return settings, [f"Settings: {p}" for p in settings.validate()]
 
 
-def save_settings(settings: Settings, path: Path | None = None) -> None:
-    path = path or default_path()
+def save_settings(settings: Settings, path: Path | None = None) -> bool:
+    """Write the settings atomically; False (nothing written) when the file on disk could not be read at load."""
+    path = Path(path or default_path())
+    if path.absolute() in _UNREADABLE:
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(settings), ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    # a fresh, exclusively created name: a planted settings.tmp (or a symlink by that name) is never written through
+    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(asdict(settings), fh, ensure_ascii=False, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return True

@@ -1,4 +1,4 @@
-"""python -m hwime.training {prepare,train,evaluate,export,preview} — see training/README.md."""
+"""python -m hwime.training {fonts,prepare,train,evaluate,export,preview} — see training/README.md."""
 
 from __future__ import annotations
 
@@ -23,6 +23,24 @@ def _data_dir(args, recipe) -> Path:
 
 def _data_dirs(args, recipe) -> list[Path]:
     return [Path(d) for d in args.data] if args.data else [Path("data") / recipe["name"]]
+
+
+def cmd_fonts(args) -> int:
+    from .fonts import DEBIAN_FONTS, NPM_FONTS, FontError, fetch, font_path
+
+    names = args.names or list(NPM_FONTS)
+    failed = 0
+    for name in names:
+        try:
+            path = fetch(name)
+            print(f"{name}: {path}")
+        except FontError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            failed += 1
+    for name, (path, package) in DEBIAN_FONTS.items():
+        state = "installed" if font_path(name).exists() else f"missing (apt-get install {package})"
+        print(f"{name}: {path} {state}")
+    return 1 if failed else 0
 
 
 def cmd_prepare(args) -> int:
@@ -97,6 +115,10 @@ def cmd_preview(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m hwime.training", description=__doc__.split(" — ")[0])
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("fonts", help="fetch the npm handwriting fonts recipes name and merge them into the fonts folder")
+    p.add_argument("names", nargs="*", help="npm font names (default: all that hwime.training.fonts knows)")
+    p.set_defaults(func=cmd_fonts)
 
     p = sub.add_parser("prepare", help="sources (.gnt, .pot, synthetic) -> packed arrays + labels.txt + stats.json")
     _recipe_args(p)

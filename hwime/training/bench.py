@@ -60,10 +60,11 @@ def bench_gnt(records: int = 400) -> dict:
 
 def bench_synthetic(count: int = 600) -> dict:
     from .. import charset
+    from .fonts import DEFAULT_FONTS, resolve
     from .synthetic import SyntheticSource
 
     labels = charset.named_set("gb2312")
-    src = SyntheticSource(labels, RasterSpec(), seed=1)
+    src = SyntheticSource(labels, RasterSpec(), seed=1, fonts=resolve(DEFAULT_FONTS))
     classes = np.random.default_rng(0).integers(0, len(labels), count)
     t = time.perf_counter()
     for i, c in enumerate(classes):

@@ -63,10 +63,18 @@ def read_casia(files: list[str], spec: RasterSpec, skip_bad: bool) -> tuple[list
 _WORKER: dict = {}
 
 
-def _init_worker(labels: list[str], spec: RasterSpec, seed: int, font_share: float) -> None:
+def _init_worker(labels: list[str], spec: RasterSpec, seed: int, font_share: float, fonts: list[str]) -> None:
     from .synthetic import SyntheticSource
 
-    _WORKER["source"] = SyntheticSource(labels, spec, seed, font_share=font_share)
+    _WORKER["source"] = SyntheticSource(labels, spec, seed, font_share=font_share, fonts=fonts)
+
+
+def recipe_fonts(recipe: dict) -> list[str]:
+    """Paths of the recipe's fonts; none when it draws no font samples. Raises FontError when one is missing."""
+    from .fonts import resolve
+
+    d = recipe["data"]
+    return resolve(d["fonts"]) if d["font_share"] > 0 and d["fonts"] else []
 
 
 def _synth_chunk(job: tuple[list[int], int, int]) -> np.ndarray:
@@ -76,7 +84,7 @@ def _synth_chunk(job: tuple[list[int], int, int]) -> np.ndarray:
 
 
 def synthesize(labels: list[str], spec: RasterSpec, per_class: int, seed: int, font_share: float,
-               first_index: int = 0, workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+               fonts: list[str] = (), first_index: int = 0, workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """per_class samples of every class, in class order; identical for any number of workers."""
     workers = workers or os.cpu_count() or 1
     chunk = 16
@@ -85,11 +93,11 @@ def synthesize(labels: list[str], spec: RasterSpec, per_class: int, seed: int, f
     at = 0
     bar = progress(total=len(images), desc=f"synthesizing seed {seed}", unit="img")
     if workers == 1:
-        _init_worker(labels, spec, seed, font_share)
+        _init_worker(labels, spec, seed, font_share, list(fonts))
         results = map(_synth_chunk, jobs)
         pool = None
     else:
-        pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(labels, spec, seed, font_share))
+        pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(labels, spec, seed, font_share, list(fonts)))
         results = pool.map(_synth_chunk, jobs)
     for block in results:
         images[at : at + len(block)] = block
@@ -127,6 +135,7 @@ def prepare(recipe: dict, out: str | Path, skip_bad: bool = False, workers: int 
         labels = charset.named_set(d["classes"])
     index = {c: i for i, c in enumerate(labels)}
 
+    fonts = recipe_fonts(recipe) if d["synthetic_per_class"] or d["synthetic_val_per_class"] else []
     seeds = d.get("synthetic_seeds") or [d["seed"]]
     splits = {}
     for split, (real_labels, real_images), per_class, split_seeds in (
@@ -140,7 +149,7 @@ def prepare(recipe: dict, out: str | Path, skip_bad: bool = False, workers: int 
         parts_x = [np.stack([real_images[i] for i in keep])] if keep else []
         parts_y = [np.array([index[real_labels[i]] for i in keep], np.int32)] if keep else []
         for seed in split_seeds if per_class else []:
-            x, y = synthesize(labels, spec, per_class, seed, d["font_share"], workers=workers)
+            x, y = synthesize(labels, spec, per_class, seed, d["font_share"], fonts, workers=workers)
             parts_x.append(x)
             parts_y.append(y)
         if not parts_x:

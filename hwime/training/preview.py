@@ -11,7 +11,7 @@ from PIL import Image
 from .. import charset
 from ..raster import ink_to_image, prepare_image
 from .casia import iter_gnt, iter_pot
-from .dataset import spec_from_recipe
+from .dataset import recipe_fonts, spec_from_recipe
 from .realsets import load_any
 
 
@@ -33,7 +33,8 @@ def preview(recipe: dict, source: str, out: str | Path, chars: str | None = None
         from .synthetic import SyntheticSource
 
         labels = list(chars) if chars else charset.named_set(recipe["data"]["classes"])[:16]
-        src = SyntheticSource(labels, spec, recipe["data"]["seed"], font_share=recipe["data"]["font_share"])
+        src = SyntheticSource(labels, spec, recipe["data"]["seed"], font_share=recipe["data"]["font_share"],
+                              fonts=recipe_fonts(recipe))
         for c, ch in enumerate(labels):
             by_char[ch] = [src.sample(c, i) for i in range(per_char)]
     else:

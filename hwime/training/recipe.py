@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from .fonts import DEFAULT_FONTS
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -28,6 +30,7 @@ DEFAULTS: dict = {
         "synthetic_per_class": 0,  # synthetic samples per class added to training
         "synthetic_val_per_class": 0,
         "font_share": 0.5,
+        "fonts": list(DEFAULT_FONTS),  # names from hwime.training.fonts, or font file paths
         "seed": 1,
         "synthetic_seeds": [],  # one block of synthetic_per_class samples per seed; empty = [seed]
     },

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -18,12 +17,6 @@ from ..ink import Ink
 from ..raster import RasterSpec, prepare_image, render_ink
 from .strokedata import StrokeTable
 
-KAI_FONTS = [
-    "/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf",
-    "/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Light.ttf",
-    "/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Bold.ttf",
-    "/usr/share/fonts/truetype/arphic/ukai.ttc",
-]
 
 
 @dataclass(frozen=True)
@@ -164,7 +157,7 @@ def _pressure_profile(n: int, rng: np.random.Generator) -> np.ndarray:
 def render_strokes(medians: list[np.ndarray], rng: np.random.Generator, spec: RasterSpec, style: StrokeStyle = StrokeStyle()) -> np.ndarray:
     ink, widths = synth_strokes(medians, rng, style)
     image = render_ink(ink, stroke_widths=widths, ink_value=int(rng.uniform(0, 60)))
-    return prepare_image(_scan_look(image, rng), spec)
+    return prepare_image(_scan_look(image, rng), spec, crop=False)
 
 
 def _scan_look(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -176,11 +169,7 @@ def _scan_look(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(noisy, 0, 255).astype(np.uint8)
 
 
-# --- Kai-style fonts -----------------------------------------------------------------------------------------
-
-
-def available_fonts(paths: list[str] | None = None) -> list[str]:
-    return [p for p in (paths or KAI_FONTS) if Path(p).exists()]
+# --- handwriting fonts (hwime.training.fonts finds them) --------------------------------------------------------
 
 
 @lru_cache(maxsize=16)
@@ -223,7 +212,7 @@ def render_font(ch: str, font_path: str, rng: np.random.Generator, spec: RasterS
         return None
     level = rng.uniform(0, 60)
     arr = 255 - np.asarray(ink.crop(box)).astype(np.float32) * (255 - level) / 255
-    return prepare_image(_scan_look(arr.astype(np.uint8), rng), spec)
+    return prepare_image(_scan_look(arr.astype(np.uint8), rng), spec, crop=False)
 
 
 def _mesh_warp(image: Image.Image, rng: np.random.Generator, amount: float) -> Image.Image:
@@ -247,7 +236,10 @@ def _mesh_warp(image: Image.Image, rng: np.random.Generator, amount: float) -> I
 
 
 class SyntheticSource:
-    """Samples for a class list: share ``font_share`` from fonts, the rest from strokes where the class has them."""
+    """Samples for a class list: share ``font_share`` from fonts, the rest from strokes where the class has them.
+
+    ``fonts`` are font file paths (see hwime.training.fonts.resolve); a font lacking a glyph is skipped for it.
+    """
 
     STROKES, FONTS = 1, 2
 
@@ -255,11 +247,12 @@ class SyntheticSource:
                  fonts: list[str] | None = None, stroke_table: StrokeTable | None = None, style: StrokeStyle = StrokeStyle()):
         self.labels, self.spec, self.seed, self.style = labels, spec, seed, style
         self.font_share = font_share
-        self.fonts = available_fonts(fonts)
+        self.fonts = list(fonts or [])
         self.strokes = stroke_table or StrokeTable()
         missing = [c for c in labels if c not in self.strokes] if not self.fonts else []
         if missing:
-            raise ValueError(f"no stroke data and no Kai font for {len(missing)} classes, e.g. {''.join(missing[:10])}")
+            raise ValueError(f"no stroke data and no font for {len(missing)} classes, e.g. {''.join(missing[:10])}: "
+                             "list fonts in data.fonts (python -m hwime.training fonts fetches them)")
 
     def sample(self, cls: int, index: int) -> np.ndarray:
         ch = self.labels[cls]

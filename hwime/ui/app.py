@@ -20,5 +20,6 @@ def run_pad(model: str | None = None, device: str | None = None) -> int:
     if device:
         settings.device = device
     window = PadWindow(settings, path, warnings=warnings)
+    window.closed.connect(app.quit)  # in type mode the pad is a tool window, which would not end the app
     window.show()
     return app.exec()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QElapsedTimer, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPen, QTabletEvent
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap, QTabletEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..ink import Ink
@@ -29,6 +29,7 @@ class WritingCanvas(QWidget):
         self._clock.start()
         self._live = QElapsedTimer()
         self._tablet_down = False
+        self._cache: QPixmap | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setMinimumSize(200, 200)
@@ -45,20 +46,20 @@ class WritingCanvas(QWidget):
     def undo(self) -> None:
         if self._ink.strokes:
             self._ink = self._ink.without_last_stroke()
-            self.update()
+            self._invalidate()
             self.inkChanged.emit(self._ink)
 
     def clear(self) -> None:
         had = not self._ink.is_empty or self._current
         self._ink, self._current = Ink(), []
-        self.update()
+        self._invalidate()
         if had:
             self.inkChanged.emit(self._ink)
 
     def _begin(self, pos: QPointF, pressure: float) -> None:
         self._current = [(pos.x(), pos.y(), float(self._clock.elapsed()), pressure)]
         self._live.start()
-        self.update()
+        self._paint_tail()
 
     def _extend(self, pos: QPointF, pressure: float) -> None:
         if not self._current:
@@ -68,7 +69,7 @@ class WritingCanvas(QWidget):
         if (x - last[0]) ** 2 + (y - last[1]) ** 2 < 1.0:
             return  # sub-pixel jitter adds points, not information
         self._current.append((x, y, float(self._clock.elapsed()), pressure))
-        self.update()
+        self._paint_tail()
         if self._live.elapsed() >= LIVE_INTERVAL_MS and len(self._current) > 4:
             self._live.start()
             self.inkGrowing.emit(self._ink.with_stroke(self._current))
@@ -76,9 +77,9 @@ class WritingCanvas(QWidget):
     def _end(self) -> None:
         if not self._current:
             return
+        self._finish_tail()
         self._ink = self._ink.with_stroke(self._current)
         self._current = []
-        self.update()
         self.inkChanged.emit(self._ink)
 
     # --- input ---------------------------------------------------------------------------------------------
@@ -109,6 +110,9 @@ class WritingCanvas(QWidget):
         event.accept()  # no synthesized mouse events: the stroke is already recorded
 
     # --- painting ------------------------------------------------------------------------------------------
+    # Paper, guides and finished strokes live in a pixmap; a pen move paints only its new segment into that
+    # pixmap and repaints only the segment's rectangle, so a move costs the same at the 10th point as at the 3,000th.
+    # Undo, clear, a resize or a new pen width rebuild the pixmap once from the ink.
     def sizeHint(self) -> QSize:
         return QSize(360, 360)
 
@@ -118,16 +122,93 @@ class WritingCanvas(QWidget):
     def heightForWidth(self, width: int) -> int:
         return width
 
-    def paintEvent(self, event) -> None:
-        p = QPainter(self)
+    def set_pen_width(self, width: float) -> None:
+        self.pen_width = width
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        self._cache = None
+        self.update()
+
+    def resizeEvent(self, event) -> None:
+        self._cache = None
+        super().resizeEvent(event)
+
+    def _ensure_cache(self) -> QPixmap:
+        if self._cache is None or self._cache.size() != self.size() * self.devicePixelRatioF():
+            ratio = self.devicePixelRatioF()
+            cache = QPixmap(self.size() * ratio)
+            cache.setDevicePixelRatio(ratio)
+            cache.fill(PAPER_COLOUR)
+            p = QPainter(cache)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self._paint_guides(p)
+            for stroke in self._ink.strokes:
+                self._paint_stroke(p, [tuple(row) for row in stroke.tolist()])
+            if self._current:
+                self._paint_stroke(p, self._current)
+            p.end()
+            self._cache = cache
+        return self._cache
+
+    def _paint_tail(self) -> None:
+        """Paint the newest piece of the growing stroke into the pixmap and schedule just its rectangle."""
+        if self._cache is None:
+            self.update()
+            return
+        pts = self._current
+        pressured = pts[0][3] == pts[0][3]
+        p = QPainter(self._cache)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), PAPER_COLOUR)
-        self._paint_guides(p)
-        for stroke in self._ink.strokes:
-            self._paint_stroke(p, [tuple(row) for row in stroke.tolist()])
-        if self._current:
-            self._paint_stroke(p, self._current)
+        if len(pts) == 1:
+            segment = [pts[0]]
+            self._paint_stroke(p, segment)
+        elif pressured:
+            segment = pts[-2:]
+            self._paint_stroke(p, segment)
+        else:
+            # the quadratic-through-midpoints curve of _paint_stroke, one piece at a time: from the previous
+            # midpoint (or the first point) through the previous point to the new midpoint
+            a = pts[-3] if len(pts) >= 3 else None
+            b, c = pts[-2], pts[-1]
+            start = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2) if a else (b[0], b[1])
+            end = ((b[0] + c[0]) / 2, (b[1] + c[1]) / 2)
+            p.setPen(self._mouse_pen())
+            path = QPainterPath(QPointF(*start))
+            path.quadTo(QPointF(b[0], b[1]), QPointF(*end))
+            p.drawPath(path)
+            segment = [(*start, 0, 0), b, (*end, 0, 0)]
         p.end()
+        xs = [q[0] for q in segment]
+        ys = [q[1] for q in segment]
+        pad = self.pen_width * 2 + 2
+        self.update(QRectF(min(xs) - pad, min(ys) - pad, max(xs) - min(xs) + 2 * pad,
+                           max(ys) - min(ys) + 2 * pad).toAlignedRect())
+
+    def _finish_tail(self) -> None:
+        """At pen-up, join the last midpoint to the last point, as _paint_stroke ends a curve."""
+        pts = self._current
+        if self._cache is None or len(pts) < 2 or pts[0][3] == pts[0][3]:
+            return
+        b, c = pts[-2], pts[-1]
+        p = QPainter(self._cache)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(self._mouse_pen())
+        p.drawLine(QPointF((b[0] + c[0]) / 2, (b[1] + c[1]) / 2), QPointF(c[0], c[1]))
+        p.end()
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        cache = self._ensure_cache()
+        p = QPainter(self)
+        rect = event.rect()
+        ratio = cache.devicePixelRatio()
+        source = QRectF(rect.x() * ratio, rect.y() * ratio, rect.width() * ratio, rect.height() * ratio)
+        p.drawPixmap(QRectF(rect), cache, source)
+        p.end()
+
+    def _mouse_pen(self) -> QPen:
+        return QPen(INK_COLOUR, self.pen_width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
 
     def _paint_guides(self, p: QPainter) -> None:
         r = QRectF(self.rect()).adjusted(6, 6, -6, -6)
@@ -145,8 +226,7 @@ class WritingCanvas(QWidget):
     def _paint_stroke(self, p: QPainter, points: list[tuple[float, float, float, float]]) -> None:
         pressured = points[0][3] == points[0][3]  # NaN != NaN: mouse strokes carry no pressure
         if len(points) == 1 or not pressured:
-            pen = QPen(INK_COLOUR, self.pen_width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
-            p.setPen(pen)
+            p.setPen(self._mouse_pen())
             if len(points) == 1:
                 p.drawPoint(QPointF(points[0][0], points[0][1]))
                 return
@@ -161,4 +241,3 @@ class WritingCanvas(QWidget):
             width = max(1.0, self.pen_width * (0.4 + 1.2 * b[3]))  # pressure drives the width
             p.setPen(QPen(INK_COLOUR, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
             p.drawLine(QPointF(a[0], a[1]), QPointF(b[0], b[1]))
-

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..ink import Ink
-from ..output import Deliverer
+from ..output import Deliverer, keep_clipboard_after_exit
 from ..settings import DEVICES, OUTPUT_MODES, Settings, save_settings
 from .candidates import KEY_LABELS, CandidateBar
 from .canvas import WritingCanvas
@@ -26,8 +26,59 @@ def _tool_button(text: str, tip: str) -> QPushButton:
     return b
 
 
+class SquareBox(QWidget):
+    """Holds one widget as the largest centred square that fits: the writing box is one character, whatever the window."""
+
+    def __init__(self, child: QWidget, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.child = child
+        child.setParent(self)
+        self.setMinimumSize(child.minimumSize())
+
+    def sizeHint(self) -> QSize:
+        return self.child.sizeHint()
+
+    def resizeEvent(self, event) -> None:
+        side = min(self.width(), self.height())
+        self.child.setGeometry(QRect((self.width() - side) // 2, (self.height() - side) // 2, side, side))
+        super().resizeEvent(event)
+
+
+class WarningBar(QFrame):
+    """Warnings that stay until the user dismisses them (a corrupt settings file, a read-only config folder…)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setStyleSheet("WarningBar { background: #fff1e6; border: 1px solid #e7b58f; border-radius: 4px; }")
+        self.text = QLabel("")
+        self.text.setWordWrap(True)
+        self.text.setStyleSheet("color: #8a2b0a;")
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.dismiss_button = _tool_button("Dismiss", "Hide these warnings")
+        self.dismiss_button.clicked.connect(self.dismiss)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(6, 3, 6, 3)
+        row.addWidget(self.text, 1)
+        row.addWidget(self.dismiss_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.messages: list[str] = []
+        self.hide()
+
+    def add(self, message: str) -> None:
+        if message in self.messages:
+            return
+        self.messages = (self.messages + [message])[-3:]
+        self.text.setText("\n".join(self.messages))
+        self.show()
+
+    def dismiss(self) -> None:
+        self.messages = []
+        self.text.setText("")
+        self.hide()
+
+
 class PadWindow(QWidget):
     delivered = Signal(object)  # Delivery
+    closed = Signal()  # the app quits on it: a type-mode tool window does not count as a last window
 
     def __init__(self, settings: Settings, settings_path: Path | None = None, worker: RecognitionWorker | None = None,
                  deliverer: Deliverer | None = None, warnings: list[str] = ()):
@@ -37,6 +88,7 @@ class PadWindow(QWidget):
         self.setWindowTitle("hwime — handwriting")
         self.canvas = WritingCanvas(settings.pen_width)
         self.bar = CandidateBar(settings.candidate_count)
+        self.warnings = WarningBar()
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -46,15 +98,17 @@ class PadWindow(QWidget):
 
         self.undo_button = _tool_button("Undo", "Remove the last stroke (Backspace, right click)")
         self.clear_button = _tool_button("Clear", "Start over (Esc)")
+        self.best_button = _tool_button("Send 1st", "Send the best candidate (Space)")
         self.mode_button = _tool_button("", "Switch between copying to the clipboard and typing into the focused window")
         self.settings_button = _tool_button("Settings…", "Output, candidates, pen, model")
         self.undo_button.clicked.connect(self.canvas.undo)
         self.clear_button.clicked.connect(self.canvas.clear)
+        self.best_button.clicked.connect(lambda: self.bar.pick(0))
         self.mode_button.clicked.connect(self.toggle_mode)
         self.settings_button.clicked.connect(self.open_settings)
 
         buttons = QHBoxLayout()
-        for b in (self.undo_button, self.clear_button, self.mode_button, self.settings_button):
+        for b in (self.undo_button, self.clear_button, self.best_button, self.mode_button, self.settings_button):
             buttons.addWidget(b)
         recent_row = QHBoxLayout()
         label = QLabel("Recent:")
@@ -63,7 +117,8 @@ class PadWindow(QWidget):
         recent_row.addLayout(self.recent)
         recent_row.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.warnings)
+        layout.addWidget(SquareBox(self.canvas), 1)
         layout.addWidget(self.bar)
         layout.addLayout(recent_row)
         layout.addLayout(buttons)
@@ -74,6 +129,7 @@ class PadWindow(QWidget):
         self.worker.top = settings.candidate_count
         self._thread = WorkerThread(self.worker)
         self._request_id = 0
+        self._copied = ""  # the last character this pad put on the clipboard
         self.model_ready = False
         self.worker.candidatesReady.connect(self._on_candidates)
         self.worker.recognitionFailed.connect(self._on_failed)
@@ -81,13 +137,16 @@ class PadWindow(QWidget):
         self.worker.modelFailed.connect(self._on_model_failed)
         self.canvas.inkChanged.connect(self.request_recognition)
         self.canvas.inkGrowing.connect(self.request_recognition)
-        self.bar.picked.connect(self.deliver)
+        self.bar.picked.connect(self._on_pick)
 
+        self._mode_applied: str | None = None
         self._apply_mode()
         self._refresh_recent()
         if settings.geometry:
             self.restoreGeometry(QByteArray.fromBase64(settings.geometry.encode()))
-        self.show_status(" ".join(warnings) if warnings else "Loading the model…", warn=bool(warnings))
+        for w in warnings:
+            self.warnings.add(w)
+        self.show_status("Loading the model…")
         self.worker.load_model(settings.model_path, settings.device)
 
     # --- recognition ---------------------------------------------------------------------------------------
@@ -109,7 +168,8 @@ class PadWindow(QWidget):
 
     def _on_model_loaded(self, description: str) -> None:
         self.model_ready = True
-        self.show_status(f"Ready — {description}. Write a character; click a candidate or press 1–9, 0, Space.")
+        keys = " or press 1–9, 0, Space" if self.settings.output_mode == "copy" else ""  # a no-focus pad gets no keys
+        self.show_status(f"Ready — {description}. Write a character; click a candidate{keys}.")
         if not self.canvas.ink.is_empty:
             self.request_recognition(self.canvas.ink)
 
@@ -118,13 +178,20 @@ class PadWindow(QWidget):
         self.show_status(f"No recognizer: {message}", warn=True)
 
     # --- output --------------------------------------------------------------------------------------------
-    def deliver(self, char: str) -> None:
+    def _on_pick(self, index: int) -> None:
+        self.deliver(self.bar.candidates[index].char)
+
+    def deliver(self, char: str, clear: bool = True) -> None:
+        """Send ``char``; ``clear=False`` (a Recent re-send) keeps the ink being written."""
         result = self.deliverer.deliver(char)
+        if result.method == "clipboard":
+            self._copied = char
         self.settings.recent = ([char] + [c for c in self.settings.recent if c != char])[:RECENT_SHOWN]
         self._refresh_recent()
         how = "typed" if result.method != "clipboard" else "copied to the clipboard"
         self.show_status(f"{char} {how}" + (f" — {result.note}" if result.note else ""), warn=bool(result.note))
-        self.canvas.clear()
+        if clear:
+            self.canvas.clear()
         self.delivered.emit(result)
 
     def _refresh_recent(self) -> None:
@@ -136,7 +203,7 @@ class PadWindow(QWidget):
             b.setFlat(True)
             b.setFont(QFont(b.font().family(), 13))
             b.setFixedSize(30, 30)
-            b.clicked.connect(lambda _=False, ch=ch: self.deliver(ch))
+            b.clicked.connect(lambda _=False, ch=ch: self.deliver(ch, clear=False))
             self.recent.addWidget(b)
             self._recent_buttons.append(b)
 
@@ -152,9 +219,16 @@ class PadWindow(QWidget):
         if mode == "type":
             # a tool window that never takes focus, so keystrokes go to the window the user was working in
             flags = Qt.WindowType.Tool | Qt.WindowType.WindowStaysOnTopHint | Qt.WindowType.WindowDoesNotAcceptFocus
+        if mode == self._mode_applied:
+            return
+        self._mode_applied = mode
+        # setWindowFlags re-creates the native window, which forgets its size and place: keep them
         visible = self.isVisible()
+        geometry = self.saveGeometry() if visible else None
         self.setWindowFlags(flags)
         self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, mode == "type")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
         if visible:
             self.show()
 
@@ -173,8 +247,11 @@ class PadWindow(QWidget):
             super().keyPressEvent(event)
 
     def show_status(self, text: str, warn: bool = False) -> None:
+        """The status line shows the latest event; a warning also stays in the warning bar until dismissed."""
         self.status.setText(text)
         self.status.setStyleSheet("color: #a33" if warn else "color: #444")
+        if warn:
+            self.warnings.add(text)
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)
@@ -182,8 +259,7 @@ class PadWindow(QWidget):
             return
         old_model = (self.settings.model_path, self.settings.device)
         dialog.apply(self.settings)
-        self.canvas.pen_width = self.settings.pen_width
-        self.canvas.update()
+        self.canvas.set_pen_width(self.settings.pen_width)
         self.bar.set_count(self.settings.candidate_count)
         self.worker.top = self.settings.candidate_count
         self._apply_mode()
@@ -198,7 +274,7 @@ class PadWindow(QWidget):
         try:
             save_settings(self.settings, self.settings_path)
         except OSError as exc:
-            self.show_status(f"Could not save settings: {exc}", warn=True)
+            self.show_status(f"Could not save settings ({exc}); they apply until the pad closes.", warn=True)
 
     def shutdown(self) -> None:
         self._thread.stop()
@@ -206,7 +282,13 @@ class PadWindow(QWidget):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save()
         self.shutdown()
+        clipboard = QGuiApplication.clipboard()
+        if self._copied and QGuiApplication.platformName() == "xcb" and clipboard.text() == self._copied:
+            note = keep_clipboard_after_exit(self._copied)
+            if note:
+                print(f"hwime: {note}")
         super().closeEvent(event)
+        self.closed.emit()
 
 
 class SettingsDialog(QDialog):
