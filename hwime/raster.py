@@ -124,7 +124,7 @@ def find_ink(image: np.ndarray, level: int = 200, speck: float = 0.01) -> np.nda
     An image without ink comes back unchanged.
     """
     border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
-    if np.median(border) < 128:
+    if min(image.shape) >= 8 and np.median(border) < 128:  # a thin strip is all border: take it as written
         image = 255 - image
     ink = image < level
     total = int(ink.sum())
@@ -144,10 +144,11 @@ def _main_clusters(ink: np.ndarray, min_mass: float) -> tuple[int, int, int, int
     None when no cluster is light enough to drop."""
     h, w = ink.shape
     cell = max(1, max(h, w) // 24)
-    gh, gw = -(-h // cell), -(-w // cell)
-    padded = np.zeros((gh * cell, gw * cell), np.int32)
+    cy, cx = min(cell, h), min(cell, w)  # a thin strip gets flat cells, not a huge padded grid
+    gh, gw = -(-h // cy), -(-w // cx)
+    padded = np.zeros((gh * cy, gw * cx), np.int32)
     padded[:h, :w] = ink
-    mass = padded.reshape(gh, cell, gw, cell).sum(axis=(1, 3))
+    mass = padded.reshape(gh, cy, gw, cx).sum(axis=(1, 3))
     label = np.zeros((gh, gw), np.int32)
     clusters = []  # (mass, cells)
     for start in zip(*np.nonzero(mass)):
@@ -170,7 +171,7 @@ def _main_clusters(ink: np.ndarray, min_mass: float) -> tuple[int, int, int, int
         return None
     ys = [y for cells in kept for y, _ in cells]
     xs = [x for cells in kept for _, x in cells]
-    top, bottom, left, right = min(ys) * cell, min(h, (max(ys) + 1) * cell), min(xs) * cell, min(w, (max(xs) + 1) * cell)
+    top, bottom, left, right = min(ys) * cy, min(h, (max(ys) + 1) * cy), min(xs) * cx, min(w, (max(xs) + 1) * cx)
     sub = ink[top:bottom, left:right]
     rows, cols = np.flatnonzero(sub.any(axis=1)), np.flatnonzero(sub.any(axis=0))
     return top + rows[0], top + rows[-1] + 1, left + cols[0], left + cols[-1] + 1
@@ -221,7 +222,9 @@ def prepare_image(image: np.ndarray, spec: RasterSpec, *, crop: bool = True) -> 
     """
     if image.ndim != 2 or image.size == 0:
         raise RasterError(f"expected a non-empty 2-D grayscale image, got shape {image.shape}")
-    glyph = shrink(find_ink(image, spec.threshold) if crop else image, 4 * spec.size)  # squaring a 1 x 60000 strip would take 3.6 GB
+    if crop:  # find the ink at up to 1024 px, then keep no more than the network can use
+        image = find_ink(shrink(image, 1024), spec.threshold)
+    glyph = shrink(image, 4 * spec.size)  # squaring a 1 x 60000 strip would take 3.6 GB
     return threshold(resize(to_square(glyph, spec.margin), spec.size), spec.threshold)
 
 

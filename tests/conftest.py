@@ -57,3 +57,38 @@ def glyph_image(size=(60, 50)) -> np.ndarray:
     img[size[0] // 2 - 2 : size[0] // 2 + 2, 5:-5] = 30
     img[5:-5, size[1] // 2 - 2 : size[1] // 2 + 2] = 30
     return img
+
+
+# Seven-segment digits: a real TrueType font built here, so tests of the font path need no system font
+_SEGMENTS = {"a": (1, 8, 4, 1), "b": (4, 5, 1, 3), "c": (4, 1, 1, 3), "d": (1, 0, 4, 1), "e": (0, 1, 1, 3),
+             "f": (0, 5, 1, 3), "g": (1, 4, 4, 1)}  # x, y, w, h in units of 100, y up
+_DIGIT_SEGMENTS = ["abcdef", "bc", "abged", "abgcd", "fgbc", "afgcd", "afgedc", "abc", "abcdefg", "abcdfg"]
+
+
+def build_segment_font(path: Path, chars: str = "0123456789") -> Path:
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    names = [".notdef"] + [f"g{i}" for i in range(len(chars))]
+    glyphs = {".notdef": TTGlyphPen(None).glyph()}
+    for i, ch in enumerate(chars):
+        pen = TTGlyphPen(None)
+        for seg in _DIGIT_SEGMENTS[int(ch) % 10]:
+            x, y, w, h = (v * 100 for v in _SEGMENTS[seg])
+            pen.moveTo((x, y))
+            pen.lineTo((x, y + h))
+            pen.lineTo((x + w, y + h))
+            pen.lineTo((x + w, y))
+            pen.closePath()
+        glyphs[f"g{i}"] = pen.glyph()
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder(names)
+    fb.setupCharacterMap({ord(ch): f"g{i}" for i, ch in enumerate(chars)})
+    fb.setupGlyf(glyphs)
+    fb.setupHorizontalMetrics({n: (600, 0) for n in names})
+    fb.setupHorizontalHeader(ascent=900, descent=-100)
+    fb.setupNameTable({"familyName": "HwimeTestSegments", "styleName": "Regular"})
+    fb.setupOS2()
+    fb.setupPost()
+    fb.save(str(path))
+    return path

@@ -240,3 +240,207 @@ def test_tablet_pressure_is_recorded_with_the_stroke(qtbot, pad):
     assert len(pad.canvas.ink) == 1 and len(stroke) == 10
     assert abs(stroke[0, 3] - 0.2) < 1e-6 and abs(stroke[-1, 3] - 0.92) < 1e-3  # pressure kept per point
     pad.canvas.grab()  # the pressure-width painting path runs without error
+
+
+# --- living with the pad: hundreds of characters, the window, the platform ----------------------------------------
+
+def test_the_pad_survives_300_characters_and_none_keeps_its_references(tiny_bundle):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    driver = Path(__file__).with_name("soak_driver.py")
+    r = subprocess.run([sys.executable, str(driver), str(tiny_bundle), "300"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]  # PySide6 6.12 on Python 3.11 aborts here with none_dealloc
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result["written"] == 300 and result["recent"] > 0
+    assert result["none_refs_after"] >= result["none_refs_before"] - 100
+
+
+def test_pyside6_releases_that_free_none_are_excluded():
+    from packaging.requirements import Requirement
+
+    from hwime import __version__  # noqa: F401  (the package imports)
+    import tomllib
+    from pathlib import Path
+
+    deps = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]["dependencies"]
+    qt = [Requirement(d) for d in deps if d.startswith("PySide6")]
+
+    def allowed(version, python):
+        env = {"python_version": python}
+        return any(r.marker.evaluate(env) and r.specifier.contains(version) for r in qt)
+
+    assert not allowed("6.12.0", "3.11") and not allowed("6.12.1", "3.10")
+    assert allowed("6.11.3", "3.11") and allowed("6.12.0", "3.12")
+
+
+class PaintSpy:
+    def __init__(self, widget):
+        from PySide6.QtCore import QObject
+
+        class Filter(QObject):
+            def eventFilter(inner, obj, event):
+                from PySide6.QtCore import QEvent
+
+                if event.type() == QEvent.Type.Paint:
+                    self.rects.append(event.rect())
+                return False
+
+        self.rects = []
+        self.filter = Filter()
+        widget.installEventFilter(self.filter)
+
+
+def test_a_pen_move_repaints_only_its_neighbourhood_and_matches_a_full_redraw(qtbot, pad):
+    canvas = pad.canvas
+    draw(qtbot, canvas, ink_kou())
+    canvas.repaint()
+    spy = PaintSpy(canvas)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(40, 40))
+    for i in range(1, 60):
+        qtbot.mouseMove(canvas, QPoint(40 + i * 4, 40 + (i % 7) * 3))
+        qtbot.wait(1)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(276, 58))
+    qtbot.waitUntil(lambda: bool(spy.rects), timeout=2000)
+    whole = canvas.width() * canvas.height()
+    during = [r.width() * r.height() for r in spy.rects]
+    assert max(during) < whole * 0.5 and sum(during) / len(during) < whole * 0.1
+    incremental = canvas.grab().toImage()
+    canvas._invalidate()  # rebuild every stroke from the ink
+    full = canvas.grab().toImage()
+    import numpy as np
+
+    def pixels(img):
+        img = img.convertToFormat(img.Format.Format_Grayscale8)
+        return np.array([[img.pixelColor(x, y).value() for x in range(0, img.width(), 2)] for y in range(0, img.height(), 2)])
+
+    a, b = pixels(incremental).astype(int), pixels(full).astype(int)
+    assert (a < 128).sum() > 200  # ink is on the canvas
+    assert np.abs(a - b).mean() < 2.0 and ((a < 128) != (b < 128)).mean() < 0.01
+
+
+def test_the_writing_box_stays_square(qtbot, pad):
+    for w, h in ((700, 520), (380, 900), (520, 520)):
+        pad.resize(w, h)
+        qtbot.wait(20)
+        assert pad.canvas.width() == pad.canvas.height() >= 200
+
+
+def test_switching_mode_and_applying_settings_keep_the_window_size(qtbot, pad):
+    from hwime.ui.window import SettingsDialog
+
+    pad.resize(480, 760)
+    qtbot.wait(20)
+    size = pad.size()
+    qtbot.mouseClick(pad.mode_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(20)
+    assert pad.size() == size
+    dialog = SettingsDialog(pad.settings, pad)
+    dialog.count.setValue(5)
+    dialog.pen.setValue(9)
+    dialog.mode.setCurrentText("copy")
+    pad.apply_settings(dialog)
+    qtbot.wait(20)
+    assert pad.size() == size
+    assert len(pad.bar.buttons) == 5 and pad.canvas.pen_width == 9 and pad.settings.output_mode == "copy"
+
+
+def test_twenty_candidates_wrap_instead_of_widening_the_window(qtbot, pad):
+    pad.bar.set_count(20)
+    qtbot.wait(20)
+    screen = pad.screen().availableGeometry().width()
+    assert pad.minimumSizeHint().width() <= min(screen, 640)
+    assert pad.bar.buttons[10].y() > pad.bar.buttons[0].y()  # a second row
+    assert [b.key.text() for b in pad.bar.buttons[:10]] == list("1234567890")
+
+
+def test_every_candidate_shows_its_key_and_best_is_a_button(qtbot, pad):
+    cands = write_and_wait(qtbot, pad, ink_shi())
+    assert [b.key.text() for b in pad.bar.buttons[:3]] == ["1", "2", "3"]
+    with qtbot.waitSignal(pad.delivered, timeout=2000) as sent:
+        qtbot.mouseClick(pad.best_button, Qt.MouseButton.LeftButton)
+    assert sent.args[0].text == cands[0].char
+
+
+def test_a_recent_click_keeps_the_ink_being_written(qtbot, pad):
+    pad.deliver("好")
+    draw(qtbot, pad.canvas, ink_shi())
+    assert len(pad.canvas.ink) == 2
+    qtbot.mouseClick(pad._recent_buttons[0], Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == "好"
+    assert len(pad.canvas.ink) == 2
+
+
+def test_a_warning_stays_until_dismissed(qtbot, tiny_bundle, settings_path):
+    window = PadWindow(Settings(model_path=str(tiny_bundle), device="cpu"), settings_path,
+                       warnings=["Settings file x was not valid JSON; kept it as settings.json.bak"])
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.model_ready, timeout=15000)
+    assert "Ready" in window.status.text()  # the status line moved on …
+    assert window.warnings.isVisible() and "not valid JSON" in window.warnings.text.text()  # … the warning did not
+    write_and_wait(qtbot, window, ink_shi())
+    assert window.warnings.isVisible()
+    qtbot.mouseClick(window.warnings.dismiss_button, Qt.MouseButton.LeftButton)
+    assert not window.warnings.isVisible()
+    window.shutdown()
+
+
+class ForeignObject:
+    """Something a model bundle never holds: loading it with weights_only fails, torch's message advises otherwise."""
+
+
+def test_a_corrupt_model_is_one_clear_line(qtbot, tmp_path, settings_path):
+    import torch
+
+    torch.save({"format": "hwime-bundle/1", "x": ForeignObject()}, tmp_path / "foreign.pt")
+    window = PadWindow(Settings(model_path=str(tmp_path / "foreign.pt")), settings_path)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: "foreign.pt" in window.status.text(), timeout=10000)
+    assert "weights_only" not in window.status.text() and "\n" not in window.status.text()
+    window.shutdown()
+
+
+def test_closing_a_type_mode_pad_ends_the_process(tiny_bundle, tmp_path):
+    import subprocess
+    import sys
+
+    config = tmp_path / "config"
+    (config / "hwime").mkdir(parents=True)
+    (config / "hwime" / "settings.json").write_text(json.dumps({"output_mode": "type"}))
+    script = ("import sys; from PySide6.QtCore import QTimer; from PySide6.QtWidgets import QApplication; "
+              "from hwime.ui.app import run_pad; app = QApplication([]); "
+              "QTimer.singleShot(1500, lambda: [w.close() for w in app.topLevelWidgets() if w.isVisible()]); "
+              f"sys.exit(run_pad(model={str(tiny_bundle)!r}, device='cpu'))")
+    env = {**__import__("os").environ, "XDG_CONFIG_HOME": str(config), "QT_QPA_PLATFORM": "offscreen"}
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((config / "hwime" / "settings.json").read_text())["output_mode"] == "type"
+
+
+def test_missing_xcb_libraries_are_named_in_one_line():
+    from hwime.ui.app import missing_xcb_packages
+
+    present = {"libxcb-cursor.so.0", "libxkbcommon.so.0"}
+    missing = missing_xcb_packages({"DISPLAY": ":0"}, "linux", lambda so: so in present)
+    assert "libxcb-icccm4" in missing and "libxcb-keysyms1" in missing and "libxcb-cursor0" not in missing
+    assert missing_xcb_packages({"QT_QPA_PLATFORM": "offscreen"}, "linux", lambda so: False) == []
+    assert missing_xcb_packages({"DISPLAY": ":0"}, "win32", lambda so: False) == []
+
+
+def test_the_clipboard_is_handed_to_xclip_at_exit(tmp_path, monkeypatch):
+    import os
+
+    from hwime.output import keep_clipboard_after_exit
+
+    got = tmp_path / "got.txt"
+    fake = tmp_path / "xclip"
+    fake.write_text(f"#!/bin/sh\ncat > {got}\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    note = keep_clipboard_after_exit("中", env={"DISPLAY": ":0"})
+    assert "xclip" in note and got.read_text(encoding="utf-8") == "中"
+    none = keep_clipboard_after_exit("中", env={"DISPLAY": ":0"}, which=lambda name: None)
+    assert "clipboard manager" in none
+    assert keep_clipboard_after_exit("中", env={}) == ""

@@ -1,16 +1,63 @@
-"""Start the pad: QApplication, settings, the window."""
+"""Start the pad: check that Qt can open a window here, then QApplication, settings, the window."""
 
 from __future__ import annotations
 
+import ctypes
+import os
 import sys
+from typing import Callable
 
-from PySide6.QtWidgets import QApplication
+# What Qt's xcb platform plugin loads beyond Qt itself (found with QT_DEBUG_PLUGINS=1 and ldd), by Debian package.
+# A fresh Debian/Ubuntu desktop lacks some of them, and Qt then aborts with a message that names only one.
+XCB_LIBRARIES = {
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libEGL.so.1": "libegl1",
+    "libGL.so.1": "libgl1",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libdbus-1.so.3": "libdbus-1-3",
+}
 
-from ..settings import default_path, load_settings
-from .window import PadWindow
+
+def _loads(soname: str) -> bool:
+    try:
+        ctypes.CDLL(soname)
+        return True
+    except OSError:
+        return False
+
+
+def missing_xcb_packages(env: dict | None = None, platform: str = sys.platform,
+                         loads: Callable[[str], bool] = _loads) -> list[str]:
+    """Debian packages Qt's X11 plugin needs and this machine lacks; empty where xcb is not what Qt will use."""
+    env = os.environ if env is None else env
+    wanted = env.get("QT_QPA_PLATFORM", "")
+    if not platform.startswith("linux") or (wanted and not wanted.startswith("xcb")):
+        return []
+    if not wanted and env.get("WAYLAND_DISPLAY") and not env.get("DISPLAY"):
+        return []
+    return sorted({pkg for lib, pkg in XCB_LIBRARIES.items() if not loads(lib)})
 
 
 def run_pad(model: str | None = None, device: str | None = None) -> int:
+    missing = missing_xcb_packages()
+    if missing:
+        print(f"hwime: Qt cannot open a window without these system libraries; install them with: "
+              f"sudo apt-get install {' '.join(missing)}", file=sys.stderr)
+        return 1
+    from PySide6.QtWidgets import QApplication
+
+    from ..settings import default_path, load_settings
+    from .window import PadWindow
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("hwime")
     path = default_path()

@@ -255,8 +255,11 @@ class PadWindow(QWidget):
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.apply_settings(dialog)
+
+    def apply_settings(self, dialog: "SettingsDialog") -> None:
+        """Take the dialog's values; the window keeps its size and place, the model reloads only when it changed."""
         old_model = (self.settings.model_path, self.settings.device)
         dialog.apply(self.settings)
         self.canvas.set_pen_width(self.settings.pen_width)
