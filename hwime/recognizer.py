@@ -1,7 +1,13 @@
 """Recognizer: a model bundle on cpu or cuda that turns glyph images or ink into ranked Candidates.
 
 A bundle is one file loadable with ``torch.load(weights_only=True)`` (it can never run code) holding:
-format, arch, labels, raster (a RasterSpec dict), state_dict, and plain metadata (recipe, data, metrics).
+format, arch, labels, raster (a RasterSpec dict), state_dict, and plain metadata (recipe, data, metrics);
+optionally ``prior_weight`` (λ) and ``context_mix`` (β), chosen on real dev sets when the bundle was made.
+
+Ranking happens here and only here (the pad, `hwime recognize` and `evaluate` all call ``rank``):
+    score(c) = log p_model(c | image) + λ · log p_usage(c | context)
+where p_usage is the language table's usage prior, mixed with the bigram after the last character written
+(β) when a context is given (hwime.language). Scores are renormalized so a Candidate's score stays 0..1.
 """
 
 from __future__ import annotations
@@ -94,6 +100,9 @@ def check_labels(labels: object, path: str | Path) -> None:
         seen.add(ch)
 
 
+DEFAULT_CONTEXT_MIX = 0.3
+
+
 class Recognizer:
     def __init__(self, model: torch.nn.Module, labels: Sequence[str], spec: RasterSpec, device: torch.device,
                  path: Path | None = None, metadata: dict | None = None):
@@ -104,6 +113,10 @@ class Recognizer:
         self.path = path
         self.metadata = metadata or {}
         self.notes: list[str] = []
+        self.prior_weight = float(self.metadata.get("prior_weight", 0.0))  # λ; 0 = the model alone
+        self.context_mix = float(self.metadata.get("context_mix", DEFAULT_CONTEXT_MIX))  # β
+        self.use_prior = True  # the pad's setting and the API's switch
+        self._log_prior: np.ndarray | None = None
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "auto") -> "Recognizer":
@@ -130,6 +143,10 @@ class Recognizer:
             spec = RasterSpec.from_dict(bundle["raster"])
         except (RasterError, TypeError) as exc:
             raise ModelError(f"{path}: bad raster spec ({exc})") from None
+        for key, low, high in (("prior_weight", 0.0, 5.0), ("context_mix", 0.0, 1.0)):
+            value = meta.get(key, low)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+                raise ModelError(f"{path}: {key} must be a number from {low} to {high}, got {str(value)[:40]!r}")
         rec = cls(model, labels, spec, dev, path, meta)
         if note:
             rec.notes.append(note)
@@ -144,8 +161,45 @@ class Recognizer:
             raise RecognitionError(f"the model gave NaN scores{f' ({self.path.name})' if self.path else ''}")
         return probs
 
-    def recognize_prepared(self, batch: np.ndarray, top: int = 10) -> list[list[Candidate]]:
-        """uint8 (N, S, S) already through raster.prepare_image -> top candidates for each."""
+    # --- ranking: model ⊕ usage prior ⊕ context ------------------------------------------------------------------
+    def language(self):
+        from .language import load_language
+
+        return load_language()
+
+    def usage_log_prior(self, context: str = "") -> np.ndarray:
+        """log p_usage(c | context) for every label (hwime.language)."""
+        if not context:
+            if self._log_prior is None:
+                self._log_prior = self.language().log_prior(self.labels)
+            return self._log_prior
+        return self.language().log_context(self.labels, context, self.context_mix)
+
+    def scores(self, probs: torch.Tensor | np.ndarray, context: str = "", prior: bool | None = None,
+               weight: float | None = None) -> torch.Tensor:
+        """Model probabilities (N, classes) -> the combined, renormalized scores (N, classes) on the CPU.
+        ``weight`` overrides λ (for choosing it); ``prior=False`` returns the model's own probabilities."""
+        scores = torch.as_tensor(probs, dtype=torch.float32).cpu()
+        use = self.use_prior if prior is None else prior
+        lam = self.prior_weight if weight is None else weight
+        if use and lam > 0:
+            log = torch.log(scores.clamp_min(1e-12)) + lam * torch.from_numpy(self.usage_log_prior(context))
+            scores = torch.softmax(log, dim=1)
+        return scores
+
+    def rank(self, probs: torch.Tensor | np.ndarray, top: int = 10, context: str = "",
+             prior: bool | None = None) -> list[list[Candidate]]:
+        """Model probabilities (N, classes) -> candidates, combined with the usage prior and context."""
+        if top < 1:
+            raise ValueError(f"top must be at least 1, got {top}")
+        scores = self.scores(probs, context, prior)
+        values, indices = scores.topk(min(top, len(self.labels)), dim=1)
+        return [[Candidate(self.labels[j], float(v)) for v, j in zip(row_v, row_i)]
+                for row_v, row_i in zip(values.tolist(), indices.tolist())]
+
+    def recognize_prepared(self, batch: np.ndarray, top: int = 10, context: str = "",
+                           prior: bool | None = None) -> list[list[Candidate]]:
+        """uint8 (N, S, S) already through raster.prepare_image -> top candidates for each; blank images get none."""
         if len(batch) == 0:
             return []
         if top < 1:
@@ -154,29 +208,33 @@ class Recognizer:
         out: list[list[Candidate]] = [[] for _ in range(len(batch))]
         if not inked:
             return out
-        scores, indices = self.probabilities(batch[inked]).topk(min(top, len(self.labels)), dim=1)
-        for i, row_s, row_i in zip(inked, scores.cpu().tolist(), indices.cpu().tolist()):
-            out[i] = [Candidate(self.labels[j], float(v)) for v, j in zip(row_s, row_i)]
+        for i, cands in zip(inked, self.rank(self.probabilities(batch[inked]), top, context, prior)):
+            out[i] = cands
         return out
 
-    def recognize_images(self, images: Sequence[np.ndarray], top: int = 10, batch_size: int = 256) -> list[list[Candidate]]:
-        """Grayscale glyph images (uint8, 255 = paper, any size and aspect) -> candidates for each."""
+    def recognize_images(self, images: Sequence[np.ndarray], top: int = 10, batch_size: int = 256,
+                         context: str = "", prior: bool | None = None) -> list[list[Candidate]]:
+        """Grayscale glyph images (uint8, 255 = paper, any size and aspect) -> candidates for each.
+
+        ``context``: the characters written just before (ranks by what usually follows them);
+        ``prior=False`` ranks by shape alone."""
         out: list[list[Candidate]] = []
         for i in range(0, len(images), batch_size):
             batch = np.stack([prepare_image(im, self.spec) for im in images[i : i + batch_size]])
-            out += self.recognize_prepared(batch, top)
+            out += self.recognize_prepared(batch, top, context, prior)
         return out
 
-    def recognize_inks(self, inks: Sequence[Ink], top: int = 10, batch_size: int = 256) -> list[list[Candidate]]:
+    def recognize_inks(self, inks: Sequence[Ink], top: int = 10, batch_size: int = 256, context: str = "",
+                       prior: bool | None = None) -> list[list[Candidate]]:
         """Candidates for each ink; an empty ink has none."""
         out: list[list[Candidate]] = [[] for _ in inks]
         todo = [i for i, ink in enumerate(inks) if not ink.is_empty]
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]
             batch = np.stack([ink_to_image(inks[i], self.spec) for i in chunk])
-            for i, cands in zip(chunk, self.recognize_prepared(batch, top)):
+            for i, cands in zip(chunk, self.recognize_prepared(batch, top, context, prior)):
                 out[i] = cands
         return out
 
-    def recognize_ink(self, ink: Ink, top: int = 10) -> list[Candidate]:
-        return self.recognize_inks([ink], top)[0]
+    def recognize_ink(self, ink: Ink, top: int = 10, context: str = "", prior: bool | None = None) -> list[Candidate]:
+        return self.recognize_inks([ink], top, context=context, prior=prior)[0]

@@ -1,4 +1,4 @@
-"""python -m hwime.training {fonts,prepare,train,evaluate,export,preview} — see training/README.md."""
+"""python -m hwime.training {fonts,wordlist,prepare,train,evaluate,export,preview} — see training/README.md."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 from .recipe import load_recipe
+
+
+DEV_SETS = ["../shared/data/casia-hwdb-dev", "../shared/data/tegaki-online.jsonl", "../shared/data/chinese-mnist-dev"]
 
 
 def _recipe_args(p: argparse.ArgumentParser) -> None:
@@ -41,6 +44,32 @@ def cmd_fonts(args) -> int:
         state = "installed" if font_path(name).exists() else f"missing (apt-get install {package})"
         print(f"{name}: {path} {state}")
     return 1 if failed else 0
+
+
+def cmd_wordlist(args) -> int:
+    """Build assets/zh-words.tsv.gz from jieba's dict.txt (pip download jieba, or --dict PATH)."""
+    import subprocess
+    import tarfile
+    import tempfile
+
+    from .. import charset
+    from ..language import WORDS_FILE, build_table
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source = args.dict
+        if not source:
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q", "-d", tmp,
+                            f"jieba=={args.jieba_version}"], check=True)
+            sdist = next(Path(tmp).glob("jieba-*.tar.gz"))
+            with tarfile.open(sdist) as tar:
+                member = next(m for m in tar.getmembers() if m.name.endswith("jieba/dict.txt"))
+                tar.extract(member, tmp, filter="data")
+                source = str(Path(tmp) / member.name)
+        lines = Path(source).read_text(encoding="utf-8").splitlines()
+        out = Path(args.out or Path(__file__).resolve().parents[2] / "assets" / WORDS_FILE)
+        stats = build_table(lines, out, set(charset.named_set("gb2312+punct")), max_words=args.max_words)
+    print(f"wrote {out}: {stats['chars']} characters, {stats['words']} words, {stats['bytes'] / 1e6:.2f} MB")
+    return 0
 
 
 def cmd_prepare(args) -> int:
@@ -90,6 +119,30 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_tune_prior(args) -> int:
+    from .evaluate import choose_prior_weight
+    from .export import recognizer_from_file, set_bundle_values
+    from .realsets import load_any
+
+    rec = recognizer_from_file(args.model, args.device)
+    sets = [load_any(s, rec.spec) for s in (args.eval or [p for p in DEV_SETS if Path(p).exists()])]
+    if not sets:
+        print("nothing to tune on: pass --eval PATH", file=sys.stderr)
+        return 2
+    best, table = choose_prior_weight(rec, sets)
+    names = [d.name for d in sets]
+    print("| λ | " + " | ".join(f"{n} top-1 / usage-weighted" for n in names) + " | mean usage-weighted | within 5 points |")
+    print("|---|" + "---|" * (len(names) + 2))
+    for row in table:
+        cells = " | ".join(f"{row[n]['top1']:.1%} / {row[n]['top1_usage_weighted']:.1%}" for n in names)
+        print(f"| {row['prior_weight']:g} | {cells} | {row['mean_top1_usage_weighted']:.1%} | {'yes' if row['allowed'] else 'no'} |")
+    print(f"chosen λ = {best:g} (best mean usage-weighted top-1 among λ that cost no set over 5 points of plain top-1)")
+    if args.write:
+        set_bundle_values(args.model, prior_weight=float(best), prior_table=json.dumps(table, ensure_ascii=False))
+        print(f"stored prior_weight={best:g} in {args.model}")
+    return 0
+
+
 def cmd_export(args) -> int:
     from .export import export_bundle, export_onnx
 
@@ -119,6 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fonts", help="fetch the npm handwriting fonts recipes name and merge them into the fonts folder")
     p.add_argument("names", nargs="*", help="npm font names (default: all that hwime.training.fonts knows)")
     p.set_defaults(func=cmd_fonts)
+
+    p = sub.add_parser("wordlist", help="build the language table (usage prior, bigrams, continuations) from jieba's word list")
+    p.add_argument("--dict", help="a jieba dict.txt to read (default: pip download the jieba sdist)")
+    p.add_argument("--jieba-version", default="0.42.1")
+    p.add_argument("--max-words", type=int, default=80_000, help="most frequent words kept for continuations")
+    p.add_argument("--out", help="table path (default assets/zh-words.tsv.gz)")
+    p.set_defaults(func=cmd_wordlist)
 
     p = sub.add_parser("prepare", help="sources (.gnt, .pot, synthetic) -> packed arrays + labels.txt + stats.json")
     _recipe_args(p)
@@ -151,6 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no example images of confusions (use for reports on data that must not be copied)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("tune-prior", help="choose the usage prior's weight λ on real dev sets; --write stores it in the bundle")
+    p.add_argument("model", help="model bundle")
+    p.add_argument("--eval", action="append", default=[], metavar="PATH", help="labelled set (default: ../shared/data sets)")
+    p.add_argument("--write", action="store_true", help="store the chosen λ in the bundle")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=cmd_tune_prior)
 
     p = sub.add_parser("export", help="checkpoint -> model bundle (fp16 by default), optionally ONNX")
     p.add_argument("checkpoint", help="runs/<name>/best.pt or checkpoint.pt")

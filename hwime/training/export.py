@@ -59,6 +59,18 @@ def export_bundle(checkpoint: str | Path, out: str | Path, half: bool = True, me
     return out
 
 
+def set_bundle_values(path: str | Path, **values) -> Path:
+    """Rewrite a bundle with plain metadata values changed (e.g. prior_weight), atomically; checks it still loads."""
+    bundle = torch.load(path, map_location="cpu", weights_only=True)
+    bundle.update(values)
+    path = Path(path)
+    tmp = path.with_suffix(".tmp")
+    torch.save(bundle, tmp)
+    Recognizer.load(tmp, "cpu")
+    os.replace(tmp, path)
+    return path
+
+
 def export_onnx(bundle: str | Path, out: str | Path, tolerance: float = 1e-3) -> float:
     """ONNX copy of a bundle's network; checks with onnxruntime that logits agree; returns the max difference."""
     try:

@@ -1,0 +1,165 @@
+"""The language side of ranking: how often people write a character, what follows what, and continuations.
+
+One compact table in assets/ (``zh-words.tsv.gz``, built by ``python -m hwime.training wordlist`` from the word
+list of the jieba package, MIT licence, JIEBA-LICENSE.txt beside it): a ``#chars`` section of character counts
+(every occurrence in the word list, weighted by the word's frequency) and a ``#words`` section of words of two or
+more characters with their frequencies. From it:
+
+- ``log_prior(labels)``: log p(c), the usage prior the Recognizer adds with the bundle's weight λ;
+- ``log_context(labels, context)``: log of p(c) interpolated with p(c | the last character written), the bigram
+  read inside words, so the prior follows what was just sent;
+- ``continuations(context)``: words and characters that usually follow (联想), best first.
+
+No Qt, no torch: numpy and the standard library, loaded once and cached.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .bundled import asset_path
+
+WORDS_FILE = "zh-words.tsv.gz"
+FLOOR_COUNT = 0.5  # a label the table never saw (Latin letters, rare characters) counts as half an occurrence
+
+
+class LanguageError(RuntimeError):
+    """The language table is missing or unreadable; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    text: str  # what picking it sends: one character or a whole word
+    score: float  # share of the continuations of this context, 0..1
+    word: str = ""  # the whole word it completes (context + text), for display
+
+    @property
+    def char(self) -> str:  # the candidate bar shows choices by ``char``
+        return self.text
+
+
+class Language:
+    def __init__(self, char_counts: dict[str, float], words: list[tuple[str, float]]):
+        self.char_counts = char_counts
+        self.total = float(sum(char_counts.values())) or 1.0
+        self.words = words
+        self._following: dict[str, dict[str, float]] = {}  # prev char -> next char -> weight
+        self._starting: dict[str, list[tuple[str, float]]] = {}  # first char -> words, most frequent first
+        for word, freq in words:  # the file lists words most frequent first
+            for a, b in zip(word, word[1:]):
+                row = self._following.setdefault(a, {})
+                row[b] = row.get(b, 0.0) + freq
+            self._starting.setdefault(word[0], []).append((word, freq))
+
+    # --- loading -------------------------------------------------------------------------------------------
+    @classmethod
+    def read(cls, path: str | Path) -> "Language":
+        path = Path(path)
+        chars: dict[str, float] = {}
+        words: list[tuple[str, float]] = []
+        section = None
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                for number, line in enumerate(fh, start=1):
+                    line = line.rstrip("\n")
+                    if line.startswith("#"):
+                        section = line
+                        continue
+                    text, _, count = line.partition("\t")
+                    if not text or not count:
+                        continue
+                    value = float(count)
+                    if not math.isfinite(value) or value < 0:
+                        raise ValueError(f"line {number}: bad count {count!r}")
+                    if section == "#chars" and len(text) == 1:
+                        chars[text] = value
+                    elif section == "#words" and len(text) >= 2:
+                        words.append((text, value))
+        except (OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
+            raise LanguageError(f"{path}: unreadable language table ({exc})") from None
+        if not chars:
+            raise LanguageError(f"{path}: no #chars section")
+        return cls(chars, words)
+
+    # --- the usage prior and context ----------------------------------------------------------------------------
+    def probability(self, ch: str) -> float:
+        return max(self.char_counts.get(ch, 0.0), FLOOR_COUNT) / self.total
+
+    def log_prior(self, labels: Sequence[str]) -> np.ndarray:
+        """log p(c) for each label, float32; labels the table lacks get a floor, not minus infinity."""
+        return np.log(np.array([self.probability(c) for c in labels], np.float64)).astype(np.float32)
+
+    def log_context(self, labels: Sequence[str], context: str, mix: float) -> np.ndarray:
+        """log((1 - mix) p(c) + mix p(c | last character of context)); the plain prior without a usable context."""
+        prior = np.array([self.probability(c) for c in labels], np.float64)
+        row = self._following.get(context[-1:]) if context else None
+        if not row or mix <= 0:
+            return np.log(prior).astype(np.float32)
+        total = sum(row.values())
+        bigram = np.array([row.get(c, 0.0) / total for c in labels], np.float64)
+        return np.log((1 - mix) * prior + mix * bigram).astype(np.float32)
+
+    # --- continuations ------------------------------------------------------------------------------------------
+    def continuations(self, context: str, top: int = 10) -> list[Suggestion]:
+        """What usually follows ``context`` (its last one or two characters): completions of words that start
+        with them, best first; a word's remainder goes out whole, so 中 offers 国 and 华人民共和国."""
+        if not context:
+            return []
+        scores: dict[str, float] = {}
+        wholes: dict[str, str] = {}
+        for k, weight in ((2, 4.0), (1, 1.0)):  # a match on two characters says more than one
+            tail = context[-k:]
+            if len(tail) < k:
+                continue
+            for word, freq in self._starting.get(tail[0], ()):
+                if len(word) > k and word.startswith(tail):
+                    rest = word[k:]
+                    scores[rest] = scores.get(rest, 0.0) + weight * freq
+                    wholes.setdefault(rest, word)
+        total = sum(scores.values())
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        return [Suggestion(text, value / total, wholes[text]) for text, value in ranked]
+
+
+@lru_cache(maxsize=4)
+def load_language(path: str | None = None) -> Language:
+    """The bundled table (or the one at ``path``), read once per process."""
+    return Language.read(path or asset_path(WORDS_FILE))
+
+
+def build_table(dict_lines: Iterable[str], out: str | Path, alphabet: set[str], max_words: int = 80_000) -> dict:
+    """Write the compact table from jieba's dict.txt lines (``word freq pos``), keeping words whose characters are
+    all in ``alphabet``; returns counts for the record."""
+    chars: dict[str, float] = {}
+    words: dict[str, float] = {}
+    for line in dict_lines:
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        word, freq = parts[0], float(parts[1])
+        if not all(c in alphabet for c in word):
+            continue
+        for c in word:
+            chars[c] = chars.get(c, 0.0) + freq
+        if len(word) >= 2:
+            words[word] = words.get(word, 0.0) + freq
+    kept = sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))[:max_words]
+    out = Path(out)
+    partial = out.with_name(out.name + ".partial")
+    with gzip.open(partial, "wt", encoding="utf-8", compresslevel=9) as fh:
+        fh.write("# hwime language table: character counts and words with frequencies, from jieba's dict.txt (MIT)\n")
+        fh.write("#chars\n")
+        for c, n in sorted(chars.items(), key=lambda kv: (-kv[1], kv[0])):
+            fh.write(f"{c}\t{n:g}\n")
+        fh.write("#words\n")
+        for w, n in kept:
+            fh.write(f"{w}\t{n:g}\n")
+    partial.replace(out)
+    return {"chars": len(chars), "words": len(kept), "bytes": out.stat().st_size}
