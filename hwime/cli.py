@@ -101,19 +101,62 @@ def _label(label: object) -> str | None:
     return label if isinstance(label, str) else None
 
 
+def _learn_from(rec, paths: list[str]) -> int:
+    """Learn labelled samples in order: .jsonl lines with "char", or folders of <char>/ image folders.
+    Returns how many could not be learned (each reported on stderr)."""
+    from .personal import ProfileError
+
+    failures = 0
+    for p in map(Path, paths):
+        if p.is_dir():
+            items = [(d.name, f) for d in sorted(p.iterdir()) if d.is_dir() for f in sorted(d.iterdir())
+                     if f.suffix.lower() in IMAGE_SUFFIXES and _is_regular(f)]
+            if not items:
+                print(f"hwime: --learn {display_name(p)}: no <char>/ image folders", file=sys.stderr)
+                failures += 1
+            for char, f in items:
+                try:
+                    rec.learn(load_image(f), char)
+                except (RasterError, ProfileError) as exc:
+                    print(f"hwime: --learn {display_name(f)}: {exc}", file=sys.stderr)
+                    failures += 1
+        elif p.suffix.lower() == ".jsonl" and _is_regular(p):
+            for number, ink, label in iter_jsonl(p):
+                where = f"{display_name(p)}:{number}"
+                try:
+                    if isinstance(ink, InkError):
+                        raise ink
+                    if not label:
+                        raise ProfileError('the line has no "char" label')
+                    rec.learn(ink, label)
+                except (InkError, ProfileError) as exc:
+                    print(f"hwime: --learn {where}: {str(exc).replace(str(p), display_name(p))}", file=sys.stderr)
+                    failures += 1
+        else:
+            print(f"hwime: --learn {display_name(p)}: not a labelled .jsonl or a folder of <char>/ images", file=sys.stderr)
+            failures += 1
+    return failures
+
+
 def cmd_recognize(args: argparse.Namespace) -> int:
+    from .personal import Profile
     from .recognizer import ModelError, Recognizer, RecognitionError
 
     try:
-        rec = Recognizer.load(args.model, args.device)
+        # --learn without --profile learns into a throwaway profile: the user's own is never touched
+        profile = Profile(args.profile) if args.profile else Profile(None)
+        rec = Recognizer.load(args.model, args.device, profile=profile)
     except ModelError as exc:
         print(f"hwime: {exc}", file=sys.stderr)
         return 2
+    for warning in profile.warnings:
+        print(f"hwime: {warning}", file=sys.stderr)
     if not 1 <= args.top <= len(rec.labels):
         print(f"hwime recognize: --top must be from 1 to {len(rec.labels)} (the model's classes), got {args.top}",
               file=sys.stderr)
         return 2
-    failures = 0
+    failures = _learn_from(rec, args.learn)
+    rec.use_prior = not args.no_prior
     batch: list[tuple[str, np.ndarray | None, str | None]] = []
 
     def emit(name: str, label: str | None, cands: list) -> None:
@@ -129,7 +172,7 @@ def cmd_recognize(args: argparse.Namespace) -> int:
         nonlocal failures
         images = [s for _, s, _ in batch if s is not None]
         try:
-            results = iter(rec.recognize_prepared(np.stack(images), args.top) if images else [])
+            results = iter(rec.recognize_prepared(np.stack(images), args.top, context=args.context) if images else [])
         except (RecognitionError, RuntimeError, MemoryError) as exc:  # the model failed on this batch: say so per input
             for name, _, _ in batch:
                 print(f"hwime: {name}: recognition failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
@@ -155,6 +198,25 @@ def cmd_recognize(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from .language import LanguageError, load_language
+
+    if args.top < 1:
+        print("hwime suggest: --top must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        suggestions = load_language().continuations(args.text, args.top)
+    except LanguageError as exc:
+        print(f"hwime: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"context": args.text, "suggestions": [{"text": s.text, "score": round(s.score, 4)}
+                                                                 for s in suggestions]}, ensure_ascii=False))
+    else:
+        print("  ".join(f"{s.text} {s.score:.2f}" for s in suggestions) or "(no continuations)")
+    return 0
+
+
 def cmd_pad(args: argparse.Namespace) -> int:
     from .ui.app import run_pad
 
@@ -171,10 +233,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("recognize", help="print ranked candidates for images and ink files")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image (png/jpg/bmp), ink .json, ink .jsonl, or a folder of these")
     p.add_argument("--top", type=int, default=10, help="candidates per sample (default 10)")
-    p.add_argument("--json", action="store_true", help="one JSON object per sample (DESIGN.md contract)")
+    p.add_argument("--json", action="store_true",
+                   help='one JSON object per sample: {"input", "label", "candidates": [{"char", "score"}]}')
+    p.add_argument("--context", default="", metavar="TEXT",
+                   help="the characters written just before, for every input: ranks by what usually follows them")
+    p.add_argument("--learn", action="append", default=[], metavar="PATH",
+                   help='learn these labelled samples first (a .jsonl with "char", or a folder of <char>/ images); '
+                        "repeatable, in order; without --profile they are forgotten when the command ends")
+    p.add_argument("--profile", metavar="DIR", help="read and update the learned samples in DIR (profile.json)")
+    p.add_argument("--no-prior", action="store_true", help="rank by shape alone, without the usage prior")
     p.add_argument("--model", dest="model", default=argparse.SUPPRESS, help="model bundle")
     p.add_argument("--device", dest="device", choices=["auto", "cpu", "cuda"], default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_recognize)
+    p = sub.add_parser("suggest", help="print continuations (associated words) after TEXT")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--json", action="store_true", help='one object: {"context", "suggestions": [{"text", "score"}]}')
+    p.set_defaults(func=cmd_suggest)
     return parser
 
 

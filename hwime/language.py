@@ -92,18 +92,28 @@ class Language:
     def probability(self, ch: str) -> float:
         return max(self.char_counts.get(ch, 0.0), FLOOR_COUNT) / self.total
 
+    def _for_labels(self, labels: Sequence[str]) -> tuple[np.ndarray, dict[str, int]]:
+        key = tuple(labels)
+        if getattr(self, "_cached_key", None) != key:
+            self._cached_key = key
+            self._cached = (np.array([self.probability(c) for c in labels], np.float64), {c: i for i, c in enumerate(labels)})
+        return self._cached
+
     def log_prior(self, labels: Sequence[str]) -> np.ndarray:
         """log p(c) for each label, float32; labels the table lacks get a floor, not minus infinity."""
-        return np.log(np.array([self.probability(c) for c in labels], np.float64)).astype(np.float32)
+        return np.log(self._for_labels(labels)[0]).astype(np.float32)
 
     def log_context(self, labels: Sequence[str], context: str, mix: float) -> np.ndarray:
         """log((1 - mix) p(c) + mix p(c | last character of context)); the plain prior without a usable context."""
-        prior = np.array([self.probability(c) for c in labels], np.float64)
+        prior, index = self._for_labels(labels)
         row = self._following.get(context[-1:]) if context else None
         if not row or mix <= 0:
             return np.log(prior).astype(np.float32)
         total = sum(row.values())
-        bigram = np.array([row.get(c, 0.0) / total for c in labels], np.float64)
+        bigram = np.zeros(len(prior))
+        for c, weight in row.items():
+            if c in index:
+                bigram[index[c]] = weight / total
         return np.log((1 - mix) * prior + mix * bigram).astype(np.float32)
 
     # --- continuations ------------------------------------------------------------------------------------------
@@ -163,3 +173,14 @@ def build_table(dict_lines: Iterable[str], out: str | Path, alphabet: set[str], 
             fh.write(f"{w}\t{n:g}\n")
     partial.replace(out)
     return {"chars": len(chars), "words": len(kept), "bytes": out.stat().st_size}
+
+
+def reading(ch: str, most: int = 2) -> str:
+    """Pinyin with tone marks for a Chinese character (its first ``most`` readings, '/'-joined); '' otherwise.
+    pypinyin is imported on first use (about 0.3 s), which the pad does in its worker thread."""
+    if len(ch) != 1 or not "\u3400" <= ch <= "\u9fff":
+        return ""
+    from pypinyin import Style, pinyin
+
+    readings = pinyin(ch, style=Style.TONE, heteronym=True)[0]
+    return "/".join(r for r in readings[:most] if r != ch)

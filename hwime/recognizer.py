@@ -4,10 +4,11 @@ A bundle is one file loadable with ``torch.load(weights_only=True)`` (it can nev
 format, arch, labels, raster (a RasterSpec dict), state_dict, and plain metadata (recipe, data, metrics);
 optionally ``prior_weight`` (λ) and ``context_mix`` (β), chosen on real dev sets when the bundle was made.
 
-Ranking happens here and only here (the pad, `hwime recognize` and `evaluate` all call ``rank``):
-    score(c) = log p_model(c | image) + λ · log p_usage(c | context)
+Ranking happens here and only here (the pad, `hwime recognize` and `evaluate` all call ``scores``):
+    score(c) = log p_model(c | image) + λ · log p_usage(c | context) + personal(c | image)
 where p_usage is the language table's usage prior, mixed with the bigram after the last character written
-(β) when a context is given (hwime.language). Scores are renormalized so a Candidate's score stays 0..1.
+(β) when a context is given (hwime.language), and personal is the bonus of the writer's own samples of c
+(hwime.personal; zero for characters they never taught). Scores are renormalized so a Candidate's stays 0..1.
 """
 
 from __future__ import annotations
@@ -101,6 +102,9 @@ def check_labels(labels: object, path: str | Path) -> None:
 
 
 DEFAULT_CONTEXT_MIX = 0.3
+PERSONAL_STRENGTH = 4.0  # log-score added at a perfect match with the writer's own samples (see README)
+PERSONAL_FLOOR = 0.5  # cosine similarity below which the writer's samples say nothing
+PERSONAL_POWER = 2.0
 
 
 class Recognizer:
@@ -117,10 +121,18 @@ class Recognizer:
         self.context_mix = float(self.metadata.get("context_mix", DEFAULT_CONTEXT_MIX))  # β
         self.use_prior = True  # the pad's setting and the API's switch
         self._log_prior: np.ndarray | None = None
+        self.profile = None  # hwime.personal.Profile: what was learned from this writer
+        self._prototypes = None
+        self._index = {c: i for i, c in enumerate(self.labels)}
+        self._features: torch.Tensor | None = None
+        heads = [m for m in self.model.modules() if isinstance(m, torch.nn.Linear)]
+        # the last layer's input is the penultimate feature vector the writer's prototypes are made of
+        heads[-1].register_forward_pre_hook(lambda module, args: setattr(self, "_features", args[0]))
 
     @classmethod
-    def load(cls, path: str | Path | None = None, device: str = "auto") -> "Recognizer":
-        """Load a bundle (the bundled model when path is None) on device auto/cpu/cuda."""
+    def load(cls, path: str | Path | None = None, device: str = "auto", profile=None) -> "Recognizer":
+        """Load a bundle (the bundled model when path is None) on device auto/cpu/cuda; ``profile`` (a
+        hwime.personal.Profile, or a folder for one) adds what was learned from the writer."""
         path = Path(path) if path else asset_path(DEFAULT_MODEL)
         bundle = read_bundle(path)
         labels = list(bundle["labels"])
@@ -150,16 +162,93 @@ class Recognizer:
         rec = cls(model, labels, spec, dev, path, meta)
         if note:
             rec.notes.append(note)
+        if profile is not None:
+            rec.attach_profile(profile)
         return rec
 
+    # --- what the writer taught (hwime.personal) -------------------------------------------------------------------
+    def attach_profile(self, profile) -> None:
+        """Use (and from now on update) a profile: its samples are embedded with this model."""
+        from .personal import Profile
+
+        if not isinstance(profile, Profile):
+            profile = Profile(profile)
+        self.profile = profile
+        self.notes += profile.warnings
+        self._prototypes = None
+        usable = [s for s in profile.samples if s.char in self._index]
+        if len(usable) < len(profile.samples):
+            self.notes.append(f"{len(profile.samples) - len(usable)} learned samples are of characters this model lacks")
+        for start in range(0, len(usable), 256):
+            chunk = usable[start : start + 256]
+            feats = self._embed([self._sample_image(s.ink, s.image) for s in chunk])
+            for s, f in zip(chunk, feats):
+                self._ensure_prototypes(f.shape[-1]).add(self._index[s.char], f)
+
+    def _ensure_prototypes(self, dim: int):
+        from .personal import Prototypes
+
+        if self._prototypes is None:
+            self._prototypes = Prototypes(len(self.labels), dim, PERSONAL_STRENGTH, PERSONAL_FLOOR, PERSONAL_POWER)
+        return self._prototypes
+
+    def _sample_image(self, ink: Ink | None, image: np.ndarray | None) -> np.ndarray:
+        return ink_to_image(ink, self.spec) if ink is not None else prepare_image(image, self.spec)
+
+    def _embed(self, prepared: list[np.ndarray]) -> np.ndarray:
+        self.forward(np.stack(prepared))
+        return self._last_features
+
+    def learn(self, sample: Ink | np.ndarray, char: str) -> int:
+        """Teach that ``sample`` (ink, or a grayscale image) is ``char``; acts from the next recognition.
+        Returns the stored sample's id (for ``forget_sample``). Without a profile, an in-memory one is made."""
+        from .personal import Profile, ProfileError
+
+        if char not in self._index:
+            raise ProfileError(f"{char!r} is not among this model's {len(self.labels)} characters")
+        if self.profile is None:
+            self.attach_profile(Profile(None))
+        is_ink = isinstance(sample, Ink)
+        prepared = self._sample_image(sample if is_ink else None, None if is_ink else sample)
+        if not has_ink(prepared):
+            raise ProfileError("a blank sample teaches nothing")
+        stored, dropped = self.profile.add(char, ink=sample if is_ink else None, image=None if is_ink else sample)
+        feature = self._embed([prepared])[0]
+        protos = self._ensure_prototypes(feature.shape[-1])
+        protos.add(self._index[char], feature)
+        for old in dropped:  # the caps let the oldest samples go: so do the prototypes
+            if old.char in self._index:
+                protos.add(self._index[old.char], self._embed([self._sample_image(old.ink, old.image)])[0], sign=-1)
+        return stored.id
+
+    def forget_sample(self, sample_id: int) -> None:
+        """Undo one learned sample (a re-pick for the same ink replaces the earlier label)."""
+        if self.profile is None:
+            return
+        removed = self.profile.remove(sample_id)
+        if removed is not None and removed.char in self._index and self._prototypes is not None:
+            feature = self._embed([self._sample_image(removed.ink, removed.image)])[0]
+            self._prototypes.add(self._index[removed.char], feature, sign=-1)
+
+    def forget_all(self) -> None:
+        if self.profile is not None:
+            self.profile.forget()
+        self._prototypes = None
+
     @torch.inference_mode()
-    def probabilities(self, batch: np.ndarray) -> torch.Tensor:
-        """uint8 (N, S, S) already through raster.prepare_image -> softmax over all labels, (N, classes)."""
+    def forward(self, batch: np.ndarray) -> torch.Tensor:
+        """uint8 (N, S, S) already through raster.prepare_image -> softmax over all labels, (N, classes);
+        the penultimate features of the same pass are left in ``_last_features`` (N, D) as numpy."""
         x = torch.from_numpy(normalize(batch, self.spec)).to(self.device)
         probs = torch.softmax(self.model(x).float(), dim=1)
         if not torch.isfinite(probs).all():
             raise RecognitionError(f"the model gave NaN scores{f' ({self.path.name})' if self.path else ''}")
+        self._last_features = self._features.float().cpu().numpy()
         return probs
+
+    def probabilities(self, batch: np.ndarray) -> torch.Tensor:
+        """uint8 (N, S, S) already through raster.prepare_image -> the network's softmax, (N, classes)."""
+        return self.forward(batch)
 
     # --- ranking: model ⊕ usage prior ⊕ context ------------------------------------------------------------------
     def language(self):
@@ -176,16 +265,20 @@ class Recognizer:
         return self.language().log_context(self.labels, context, self.context_mix)
 
     def scores(self, probs: torch.Tensor | np.ndarray, context: str = "", prior: bool | None = None,
-               weight: float | None = None) -> torch.Tensor:
+               weight: float | None = None, features: np.ndarray | None = None) -> torch.Tensor:
         """Model probabilities (N, classes) -> the combined, renormalized scores (N, classes) on the CPU.
-        ``weight`` overrides λ (for choosing it); ``prior=False`` returns the model's own probabilities."""
+        ``weight`` overrides λ (for choosing it); ``prior=False`` leaves the usage prior out; ``features`` (the
+        same pass's penultimate features) bring in what was learned from the writer."""
         scores = torch.as_tensor(probs, dtype=torch.float32).cpu()
         use = self.use_prior if prior is None else prior
         lam = self.prior_weight if weight is None else weight
+        log = None
         if use and lam > 0:
             log = torch.log(scores.clamp_min(1e-12)) + lam * torch.from_numpy(self.usage_log_prior(context))
-            scores = torch.softmax(log, dim=1)
-        return scores
+        if features is not None and self._prototypes is not None and len(self._prototypes):
+            base = log if log is not None else torch.log(scores.clamp_min(1e-12))
+            log = base + torch.from_numpy(self._prototypes.bonus(features))
+        return torch.softmax(log, dim=1) if log is not None else scores
 
     def rank(self, probs: torch.Tensor | np.ndarray, top: int = 10, context: str = "",
              prior: bool | None = None) -> list[list[Candidate]]:
@@ -208,8 +301,11 @@ class Recognizer:
         out: list[list[Candidate]] = [[] for _ in range(len(batch))]
         if not inked:
             return out
-        for i, cands in zip(inked, self.rank(self.probabilities(batch[inked]), top, context, prior)):
-            out[i] = cands
+        probs = self.forward(batch[inked])
+        scores = self.scores(probs, context, prior, features=self._last_features)
+        values, indices = scores.topk(min(top, len(self.labels)), dim=1)
+        for i, row_v, row_i in zip(inked, values.tolist(), indices.tolist()):
+            out[i] = [Candidate(self.labels[j], float(v)) for v, j in zip(row_v, row_i)]
         return out
 
     def recognize_images(self, images: Sequence[np.ndarray], top: int = 10, batch_size: int = 256,

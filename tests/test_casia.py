@@ -35,10 +35,48 @@ def test_gnt_reads_back_exactly(tmp_path):
         assert a.dtype == np.uint8 and np.array_equal(a, b)
 
 
+def official_pot_sample(char: str, strokes: list[list[tuple[int, int]]]) -> bytes:
+    """One sample in CASIA-OLHWDB's documented layout, byte by byte (not through write_pot): uint16 size,
+    the GB code lead byte first and two zero bytes, uint16 stroke count, int16 x/y pairs, (-1, 0) after
+    each stroke and (-1, -1) at the end; little-endian."""
+    import struct
+
+    body = b""
+    for stroke in strokes:
+        for x, y in stroke:
+            body += struct.pack("<hh", x, y)
+        body += struct.pack("<hh", -1, 0)
+    body += struct.pack("<hh", -1, -1)
+    gb = char.encode("gb2312")
+    return struct.pack("<H", 8 + len(body)) + bytes([gb[0], gb[1], 0, 0]) + struct.pack("<H", len(strokes)) + body
+
+
+def test_official_pot_layout_is_read(tmp_path):
+    raw = (official_pot_sample("中", [[(100, 200), (180, 205)], [(140, 150), (141, 260), (142, 262)]])
+           + official_pot_sample("啊", [[(-5, 7)]]))
+    assert raw[:2] == (8 + 4 * 8).to_bytes(2, "little") and raw[2:6] == b"\xd6\xd0\x00\x00"
+    (tmp_path / "official.pot").write_bytes(raw)
+    got = list(iter_pot(tmp_path / "official.pot"))
+    assert [c for c, _ in got] == ["中", "啊"]
+    assert got[0][1].strokes[1][:, :2].tolist() == [[140, 150], [141, 260], [142, 262]]
+    assert got[1][1].strokes[0][:, :2].tolist() == [[-5, 7]]
+    write_pot(tmp_path / "ours.pot", [("中", [np.array([(100, 200), (180, 205)]), np.array([(140, 150), (141, 260), (142, 262)])])])
+    assert (tmp_path / "ours.pot").read_bytes() == raw[: len((tmp_path / "ours.pot").read_bytes())]  # we write it too
+
+
+def test_a_control_character_tag_names_file_and_offset(tmp_path):
+    good = official_pot_sample("中", [[(1, 2)]])
+    bad = bytearray(official_pot_sample("中", [[(1, 2)]]))
+    bad[2:4] = b"\x0a\x00"  # a newline as the label
+    (tmp_path / "ctl.pot").write_bytes(good + bytes(bad))
+    with pytest.raises(CasiaFormatError, match=f"ctl.pot: corrupt record at byte offset {len(good)}.*printable"):
+        list(iter_pot(tmp_path / "ctl.pot"))
+
+
 def test_pot_reads_back_exactly(tmp_path):
     write_pot(tmp_path / "ok.pot", POT_SAMPLES)
     raw = (tmp_path / "ok.pot").read_bytes()
-    assert raw[4:6] == "国".encode("gb2312") and int.from_bytes(raw[8:10], "little") == 2
+    assert raw[2:4] == "国".encode("gb2312") and int.from_bytes(raw[6:8], "little") == 2
     got = list(iter_pot(tmp_path / "ok.pot"))
     assert [c for c, _ in got] == ["国", "一"]
     for (_, ink), (_, strokes) in zip(got, POT_SAMPLES):
@@ -93,7 +131,7 @@ def test_truncated_pot_names_file_and_offset(tmp_path_factory, cut):
     tmp = tmp_path_factory.mktemp("pot")
     write_pot(tmp / "ok.pot", POT_SAMPLES)
     raw = (tmp / "ok.pot").read_bytes()
-    first = int.from_bytes(raw[0:4], "little")
+    first = int.from_bytes(raw[0:2], "little")
     cut = cut % (len(raw) - 1) + 1
     if cut == first:
         return  # a shorter, valid file
@@ -106,7 +144,7 @@ def test_truncated_pot_names_file_and_offset(tmp_path_factory, cut):
 def test_pot_with_wrong_stroke_count_is_detected(tmp_path):
     write_pot(tmp_path / "ok.pot", POT_SAMPLES)
     raw = bytearray((tmp_path / "ok.pot").read_bytes())
-    raw[8] = 5
+    raw[6] = 5
     (tmp_path / "bad.pot").write_bytes(bytes(raw))
     with pytest.raises(CasiaFormatError, match="5 strokes declared, 2 stroke ends found"):
         list(iter_pot(tmp_path / "bad.pot"))

@@ -123,7 +123,7 @@ def test_requests_coalesce_and_the_newest_ink_wins(qtbot, tiny_bundle):
         results = []
         worker.candidatesReady.connect(lambda rid, c: results.append(rid))
         worker.request(1, ink_shi())
-        qtbot.waitUntil(lambda: worker._pending is None, timeout=5000)  # the worker holds request 1
+        qtbot.waitUntil(worker.is_idle, timeout=5000)  # the worker holds request 1
         for rid in range(2, 21):
             worker.request(rid, ink_kou() if rid % 2 else ink_shi())
         slow.gate.set()

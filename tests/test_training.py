@@ -159,3 +159,46 @@ def test_every_registered_arch_takes_one_channel_and_gives_one_logit_per_class(a
     assert out.shape == (2, 37) and head_size(model) == 37
     with pytest.raises(ValueError, match="unknown arch"):
         build_model("vgg", 3)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.lerning_rate=0.1", "unknown recipe key 'train.lerning_rate'"),
+    ("nmae=x", "unknown recipe key 'nmae'"),
+    ('train.epochs="three"', "'train.epochs' must be an integer"),
+    ("data.threshold=2.5", "'data.threshold' must be an integer"),
+])
+def test_recipes_refuse_unknown_keys_and_wrong_types(override, message):
+    from hwime.training.recipe import RecipeError
+
+    with pytest.raises(RecipeError, match=message):
+        load_recipe("training/synthetic-gb2312.toml", [override])
+
+
+def test_a_recipe_file_with_a_misspelt_key_is_refused(tmp_path):
+    from hwime.training.recipe import RecipeError
+
+    (tmp_path / "r.toml").write_text('[train]\nlerning_rate = 0.1\n')
+    with pytest.raises(RecipeError, match="r.toml.*lerning_rate"):
+        load_recipe(tmp_path / "r.toml")
+    assert load_recipe(None, ["train.lr=1"])["train"]["lr"] == 1  # an integer is a fine number
+
+
+def test_every_shipped_recipe_loads():
+    for path in Path("training").glob("*.toml"):
+        assert load_recipe(path)["name"] == path.stem
+
+
+def test_the_fonts_step_names_what_is_missing_and_merges_subsets(tmp_path, monkeypatch):
+    from fontTools.ttLib import TTFont
+
+    from hwime.training.fonts import FontError, merge_subsets, resolve
+
+    monkeypatch.setenv("HWIME_FONTS", str(tmp_path / "fonts"))
+    with pytest.raises(FontError, match="python -m hwime.training fonts zhi-mang-xing"):
+        resolve(["zhi-mang-xing", str(FONT)])
+    low = build_segment_font(tmp_path / "low.ttf", "01234")
+    high = build_segment_font(tmp_path / "high.ttf", "56789")
+    merged = tmp_path / "fonts" / "zhi-mang-xing.ttf"
+    assert merge_subsets([low, high], merged) == 10
+    assert set(TTFont(merged).getBestCmap()) == {ord(c) for c in "0123456789"}
+    assert resolve(["zhi-mang-xing"]) == [str(merged)]

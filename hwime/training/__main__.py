@@ -143,6 +143,21 @@ def cmd_tune_prior(args) -> int:
     return 0
 
 
+def cmd_adaptation(args) -> int:
+    from .. import recognizer
+    from .adaptation import measure
+
+    if args.strength is not None:
+        recognizer.PERSONAL_STRENGTH = args.strength
+    if args.floor is not None:
+        recognizer.PERSONAL_FLOOR = args.floor
+    if args.power is not None:
+        recognizer.PERSONAL_POWER = args.power
+    result = measure(args.model, Path(args.data))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
 def cmd_export(args) -> int:
     from .export import export_bundle, export_onnx
 
@@ -218,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write", action="store_true", help="store the chosen λ in the bundle")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=cmd_tune_prior)
+
+    p = sub.add_parser("adaptation", help="measure learning from a writer's picks on the real sets (fresh profiles)")
+    p.add_argument("--model", help="model bundle (default: the bundled model)")
+    p.add_argument("--data", default="../shared/data")
+    p.add_argument("--strength", type=float, help="override the personal bonus strength")
+    p.add_argument("--floor", type=float, help="override the cosine floor")
+    p.add_argument("--power", type=float, help="override the bonus exponent")
+    p.set_defaults(func=cmd_adaptation)
 
     p = sub.add_parser("export", help="checkpoint -> model bundle (fp16 by default), optionally ONNX")
     p.add_argument("checkpoint", help="runs/<name>/best.pt or checkpoint.pt")

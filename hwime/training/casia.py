@@ -5,9 +5,10 @@ A record that does not add up raises CasiaFormatError naming the file and the re
 
 .gnt record: uint32 size (whole record), 2-byte GB tag (lead byte first), uint16 width, uint16 height,
              width*height bytes of grayscale (255 = paper), row by row.
-.pot sample: uint32 size (whole sample), 4-byte tag (GB code in the first two bytes, lead byte first),
-             uint16 stroke count, then int16 (x, y) points; (-1, 0) ends a stroke, (-1, -1) ends the sample.
-All integers little-endian.
+.pot sample (CASIA-OLHWDB's own description; public parsers agree): an 8-byte header — uint16 size (whole
+             sample), 4-byte tag (the GB code, lead byte first, then two zero bytes), uint16 stroke count — then
+             int16 (x, y) points; (-1, 0) ends a stroke, (-1, -1) ends the sample.
+All integers little-endian. A tag that decodes to a control character is a corrupt record.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from ..ink import Ink
 
 GNT_HEADER = 10
-POT_HEADER = 10
+POT_HEADER = 8
 
 
 class CasiaFormatError(ValueError):
@@ -40,13 +41,16 @@ def encode_tag(ch: str) -> bytes:
     return raw if len(raw) == 2 else raw + b"\x00"
 
 
-def _label(path: str | Path, data: memoryview, offset: int) -> str:
-    """The character of the record at offset; the GB code sits right after the uint32 size in both formats."""
-    tag = bytes(data[offset + 4 : offset + 6])
+def _label(path: str | Path, data: memoryview, offset: int, at: int) -> str:
+    """The character of the record at offset, from the 2-byte GB code ``at`` bytes into it."""
+    tag = bytes(data[offset + at : offset + at + 2])
     try:
-        return decode_tag(tag)
+        label = decode_tag(tag)
     except UnicodeDecodeError:
         raise CasiaFormatError(path, offset, f"tag {tag.hex()} is not a GB code") from None
+    if len(label) != 1 or not label.isprintable() or label.isspace():
+        raise CasiaFormatError(path, offset, f"tag {tag.hex()} is not a printable character")
+    return label
 
 
 def iter_gnt(path: str | Path) -> Iterator[tuple[str, np.ndarray]]:
@@ -64,7 +68,7 @@ def iter_gnt(path: str | Path) -> Iterator[tuple[str, np.ndarray]]:
             raise CasiaFormatError(path, offset, f"size {size} does not match {width}x{height} image")
         if offset + size > n:
             raise CasiaFormatError(path, offset, f"record of {size} bytes runs past the end of the file ({n - offset} left)")
-        yield _label(path, data, offset), buf[offset + GNT_HEADER : offset + size].reshape(height, width)
+        yield _label(path, data, offset, 4), buf[offset + GNT_HEADER : offset + size].reshape(height, width)
         offset += size
 
 
@@ -85,13 +89,15 @@ def iter_pot(path: str | Path) -> Iterator[tuple[str, Ink]]:
     while offset < n:
         if offset + POT_HEADER > n:
             raise CasiaFormatError(path, offset, f"file ends inside a sample header ({n - offset} of {POT_HEADER} bytes)")
-        size = int.from_bytes(data[offset : offset + 4], "little")
-        strokes_declared = int.from_bytes(data[offset + 8 : offset + 10], "little")
+        size = int.from_bytes(data[offset : offset + 2], "little")
+        if bytes(data[offset + 4 : offset + 6]) != b"\x00\x00":
+            raise CasiaFormatError(path, offset, f"tag {bytes(data[offset + 2 : offset + 6]).hex()} does not end in two zero bytes")
+        strokes_declared = int.from_bytes(data[offset + 6 : offset + 8], "little")
         if size < POT_HEADER + 4 or (size - POT_HEADER) % 4:
             raise CasiaFormatError(path, offset, f"sample size {size} is not a header plus whole (x, y) points")
         if offset + size > n:
             raise CasiaFormatError(path, offset, f"sample of {size} bytes runs past the end of the file ({n - offset} left)")
-        label = _label(path, data, offset)
+        label = _label(path, data, offset, 2)
         pts = buf[offset + POT_HEADER : offset + size].view("<i2").reshape(-1, 2)
         if tuple(pts[-1]) != (-1, -1):
             raise CasiaFormatError(path, offset, "sample does not end with the (-1, -1) marker")
@@ -111,5 +117,5 @@ def write_pot(path: str | Path, samples: list[tuple[str, list[np.ndarray]]]) -> 
         for label, strokes in samples:
             body = b"".join(np.asarray(s, "<i2").tobytes() + np.array([-1, 0], "<i2").tobytes() for s in strokes)
             body += np.array([-1, -1], "<i2").tobytes()
-            fh.write((POT_HEADER + len(body)).to_bytes(4, "little") + encode_tag(label) + b"\x00\x00")
+            fh.write((POT_HEADER + len(body)).to_bytes(2, "little") + encode_tag(label) + b"\x00\x00")
             fh.write(len(strokes).to_bytes(2, "little") + body)

@@ -51,8 +51,47 @@ DEFAULTS: dict = {
         "seed": 0,
         "threads": 0,  # torch CPU threads, 0 = torch's default
     },
-    "eval": {"casia_dir": "../shared/data/casia-hwdb-dev", "tegaki_jsonl": "../shared/data/tegaki-online.jsonl"},
 }
+
+
+class RecipeError(ValueError):
+    """A recipe key that does not exist or a value of the wrong type; the message names the key."""
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number" if isinstance(value, float) else "an integer"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    return "a table"
+
+
+def _fits(value, default) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))
+
+
+def check_recipe(recipe: dict, schema: dict = DEFAULTS, where: str = "") -> None:
+    """Refuse keys DEFAULTS does not have and values of another type (nanoGPT's configurator does the same)."""
+    for key, value in recipe.items():
+        name = f"{where}{key}"
+        if key not in schema:
+            raise RecipeError(f"unknown recipe key {name!r}; {where.rstrip('.') or 'the top level'} has "
+                              f"{', '.join(sorted(schema))}")
+        default = schema[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise RecipeError(f"recipe key {name!r} must be a table, got {_kind(value)}")
+            check_recipe(value, default, f"{name}.")
+        elif not _fits(value, default):
+            raise RecipeError(f"recipe key {name!r} must be {_kind(default)}, got {value!r}")
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -77,7 +116,15 @@ def load_recipe(path: str | Path | None, overrides: list[str] = ()) -> dict:
     recipe = copy.deepcopy(DEFAULTS)
     if path:
         with open(path, "rb") as fh:
-            recipe = _merge(recipe, tomllib.load(fh))
+            try:
+                given = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as exc:
+                raise RecipeError(f"{path}: not valid TOML ({exc})") from None
+        try:
+            check_recipe(given)
+        except RecipeError as exc:
+            raise RecipeError(f"{path}: {exc}") from None
+        recipe = _merge(recipe, given)
         recipe.setdefault("name", Path(path).stem)
         if recipe["name"] == "run":
             recipe["name"] = Path(path).stem
@@ -88,9 +135,10 @@ def load_recipe(path: str | Path | None, overrides: list[str] = ()) -> dict:
         *sections, leaf = key.split(".")
         node = recipe
         for s in sections:
-            node = node.setdefault(s, {})
-        if leaf not in node and not sections == []:
-            known = ", ".join(sorted(node))
-            raise ValueError(f"unknown recipe key {key!r}; {'.'.join(sections)} has {known}")
+            node = node.get(s) if isinstance(node.get(s), dict) else {}
+        if leaf not in node:
+            known = ", ".join(sorted(node)) or "no keys"
+            raise RecipeError(f"unknown recipe key {key!r} in --set; {'.'.join(sections) or 'the top level'} has {known}")
         node[leaf] = _parse_value(value)
+    check_recipe(recipe)
     return recipe

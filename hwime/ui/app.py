@@ -55,6 +55,7 @@ def run_pad(model: str | None = None, device: str | None = None) -> int:
         return 1
     from PySide6.QtWidgets import QApplication
 
+    from ..personal import default_profile_dir
     from ..settings import default_path, load_settings
     from .window import PadWindow
 
@@ -66,7 +67,7 @@ def run_pad(model: str | None = None, device: str | None = None) -> int:
         settings.model_path = model
     if device:
         settings.device = device
-    window = PadWindow(settings, path, warnings=warnings)
+    window = PadWindow(settings, path, warnings=warnings, profile_dir=default_profile_dir())
     window.closed.connect(app.quit)  # in type mode the pad is a tool window, which would not end the app
     window.show()
     return app.exec()

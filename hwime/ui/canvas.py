@@ -49,6 +49,11 @@ class WritingCanvas(QWidget):
             self._invalidate()
             self.inkChanged.emit(self._ink)
 
+    def set_ink(self, ink: Ink) -> None:
+        """Show ``ink`` (e.g. the drawing of the last pick, brought back); emits no signal: the caller knows."""
+        self._ink, self._current = ink, []
+        self._invalidate()
+
     def clear(self) -> None:
         had = not self._ink.is_empty or self._current
         self._ink, self._current = Ink(), []

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from ..ink import Ink
 from ..output import Deliverer, keep_clipboard_after_exit
@@ -17,6 +18,7 @@ from .canvas import WritingCanvas
 from .worker import RecognitionWorker, WorkerThread
 
 RECENT_SHOWN = 12
+CONTEXT_KEPT = 8  # characters of what this pad sent, used to rank the next one and to offer continuations
 
 
 def _tool_button(text: str, tip: str) -> QPushButton:
@@ -81,13 +83,14 @@ class PadWindow(QWidget):
     closed = Signal()  # the app quits on it: a type-mode tool window does not count as a last window
 
     def __init__(self, settings: Settings, settings_path: Path | None = None, worker: RecognitionWorker | None = None,
-                 deliverer: Deliverer | None = None, warnings: list[str] = ()):
+                 deliverer: Deliverer | None = None, warnings: list[str] = (), profile_dir: Path | None = None):
+        """``profile_dir``: where what the pad learns from its writer is kept (None: in memory, for this run only)."""
         super().__init__()
         self.settings = settings
         self.settings_path = settings_path
         self.setWindowTitle("hwime — handwriting")
         self.canvas = WritingCanvas(settings.pen_width)
-        self.bar = CandidateBar(settings.candidate_count)
+        self.bar = CandidateBar(settings.candidate_count, reading=self._reading if settings.show_pinyin else None)
         self.warnings = WarningBar()
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -96,13 +99,14 @@ class PadWindow(QWidget):
         self.recent.setSpacing(2)
         self._recent_buttons: list[QPushButton] = []
 
-        self.undo_button = _tool_button("Undo", "Remove the last stroke (Backspace, right click)")
+        self.undo_button = _tool_button("Undo", "Remove the last stroke (Backspace, right click); right after a pick, "
+                                                "bring its drawing back to pick another candidate")
         self.clear_button = _tool_button("Clear", "Start over (Esc)")
         self.best_button = _tool_button("Send 1st", "Send the best candidate (Space)")
         self.mode_button = _tool_button("", "Switch between copying to the clipboard and typing into the focused window")
         self.settings_button = _tool_button("Settings…", "Output, candidates, pen, model")
-        self.undo_button.clicked.connect(self.canvas.undo)
-        self.clear_button.clicked.connect(self.canvas.clear)
+        self.undo_button.clicked.connect(self.undo)
+        self.clear_button.clicked.connect(self.clear)
         self.best_button.clicked.connect(lambda: self.bar.pick(0))
         self.mode_button.clicked.connect(self.toggle_mode)
         self.settings_button.clicked.connect(self.open_settings)
@@ -125,13 +129,24 @@ class PadWindow(QWidget):
         layout.addWidget(self.status)
 
         self.deliverer = deliverer or Deliverer(QGuiApplication.clipboard().setText, settings.output_mode)
-        self.worker = worker or RecognitionWorker(settings.candidate_count)
+        if worker is None:
+            from ..personal import Profile
+
+            worker = RecognitionWorker(settings.candidate_count, profile_factory=lambda: Profile(profile_dir))
+        self.worker = worker
         self.worker.top = settings.candidate_count
+        self._apply_options()
         self._thread = WorkerThread(self.worker)
         self._request_id = 0
         self._copied = ""  # the last character this pad put on the clipboard
+        self.sent = ""  # what this pad sent lately, oldest first: the context of the next character
+        self.showing = "candidates"  # or "suggestions": continuations after a pick
+        self._last_pick: tuple[Ink, list] | None = None  # the drawing and candidates of the last pick, for a re-pick
+        self.learned_count = 0
         self.model_ready = False
         self.worker.candidatesReady.connect(self._on_candidates)
+        self.worker.suggestionsReady.connect(self._on_suggestions)
+        self.worker.learned.connect(self._on_learned)
         self.worker.recognitionFailed.connect(self._on_failed)
         self.worker.modelLoaded.connect(self._on_model_loaded)
         self.worker.modelFailed.connect(self._on_model_failed)
@@ -153,14 +168,34 @@ class PadWindow(QWidget):
     def request_recognition(self, ink: Ink) -> None:
         self._request_id += 1
         if ink.is_empty:
-            self.bar.set_candidates([])  # nothing to classify; any answer still on its way is stale
+            if self.showing == "candidates":
+                self.bar.set_candidates([])  # nothing to classify; any answer still on its way is stale
             return
+        self.showing = "candidates"  # a new stroke returns from continuations to recognition
         if self.model_ready:
-            self.worker.request(self._request_id, ink)
+            self.worker.request(self._request_id, ink, self.sent[-CONTEXT_KEPT:] if self.settings.use_context else "")
 
     def _on_candidates(self, request_id: int, candidates: list) -> None:
-        if request_id == self._request_id:
+        if request_id == self._request_id and self.showing == "candidates":
             self.bar.set_candidates(candidates)
+
+    def _on_suggestions(self, request_id: int, suggestions: list) -> None:
+        if request_id == self._request_id and self.showing == "suggestions" and self.canvas.ink.is_empty:
+            self.bar.set_candidates(suggestions)
+
+    def _on_learned(self, count: int) -> None:
+        self.learned_count = count
+
+    @staticmethod
+    def _reading(ch: str) -> str:
+        from ..language import reading  # imported (and warmed up) by the worker after the model loads
+
+        return reading(ch)
+
+    def _apply_options(self) -> None:
+        self.worker.use_prior = self.settings.use_prior
+        self.worker.use_context = self.settings.use_context
+        self.worker.learn_enabled = self.settings.learn
 
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id == self._request_id:
@@ -179,20 +214,66 @@ class PadWindow(QWidget):
 
     # --- output --------------------------------------------------------------------------------------------
     def _on_pick(self, index: int) -> None:
-        self.deliver(self.bar.candidates[index].char)
+        choice = self.bar.candidates[index]
+        ink = self.canvas.ink
+        if self.showing == "candidates" and not ink.is_empty:
+            repick = self._last_pick is not None and self._last_pick[0] is ink
+            if repick and self.sent:
+                self.sent = self.sent[:-1]  # the earlier pick of this drawing was a mistake
+            if self.settings.learn and self.model_ready:
+                self.worker.learn(ink, choice.char)  # the worker replaces the label when it is the same drawing
+            self._last_pick = (ink, list(self.bar.candidates))
+        else:
+            self._last_pick = None  # a continuation has no drawing: nothing to learn
+        self.deliver(choice.char)
 
-    def deliver(self, char: str, clear: bool = True) -> None:
-        """Send ``char``; ``clear=False`` (a Recent re-send) keeps the ink being written."""
-        result = self.deliverer.deliver(char)
+    def deliver(self, text: str, clear: bool = True) -> None:
+        """Send ``text`` (a character, or a word from the continuations); ``clear=False`` (a Recent re-send)
+        keeps the ink being written."""
+        result = self.deliverer.deliver(text)
         if result.method == "clipboard":
-            self._copied = char
-        self.settings.recent = ([char] + [c for c in self.settings.recent if c != char])[:RECENT_SHOWN]
-        self._refresh_recent()
+            self._copied = text
+        if len(text) == 1:
+            self.settings.recent = ([text] + [c for c in self.settings.recent if c != text])[:RECENT_SHOWN]
+            self._refresh_recent()
+        self.sent = (self.sent + text)[-CONTEXT_KEPT:]
         how = "typed" if result.method != "clipboard" else "copied to the clipboard"
-        self.show_status(f"{char} {how}" + (f" — {result.note}" if result.note else ""), warn=bool(result.note))
+        self.show_status(f"{text} {how}" + (f" — {result.note}" if result.note else ""), warn=bool(result.note))
         if clear:
             self.canvas.clear()
+            self._offer_continuations()
         self.delivered.emit(result)
+
+    def _offer_continuations(self) -> None:
+        self._request_id += 1
+        if self.settings.suggest and self.sent and self.model_ready:
+            self.showing = "suggestions"
+            self.worker.suggest(self._request_id, self.sent, self.settings.candidate_count)
+        else:
+            self.showing = "candidates"
+            self.bar.set_candidates([])
+
+    def clear(self) -> None:
+        """Start over: no ink, no continuations, no context from what was sent before."""
+        self.sent = ""
+        self._last_pick = None
+        self.showing = "candidates"
+        self._request_id += 1
+        self.canvas.clear()
+        self.bar.set_candidates([])
+
+    def undo(self) -> None:
+        """Remove the last stroke; on an empty pad right after a pick, bring back that drawing and its candidates,
+        so another candidate can be picked (it replaces what was learned from the first pick)."""
+        if self.canvas.ink.is_empty and self._last_pick is not None:
+            ink, candidates = self._last_pick
+            self._request_id += 1
+            self.showing = "candidates"
+            self.canvas.set_ink(ink)
+            self.bar.set_candidates(candidates)
+            self.show_status("The last drawing is back: pick the right candidate (the wrong one was already sent).")
+            return
+        self.canvas.undo()
 
     def _refresh_recent(self) -> None:
         for b in self._recent_buttons:
@@ -240,9 +321,9 @@ class PadWindow(QWidget):
         elif key == Qt.Key.Key_Space:
             self.bar.pick(0)
         elif key == Qt.Key.Key_Backspace:
-            self.canvas.undo()
+            self.undo()
         elif key == Qt.Key.Key_Escape:
-            self.canvas.clear()
+            self.clear()
         else:
             super().keyPressEvent(event)
 
@@ -254,7 +335,7 @@ class PadWindow(QWidget):
             self.warnings.add(text)
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self, learned=self.learned_count)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.apply_settings(dialog)
 
@@ -264,7 +345,12 @@ class PadWindow(QWidget):
         dialog.apply(self.settings)
         self.canvas.set_pen_width(self.settings.pen_width)
         self.bar.set_count(self.settings.candidate_count)
+        self.bar.set_reading(self._reading if self.settings.show_pinyin else None)
         self.worker.top = self.settings.candidate_count
+        self._apply_options()
+        if dialog.forget_requested:
+            self.worker.forget()
+            self.learned_count = 0
         self._apply_mode()
         if (self.settings.model_path, self.settings.device) != old_model:
             self.model_ready = False
@@ -295,8 +381,9 @@ class PadWindow(QWidget):
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None):
+    def __init__(self, settings: Settings, parent: QWidget | None = None, learned: int = 0):
         super().__init__(parent)
+        self.forget_requested = False
         self.setWindowTitle("hwime settings")
         form = QFormLayout(self)
         self.mode = QComboBox()
@@ -323,10 +410,31 @@ class SettingsDialog(QDialog):
         form.addRow("Pen width (pixels)", self.pen)
         form.addRow("Run the model on", self.device)
         form.addRow("Model bundle", model_row)
+        self.prior = QCheckBox("Rank common characters first")
+        self.prior.setChecked(settings.use_prior)
+        self.context = QCheckBox("Rank by the characters sent just before")
+        self.context.setChecked(settings.use_context)
+        self.pinyin = QCheckBox("Show pinyin under the candidates")
+        self.pinyin.setChecked(settings.show_pinyin)
+        self.suggest = QCheckBox("Offer continuations (associated words) after a pick")
+        self.suggest.setChecked(settings.suggest)
+        self.learn = QCheckBox("Learn my handwriting from my picks (kept on this computer)")
+        self.learn.setChecked(settings.learn)
+        for box in (self.prior, self.context, self.pinyin, self.suggest, self.learn):
+            form.addRow(box)
+        self.forget = QPushButton(f"Forget what was learned ({learned} samples)")
+        self.forget.setEnabled(learned > 0)
+        self.forget.clicked.connect(self._forget)
+        form.addRow(self.forget)
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
         form.addRow(box)
+
+    def _forget(self) -> None:
+        self.forget_requested = True
+        self.forget.setText("Forgotten when you press OK")
+        self.forget.setEnabled(False)
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Model bundle", "", "hwime model (*.pt)")
@@ -339,3 +447,8 @@ class SettingsDialog(QDialog):
         settings.pen_width = self.pen.value()
         settings.device = self.device.currentText()
         settings.model_path = self.model.text().strip()
+        settings.use_prior = self.prior.isChecked()
+        settings.use_context = self.context.isChecked()
+        settings.show_pinyin = self.pinyin.isChecked()
+        settings.suggest = self.suggest.isChecked()
+        settings.learn = self.learn.isChecked()

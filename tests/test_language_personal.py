@@ -1,0 +1,256 @@
+"""Usage prior, context, continuations and pinyin (hwime.language); learning the writer (hwime.personal)."""
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+
+from conftest import make_checkpoint, ink_kou, ink_shi
+from hwime.language import Language, LanguageError, build_table, load_language, reading
+from hwime.personal import PROFILE_FORMAT, Profile, ProfileError
+from hwime.recognizer import Recognizer
+
+ROOT = Path(__file__).resolve().parents[1]
+DICT = ["中国 500 ns", "中心 100 n", "中国人 50 n", "国家 300 n", "人 900 n", "中 200 f", "心 10 n", "abc 5 eng"]
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory) -> Language:
+    path = tmp_path_factory.mktemp("lang") / "t.tsv.gz"
+    stats = build_table(DICT, path, alphabet=set("中国心人家"))
+    assert stats["words"] == 4  # abc is outside the alphabet
+    return Language.read(path)
+
+
+def test_table_counts_characters_by_usage_and_offers_continuations(table):
+    assert table.char_counts["中"] == 500 + 100 + 50 + 200
+    assert table.probability("人") > table.probability("心") > table.probability("龘") > 0  # a floor, not zero
+    after = table.continuations("中", 5)
+    assert [s.text for s in after] == ["国", "心", "国人"]
+    assert abs(sum(s.score for s in after) - 1) < 1e-6 and after[2].word == "中国人"
+    assert table.continuations("中国", 3)[0].text in ("人", "家")  # two characters of context count
+    assert table.continuations("", 3) == [] and table.continuations("龘", 3) == []
+
+
+def test_context_moves_probability_to_what_follows(table):
+    labels = list("国心人家")
+    plain = table.log_prior(labels)
+    after = table.log_context(labels, "中", mix=0.5)
+    assert after[labels.index("国")] - plain[labels.index("国")] > after[labels.index("人")] - plain[labels.index("人")]
+    assert np.array_equal(table.log_context(labels, "", 0.5), plain)
+
+
+def test_a_damaged_table_names_the_file(tmp_path):
+    bad = tmp_path / "bad.tsv.gz"
+    bad.write_bytes(b"not gzip")
+    with pytest.raises(LanguageError, match="bad.tsv.gz"):
+        Language.read(bad)
+    empty = tmp_path / "empty.tsv.gz"
+    with gzip.open(empty, "wt") as fh:
+        fh.write("#words\n中国\t5\n")
+    with pytest.raises(LanguageError, match="no #chars"):
+        Language.read(empty)
+
+
+def test_bundled_table_and_pinyin():
+    lang = load_language()
+    assert "国" in [s.text for s in lang.continuations("中", 5)]
+    assert lang.probability("的") > lang.probability("鬯")
+    assert reading("中") == "zhōng/zhòng" and reading("己") and reading("a") == ""
+
+
+def test_usage_prior_and_context_reorder_a_tie():
+    rec = Recognizer.load(None, "cpu")
+    uniform = torch.full((1, len(rec.labels)), 1 / len(rec.labels))
+    assert rec.prior_weight > 0
+    top = rec.rank(uniform, 3)[0]
+    assert top[0].char == max(rec.labels, key=load_language().probability)
+    assert rec.rank(uniform, 1, context="中")[0][0].char == "国"
+    shape_only = rec.rank(uniform, 3, prior=False)[0]
+    assert all(abs(c.score - 1 / len(rec.labels)) < 1e-6 for c in shape_only)
+
+
+def test_cli_suggest_contract():
+    r = subprocess.run([sys.executable, "-m", "hwime", "suggest", "--json", "--top", "4", "中"], capture_output=True,
+                       text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["context"] == "中" and len(out["suggestions"]) == 4
+    assert set(out["suggestions"][0]) == {"text", "score"} and out["suggestions"][0]["text"] == "国"
+
+
+# --- the writer's profile --------------------------------------------------------------------------------------
+
+def test_profile_caps_versioned_format_and_forget(tmp_path):
+    p = Profile(tmp_path / "prof", per_class=2, total=5)
+    for i in range(3):
+        p.add("中", ink=ink_shi())
+    _, dropped = p.add("国", ink=ink_kou())
+    assert [s.char for s in p.samples].count("中") == 2 and not dropped
+    for ch in "人大小日":
+        p.add(ch, ink=ink_kou())
+    assert len(p) == 5 and p.samples[-1].char == "日"
+    data = json.loads((tmp_path / "prof" / "profile.json").read_text(encoding="utf-8"))
+    assert data["format"] == PROFILE_FORMAT and len(data["samples"]) == 5 and "strokes" in data["samples"][0]["ink"]
+    again = Profile(tmp_path / "prof")
+    assert [s.char for s in again.samples] == [s.char for s in p.samples]
+    assert [f.name for f in (tmp_path / "prof").iterdir()] == ["profile.json"]  # no temporary files left
+    again.forget()
+    assert not (tmp_path / "prof" / "profile.json").exists() and len(again) == 0
+    with pytest.raises(ProfileError):
+        again.add("中", ink=ink_shi().without_last_stroke().without_last_stroke())
+
+
+def test_a_corrupt_profile_is_kept_aside_and_learning_starts_afresh(tmp_path):
+    d = tmp_path / "prof"
+    d.mkdir()
+    (d / "profile.json").write_text('{"format": "hwime-profile/1", "samples": [{"id": 1, "char": 5}]}')
+    p = Profile(d)
+    assert len(p) == 0 and "could not be read" in p.warnings[0] and (d / "profile.json.bak").exists()
+    p.add("中", ink=ink_shi())
+    assert len(Profile(d)) == 1
+
+
+def test_learning_acts_from_the_first_sample_and_leaves_other_characters_alone():
+    rec = Recognizer.load(None, "cpu")
+    before_kou = rec.recognize_ink(ink_kou(), 10)
+    before_shi = rec.recognize_ink(ink_shi(), 10)
+    assert before_kou[0].char != "日"
+    rec.learn(ink_kou(), "日")  # this writer's 口-like drawing means 日
+    assert rec.recognize_ink(ink_kou(), 3)[0].char == "日"
+    assert [c.char for c in rec.recognize_ink(ink_shi(), 10)][:3] == [c.char for c in before_shi][:3]
+    with pytest.raises(ProfileError, match="not among"):
+        rec.learn(ink_kou(), "\u00e9")
+
+
+def test_nothing_learned_gives_exactly_todays_ranking(tmp_path):
+    plain = Recognizer.load(None, "cpu")
+    with_empty = Recognizer.load(None, "cpu", profile=Profile(tmp_path / "empty"))
+    for ink in (ink_shi(), ink_kou()):
+        assert plain.recognize_ink(ink, 10) == with_empty.recognize_ink(ink, 10)
+
+
+def test_forget_sample_undoes_a_label(tmp_path):
+    rec = Recognizer.load(None, "cpu", profile=Profile(tmp_path / "p"))
+    first = rec.learn(ink_kou(), "日")
+    rec.forget_sample(first)
+    rec.learn(ink_kou(), "口")
+    assert [s.char for s in Profile(tmp_path / "p").samples] == ["口"]
+    assert rec.recognize_ink(ink_kou(), 1)[0].char == "口"
+
+
+def test_a_new_model_bundle_re_embeds_the_stored_ink(tmp_path):
+    from hwime.training.export import export_bundle
+
+    a = export_bundle(make_checkpoint(tmp_path / "a.pt", seed=0), tmp_path / "A.pt")
+    b = export_bundle(make_checkpoint(tmp_path / "b.pt", seed=1), tmp_path / "B.pt")
+    rec_a = Recognizer.load(a, "cpu", profile=Profile(tmp_path / "prof"))
+    target = next(c for c in "日月大小" if c != rec_a.recognize_ink(ink_kou(), 1)[0].char)
+    rec_a.learn(ink_kou(), target)
+    rec_b = Recognizer.load(b, "cpu", profile=Profile(tmp_path / "prof"))  # the upgrade: same profile folder
+    assert rec_b._prototypes is not None and len(rec_b._prototypes) == 1
+    assert rec_b.recognize_ink(ink_kou(), 1)[0].char == target
+
+
+def test_cli_learn_uses_a_throwaway_profile_and_profile_dir_is_updated(tiny_bundle, tmp_path):
+    learn = tmp_path / "learn.jsonl"
+    learn.write_text(json.dumps({"char": "日", **ink_kou().to_json()}) + "\n" + json.dumps(ink_shi().to_json()) + "\n",
+                     encoding="utf-8")
+    ink_kou().save(tmp_path / "kou.json")
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path / "home")}
+
+    def run(*extra):
+        r = subprocess.run([sys.executable, "-m", "hwime", "recognize", "--model", str(tiny_bundle), "--json", "--top", "1",
+                            *extra, str(tmp_path / "kou.json")], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+        return r, json.loads(r.stdout.splitlines()[-1])["candidates"][0]["char"]
+
+    r, plain = run()
+    r, learned = run("--learn", str(learn))
+    assert learned == "日" and r.returncode == 1 and "learn.jsonl:2" in r.stderr  # the unlabelled line is reported
+    assert not (tmp_path / "data").exists() and not (tmp_path / "home").exists()  # the user's profile is untouched
+    r, _ = run("--learn", str(learn), "--profile", str(tmp_path / "prof"))
+    stored = json.loads((tmp_path / "prof" / "profile.json").read_text(encoding="utf-8"))
+    assert [s["char"] for s in stored["samples"]] == ["日"]
+    r, again = run("--profile", str(tmp_path / "prof"))  # the profile alone now reads the writer
+    assert again == "日" and r.returncode == 0
+
+
+def test_cli_context_changes_the_ranking(tiny_bundle, tmp_path):
+    from hwime.cli import main as cli_main
+    from hwime.training.export import set_bundle_values
+
+    bundle = tmp_path / "prior.pt"
+    bundle.write_bytes(tiny_bundle.read_bytes())
+    set_bundle_values(bundle, prior_weight=2.0)
+    ink_shi().save(tmp_path / "s.json")
+    rec = Recognizer.load(bundle, "cpu")
+    plain = rec.recognize_ink(ink_shi(), 11)
+    after = rec.recognize_ink(ink_shi(), 11, context="中")
+    assert [c.score for c in plain] != [c.score for c in after]
+    assert cli_main(["recognize", "--model", str(bundle), "--context", "中", "--top", "3", str(tmp_path / "s.json")]) == 0
+
+
+# --- the pad: learning from picks, re-pick, continuations, pinyin ---------------------------------------------------
+
+@pytest.fixture
+def learning_pad(qtbot, settings_path, tmp_path):
+    from hwime.settings import Settings
+    from hwime.ui.window import PadWindow
+
+    window = PadWindow(Settings(device="cpu"), settings_path, profile_dir=tmp_path / "profile")
+    qtbot.addWidget(window)
+    window.resize(420, 640)
+    window.show()
+    qtbot.waitUntil(lambda: window.model_ready, timeout=20000)
+    yield window
+    window.shutdown()
+
+
+def _write(qtbot, pad, ink):
+    from test_pad import draw
+
+    with qtbot.waitSignal(pad.worker.candidatesReady, timeout=10000):
+        draw(qtbot, pad.canvas, ink)
+    qtbot.waitUntil(lambda: bool(pad.bar.candidates) and pad.showing == "candidates", timeout=5000)
+
+
+def test_a_pick_teaches_the_pad_and_a_re_pick_replaces_the_label(qtbot, learning_pad, tmp_path):
+    pad = learning_pad
+    _write(qtbot, pad, ink_kou())
+    assert pad.bar.buttons[0].reading.text()  # pinyin under the character
+    wrong, right = pad.bar.candidates[0].char, pad.bar.candidates[1].char
+    with qtbot.waitSignal(pad.worker.learned, timeout=5000):
+        qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)
+    assert pad.canvas.ink.is_empty
+    qtbot.mouseClick(pad.undo_button, Qt.MouseButton.LeftButton)  # oops: bring the drawing back
+    assert len(pad.canvas.ink) == 3 and pad.bar.candidates[1].char == right
+    with qtbot.waitSignal(pad.worker.learned, timeout=5000) as got:
+        qtbot.mouseClick(pad.bar.buttons[1], Qt.MouseButton.LeftButton)
+    assert got.args[0] == 1 and QGuiApplication.clipboard().text() == right
+    stored = json.loads((tmp_path / "profile" / "profile.json").read_text(encoding="utf-8"))
+    assert [s["char"] for s in stored["samples"]] == [right] and wrong != right
+    assert pad.sent == right
+
+
+def test_after_a_pick_continuations_are_offered_and_a_word_goes_out_whole(qtbot, learning_pad):
+    pad = learning_pad
+    pad.settings.learn = False
+    pad._apply_options()
+    with qtbot.waitSignal(pad.worker.suggestionsReady, timeout=5000):
+        pad.deliver("中")
+    qtbot.waitUntil(lambda: bool(pad.bar.candidates), timeout=5000)
+    assert pad.showing == "suggestions" and pad.bar.candidates[0].char == "国"
+    word = next(i for i, s in enumerate(pad.bar.candidates) if len(s.text) > 1)
+    with qtbot.waitSignal(pad.delivered, timeout=2000) as sent:
+        pad.bar.pick(word)
+    assert len(sent.args[0].text) > 1 and QGuiApplication.clipboard().text() == sent.args[0].text
+    _write(qtbot, pad, ink_shi())  # writing returns to recognition
+    assert pad.showing == "candidates" and pad.bar.candidates[0].score > 0
