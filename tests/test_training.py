@@ -202,3 +202,50 @@ def test_the_fonts_step_names_what_is_missing_and_merges_subsets(tmp_path, monke
     assert merge_subsets([low, high], merged) == 10
     assert set(TTFont(merged).getBestCmap()) == {ord(c) for c in "0123456789"}
     assert resolve(["zhi-mang-xing"]) == [str(merged)]
+
+
+def test_resume_refuses_a_missing_checkpoint_and_a_changed_recipe(tiny_data, tmp_path, capsys):
+    d, recipe, _ = tiny_data
+    args = ["train", "training/synthetic-gb2312.toml", *sum((["--set", s] for s in TINY), []), "--data", str(d),
+            "--run-dir", str(tmp_path / "run")]
+    assert training_main(args + ["--resume"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    assert training_main(args + ["--max-steps", "3"]) == 0
+    assert training_main(args + ["--resume", "--set", "train.lr=0.01"]) == 2
+    err = capsys.readouterr().err
+    assert "another recipe" in err and "train.lr" in err and "Traceback" not in err
+
+
+def test_a_recipe_whose_raster_contradicts_the_data_is_refused(tiny_data, tmp_path, capsys):
+    d, _, _ = tiny_data
+    assert training_main(["train", "training/synthetic-gb2312.toml", *sum((["--set", s] for s in TINY), []),
+                          "--set", "data.size=48", "--data", str(d), "--run-dir", str(tmp_path / "run")]) == 2
+    assert "data.size: prepared 32, recipe 48" in capsys.readouterr().err
+
+
+def test_sigterm_saves_a_checkpoint_and_resume_finishes(tiny_data, tmp_path):
+    import signal
+    import time
+
+    d, _, _ = tiny_data
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "hwime.training", "train", "training/synthetic-gb2312.toml",
+           *sum((["--set", s] for s in TINY + ["train.epochs=400", "train.checkpoint_every=100000"]), []),
+           "--data", str(d), "--run-dir", str(run)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    def training() -> bool:  # a row after the header: steps are being taken
+        log = run / "log.csv"
+        return log.exists() and len(log.read_text().splitlines()) > 1
+
+    deadline = time.time() + 120
+    while time.time() < deadline and not training():
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "continue with --resume" in err and "Traceback" not in err
+    stopped = json.loads(out.strip().splitlines()[-1])
+    assert stopped["signal"] == "SIGTERM" and (run / "checkpoint.pt").exists()
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert ckpt["state"]["global_step"] == stopped["interrupted_at"]

@@ -46,28 +46,32 @@ def cmd_fonts(args) -> int:
     return 1 if failed else 0
 
 
-def cmd_wordlist(args) -> int:
-    """Build assets/zh-words.tsv.gz from jieba's dict.txt (pip download jieba, or --dict PATH)."""
+def _jieba_dict_lines(path: str | None, version: str = "0.42.1") -> list[str]:
+    """jieba's dict.txt (word, frequency, part of speech per line): from ``path``, or from the PyPI sdist."""
     import subprocess
     import tarfile
     import tempfile
 
+    if path:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q", "-d", tmp,
+                        f"jieba=={version}"], check=True)
+        sdist = next(Path(tmp).glob("jieba-*.tar.gz"))
+        with tarfile.open(sdist) as tar:
+            member = next(m for m in tar.getmembers() if m.name.endswith("jieba/dict.txt"))
+            tar.extract(member, tmp, filter="data")
+            return (Path(tmp) / member.name).read_text(encoding="utf-8").splitlines()
+
+
+def cmd_wordlist(args) -> int:
+    """Build assets/zh-words.tsv.gz from jieba's dict.txt (pip download jieba, or --dict PATH)."""
     from .. import charset
     from ..language import WORDS_FILE, build_table
 
-    with tempfile.TemporaryDirectory() as tmp:
-        source = args.dict
-        if not source:
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q", "-d", tmp,
-                            f"jieba=={args.jieba_version}"], check=True)
-            sdist = next(Path(tmp).glob("jieba-*.tar.gz"))
-            with tarfile.open(sdist) as tar:
-                member = next(m for m in tar.getmembers() if m.name.endswith("jieba/dict.txt"))
-                tar.extract(member, tmp, filter="data")
-                source = str(Path(tmp) / member.name)
-        lines = Path(source).read_text(encoding="utf-8").splitlines()
-        out = Path(args.out or Path(__file__).resolve().parents[2] / "assets" / WORDS_FILE)
-        stats = build_table(lines, out, set(charset.named_set("gb2312+punct")), max_words=args.max_words)
+    lines = _jieba_dict_lines(args.dict, args.jieba_version)
+    out = Path(args.out or Path(__file__).resolve().parents[2] / "assets" / WORDS_FILE)
+    stats = build_table(lines, out, set(charset.named_set("gb2312+punct")), max_words=args.max_words)
     print(f"wrote {out}: {stats['chars']} characters, {stats['words']} words, {stats['bytes'] / 1e6:.2f} MB")
     return 0
 
@@ -89,7 +93,10 @@ def cmd_train(args) -> int:
     summary = train(recipe, _data_dirs(args, recipe), run, resume=args.resume, max_steps=args.max_steps, device=args.device)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one summary rather than one per process
         print(json.dumps(summary), flush=True)
-    return 0
+        if summary.get("signal"):
+            print(f"stopped by {summary['signal']} at step {summary['interrupted_at']}; checkpoint saved in {run}: "
+                  f"continue with --resume", file=sys.stderr)
+    return 130 if summary.get("signal") else 0
 
 
 def cmd_evaluate(args) -> int:
@@ -154,6 +161,20 @@ def cmd_adaptation(args) -> int:
     if args.power is not None:
         recognizer.PERSONAL_POWER = args.power
     result = measure(args.model, Path(args.data))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_language_bench(args) -> int:
+    from .export import recognizer_from_file
+    from .languagebench import context_effect, continuation_quality
+    from .realsets import load_any
+
+    result = {"continuations": continuation_quality(_jieba_dict_lines(args.dict))}
+    rec = recognizer_from_file(args.model, "cpu") if args.model else __import__("hwime").Recognizer.load(None, "cpu")
+    for path in args.eval or [p for p in DEV_SETS[1:2] if Path(p).exists()]:
+        data = load_any(path, rec.spec)
+        result[data.name] = context_effect(rec, data)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
@@ -242,6 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--power", type=float, help="override the bonus exponent")
     p.set_defaults(func=cmd_adaptation)
 
+    p = sub.add_parser("language-bench", help="measure continuations (held-out words) and context in ranking (dev traces)")
+    p.add_argument("--model", help="model bundle (default: the bundled model)")
+    p.add_argument("--dict", help="jieba dict.txt (default: pip download the jieba sdist)")
+    p.add_argument("--eval", action="append", default=[], metavar="PATH", help="labelled set (default: tegaki-online)")
+    p.set_defaults(func=cmd_language_bench)
+
     p = sub.add_parser("export", help="checkpoint -> model bundle (fp16 by default), optionally ONNX")
     p.add_argument("checkpoint", help="runs/<name>/best.pt or checkpoint.pt")
     p.add_argument("--out", required=True, help="bundle path, e.g. assets/hwime-gb2312.pt")
@@ -264,8 +291,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Errors a user can act on (a corrupt file, a missing font, a recipe typo) print one line, not a traceback."""
+    from .casia import CasiaFormatError
+    from .fonts import FontError
+    from .recipe import RecipeError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (CasiaFormatError, FontError, RecipeError, FileNotFoundError, ValueError) as exc:
+        print(f"python -m hwime.training {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

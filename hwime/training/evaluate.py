@@ -26,7 +26,8 @@ def model_probabilities(rec: Recognizer, images: np.ndarray, batch_size: int = 5
 
 def hit_ranks(scores: np.ndarray, truth: np.ndarray, k: int = 10) -> np.ndarray:
     """Rank (0-based) of the truth among the top k per row; 99 when outside."""
-    top = np.argpartition(-scores, k, axis=1)[:, :k]
+    k = min(k, scores.shape[1])
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     order = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1), axis=1)
     return np.where(order == truth[:, None], np.arange(k)[None], 99).min(axis=1)
 

@@ -11,6 +11,8 @@ import csv
 import json
 import math
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -33,11 +35,64 @@ def _atomic_save(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _load_split(data_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+class PackedImages:
+    """The uint8 image arrays of one or more prepared folders, memory-mapped (never read whole, and shared by
+    every DDP process through the page cache); ``take(indices)`` gathers a batch in the given order."""
+
+    def __init__(self, arrays: list[np.ndarray]):
+        self.arrays = arrays
+        self.starts = np.cumsum([0] + [len(a) for a in arrays])
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def take(self, indices: np.ndarray) -> torch.Tensor:
+        indices = np.asarray(indices)
+        if len(self.arrays) == 1:
+            return torch.from_numpy(np.ascontiguousarray(self.arrays[0][indices]))
+        part = np.searchsorted(self.starts, indices, side="right") - 1
+        out = np.empty((len(indices), *self.arrays[0].shape[1:]), np.uint8)
+        for k in np.unique(part):
+            mask = part == k
+            out[mask] = self.arrays[k][indices[mask] - self.starts[k]]
+        return torch.from_numpy(out)
+
+    def __getitem__(self, item: slice) -> torch.Tensor:
+        return self.take(np.arange(len(self))[item])
+
+
+def _load_split(data_dir: Path, split: str) -> tuple[np.ndarray, torch.Tensor] | None:
     images = data_dir / f"{split}-images.npy"
     if not images.exists():
         return None
-    return torch.from_numpy(np.load(images)), torch.from_numpy(np.load(data_dir / f"{split}-labels.npy")).long()
+    return np.load(images, mmap_mode="r"), torch.from_numpy(np.load(data_dir / f"{split}-labels.npy")).long()
+
+
+def default_threads() -> int:
+    """Half the cores: a second busy thread on a loaded 2-core machine made each step many times slower."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+def data_spec(dirs: list[Path], recipe: dict):
+    """The raster spec the data was prepared with (stats.json); a recipe that says otherwise is an error."""
+    from ..raster import RasterSpec
+
+    wanted = spec_from_recipe(recipe)
+    for d in dirs:
+        stats_path = d / "stats.json"
+        if not stats_path.exists():
+            continue
+        made = RasterSpec.from_dict(json.loads(stats_path.read_text(encoding="utf-8"))["raster"])
+        if made != wanted:
+            diff = ", ".join(f"data.{k}: prepared {v}, recipe {getattr(wanted, k)}" for k, v in made.to_dict().items()
+                             if getattr(wanted, k) != v)
+            raise ValueError(f"{d} was prepared with another raster spec ({diff}); prepare again or fix the recipe")
+        return made
+    return wanted
+
+
+class StopRequested(Exception):
+    """Ctrl-C or SIGTERM arrived: the step in flight finishes, a checkpoint is written, training returns."""
 
 
 def _schedule(opt: torch.optim.Optimizer, cfg: dict, total_steps: int, steps_per_epoch: int):
@@ -104,12 +159,11 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
     else:
         rank, world = 0, 1
     dev = torch.device(device)
-    if cfg["threads"]:
-        torch.set_num_threads(int(cfg["threads"]))
+    torch.set_num_threads(int(cfg["threads"]) or default_threads())
     main = rank == 0
     run_dir.mkdir(parents=True, exist_ok=True)
 
-    spec = spec_from_recipe(recipe)
+    spec = data_spec(dirs, recipe)
     labels = charset.read_labels(dirs[0] / "labels.txt")
     for d in dirs[1:]:
         if charset.read_labels(d / "labels.txt") != labels:
@@ -117,10 +171,12 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
     parts = [p for p in (_load_split(d, "train") for d in dirs) if p is not None]
     if not parts:
         raise FileNotFoundError(f"no train-images.npy in {', '.join(map(str, dirs))}: run prepare first")
-    train_x = torch.cat([x for x, _ in parts]) if len(parts) > 1 else parts[0][0]
+    train_x = PackedImages([x for x, _ in parts])
     train_y = torch.cat([y for _, y in parts]) if len(parts) > 1 else parts[0][1]
     del parts
     val = next((v for v in (_load_split(d, "val") for d in dirs) if v is not None), None)
+    if val is not None:
+        val = (PackedImages([val[0]]), val[1])
     steps_per_epoch = len(train_x) // world // cfg["batch_size"]
     if steps_per_epoch == 0:
         raise ValueError(f"{len(train_x)} training samples are fewer than one batch of {cfg['batch_size']} per process")
@@ -133,19 +189,30 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
     aug_gen = torch.Generator().manual_seed(cfg["seed"] * 1000 + rank)
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_top1": -1.0, "bad_epochs": 0, "seconds": 0.0}
     ckpt_path, best_path = run_dir / "checkpoint.pt", run_dir / "best.pt"
-    if resume and ckpt_path.exists():
+    if resume and not ckpt_path.exists():
+        raise FileNotFoundError(f"nothing to resume: {ckpt_path} does not exist (run without --resume to start)")
+    if resume:
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        stored = json.loads(ckpt["recipe"])
+        changed = _recipe_changes(stored, recipe)
+        if changed:
+            raise ValueError(f"{ckpt_path} was trained with another recipe ({'; '.join(changed[:6])}); resume with the "
+                             "same recipe and --set values, or start a new run folder")
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
         state = ckpt["state"]
         aug_gen.set_state(ckpt["aug_rng"][rank])
         torch.set_rng_state(ckpt["torch_rng"])
+        if dev.type == "cuda" and "cuda_rng" in ckpt:
+            torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
         if main:
             print(f"resumed {ckpt_path} at epoch {state['epoch']} step {state['step_in_epoch']}", flush=True)
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     use_amp = dev.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    if resume and "scaler" in ckpt and use_amp:
+        scaler.load_state_dict(ckpt["scaler"])
 
     log_path = run_dir / "log.csv"
     fields = ["epoch", "step", "lr", "train_loss", "train_top1", "val_top1", "img_per_s", "seconds"]
@@ -165,9 +232,10 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
             dist.all_gather_object(gathered, aug_gen.get_state())
             rng_states = gathered
         if main:
+            extra = {"cuda_rng": torch.cuda.get_rng_state_all(), "scaler": scaler.state_dict()} if use_amp else {}
             _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                           "state": dict(state), "aug_rng": rng_states, "torch_rng": torch.get_rng_state(),
-                          "recipe": json.dumps(recipe), "labels": labels}, ckpt_path)
+                          "recipe": json.dumps(recipe), "labels": labels, **extra}, ckpt_path)
 
     def log(row: dict) -> None:
         if not main:
@@ -180,66 +248,79 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
                     tb.add_scalar(k, v, row["step"])
 
     stopped_early = False
-    while state["epoch"] < cfg["epochs"]:
-        order = epoch_order(len(train_x), cfg["seed"], state["epoch"], rank, world)
-        net.train()
-        bar = progress(total=steps_per_epoch, initial=state["step_in_epoch"], desc=f"epoch {state['epoch'] + 1}/{cfg['epochs']}",
-                       disable=not main, unit="step")
-        run_loss, run_correct, run_seen, t0 = 0.0, 0, 0, time.time()
-        while state["step_in_epoch"] < steps_per_epoch:
-            if max_steps is not None and state["global_step"] >= max_steps:
-                save_checkpoint()
-                bar.close()
-                return {"interrupted_at": state["global_step"]}
-            idx = torch.from_numpy(order[state["step_in_epoch"] * cfg["batch_size"] : (state["step_in_epoch"] + 1) * cfg["batch_size"]])
-            x = augment_batch(train_x[idx], spec, cfg["augment"], aug_gen).to(dev, memory_format=torch.channels_last)
-            y = train_y[idx].to(dev)
-            with torch.autocast(dev.type, enabled=use_amp):
-                logits = net(x)
-                loss = F.cross_entropy(logits, y, label_smoothing=cfg["label_smoothing"])
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-            sched.step()
-            state["step_in_epoch"] += 1
-            state["global_step"] += 1
-            run_loss += float(loss.detach()) * len(y)
-            run_correct += int((logits.argmax(1) == y).sum())
-            run_seen += len(y)
-            bar.update(1)
-            if state["global_step"] % log_every == 0:
-                elapsed = time.time() - t0
-                state["seconds"] += elapsed
-                log({"epoch": state["epoch"], "step": state["global_step"], "lr": sched.get_last_lr()[0],
-                     "train_loss": run_loss / run_seen, "train_top1": run_correct / run_seen,
-                     "img_per_s": run_seen * world / elapsed, "seconds": round(state["seconds"], 1)})
-                bar.set_postfix(loss=f"{run_loss / run_seen:.3f}", top1=f"{run_correct / run_seen:.3f}")
-                run_loss, run_correct, run_seen, t0 = 0.0, 0, 0, time.time()
-            if state["global_step"] % cfg["checkpoint_every"] == 0:
-                save_checkpoint()
-        bar.close()
-        state["seconds"] += time.time() - t0
-        state["epoch"] += 1
-        state["step_in_epoch"] = 0
-        if main:
-            top1 = accuracy(model, *val, spec, dev) if val else float("nan")
-            log({"epoch": state["epoch"], "step": state["global_step"], "val_top1": top1, "seconds": round(state["seconds"], 1)})
-            print(f"epoch {state['epoch']}: val top-1 {top1:.4f}", flush=True)
-            if not val or top1 > state["best_top1"]:
-                state["best_top1"], state["bad_epochs"] = top1, 0
-                _atomic_save({"model": model.state_dict(), "epoch": state["epoch"], "val_top1": top1,
-                              "labels": labels, "recipe": json.dumps(recipe)}, best_path)
-            else:
-                state["bad_epochs"] += 1
-        if distributed:
-            flags = [dict(state)]
-            dist.broadcast_object_list(flags, src=0)
-            state.update({k: flags[0][k] for k in ("best_top1", "bad_epochs")})
-        save_checkpoint()
-        if cfg["patience"] and state["bad_epochs"] >= cfg["patience"]:
-            stopped_early = True
-            break
+    stop = {"signal": None}
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda number, frame: stop.update(signal=signal.Signals(number).name))
+    try:
+        while state["epoch"] < cfg["epochs"]:
+            order = epoch_order(len(train_x), cfg["seed"], state["epoch"], rank, world)
+            net.train()
+            bar = progress(total=steps_per_epoch, initial=state["step_in_epoch"], desc=f"epoch {state['epoch'] + 1}/{cfg['epochs']}",
+                           disable=not main, unit="step")
+            run_loss, run_correct, run_seen, t0 = 0.0, 0, 0, time.time()
+            while state["step_in_epoch"] < steps_per_epoch:
+                if max_steps is not None and state["global_step"] >= max_steps:
+                    save_checkpoint()
+                    bar.close()
+                    return {"interrupted_at": state["global_step"]}
+                if stop["signal"]:  # between steps, so the checkpoint resumes exactly
+                    save_checkpoint()
+                    bar.close()
+                    return {"interrupted_at": state["global_step"], "signal": stop["signal"]}
+                idx = order[state["step_in_epoch"] * cfg["batch_size"] : (state["step_in_epoch"] + 1) * cfg["batch_size"]]
+                x = augment_batch(train_x.take(idx), spec, cfg["augment"], aug_gen).to(dev, memory_format=torch.channels_last)
+                y = train_y[torch.from_numpy(idx)].to(dev)
+                with torch.autocast(dev.type, enabled=use_amp):
+                    logits = net(x)
+                    loss = F.cross_entropy(logits, y, label_smoothing=cfg["label_smoothing"])
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+                sched.step()
+                state["step_in_epoch"] += 1
+                state["global_step"] += 1
+                run_loss += float(loss.detach()) * len(y)
+                run_correct += int((logits.argmax(1) == y).sum())
+                run_seen += len(y)
+                bar.update(1)
+                if state["global_step"] % log_every == 0:
+                    elapsed = time.time() - t0
+                    state["seconds"] += elapsed
+                    log({"epoch": state["epoch"], "step": state["global_step"], "lr": sched.get_last_lr()[0],
+                         "train_loss": run_loss / run_seen, "train_top1": run_correct / run_seen,
+                         "img_per_s": run_seen * world / elapsed, "seconds": round(state["seconds"], 1)})
+                    bar.set_postfix(loss=f"{run_loss / run_seen:.3f}", top1=f"{run_correct / run_seen:.3f}")
+                    run_loss, run_correct, run_seen, t0 = 0.0, 0, 0, time.time()
+                if state["global_step"] % cfg["checkpoint_every"] == 0:
+                    save_checkpoint()
+            bar.close()
+            state["seconds"] += time.time() - t0
+            state["epoch"] += 1
+            state["step_in_epoch"] = 0
+            if main:
+                top1 = accuracy(model, *val, spec, dev) if val else float("nan")
+                log({"epoch": state["epoch"], "step": state["global_step"], "val_top1": top1, "seconds": round(state["seconds"], 1)})
+                print(f"epoch {state['epoch']}: val top-1 {top1:.4f}", flush=True)
+                if not val or top1 > state["best_top1"]:
+                    state["best_top1"], state["bad_epochs"] = top1, 0
+                    _atomic_save({"model": model.state_dict(), "epoch": state["epoch"], "val_top1": top1,
+                                  "labels": labels, "recipe": json.dumps(recipe)}, best_path)
+                else:
+                    state["bad_epochs"] += 1
+            if distributed:
+                flags = [dict(state)]
+                dist.broadcast_object_list(flags, src=0)
+                state.update({k: flags[0][k] for k in ("best_top1", "bad_epochs")})
+            save_checkpoint()
+            if cfg["patience"] and state["bad_epochs"] >= cfg["patience"]:
+                stopped_early = True
+                break
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if tb:
         tb.close()
     if distributed:
@@ -247,3 +328,14 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
         dist.destroy_process_group()
     return {"epochs": state["epoch"], "steps": state["global_step"], "best_val_top1": state["best_top1"],
             "seconds": round(state["seconds"], 1), "stopped_early": stopped_early, "world_size": world}
+
+
+def _recipe_changes(stored: dict, current: dict, where: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(stored) | set(current)):
+        a, b = stored.get(key), current.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _recipe_changes(a, b, f"{where}{key}.")
+        elif a != b:
+            out.append(f"{where}{key}: {a!r} then, {b!r} now")
+    return out
