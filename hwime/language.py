@@ -118,11 +118,13 @@ class Language:
 
     # --- continuations ------------------------------------------------------------------------------------------
     def continuations(self, context: str, top: int = 10) -> list[Suggestion]:
-        """What usually follows ``context`` (its last one or two characters): completions of words that start
-        with them, best first; a word's remainder goes out whole, so 中 offers 国 and 华人民共和国."""
-        if not context:
+        """What usually follows ``context`` (its last one or two characters), best first: the next characters,
+        ranked by all the words they continue, and — in about a third of the places — whole words, which go out
+        whole (中 offers 国, 心, 央 … and 华人民共和国)."""
+        if not context or top < 1:
             return []
-        scores: dict[str, float] = {}
+        chars: dict[str, float] = {}
+        words: dict[str, float] = {}
         wholes: dict[str, str] = {}
         for k, weight in ((2, 4.0), (1, 1.0)):  # a match on two characters says more than one
             tail = context[-k:]
@@ -131,11 +133,19 @@ class Language:
             for word, freq in self._starting.get(tail[0], ()):
                 if len(word) > k and word.startswith(tail):
                     rest = word[k:]
-                    scores[rest] = scores.get(rest, 0.0) + weight * freq
-                    wholes.setdefault(rest, word)
-        total = sum(scores.values())
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-        return [Suggestion(text, value / total, wholes[text]) for text, value in ranked]
+                    chars[rest[0]] = chars.get(rest[0], 0.0) + weight * freq
+                    if len(rest) > 1:
+                        words[rest] = words.get(rest, 0.0) + weight * freq
+                        wholes.setdefault(rest, word)
+        total = sum(chars.values())
+        if not total:
+            return []
+        words = {w: v for w, v in words.items() if v >= 0.01 * total}  # no odd idioms on a thin thread
+        n_words = min(len(words), top // 3)
+        best_chars = sorted(chars.items(), key=lambda kv: (-kv[1], kv[0]))[: top - n_words]
+        best_words = sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))[:n_words]
+        ranked = sorted(best_chars + best_words, key=lambda kv: (-kv[1], kv[0]))
+        return [Suggestion(text, value / total, wholes.get(text, context[-1:] + text)) for text, value in ranked]
 
 
 @lru_cache(maxsize=4)

@@ -189,7 +189,7 @@ class Profile:
 class Prototypes:
     """Per character, the running sum of normalized features of its samples; ``bonus`` scores a query."""
 
-    def __init__(self, num_classes: int, dim: int, strength: float, floor: float, power: float = 2.0):
+    def __init__(self, num_classes: int, dim: int, strength: float, floor: float, power: float = 1.0):
         self.sums = np.zeros((num_classes, dim), np.float32)
         self.counts = np.zeros(num_classes, np.int32)
         self.strength, self.floor, self.power = strength, floor, power
