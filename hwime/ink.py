@@ -1,6 +1,6 @@
 """Ink: what a person wrote, as strokes of points (x, y, t ms, pressure 0..1); y grows downward.
 
-The JSON form is the contract in DESIGN.md: ``{"strokes": [[[x, y], [x, y, t], [x, y, t, p], ...], ...]}``.
+The JSON form, read by `hwime recognize` and written by the pad: ``{"strokes": [[[x, y], [x, y, t], [x, y, t, p], ...], ...]}``.
 Missing t or pressure are stored as NaN so every stroke is one float array of shape (n, 4).
 """
 

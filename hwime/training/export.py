@@ -1,4 +1,5 @@
-"""`export`: a training checkpoint -> the model bundle the pad loads (DESIGN.md), optionally ONNX too."""
+"""`export`: a training checkpoint -> the model bundle the pad loads (hwime.recognizer: format, arch, labels, raster,
+state_dict and plain metadata, read with weights_only=True), optionally ONNX too."""
 
 from __future__ import annotations
 

@@ -44,12 +44,20 @@ class CandidateButton(QPushButton):
             label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
 
     def text(self) -> str:  # what the button offers, for code and tests that read it like a plain button
-        return self.glyph.text()
+        return self._text
+
+    _text = ""
 
     def show_choice(self, text: str, reading: str) -> None:
-        self.glyph.setText(text)
-        self.reading.setText(reading)
-        self.reading.setVisible(bool(reading))
+        self._text = text
+        # a word from the continuations gets a smaller face so it fits the button, and is elided past four characters
+        font = self.glyph.font()
+        font.setPointSize({0: 18, 1: 18, 2: 14, 3: 11}.get(len(text), 9))
+        self.glyph.setFont(font)
+        self.glyph.setText(text if len(text) <= 4 else text[:3] + "…")
+        first = reading.split("/")[0]  # the first reading fits under the glyph; the tooltip has them all
+        self.reading.setText(first)
+        self.reading.setVisible(bool(first))
 
 
 class CandidateBar(QWidget):
