@@ -163,9 +163,11 @@ def test_prepare_reads_gnt_and_pot_and_skip_bad_counts(tmp_path, capsys):
     with pytest.raises(CasiaFormatError, match="broken.gnt"):
         prepare(recipe, tmp_path / "out")
     stats = prepare(recipe, tmp_path / "out", skip_bad=True)
-    assert "1 of 3 files skipped" in capsys.readouterr().err
-    assert stats["classes"] == 3 and stats["splits"]["train"]["samples"] == 5
+    assert "1 of 3 files are damaged" in capsys.readouterr().err
+    # the truncated copy keeps its two whole records: only the damaged tail is lost
+    assert stats["classes"] == 3 and stats["splits"]["train"]["samples"] == 7
+    assert [d["file"] for d in stats["damaged_files"]] == [f"{tmp_path}/broken.gnt"]
     x = np.load(tmp_path / "out" / "train-images.npy")
     y = np.load(tmp_path / "out" / "train-labels.npy")
     labels = (tmp_path / "out" / "labels.txt").read_text(encoding="utf-8").split()
-    assert x.shape == (5, 32, 32) and "".join(labels[i] for i in y) == "中中国国一"
+    assert x.shape == (7, 32, 32) and "".join(labels[i] for i in y) == "中中国中中国一"

@@ -33,6 +33,14 @@ def tiny_data(tmp_path_factory):
     return d, recipe, stats
 
 
+def test_preview_of_a_found_classes_recipe_works_without_options(tmp_path):
+    out = tmp_path / "p.png"
+    assert training_main(["preview", "training/hwdb10-seed000.toml", "--set", "data.font_share=0", "--per-char", "3",
+                          "--out", str(out)]) == 0
+    size = load_recipe("training/hwdb10-seed000.toml")["data"]["size"]
+    assert Image.open(out).size[1] == 16 * (size + 2)  # the first 16 common characters, one row each
+
+
 def test_prepare_synthetic_is_reproducible_and_uses_the_class_set(tiny_data, tmp_path):
     d, recipe, stats = tiny_data
     assert stats["classes"] == 10 and stats["splits"]["train"]["samples"] == 240
@@ -115,7 +123,10 @@ def test_preview_sheet(tiny_data, tmp_path):
     assert training_main(["preview", "--set", "data.size=32", "--set", "data.font_share=0", "--chars", "中国", "--per-char", "5", "--out", str(out),
                           "training/synthetic-gb2312.toml"]) == 0
     im = Image.open(out)
-    assert im.size == (5 * 32, 2 * (32 + 2))
+    from hwime.training.preview import LABEL_WIDTH
+
+    assert im.size == (LABEL_WIDTH + 5 * 32, 2 * (32 + 2))
+    assert np.asarray(im)[5:30, :LABEL_WIDTH].min() < 100  # each row is labelled
     assert np.asarray(im).min() < 100  # there is ink on it
 
 

@@ -114,7 +114,10 @@ def cmd_evaluate(args) -> int:
         for r in results:
             r["_examples"] = {k: v[:0] for k, v in r["_examples"].items()}
     latency = cpu_latency(rec)
-    out = Path(args.out or Path("training/reports") / Path(args.model).stem)
+    model = Path(args.model)
+    # runs/<name>/best.pt reports as <name>, a bundle as its file name
+    name = model.parent.name if model.stem in ("best", "checkpoint") and model.parent.name else model.stem
+    out = Path(args.out or Path("training/reports") / name)
     extra = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
     report = write_report(rec, results, latency, out, args.title or f"Evaluation of {Path(args.model).name}",
                           Path(args.run_log) if args.run_log else None, extra)

@@ -35,29 +35,26 @@ def _expand(patterns: list[str]) -> list[str]:
     return files
 
 
-def read_casia(files: list[str], spec: RasterSpec, skip_bad: bool) -> tuple[list[str], list[np.ndarray]]:
-    """All samples of .gnt/.pot files as (labels, prepared images); a corrupt file raises unless skip_bad."""
+def read_casia(files: list[str], spec: RasterSpec, skip_bad: bool) -> tuple[list[str], list[np.ndarray], list[dict]]:
+    """All samples of .gnt/.pot files as (labels, prepared images, damage report). A corrupt record raises unless
+    skip_bad; then the file's records before it are kept (a truncated file loses only its tail) and it is reported."""
     labels: list[str] = []
     images: list[np.ndarray] = []
-    bad = 0
+    damaged: list[dict] = []
     for f in progress(files, desc="reading CASIA files", unit="file"):
         reader = iter_gnt if f.lower().endswith(".gnt") else iter_pot
-        file_labels, file_images = [], []
         try:
             for label, item in reader(f):
-                file_labels.append(label)
-                file_images.append(prepare_image(item, spec) if reader is iter_gnt else ink_to_image(item, spec))
+                labels.append(label)
+                images.append(prepare_image(item, spec) if reader is iter_gnt else ink_to_image(item, spec))
         except CasiaFormatError as exc:
             if not skip_bad:
                 raise
-            bad += 1
-            warn(f"skipping {exc}")
-            continue
-        labels += file_labels
-        images += file_images
-    if bad:
-        warn(f"{bad} of {len(files)} files skipped as corrupt")
-    return labels, images
+            warn(f"skipping the rest of {exc}")
+            damaged.append({"file": f, "offset": exc.offset, "problem": str(exc)})
+    if damaged:
+        warn(f"{len(damaged)} of {len(files)} files are damaged: their records from the damage on were skipped")
+    return labels, images, damaged
 
 
 _WORKER: dict = {}
@@ -125,8 +122,9 @@ def prepare(recipe: dict, out: str | Path, skip_bad: bool = False, workers: int 
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     train_files, val_files = _expand(d["gnt"] + d["pot"]), _expand(d["val_gnt"] + d["val_pot"])
-    train_real = read_casia(train_files, spec, skip_bad) if train_files else ([], [])
-    val_real = read_casia(val_files, spec, skip_bad) if val_files else ([], [])
+    train_real = read_casia(train_files, spec, skip_bad) if train_files else ([], [], [])
+    val_real = read_casia(val_files, spec, skip_bad) if val_files else ([], [], [])
+    damaged = train_real[2] + val_real[2]
     if d["classes"] == "found":
         labels = sorted(set(train_real[0]))
         if not labels:
@@ -138,7 +136,7 @@ def prepare(recipe: dict, out: str | Path, skip_bad: bool = False, workers: int 
     fonts = recipe_fonts(recipe) if d["synthetic_per_class"] or d["synthetic_val_per_class"] else []
     seeds = d.get("synthetic_seeds") or [d["seed"]]
     splits = {}
-    for split, (real_labels, real_images), per_class, split_seeds in (
+    for split, (real_labels, real_images, _), per_class, split_seeds in (
         ("train", train_real, d["synthetic_per_class"], seeds),
         ("val", val_real, d["synthetic_val_per_class"], [seeds[0] + 1000]),
     ):
@@ -169,6 +167,7 @@ def prepare(recipe: dict, out: str | Path, skip_bad: bool = False, workers: int 
         "splits": splits,
         "train_files": train_files,
         "val_files": val_files,
+        "damaged_files": damaged,  # read up to the damage; the records from there on are not in the data
         "seconds": round(time.time() - started, 1),
     }
     (out / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False), encoding="utf-8")

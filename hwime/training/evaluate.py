@@ -166,7 +166,7 @@ def _plots(run_log: Path | None, results: list[dict], out: Path) -> list[str]:
         ax[0].plot([int(r["step"]) for r in train], [float(r["train_loss"]) for r in train])
         ax[0].set(title="training loss", xlabel="step")
         ax[1].plot([int(r["step"]) for r in train], [float(r["train_top1"]) for r in train], label="train top-1 (augmented)")
-        ax[1].plot([int(r["step"]) for r in val], [float(r["val_top1"]) for r in val], "o-", label="synthetic val top-1")
+        ax[1].plot([int(r["step"]) for r in val], [float(r["val_top1"]) for r in val], "o-", label="val top-1 (the recipe's validation split)")
         ax[1].set(title="accuracy", xlabel="step")
         ax[1].legend()
         fig.tight_layout()

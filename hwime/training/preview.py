@@ -15,14 +15,24 @@ from .dataset import recipe_fonts, spec_from_recipe
 from .realsets import load_any
 
 
-def _grid(rows: list[np.ndarray], per_row: int, size: int) -> Image.Image:
+LABEL_WIDTH = 56
+
+
+def _grid(rows: list[np.ndarray], names: list[str], per_row: int, size: int) -> Image.Image:
+    """Rows of samples, each headed by its character's code point (drawn with PIL's own font: no CJK font needed)."""
+    from PIL import ImageDraw
+
     blank = np.full((size, size), 255, np.uint8)
     lines = []
     for row in rows:
         cells = list(row[:per_row]) + [blank] * (per_row - len(row[:per_row]))
-        lines.append(np.concatenate(cells, axis=1))
-        lines.append(np.full((2, per_row * size), 160, np.uint8))  # separator
-    return Image.fromarray(np.concatenate(lines, axis=0))
+        lines.append(np.concatenate([np.full((size, LABEL_WIDTH), 255, np.uint8)] + cells, axis=1))
+        lines.append(np.full((2, LABEL_WIDTH + per_row * size), 160, np.uint8))  # separator
+    image = Image.fromarray(np.concatenate(lines, axis=0))
+    draw = ImageDraw.Draw(image)
+    for i, name in enumerate(names):
+        draw.text((3, i * (size + 2) + size // 2 - 5), name, fill=0)
+    return image
 
 
 def preview(recipe: dict, source: str, out: str | Path, chars: str | None = None, per_char: int = 12,
@@ -32,7 +42,9 @@ def preview(recipe: dict, source: str, out: str | Path, chars: str | None = None
     if source == "synthetic":
         from .synthetic import SyntheticSource
 
-        labels = list(chars) if chars else charset.named_set(recipe["data"]["classes"])[:16]
+        classes = recipe["data"]["classes"]
+        # "found" means the classes of the recipe's CASIA files: preview the common characters instead
+        labels = list(chars) if chars else charset.named_set("gb1" if classes == "found" else classes)[:16]
         src = SyntheticSource(labels, spec, recipe["data"]["seed"], font_share=recipe["data"]["font_share"],
                               fonts=recipe_fonts(recipe))
         for c, ch in enumerate(labels):
@@ -55,16 +67,18 @@ def preview(recipe: dict, source: str, out: str | Path, chars: str | None = None
             by_char.setdefault(label, [])
             if len(by_char[label]) < per_char:
                 by_char[label].append(image)
-    rows = []
+    rows, names = [], []
     real_data = load_any(real, spec) if real else None
     for ch, images in by_char.items():
         rows.append(np.stack(images) if images else np.zeros((0, spec.size, spec.size), np.uint8))
+        names.append(f"U+{ord(ch):04X}")
         if real_data is not None:
             mine = [im for lab, im in zip(real_data.labels, real_data.images) if lab == ch]
             rows.append(np.stack(list(islice(mine, per_char))) if mine else np.zeros((0, spec.size, spec.size), np.uint8))
+            names.append("real")
     if not rows:
         raise ValueError(f"no samples found in {source} for {chars or 'any character'}")
-    image = _grid(rows, per_char, spec.size)
+    image = _grid(rows, names, per_char, spec.size)
     out = Path(out)
     image.save(out)
     return out

@@ -219,6 +219,14 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
     if main and not log_path.exists():
         with open(log_path, "w", newline="") as fh:
             csv.writer(fh).writerow(fields)
+    elif main and resume:  # rows written after the checkpoint will be written again: drop them
+        rows = list(csv.DictReader(open(log_path, newline="")))
+        with open(log_path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(fields)
+            for r in rows:
+                if int(r["step"]) <= state["global_step"]:
+                    w.writerow([r.get(k, "") for k in fields])
     try:
         from torch.utils.tensorboard import SummaryWriter
         tb = SummaryWriter(run_dir / "tensorboard") if main else None
@@ -289,7 +297,7 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
                 if state["global_step"] % log_every == 0:
                     elapsed = time.time() - t0
                     state["seconds"] += elapsed
-                    log({"epoch": state["epoch"], "step": state["global_step"], "lr": sched.get_last_lr()[0],
+                    log({"epoch": state["epoch"] + 1, "step": state["global_step"], "lr": sched.get_last_lr()[0],
                          "train_loss": run_loss / run_seen, "train_top1": run_correct / run_seen,
                          "img_per_s": run_seen * world / elapsed, "seconds": round(state["seconds"], 1)})
                     bar.set_postfix(loss=f"{run_loss / run_seen:.3f}", top1=f"{run_correct / run_seen:.3f}")
@@ -330,12 +338,20 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
             "seconds": round(state["seconds"], 1), "stopped_early": stopped_early, "world_size": world}
 
 
-def _recipe_changes(stored: dict, current: dict, where: str = "") -> list[str]:
+def _recipe_changes(stored: dict, current: dict, where: str = "", defaults: dict | None = None) -> list[str]:
+    """What differs between the checkpoint's recipe and this one; a key added to hwime since, at its default, is
+    not a change."""
+    from .recipe import DEFAULTS
+
+    defaults = DEFAULTS if defaults is None else defaults
     out = []
     for key in sorted(set(stored) | set(current)):
         a, b = stored.get(key), current.get(key)
+        d = defaults.get(key) if isinstance(defaults, dict) else None
         if isinstance(a, dict) and isinstance(b, dict):
-            out += _recipe_changes(a, b, f"{where}{key}.")
+            out += _recipe_changes(a, b, f"{where}{key}.", d if isinstance(d, dict) else {})
+        elif key not in stored and b == d:
+            continue
         elif a != b:
             out.append(f"{where}{key}: {a!r} then, {b!r} now")
     return out
