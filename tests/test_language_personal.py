@@ -227,7 +227,7 @@ def _write(qtbot, pad, ink):
 def test_a_pick_teaches_the_pad_and_a_re_pick_replaces_the_label(qtbot, learning_pad, tmp_path):
     pad = learning_pad
     _write(qtbot, pad, ink_kou())
-    assert pad.bar.buttons[0].reading.text()  # pinyin under the character
+    assert pad.bar.buttons[0].reading  # pinyin under the character
     wrong, right = pad.bar.candidates[0].char, pad.bar.candidates[1].char
     with qtbot.waitSignal(pad.worker.learned, timeout=5000):
         qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)

@@ -9,15 +9,18 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import QGridLayout, QPushButton, QSizePolicy, QWidget
 
 KEY_LABELS = "1234567890"
 PER_ROW = 10  # 20 candidates make two rows, never a window wider than the screen
+BEST_STYLE = "QPushButton { background: #cfe3ff; border-radius: 5px; font-weight: bold; }"
+OTHER_STYLE = "QPushButton { border-radius: 5px; } QPushButton:hover { background: #eef3fa; }"
 
 
 class CandidateButton(QPushButton):
-    """A flat button: the key number in a corner, the character large, its reading small beneath."""
+    """A flat button that paints its key number in a corner, the character large and its reading small beneath
+    (one widget drawing three texts: the bar repaints ten of these at every pen-up)."""
 
     def __init__(self, index: int, parent: QWidget | None = None):
         super().__init__(parent)
@@ -25,39 +28,48 @@ class CandidateButton(QPushButton):
         self.setMinimumSize(40, 54)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setFlat(True)
-        self.key = QLabel(KEY_LABELS[index] if index < len(KEY_LABELS) else "", self)
-        self.key.setStyleSheet("color: #8a8a8a; font-size: 9px; background: transparent;")
-        self.key.move(3, 1)
-        self.glyph = QLabel("")
-        big = QFont()
-        big.setPointSize(18)
-        self.glyph.setFont(big)
-        self.reading = QLabel("")
-        self.reading.setStyleSheet("color: #666; font-size: 9px;")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 4, 2, 1)
-        layout.setSpacing(0)
-        for label in (self.glyph, self.reading):
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            layout.addWidget(label)
-        for label in (self.key, self.glyph, self.reading):
-            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.key = KEY_LABELS[index] if index < len(KEY_LABELS) else ""
+        self.reading = ""
+        self._text = ""
+        self._style = None
+        self._glyph_font = QFont()
+        self._small_font = QFont()
+        self._small_font.setPixelSize(9)
 
     def text(self) -> str:  # what the button offers, for code and tests that read it like a plain button
         return self._text
 
-    _text = ""
-
     def show_choice(self, text: str, reading: str) -> None:
         self._text = text
-        # a word from the continuations gets a smaller face so it fits the button, and is elided past four characters
-        font = self.glyph.font()
-        font.setPointSize({0: 18, 1: 18, 2: 14, 3: 11}.get(len(text), 9))
-        self.glyph.setFont(font)
-        self.glyph.setText(text if len(text) <= 4 else text[:3] + "…")
-        first = reading.split("/")[0]  # the first reading fits under the glyph; the tooltip has them all
-        self.reading.setText(first)
-        self.reading.setVisible(bool(first))
+        self.reading = reading.split("/")[0]  # the first reading fits under the glyph; the tooltip has them all
+        # a word from the continuations gets a smaller face so it fits the button
+        self._glyph_font.setPointSize({0: 18, 1: 18, 2: 14, 3: 11}.get(len(text), 9))
+        self.update()
+
+    def set_style(self, style: str) -> None:
+        if style != self._style:  # a style sheet change re-polishes the widget: only on change
+            self._style = style
+            self.setStyleSheet(style)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)  # background, hover and the best candidate's highlight
+        if not self._text:
+            return
+        p = QPainter(self)
+        r = self.rect()
+        p.setFont(self._small_font)
+        p.setPen(QColor(138, 138, 138))
+        p.drawText(r.adjusted(3, 1, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.key)
+        shown = self._text if len(self._text) <= 4 else self._text[:3] + "…"  # a long word is elided
+        p.setFont(self._glyph_font)
+        p.setPen(self.palette().buttonText().color())
+        glyph_box = r.adjusted(2, 2, -2, -12 if self.reading else 0)
+        p.drawText(glyph_box, Qt.AlignmentFlag.AlignCenter, shown)
+        if self.reading:
+            p.setFont(self._small_font)
+            p.setPen(QColor(102, 102, 102))
+            p.drawText(r.adjusted(1, 0, -1, -2), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, self.reading)
+        p.end()
 
 
 class CandidateBar(QWidget):
@@ -102,13 +114,12 @@ class CandidateBar(QWidget):
                 code = "  ".join(f"U+{ord(ch):04X}" for ch in c.char)
                 b.setToolTip(f"{KEY_LABELS[i] if i < 10 else ''}  {c.char}  {reading}  {code}  score {c.score:.1%}")
                 b.setEnabled(True)
-                b.setStyleSheet("QPushButton { background: #cfe3ff; border-radius: 5px; font-weight: bold; }" if i == 0
-                                else "QPushButton { border-radius: 5px; } QPushButton:hover { background: #eef3fa; }")
+                b.set_style(BEST_STYLE if i == 0 else OTHER_STYLE)
             else:
                 b.show_choice("", "")
                 b.setToolTip("")
                 b.setEnabled(False)
-                b.setStyleSheet("")
+                b.set_style("")
         self.shown.emit()
 
     def pick(self, index: int) -> bool:
