@@ -352,6 +352,8 @@ def _recipe_changes(stored: dict, current: dict, where: str = "", defaults: dict
             out += _recipe_changes(a, b, f"{where}{key}.", d if isinstance(d, dict) else {})
         elif key not in stored and b == d:
             continue
+        elif f"{where}{key}" == "train.threads":  # how many cores a run uses is not what it learns
+            continue
         elif a != b:
             out.append(f"{where}{key}: {a!r} then, {b!r} now")
     return out
