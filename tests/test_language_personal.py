@@ -256,3 +256,23 @@ def test_after_a_pick_continuations_are_offered_and_a_word_goes_out_whole(qtbot,
     assert len(sent.args[0].text) > 1 and QGuiApplication.clipboard().text() == sent.args[0].text
     _write(qtbot, pad, ink_shi())  # writing returns to recognition
     assert pad.showing == "candidates" and pad.bar.candidates[0].score > 0
+
+
+def test_forget_in_the_settings_dialog_empties_the_profile_and_a_continuation_pick_teaches_nothing(qtbot, learning_pad, tmp_path):
+    from hwime.ui.window import SettingsDialog
+
+    pad = learning_pad
+    _write(qtbot, pad, ink_shi())
+    with qtbot.waitSignal(pad.worker.learned, timeout=5000):
+        qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)
+    assert pad.learned_count == 1
+    qtbot.waitUntil(lambda: pad.showing == "suggestions" and bool(pad.bar.candidates), timeout=5000)
+    qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)  # a continuation: no drawing, nothing learned
+    qtbot.wait(200)
+    assert len(Profile(tmp_path / "profile")) == 1
+    dialog = SettingsDialog(pad.settings, pad, learned=pad.learned_count)
+    assert "1 samples" in dialog.forget.text() and dialog.forget.isEnabled()
+    qtbot.mouseClick(dialog.forget, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(pad.worker.learned, timeout=5000) as got:
+        pad.apply_settings(dialog)
+    assert got.args[0] == 0 and not (tmp_path / "profile" / "profile.json").exists()
