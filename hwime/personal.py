@@ -26,13 +26,13 @@ import base64
 import io
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_write_text
 from .ink import Ink, InkError
 
 PROFILE_FORMAT = "hwime-profile/1"
@@ -136,19 +136,8 @@ class Profile:
     def save(self) -> None:
         if not self.directory:
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
         data = {"format": PROFILE_FORMAT, "samples": [s.to_json() for s in self.samples]}
-        fd, tmp = tempfile.mkstemp(prefix=".profile-", suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
 
     def add(self, char: str, ink: Ink | None = None, image: np.ndarray | None = None,
             save: bool = True) -> tuple[Sample, list[Sample]]:

@@ -88,6 +88,14 @@ def read_bundle(path: str | Path) -> dict:
     return bundle
 
 
+def check_ranking_values(meta: dict, path: str | Path) -> None:
+    """The bundle's λ and β are numbers in range (a bundle is data, never a program)."""
+    for key, low, high in (("prior_weight", 0.0, 5.0), ("context_mix", 0.0, 1.0)):
+        value = meta.get(key, low)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise ModelError(f"{path}: {key} must be a number from {low} to {high}, got {str(value)[:40]!r}")
+
+
 def check_labels(labels: object, path: str | Path) -> None:
     """Labels are what the pad types: single printable characters, no duplicates (a label is data, never a command)."""
     if not isinstance(labels, (list, tuple)) or not labels:
@@ -155,10 +163,7 @@ class Recognizer:
             spec = RasterSpec.from_dict(bundle["raster"])
         except (RasterError, TypeError) as exc:
             raise ModelError(f"{path}: bad raster spec ({exc})") from None
-        for key, low, high in (("prior_weight", 0.0, 5.0), ("context_mix", 0.0, 1.0)):
-            value = meta.get(key, low)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-                raise ModelError(f"{path}: {key} must be a number from {low} to {high}, got {str(value)[:40]!r}")
+        check_ranking_values(meta, path)
         rec = cls(model, labels, spec, dev, path, meta)
         if note:
             rec.notes.append(note)

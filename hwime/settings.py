@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from platformdirs import user_config_path
+
+from .files import atomic_write_text
 
 OUTPUT_MODES = ("copy", "type")
 DEVICES = ("auto", "cpu", "cuda")
@@ -113,17 +114,5 @@ def save_settings(settings: Settings, path: Path | None = None) -> bool:
     path = Path(path or default_path())
     if path.absolute() in _UNREADABLE:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # a fresh, exclusively created name: a planted settings.tmp (or a symlink by that name) is never written through
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(asdict(settings), fh, ensure_ascii=False, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_text(path, json.dumps(asdict(settings), ensure_ascii=False, indent=2))
     return True

@@ -232,4 +232,4 @@ def test_save_does_not_follow_a_planted_temporary_symlink(settings_path, tmp_pat
     assert save_settings(Settings(pen_width=7), settings_path)
     assert victim.read_text(encoding="utf-8") == "precious"
     assert load_settings(settings_path)[0].pen_width == 7
-    assert [p.name for p in settings_path.parent.iterdir() if p.name.startswith(".settings-")] == []
+    assert sorted(p.name for p in settings_path.parent.iterdir()) == ["settings.json", "settings.tmp"]  # nothing left over

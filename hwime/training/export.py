@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..files import atomic_write
 from ..model import build_model
-from ..recognizer import BUNDLE_FORMAT, Recognizer, pick_device
+from ..recognizer import BUNDLE_FORMAT, Recognizer, check_ranking_values, pick_device
 from .dataset import spec_from_recipe
 
 
@@ -52,24 +52,15 @@ def export_bundle(checkpoint: str | Path, out: str | Path, half: bool = True, me
         "metrics": json.dumps(metrics or {}, ensure_ascii=False),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    torch.save(bundle, tmp)
-    os.replace(tmp, out)
-    return out
+    return atomic_write(out, lambda fh: torch.save(bundle, fh))
 
 
 def set_bundle_values(path: str | Path, **values) -> Path:
     """Rewrite a bundle with plain metadata values changed (e.g. prior_weight), atomically; checks it still loads."""
     bundle = torch.load(path, map_location="cpu", weights_only=True)
     bundle.update(values)
-    path = Path(path)
-    tmp = path.with_suffix(".tmp")
-    torch.save(bundle, tmp)
-    Recognizer.load(tmp, "cpu")
-    os.replace(tmp, path)
-    return path
+    check_ranking_values(bundle, path)  # refused before anything is written
+    return atomic_write(path, lambda fh: torch.save(bundle, fh))
 
 
 def export_onnx(bundle: str | Path, out: str | Path, tolerance: float = 1e-3) -> float:

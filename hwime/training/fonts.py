@@ -19,6 +19,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from ..files import atomic_write
+
 # name -> path of a Debian font package's file, and the package that installs it
 DEBIAN_FONTS: dict[str, tuple[str, str]] = {
     "lxgw-wenkai-regular": ("/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf", "fonts-lxgw-wenkai"),
@@ -106,11 +108,7 @@ def merge_subsets(files: list[str | Path], out: str | Path) -> int:
             font.save(str(p))
             plain.append(str(p))
         merged = Merger(options=Options(drop_tables=["GSUB", "GPOS", "GDEF"])).merge(plain)
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(out.name + ".partial")
-        merged.save(str(partial))
-        os.replace(partial, out)
+        atomic_write(out, merged.save)
         return len(merged.getBestCmap())
 
 

@@ -22,6 +22,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .. import charset
+from ..files import atomic_write
 from ..model import build_model
 from ..raster import normalize
 from .augment import augment_batch
@@ -30,9 +31,7 @@ from .progress import progress
 
 
 def _atomic_save(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 class PackedImages:
