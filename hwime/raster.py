@@ -149,23 +149,24 @@ def _main_clusters(ink: np.ndarray, min_mass: float) -> tuple[int, int, int, int
     padded = np.zeros((gh * cy, gw * cx), np.int32)
     padded[:h, :w] = ink
     mass = padded.reshape(gh, cy, gw, cx).sum(axis=(1, 3))
-    label = np.zeros((gh, gw), np.int32)
+    occupied = mass > 0
+    # connected clusters of occupied cells (8-neighbourhood) by propagating the smallest cell number: a few
+    # vectorized passes on a grid of at most 24 x 24 cells, instead of a flood fill in Python
+    big = gh * gw
+    label = np.where(occupied, np.arange(big).reshape(gh, gw), big)
+    while True:
+        padded_label = np.pad(label, 1, constant_values=big)
+        neighbours = np.min([padded_label[1 + dy : 1 + dy + gh, 1 + dx : 1 + dx + gw]
+                             for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
+        updated = np.where(occupied, neighbours, big)
+        if np.array_equal(updated, label):
+            break
+        label = updated
+    ids = np.unique(label[occupied])
     clusters = []  # (mass, cells)
-    for start in zip(*np.nonzero(mass)):
-        if label[start]:
-            continue
-        label[start] = len(clusters) + 1
-        stack, cells, weight = [start], [], 0
-        while stack:
-            y, x = stack.pop()
-            cells.append((y, x))
-            weight += int(mass[y, x])
-            for ny in (y - 1, y, y + 1):
-                for nx in (x - 1, x, x + 1):
-                    if 0 <= ny < gh and 0 <= nx < gw and mass[ny, nx] and not label[ny, nx]:
-                        label[ny, nx] = len(clusters) + 1
-                        stack.append((ny, nx))
-        clusters.append((weight, cells))
+    for i in ids:
+        member = label == i
+        clusters.append((int(mass[member].sum()), list(zip(*np.nonzero(member)))))
     kept = [cells for weight, cells in clusters if weight >= min_mass]
     if len(kept) == len(clusters) or not kept:
         return None

@@ -46,7 +46,8 @@ def read_casia(files: list[str], spec: RasterSpec, skip_bad: bool) -> tuple[list
         try:
             for label, item in reader(f):
                 labels.append(label)
-                images.append(prepare_image(item, spec) if reader is iter_gnt else ink_to_image(item, spec))
+                # a .gnt record is a segmented character, a tight crop by construction, like render_ink's output
+                images.append(prepare_image(item, spec, crop=False) if reader is iter_gnt else ink_to_image(item, spec))
         except CasiaFormatError as exc:
             if not skip_bad:
                 raise
