@@ -110,10 +110,51 @@ def bench_training_step(arch: str = "hwnet", classes: int = 6836, batch: int = 2
             "full_img_per_s": full, "data_path_share": 1 - full / bare}
 
 
+def bench_prepare_memory(records: int = 1_000_000, size: int = 64, files: int = 100, workdir: str | None = None) -> dict:
+    """Peak resident memory of `prepare` on ``records`` generated .gnt records (45-90 px, GB2312 level 1 labels),
+    measured on a child process; the output's size beside it."""
+    import resource
+    import subprocess
+    import sys
+    import tempfile
+
+    from .. import charset
+    from .casia import write_gnt
+
+    rng = np.random.default_rng(0)
+    labels = charset.gb2312_level1()
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        tmp = Path(tmp)
+        per_file = records // files
+        for f in range(files):
+            h, w = rng.integers(45, 90, 2)  # one size per file keeps generation fast; readers see every record anyway
+            images = rng.integers(0, 256, (per_file, h, w), dtype=np.uint8)
+            write_gnt(tmp / f"{f:03d}.gnt", [(labels[int(c)], im) for c, im in zip(rng.integers(0, len(labels), per_file), images)])
+        gnt_bytes = sum(p.stat().st_size for p in tmp.glob("*.gnt"))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "hwime.training", "prepare", "--data", str(tmp / "out"),
+                        "--set", 'data.classes="found"', "--set", f"data.size={size}",
+                        "--set", f'data.gnt=["{tmp}/*.gnt"]', "--set", "data.synthetic_per_class=0"],
+                       check=True, stdout=subprocess.DEVNULL, env={**__import__("os").environ, "TQDM_DISABLE": "1"})
+        seconds = time.perf_counter() - t
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        out_bytes = (tmp / "out" / "train-images.npy").stat().st_size
+    return {"records": per_file * files, "size": size, "gnt_MB": gnt_bytes / 1e6, "output_MB": out_bytes / 1e6,
+            "peak_rss_MB": peak_kb / 1024, "earlier_children_peak_MB": before / 1024, "seconds": seconds}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hwime.training.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--archs", default="hwnet,mobilenet_v2", help="networks to time in the training-step bench")
+    parser.add_argument("--prepare-memory", type=int, metavar="RECORDS",
+                        help="only measure prepare's peak memory on this many generated .gnt records")
     args = parser.parse_args(argv)
+    if args.prepare_memory:
+        m = bench_prepare_memory(args.prepare_memory)
+        print(f"prepare, {m['records']:,} generated .gnt records ({m['gnt_MB']:,.0f} MB) at {m['size']}x{m['size']}: "
+              f"peak RSS {m['peak_rss_MB']:,.0f} MB for {m['output_MB']:,.0f} MB of output, {m['seconds']:,.0f} s")
+        return 0
     g = bench_gnt()
     print(f".gnt reading, {g['records']} records of 45-90 px: ours {g['ours_records_per_s']:,.0f} records/s, "
           f"per-pixel struct loop {g['per_pixel_records_per_s']:,.0f} records/s ({g['speedup']:,.0f}x)")
