@@ -133,9 +133,11 @@ def bench_prepare_memory(records: int = 1_000_000, size: int = 64, files: int = 
         gnt_bytes = sum(p.stat().st_size for p in tmp.glob("*.gnt"))
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "hwime.training", "prepare", "--data", str(tmp / "out"),
-                        "--set", 'data.classes="found"', "--set", f"data.size={size}",
-                        "--set", f'data.gnt=["{tmp}/*.gnt"]', "--set", "data.synthetic_per_class=0"],
+        recipe = Path(__file__).resolve().parents[2] / "training" / "synthetic-gb2312.toml"
+        subprocess.run([sys.executable, "-m", "hwime.training", "prepare", str(recipe), "--data", str(tmp / "out"),
+                        "--set", 'data.classes="found"', "--set", f"data.size={size}", "--set", "data.font_share=0",
+                        "--set", f'data.gnt=["{tmp}/*.gnt"]', "--set", "data.synthetic_per_class=0",
+                        "--set", "data.synthetic_val_per_class=0"],
                        check=True, stdout=subprocess.DEVNULL, env={**__import__("os").environ, "TQDM_DISABLE": "1"})
         seconds = time.perf_counter() - t
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
