@@ -444,3 +444,19 @@ def test_the_clipboard_is_handed_to_xclip_at_exit(tmp_path, monkeypatch):
     none = keep_clipboard_after_exit("中", env={"DISPLAY": ":0"}, which=lambda name: None)
     assert "clipboard manager" in none
     assert keep_clipboard_after_exit("中", env={}) == ""
+
+
+def test_a_long_stroke_asks_for_candidates_while_it_is_written(qtbot, pad):
+    from hwime.ui.canvas import LIVE_INTERVAL_MS
+
+    grown = []
+    pad.canvas.inkGrowing.connect(lambda ink: grown.append(len(ink.strokes[-1])))
+    qtbot.mousePress(pad.canvas, Qt.MouseButton.LeftButton, pos=QPoint(40, 60))
+    for i in range(1, 13):
+        qtbot.mouseMove(pad.canvas, QPoint(40 + 15 * i, 60 + 5 * i))
+        if i in (6, 10):
+            qtbot.wait(LIVE_INTERVAL_MS + 30)  # the pen lingers: the throttle lets a mid-stroke request through
+    assert len(grown) >= 1 and grown == sorted(grown)  # the ink so far, growing
+    with qtbot.waitSignal(pad.worker.candidatesReady, timeout=10000):
+        qtbot.mouseRelease(pad.canvas, Qt.MouseButton.LeftButton, pos=QPoint(220, 120))
+    assert len(pad.canvas.ink) == 1 and len(pad.canvas.ink.strokes[0]) == 13
