@@ -1,4 +1,3 @@
-import json
 import os
 from pathlib import Path
 
@@ -31,12 +30,13 @@ def ink_kou() -> Ink:
 
 
 def make_checkpoint(path: Path, labels=TINY_LABELS, size: int = 32, seed: int = 0) -> Path:
-    """A training checkpoint (random weights) in the format train.py writes for best.pt."""
+    """A best.pt (random weights) written by the checkpoint module, as train writes it."""
+    from hwime.training import checkpoint
+
     torch.manual_seed(seed)
     model = build_model("hwnet", len(labels))
     recipe = {"name": "tiny", "data": {**RasterSpec(size=size).to_dict(), "classes": "found"}, "model": {"arch": "hwnet"}}
-    torch.save({"model": model.state_dict(), "labels": labels, "recipe": json.dumps(recipe), "epoch": 1}, path)
-    return path
+    return checkpoint.save_best(path, model.state_dict(), labels, recipe, epoch=1, val_top1=0.0)
 
 
 @pytest.fixture(scope="session")

@@ -258,11 +258,10 @@ def test_the_pad_survives_300_characters_and_none_keeps_its_references(tiny_bund
 
 
 def test_pyside6_releases_that_free_none_are_excluded():
-    from packaging.requirements import Requirement
-
-    from hwime import __version__  # noqa: F401  (the package imports)
     import tomllib
     from pathlib import Path
+
+    from packaging.requirements import Requirement
 
     deps = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]["dependencies"]
     qt = [Requirement(d) for d in deps if d.startswith("PySide6")]

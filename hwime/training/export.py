@@ -11,19 +11,9 @@ import numpy as np
 import torch
 
 from ..files import atomic_write
-from ..model import build_model
 from ..recognizer import BUNDLE_FORMAT, Recognizer, check_ranking_values, pick_device
+from . import checkpoint
 from .dataset import spec_from_recipe
-
-
-def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, list[str], dict]:
-    """(model, labels, recipe) from a train checkpoint (checkpoint.pt or best.pt)."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    recipe = json.loads(ckpt["recipe"])
-    labels = list(ckpt["labels"])
-    model = build_model(recipe["model"]["arch"], len(labels))
-    model.load_state_dict(ckpt["model"])
-    return model.eval(), labels, recipe
 
 
 def recognizer_from_file(path: str | Path, device: str = "auto") -> Recognizer:
@@ -31,15 +21,15 @@ def recognizer_from_file(path: str | Path, device: str = "auto") -> Recognizer:
     probe = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(probe, dict) and probe.get("format") == BUNDLE_FORMAT:
         return Recognizer.load(path, device)
-    model, labels, recipe = load_checkpoint(path)
+    model, labels, recipe = checkpoint.load_model(path)
     dev, _ = pick_device(device)
     return Recognizer(model, labels, spec_from_recipe(recipe), dev, Path(path), {"arch": recipe["model"]["arch"], "recipe": recipe})
 
 
-def export_bundle(checkpoint: str | Path, out: str | Path, half: bool = True, metrics: dict | None = None,
+def export_bundle(checkpoint_path: str | Path, out: str | Path, half: bool = True, metrics: dict | None = None,
                   data: dict | None = None) -> Path:
     """Write the bundle atomically; fp16 weights by default (the pad casts back to fp32)."""
-    model, labels, recipe = load_checkpoint(checkpoint)
+    model, labels, recipe = checkpoint.load_model(checkpoint_path)
     state = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
     bundle = {
         "format": BUNDLE_FORMAT,

@@ -22,16 +22,12 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .. import charset
-from ..files import atomic_write
 from ..model import build_model
 from ..raster import normalize
+from . import checkpoint
 from .augment import augment_batch
 from .dataset import spec_from_recipe
 from .progress import progress
-
-
-def _atomic_save(obj: dict, path: Path) -> None:
-    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 class PackedImages:
@@ -191,7 +187,7 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
     if resume and not ckpt_path.exists():
         raise FileNotFoundError(f"nothing to resume: {ckpt_path} does not exist (run without --resume to start)")
     if resume:
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        ckpt = checkpoint.load(ckpt_path)
         stored = json.loads(ckpt["recipe"])
         changed = _recipe_changes(stored, recipe)
         if changed:
@@ -240,7 +236,7 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
             rng_states = gathered
         if main:
             extra = {"cuda_rng": torch.cuda.get_rng_state_all(), "scaler": scaler.state_dict()} if use_amp else {}
-            _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+            checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                           "state": dict(state), "aug_rng": rng_states, "torch_rng": torch.get_rng_state(),
                           "recipe": json.dumps(recipe), "labels": labels, **extra}, ckpt_path)
 
@@ -313,8 +309,7 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
                 print(f"epoch {state['epoch']}: val top-1 {top1:.4f}", flush=True)
                 if not val or top1 > state["best_top1"]:
                     state["best_top1"], state["bad_epochs"] = top1, 0
-                    _atomic_save({"model": model.state_dict(), "epoch": state["epoch"], "val_top1": top1,
-                                  "labels": labels, "recipe": json.dumps(recipe)}, best_path)
+                    checkpoint.save_best(best_path, model.state_dict(), labels, recipe, state["epoch"], top1)
                 else:
                     state["bad_epochs"] += 1
             if distributed:

@@ -1,0 +1,42 @@
+"""The training checkpoint format, in one place: what `train` writes, `--resume` and `export` read, tests forge.
+
+checkpoint.pt (every `checkpoint_every` steps and at each epoch's end) holds everything to continue bit for bit:
+    model, optimizer, scheduler (state dicts), state (epoch, step_in_epoch, global_step, best_top1, bad_epochs,
+    seconds), aug_rng (one augmentation generator state per rank), torch_rng, cuda_rng and scaler (CUDA runs only),
+    recipe (JSON text), labels.
+best.pt (the best validation epoch) holds model, epoch, val_top1, labels, recipe.
+Both are written atomically and read with weights_only=True.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from ..files import atomic_write
+from ..model import build_model
+
+
+def save(obj: dict, path: str | Path) -> Path:
+    return atomic_write(path, lambda fh: torch.save(obj, fh))
+
+
+def load(path: str | Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def save_best(path: str | Path, model_state: dict, labels: list[str], recipe: dict, epoch: int, val_top1: float) -> Path:
+    return save({"model": model_state, "epoch": epoch, "val_top1": val_top1, "labels": list(labels),
+                 "recipe": json.dumps(recipe)}, path)
+
+
+def load_model(path: str | Path) -> tuple[torch.nn.Module, list[str], dict]:
+    """(model in eval mode, labels, recipe) from checkpoint.pt or best.pt."""
+    ckpt = load(path)
+    recipe = json.loads(ckpt["recipe"])
+    labels = list(ckpt["labels"])
+    model = build_model(recipe["model"]["arch"], len(labels))
+    model.load_state_dict(ckpt["model"])
+    return model.eval(), labels, recipe
