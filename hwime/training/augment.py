@@ -15,14 +15,18 @@ from ..raster import RasterSpec, normalize, threshold
 
 
 def augment_batch(batch: torch.Tensor, spec: RasterSpec, strength: float, gen: torch.Generator) -> torch.Tensor:
-    """uint8 (N, S, S) -> normalized float (N, 1, S, S); strength 0 only normalizes."""
+    """uint8 (N, S, S) -> normalized float (N, 1, S, S); strength 0 only normalizes.
+
+    Runs where ``batch`` is: hand it a CUDA batch and the GPU does the work (the random draws still come from
+    ``gen`` on the CPU, so a run is the same sequence of augmentations on any device)."""
     if strength <= 0:
         return normalize(batch, spec)
     n = batch.shape[0]
+    dev = batch.device
     ink = (255.0 - batch.float())[:, None] / 255.0  # ink bright so resampling pads with paper
 
     def u(lo: float, hi: float) -> torch.Tensor:
-        return lo + (hi - lo) * torch.rand(n, generator=gen)
+        return (lo + (hi - lo) * torch.rand(n, generator=gen)).to(dev)
 
     angle = u(-1, 1) * math.radians(10) * strength
     shear = u(-1, 1) * 0.2 * strength
@@ -44,12 +48,12 @@ def augment_batch(batch: torch.Tensor, spec: RasterSpec, strength: float, gen: t
     ink = F.grid_sample(ink, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
     # pool only the samples drawn for each effect: most of the batch is left alone
-    choice = torch.rand(n, generator=gen)
+    choice = torch.rand(n, generator=gen).to(dev)
     thick = choice < 0.2 * strength
     thin = (choice >= 0.2 * strength) & (choice < 0.3 * strength)
     ink[thick] = F.max_pool2d(ink[thick], 3, 1, 1)
     ink[thin] = -F.max_pool2d(-ink[thin], 3, 1, 1)
-    blur = torch.rand(n, generator=gen) < 0.2 * strength
+    blur = torch.rand(n, generator=gen).to(dev) < 0.2 * strength
     ink[blur] = F.avg_pool2d(ink[blur], 3, 1, 1, count_include_pad=False)
 
     paper = 255.0 - ink[:, 0].clamp(0, 1) * 255.0

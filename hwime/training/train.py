@@ -273,7 +273,9 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
                     bar.close()
                     return {"interrupted_at": state["global_step"], "signal": stop["signal"]}
                 idx = order[state["step_in_epoch"] * cfg["batch_size"] : (state["step_in_epoch"] + 1) * cfg["batch_size"]]
-                x = augment_batch(train_x.take(idx), spec, cfg["augment"], aug_gen).to(dev, memory_format=torch.channels_last)
+                # the uint8 batch goes to the device first: on a GPU, augmentation runs there, not on this thread
+                raw = train_x.take(idx).to(dev, non_blocking=True)
+                x = augment_batch(raw, spec, cfg["augment"], aug_gen).contiguous(memory_format=torch.channels_last)
                 y = train_y[torch.from_numpy(idx)].to(dev)
                 with torch.autocast(dev.type, enabled=use_amp):
                     logits = net(x)
