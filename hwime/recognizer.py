@@ -178,8 +178,7 @@ class Recognizer:
 
         if not isinstance(profile, Profile):
             profile = Profile(profile)
-        self.profile = profile
-        self.notes += profile.warnings
+        self.profile = profile  # its warnings (a damaged store set aside) are the caller's to show
         self._prototypes = None
         usable = [s for s in profile.samples if s.char in self._index]
         if len(usable) < len(profile.samples):

@@ -276,3 +276,18 @@ def test_forget_in_the_settings_dialog_empties_the_profile_and_a_continuation_pi
     with qtbot.waitSignal(pad.worker.learned, timeout=5000) as got:
         pad.apply_settings(dialog)
     assert got.args[0] == 0 and not (tmp_path / "profile" / "profile.json").exists()
+
+
+def test_a_damaged_profile_is_reported_in_the_pad_until_dismissed(qtbot, settings_path, tmp_path):
+    from hwime.settings import Settings
+    from hwime.ui.window import PadWindow
+
+    (tmp_path / "profile").mkdir()
+    (tmp_path / "profile" / "profile.json").write_text("{ not json")
+    window = PadWindow(Settings(device="cpu"), settings_path, profile_dir=tmp_path / "profile")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.model_ready, timeout=20000)
+    qtbot.waitUntil(lambda: "could not be read" in window.warnings.text.text(), timeout=5000)
+    assert (tmp_path / "profile" / "profile.json.bak").exists()
+    window.shutdown()

@@ -147,6 +147,7 @@ class PadWindow(QWidget):
         self.worker.candidatesReady.connect(self._on_candidates)
         self.worker.suggestionsReady.connect(self._on_suggestions)
         self.worker.learned.connect(self._on_learned)
+        self.worker.notice.connect(self.warnings.add)
         self.worker.recognitionFailed.connect(self._on_failed)
         self.worker.modelLoaded.connect(self._on_model_loaded)
         self.worker.modelFailed.connect(self._on_model_failed)

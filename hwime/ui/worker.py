@@ -22,6 +22,7 @@ class RecognitionWorker(QObject):
     modelLoaded = Signal(str)  # a line describing the model
     modelFailed = Signal(str)
     learned = Signal(int)  # samples in the profile after a pick was learned
+    notice = Signal(str)  # something the user should see until they dismiss it (e.g. a damaged profile set aside)
     _wake = Signal()
     _loadRequested = Signal(str, str)
     _suggestRequested = Signal(int, str, int)
@@ -93,6 +94,8 @@ class RecognitionWorker(QObject):
         self._recognizer = rec
         if getattr(rec, "profile", None) is not None:
             self.learned.emit(len(rec.profile))
+            for warning in rec.profile.warnings:
+                self.notice.emit(warning)
         notes = "; ".join(getattr(rec, "notes", []))
         name = getattr(rec, "path", None)
         self.modelLoaded.emit(f"{len(rec.labels)} characters on {rec.device.type.upper()}"
