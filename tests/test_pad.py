@@ -85,11 +85,16 @@ def test_undo_and_clear(qtbot, pad):
     assert len(pad.canvas.ink) == 3
     qtbot.mouseClick(pad.undo_button, Qt.MouseButton.LeftButton)
     assert len(pad.canvas.ink) == 2
+    qtbot.mouseClick(pad.canvas, Qt.MouseButton.RightButton, pos=QPoint(50, 50))  # a right click undoes too
+    assert len(pad.canvas.ink) == 1
     qtbot.mouseClick(pad.clear_button, Qt.MouseButton.LeftButton)
     assert pad.canvas.ink.is_empty
     qtbot.waitUntil(lambda: not pad.bar.candidates, timeout=5000)
-    qtbot.mouseClick(pad.undo_button, Qt.MouseButton.LeftButton)  # nothing to undo is fine
-    assert pad.canvas.ink.is_empty
+    write_and_wait(qtbot, pad, ink_shi())
+    pad.bar.pick(0)  # a pick, then Clear: Undo must not bring that drawing back
+    qtbot.mouseClick(pad.clear_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(pad.undo_button, Qt.MouseButton.LeftButton)
+    assert pad.canvas.ink.is_empty and not pad.bar.candidates
 
 
 def test_a_single_dot_is_not_an_error(qtbot, pad):

@@ -15,10 +15,12 @@ LIVE_INTERVAL_MS = 180  # during a long stroke, ask for candidates at most this 
 
 
 class WritingCanvas(QWidget):
-    """Emits ``inkChanged(Ink)`` at every pen-up, undo and clear, and ``inkGrowing(Ink)`` (throttled) mid-stroke."""
+    """Emits ``inkChanged(Ink)`` at every pen-up, undo and clear, ``inkGrowing(Ink)`` (throttled) mid-stroke and
+    ``undoRequested`` on a right click."""
 
     inkChanged = Signal(object)
     inkGrowing = Signal(object)
+    undoRequested = Signal()  # a right click
 
     def __init__(self, pen_width: float = 6.0, parent: QWidget | None = None):
         super().__init__(parent)
@@ -92,7 +94,7 @@ class WritingCanvas(QWidget):
         if event.button() == Qt.MouseButton.LeftButton and not self._tablet_down:
             self._begin(event.position(), float("nan"))
         elif event.button() == Qt.MouseButton.RightButton:
-            self.undo()
+            self.undoRequested.emit()  # the window decides: the last stroke, or the last pick's drawing back
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if event.buttons() & Qt.MouseButton.LeftButton and not self._tablet_down:

@@ -152,6 +152,7 @@ class PadWindow(QWidget):
         self.worker.modelLoaded.connect(self._on_model_loaded)
         self.worker.modelFailed.connect(self._on_model_failed)
         self.canvas.inkChanged.connect(self.request_recognition)
+        self.canvas.undoRequested.connect(self.undo)
         self.canvas.inkGrowing.connect(self.request_recognition)
         self.bar.picked.connect(self._on_pick)
 
