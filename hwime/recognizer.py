@@ -183,10 +183,16 @@ class Recognizer:
         usable = [s for s in profile.samples if s.char in self._index]
         if len(usable) < len(profile.samples):
             self.notes.append(f"{len(profile.samples) - len(usable)} learned samples are of characters this model lacks")
-        for start in range(0, len(usable), 256):
-            chunk = usable[start : start + 256]
-            feats = self._embed([self._sample_image(s.ink, s.image) for s in chunk])
-            for s, f in zip(chunk, feats):
+        images, kept = [], []
+        for s in usable:
+            try:
+                images.append(self._sample_image(s.ink, s.image))
+                kept.append(s)
+            except (RasterError, ValueError):  # one odd stored sample must not cost the writer the rest
+                self.notes.append(f"learned sample {s.id} ({s.char}) could not be drawn and is left out")
+        for start in range(0, len(kept), 256):
+            feats = self._embed(images[start : start + 256])
+            for s, f in zip(kept[start : start + 256], feats):
                 self._ensure_prototypes(f.shape[-1]).add(self._index[s.char], f)
 
     def _ensure_prototypes(self, dim: int):
