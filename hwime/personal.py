@@ -111,7 +111,8 @@ class Profile:
         except FileNotFoundError:
             return
         except OSError as exc:
-            self.warnings.append(f"Could not read what the pad learned ({path}: {exc.strerror or exc}); learning is off.")
+            self.warnings.append(f"Could not read what the pad learned ({path}: {exc.strerror or exc}); what it learns "
+                                 "now is kept for this session only, and the file is left alone.")
             self.directory = None  # never overwrite what could not be read
             return
         try:
@@ -119,7 +120,7 @@ class Profile:
             if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
                 raise ValueError(f"format is not {PROFILE_FORMAT}")
             samples = [Sample.from_json(s) for s in data["samples"]]
-        except (ValueError, KeyError, TypeError, InkError, OSError, RecursionError) as exc:
+        except Exception as exc:  # whatever is wrong with the store (bad JSON, a bad image), the pad starts anyway
             backup = path.with_name(path.name + ".bak")
             try:
                 os.replace(path, backup)
