@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .files import atomic_write_text
-from .ink import Ink, InkError
+from .ink import Ink
 
 PROFILE_FORMAT = "hwime-profile/1"
 PROFILE_FILE = "profile.json"
