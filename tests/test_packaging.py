@@ -14,14 +14,15 @@ def test_wheel_ships_assets_and_installed_package_finds_them(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     wheel = next((tmp_path / "wheel").glob("hwime-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {p.name for p in (ROOT / "assets").iterdir() if p.suffix in {".pt", ".txt", ".npz", ".TXT"}}
-    assert {"mmah-medians.npz", "ARPHICPL.TXT"} <= shipped
+    shipped = {p.name for p in (ROOT / "assets").iterdir() if p.suffix in {".pt", ".txt", ".npz", ".TXT", ".gz"}}
+    assert {"mmah-medians.npz", "ARPHICPL.TXT", "zh-words.tsv.gz", "JIEBA-LICENSE.txt"} <= shipped
     assert {f"hwime/assets/{n}" for n in shipped} <= names
     assert "hwime/ui/window.py" in names and "hwime/training/train.py" in names
     r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(tmp_path / "site"),
                         str(wheel)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     code = ("from hwime.bundled import asset_path; from hwime.training.strokedata import StrokeTable; "
+            "from hwime.language import load_language; assert load_language().continuations('中', 1); "
             "print(asset_path('mmah-medians.npz')); print(len(StrokeTable()))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                        cwd=tmp_path, env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
