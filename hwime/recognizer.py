@@ -132,10 +132,12 @@ class Recognizer:
         self.profile = None  # hwime.personal.Profile: what was learned from this writer
         self._prototypes = None
         self._index = {c: i for i, c in enumerate(self.labels)}
-        self._features: torch.Tensor | None = None
-        heads = [m for m in self.model.modules() if isinstance(m, torch.nn.Linear)]
-        # the last layer's input is the penultimate feature vector the writer's prototypes are made of
-        heads[-1].register_forward_pre_hook(lambda module, args: setattr(self, "_features", args[0]))
+        # the last layer's input is the penultimate feature vector the writer's prototypes are made of; the hook
+        # keeps it on the layer, once per model, however many Recognizers share the model
+        self._head = [m for m in self.model.modules() if isinstance(m, torch.nn.Linear)][-1]
+        if not hasattr(self._head, "hwime_features"):
+            self._head.hwime_features = None
+            self._head.register_forward_pre_hook(lambda module, args: setattr(module, "hwime_features", args[0]))
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "auto", profile=None) -> "Recognizer":
@@ -253,7 +255,7 @@ class Recognizer:
         probs = torch.softmax(self.model(x).float(), dim=1)
         if not torch.isfinite(probs).all():
             raise RecognitionError(f"the model gave NaN scores{f' ({self.path.name})' if self.path else ''}")
-        self._last_features = self._features.float().cpu().numpy()
+        self._last_features = self._head.hwime_features.float().cpu().numpy()
         return probs
 
     def probabilities(self, batch: np.ndarray) -> torch.Tensor:
@@ -291,11 +293,12 @@ class Recognizer:
         return torch.softmax(log, dim=1) if log is not None else scores
 
     def rank(self, probs: torch.Tensor | np.ndarray, top: int = 10, context: str = "",
-             prior: bool | None = None) -> list[list[Candidate]]:
-        """Model probabilities (N, classes) -> candidates, combined with the usage prior and context."""
+             prior: bool | None = None, features: np.ndarray | None = None) -> list[list[Candidate]]:
+        """Model probabilities (N, classes) -> candidates, combined with the usage prior, context and (given the
+        same pass's features) what was learned from the writer."""
         if top < 1:
             raise ValueError(f"top must be at least 1, got {top}")
-        scores = self.scores(probs, context, prior)
+        scores = self.scores(probs, context, prior, features=features)
         values, indices = scores.topk(min(top, len(self.labels)), dim=1)
         return [[Candidate(self.labels[j], float(v)) for v, j in zip(row_v, row_i)]
                 for row_v, row_i in zip(values.tolist(), indices.tolist())]
@@ -312,10 +315,8 @@ class Recognizer:
         if not inked:
             return out
         probs = self.forward(batch[inked])
-        scores = self.scores(probs, context, prior, features=self._last_features)
-        values, indices = scores.topk(min(top, len(self.labels)), dim=1)
-        for i, row_v, row_i in zip(inked, values.tolist(), indices.tolist()):
-            out[i] = [Candidate(self.labels[j], float(v)) for v, j in zip(row_v, row_i)]
+        for i, cands in zip(inked, self.rank(probs, top, context, prior, features=self._last_features)):
+            out[i] = cands
         return out
 
     def recognize_images(self, images: Sequence[np.ndarray], top: int = 10, batch_size: int = 256,
