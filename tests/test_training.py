@@ -15,7 +15,7 @@ from conftest import SHARED_DATA, build_segment_font, ink_kou, ink_shi
 from hwime import Recognizer
 from hwime.training.__main__ import main as training_main
 from hwime.training.dataset import prepare
-from hwime.training.recipe import load_recipe
+from hwime.training.recipe import RecipeError, load_recipe
 from hwime.training.train import train
 
 # digits have no stroke data: they come from a font made by the tests, so no system font is needed
@@ -260,3 +260,65 @@ def test_sigterm_saves_a_checkpoint_and_resume_finishes(tiny_data, tmp_path):
     assert stopped["signal"] == "SIGTERM" and (run / "checkpoint.pt").exists()
     ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
     assert ckpt["state"]["global_step"] == stopped["interrupted_at"]
+
+
+def test_cursive_components_are_found_and_written_joined():
+    from hwime.training.strokedata import StrokeTable
+    from hwime.training.synthetic import StrokeStyle, synth_strokes
+
+    table = StrokeTable()
+    found = {ch: table.component(ch) for ch in "安字打扫河湖说话被人口"}
+    assert found == {"安": "宀", "字": "宀", "打": "扌", "扫": "扌", "河": "氵", "湖": "氵", "说": "讠", "话": "讠",
+                     "被": None, "人": None, "口": None}  # 衤 starts like 讠 but is not it
+    medians = table.medians("河")
+
+    def strokes(style: StrokeStyle, component, seed: int) -> list[np.ndarray]:
+        ink, _ = synth_strokes(medians, np.random.default_rng(seed), style, component)
+        return ink.strokes
+
+    plain, off = StrokeStyle(), StrokeStyle(cursive_components=0.0)
+    # a recipe without the setting makes exactly the samples it made before components were known
+    for seed in range(5):
+        assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(strokes(plain, None, seed), strokes(off, "氵", seed)))
+    # the same writers (the same draws) with the share at 1 and near 0: 氵's three dots run into one stroke
+    joined, rare = StrokeStyle(cursive_components=1.0), StrokeStyle(cursive_components=1e-9)
+    fewer = [len(strokes(joined, "氵", s)) < len(strokes(rare, "氵", s)) for s in range(40)]
+    assert sum(fewer) >= 20  # without the joins the two styles write identical strokes: 0
+
+
+def test_ablation_keeps_small_sets_whole_and_runs_each_variant_once(tiny_data, tmp_path):
+    from hwime.training.ablation import ablation_table, choose_classes, read_ablation, run_ablation
+    from hwime.training.realsets import LabelledSet
+
+    small = LabelledSet("small", np.zeros((3, 8, 8), np.uint8), list("零一二"))
+    large = LabelledSet("large", np.zeros((40, 8, 8), np.uint8), [chr(0x4E00 + i * 7) for i in range(40)])
+    chosen = choose_classes([small, large], 12, seed=3, keep_whole=5)
+    assert len(chosen) == 12 and set("零一二") <= set(chosen) and chosen == choose_classes([small, large], 12, 3, 5)
+
+    # a dev set of digit images as a person's scans would come: <char>/*.png
+    d, recipe, _ = tiny_data
+    dev = tmp_path / "dev"
+    images, labels = np.load(d / "val-images.npy"), np.load(d / "val-labels.npy")
+    for i, (image, label) in enumerate(zip(images, labels)):
+        (dev / str(label)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(dev / str(label) / f"{i}.png")
+    base = tmp_path / "tiny.toml"
+    base.write_text(f'[data]\nclasses = "digits"\nfonts = ["{FONT}"]\nsize = 32\nsynthetic_per_class = 12\n'
+                    '[train]\nepochs = 1\nbatch_size = 24\nthreads = 1\n', encoding="utf-8")
+    spec_file = tmp_path / "ablation.toml"
+    spec_file.write_text('base = "tiny.toml"\nclasses = 10\nbudget = ["train.lr=0.004"]\n'
+                         '[[variant]]\nname = "plain"\nset = ["train.augment=0"]\n'
+                         '[[variant]]\nname = "augmented"\nset = ["train.augment=1.0"]\n', encoding="utf-8")
+    spec = read_ablation(spec_file)
+    results = run_ablation(spec, tmp_path / "work", [str(dev)], workers=1)
+    assert [r["name"] for r in results] == ["plain", "augmented"]
+    assert all(r["sets"]["dev"]["samples"] == len(labels) and r["train_samples"] == 120 for r in results)
+    first = (tmp_path / "work" / "plain" / "result.json").stat().st_mtime_ns
+    again = run_ablation(spec, tmp_path / "work", [str(dev)], workers=1)  # scored variants are not run again
+    assert again == results and (tmp_path / "work" / "plain" / "result.json").stat().st_mtime_ns == first
+    table = ablation_table(results)
+    assert sum(line.startswith("| ") for line in table.splitlines()) == 3 and "| plain |" in table and "dev: top-1 / top-10" in table
+
+    spec_file.write_text('base = "tiny.toml"\nvariants = []\n', encoding="utf-8")
+    with pytest.raises(RecipeError, match="unknown key"):
+        read_ablation(spec_file)

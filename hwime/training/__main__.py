@@ -1,4 +1,4 @@
-"""python -m hwime.training {fonts,wordlist,prepare,train,evaluate,export,preview} — see training/README.md."""
+"""python -m hwime.training {fonts,wordlist,prepare,train,evaluate,export,preview,ablation,…} — see training/README.md."""
 
 from __future__ import annotations
 
@@ -204,6 +204,20 @@ def cmd_preview(args) -> int:
     return 0
 
 
+def cmd_ablation(args) -> int:
+    from .ablation import ablation_table, read_ablation, run_ablation
+
+    spec = read_ablation(args.ablation)
+    results = run_ablation(spec, args.work, args.eval or DEV_SETS, workers=args.workers, only=args.only or None)
+    table = ablation_table(results)
+    print(table)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(table, encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m hwime.training", description=__doc__.split(" — ")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -271,6 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dict", help="jieba dict.txt (default: pip download the jieba sdist)")
     p.add_argument("--eval", action="append", default=[], metavar="PATH", help="labelled set (default: tegaki-online)")
     p.set_defaults(func=cmd_language_bench)
+
+    p = sub.add_parser("ablation", help="one change at a time at a small budget, scored on the dev sets (a table)")
+    p.add_argument("ablation", help="ablation file, e.g. training/ablation-v2.toml")
+    p.add_argument("--work", default="runs/ablation", help="folder for each variant's data, run and result")
+    p.add_argument("--eval", action="append", default=[], metavar="PATH", help="labelled set (default: ../shared/data sets)")
+    p.add_argument("--only", action="append", default=[], metavar="NAME", help="run only this variant (repeatable)")
+    p.add_argument("--workers", type=int, help="processes for synthesis (default: all cores)")
+    p.add_argument("--out", help="write the Markdown table here too")
+    p.set_defaults(func=cmd_ablation)
 
     p = sub.add_parser("export", help="checkpoint -> model bundle (fp16 by default), optionally ONNX")
     p.add_argument("checkpoint", help="runs/<name>/best.pt or checkpoint.pt")

@@ -79,10 +79,12 @@ def write_casia(indexed: list[tuple[str, list[str]]], spec: RasterSpec, index: d
 _WORKER: dict = {}
 
 
-def _init_worker(labels: list[str], spec: RasterSpec, seed: int, font_share: float, fonts: list[str]) -> None:
-    from .synthetic import SyntheticSource
+def _init_worker(labels: list[str], spec: RasterSpec, seed: int, font_share: float, fonts: list[str],
+                 cursive_components: float = 0.0) -> None:
+    from .synthetic import StrokeStyle, SyntheticSource
 
-    _WORKER["source"] = SyntheticSource(labels, spec, seed, font_share=font_share, fonts=fonts)
+    _WORKER["source"] = SyntheticSource(labels, spec, seed, font_share=font_share, fonts=fonts,
+                                        style=StrokeStyle(cursive_components=cursive_components))
 
 
 def recipe_fonts(recipe: dict) -> list[str]:
@@ -101,7 +103,7 @@ def _synth_chunk(job: tuple[list[int], int, int]) -> np.ndarray:
 
 def synthesize(labels: list[str], spec: RasterSpec, per_class: int, seed: int, font_share: float,
                fonts: list[str] = (), first_index: int = 0, workers: int | None = None,
-               sink: "NpyWriter | None" = None) -> tuple[np.ndarray | None, np.ndarray]:
+               sink: "NpyWriter | None" = None, cursive_components: float = 0.0) -> tuple[np.ndarray | None, np.ndarray]:
     """per_class samples of every class, in class order: appended to ``sink`` as they come (the array returned is
     then None), or returned as one array; identical for any number of workers."""
     workers = workers or os.cpu_count() or 1
@@ -111,11 +113,12 @@ def synthesize(labels: list[str], spec: RasterSpec, per_class: int, seed: int, f
     at = 0
     bar = progress(total=len(labels) * per_class, desc=f"synthesizing seed {seed}", unit="img")
     if workers == 1:
-        _init_worker(labels, spec, seed, font_share, list(fonts))
+        _init_worker(labels, spec, seed, font_share, list(fonts), cursive_components)
         results = map(_synth_chunk, jobs)
         pool = None
     else:
-        pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(labels, spec, seed, font_share, list(fonts)))
+        pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(labels, spec, seed, font_share, list(fonts),
+                                                                                  cursive_components))
         results = pool.map(_synth_chunk, jobs)
     for block in results:
         if sink is not None:
@@ -180,6 +183,8 @@ def prepare(recipe: dict, out: str | Path, skip_bad: bool = False, workers: int 
         labels = sorted({c for _, file_labels in train_real for c in file_labels})
         if not labels:
             raise ValueError('classes = "found" needs .gnt or .pot training files')
+    elif d["classes"].endswith(".txt"):  # a labels file, one character per line (an ablation's class subset)
+        labels = charset.read_labels(Path(d["classes"]).expanduser())
     else:
         labels = charset.named_set(d["classes"])
     index = {c: i for i, c in enumerate(labels)}
@@ -203,7 +208,8 @@ def prepare(recipe: dict, out: str | Path, skip_bad: bool = False, workers: int 
         targets = np.empty(count, np.int32)
         at = write_casia(real, spec, index, images, targets)
         for seed in blocks:
-            _, y = synthesize(labels, spec, per_class, seed, d["font_share"], fonts, workers=workers, sink=images)
+            _, y = synthesize(labels, spec, per_class, seed, d["font_share"], fonts, workers=workers, sink=images,
+                              cursive_components=d["cursive_components"])
             targets[at : at + len(y)] = y
             at += len(y)
         images.close()

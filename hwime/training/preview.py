@@ -40,13 +40,14 @@ def preview(recipe: dict, source: str, out: str | Path, chars: str | None = None
     spec = spec_from_recipe(recipe)
     by_char: dict[str, list[np.ndarray]] = {}
     if source == "synthetic":
-        from .synthetic import SyntheticSource
+        from .synthetic import StrokeStyle, SyntheticSource
 
         classes = recipe["data"]["classes"]
         # "found" means the classes of the recipe's CASIA files: preview the common characters instead
         labels = list(chars) if chars else charset.named_set("gb1" if classes == "found" else classes)[:16]
         src = SyntheticSource(labels, spec, recipe["data"]["seed"], font_share=recipe["data"]["font_share"],
-                              fonts=recipe_fonts(recipe))
+                              fonts=recipe_fonts(recipe),
+                              style=StrokeStyle(cursive_components=recipe["data"]["cursive_components"]))
         for c, ch in enumerate(labels):
             by_char[ch] = [src.sample(c, i) for i in range(per_char)]
     else:

@@ -17,7 +17,7 @@ else:  # pragma: no cover
 DEFAULTS: dict = {
     "name": "run",
     "data": {
-        "classes": "gb2312",  # a charset.named_set name, or "found": every label the data has
+        "classes": "gb2312",  # a charset.named_set name, "found" (every label the data has), or a labels .txt file
         "size": 64,
         "threshold": 200,
         "mean": 0.95,
@@ -30,6 +30,7 @@ DEFAULTS: dict = {
         "synthetic_per_class": 0,  # synthetic samples per class added to training
         "synthetic_val_per_class": 0,
         "font_share": 0.5,
+        "cursive_components": 0.0,  # share of stroke samples writing 宀 扌 氵 讠 joined, as fast writers do
         "fonts": list(DEFAULT_FONTS),  # names from hwime.training.fonts, or font file paths
         "seed": 1,
         "synthetic_seeds": [],  # one block of synthetic_per_class samples per seed; empty = [seed]

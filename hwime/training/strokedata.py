@@ -45,6 +45,29 @@ def convert_hanzi_writer_data(package_dir: str | Path, out_path: str | Path, cha
     return len(names)
 
 
+# Components that fast writers join into fewer strokes, and which of their strokes (0-based, in writing order) run
+# into the next: 宀 as a dot and one hook, 扌 with the hook flowing into the rising stroke, 氵 as one zigzag, 讠 as
+# one stroke. A character has one when its first strokes match the component's own medians (see `component`).
+CURSIVE_JOINS: dict[str, tuple[int, ...]] = {"宀": (1,), "扌": (0, 1), "氵": (0, 1), "讠": (0,)}
+_MATCH_POINTS = 12
+_MATCH_DISTANCE = 0.08  # mean point distance, in units of the strokes' bounding box; 0.12 lets 衤 pass as 讠
+
+
+def _shape(strokes: list[np.ndarray]) -> np.ndarray:
+    """Strokes scaled jointly into a unit box, each resampled to _MATCH_POINTS points along its length."""
+    pts = np.concatenate(strokes)
+    low = pts.min(axis=0)
+    span = max(1.0, float((pts.max(axis=0) - low).max()))
+    out = []
+    for s in strokes:
+        xy = (s - low) / span
+        seg = np.hypot(*np.diff(xy, axis=0).T) if len(xy) > 1 else np.zeros(0)
+        cum = np.concatenate([[0.0], np.cumsum(seg)])
+        t = np.linspace(0.0, cum[-1], _MATCH_POINTS)
+        out.append(np.stack([np.interp(t, cum, xy[:, 0]), np.interp(t, cum, xy[:, 1])], axis=1))
+    return np.stack(out)
+
+
 class StrokeTable:
     """Character -> list of median polylines (float32 (n, 2), 0..1024, y down)."""
 
@@ -62,6 +85,8 @@ class StrokeTable:
         self._point_starts = np.concatenate([[0], point_ends[:-1]])
         self._point_ends = point_ends
         self._points = points.astype(np.float32) * _QUANT
+        self._templates = {c: _shape(self.medians(c)) for c in CURSIVE_JOINS if c in self._index}
+        self._components: dict[str, str | None] = {}
 
     def __contains__(self, ch: str) -> bool:
         return ch in self._index
@@ -72,3 +97,19 @@ class StrokeTable:
     def medians(self, ch: str) -> list[np.ndarray]:
         a, b = self._index[ch]
         return [self._points[self._point_starts[i] : self._point_ends[i]] for i in range(a, b)]
+
+    def component(self, ch: str) -> str | None:
+        """The CURSIVE_JOINS component ``ch`` starts with (安 → 宀, 打 → 扌), or None: its first strokes, scaled
+        together, lie within _MATCH_DISTANCE of the component's own medians, stroke by stroke."""
+        if ch not in self._components:
+            found = None
+            medians = self.medians(ch) if ch in self else []
+            for name, template in self._templates.items():
+                k = len(template)
+                if ch != name and len(medians) > k:
+                    distance = float(np.linalg.norm(_shape(medians[:k]) - template, axis=2).mean())
+                    if distance < _MATCH_DISTANCE:
+                        found = name
+                        break
+            self._components[ch] = found
+        return self._components[ch]

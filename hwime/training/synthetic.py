@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from ..ink import Ink
 from ..raster import RasterSpec, prepare_image, render_ink
-from .strokedata import StrokeTable
+from .strokedata import CURSIVE_JOINS, StrokeTable
 
 
 
@@ -36,6 +36,7 @@ class StrokeStyle:
     round_max: int = 2  # Chaikin passes: corners of 折 become curves in a fast hand
     width_min: float = 0.022
     width_max: float = 0.065
+    cursive_components: float = 0.0  # share of samples whose 宀 扌 氵 讠 (strokedata.CURSIVE_JOINS) are written joined
 
 
 def _rng(seed: int, cls: int, index: int, source: int) -> np.random.Generator:
@@ -92,11 +93,11 @@ def _elastic(rng: np.random.Generator, amplitude: float):
     return warp
 
 
-def _link(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _link(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, bow: float = 0.35) -> np.ndarray:
     """The pen's path from the end of one stroke to the start of the next without lifting: a bowed curve."""
     p0, p3 = a[-1], b[0]
     d = p3 - p0
-    normal = np.array([-d[1], d[0]]) * rng.uniform(-0.35, 0.35)
+    normal = np.array([-d[1], d[0]]) * rng.uniform(-bow, bow)
     out_dir = a[-1] - a[-2] if len(a) > 1 else d * 0
     p1 = p0 + 0.3 * out_dir + 0.25 * d + normal
     p2 = p3 - 0.25 * d + normal
@@ -104,8 +105,12 @@ def _link(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2 + t**3 * p3
 
 
-def synth_strokes(medians: list[np.ndarray], rng: np.random.Generator, style: StrokeStyle = StrokeStyle()) -> tuple[Ink, list[float]]:
-    """One handwritten-looking Ink from reference medians, with a pen width per stroke (fraction of the glyph)."""
+def synth_strokes(medians: list[np.ndarray], rng: np.random.Generator, style: StrokeStyle = StrokeStyle(),
+                  component: str | None = None) -> tuple[Ink, list[float]]:
+    """One handwritten-looking Ink from reference medians, with a pen width per stroke (fraction of the glyph).
+
+    ``component`` (a CURSIVE_JOINS key the character starts with) is written in its joined form in a
+    ``style.cursive_components`` share of samples, more often the faster the writer."""
     centre = np.array([512.0, 512.0])
     glyph = _affine(rng, style.rotate_deg, style.shear, style.aspect)
     warp = _elastic(rng, style.elastic * rng.uniform(0.3, 1.0))
@@ -125,13 +130,19 @@ def synth_strokes(medians: list[np.ndarray], rng: np.random.Generator, style: St
         xy = warp(xy)
         xy = xy + rng.normal(0, style.noise * 1024, xy.shape)
         strokes.append(_chaikin(_resample(xy, 40.0), 1 + passes))
+    # a component joined as fast writers join it: stroke i runs into stroke i + 1 for each i in its joins
+    forced: set[int] = set()
+    if component and style.cursive_components > 0:  # no draw otherwise, so older recipes make the same samples
+        if rng.random() < style.cursive_components * (0.5 + speed):
+            forced = {i + 1 for i in CURSIVE_JOINS[component]}
     # join consecutive strokes the way a fast hand does, the pen lightening along each connector
     joined: list[np.ndarray] = []
     pressures: list[np.ndarray] = []
-    for xy in strokes:
+    for i, xy in enumerate(strokes):
         p = _pressure_profile(len(xy), rng)
-        if joined and rng.random() < link_p:
-            bridge = _link(joined[-1], xy, rng)
+        tight = i in forced
+        if joined and (tight or rng.random() < link_p):
+            bridge = _link(joined[-1], xy, rng, bow=0.1 if tight else 0.35)
             joined[-1] = np.concatenate([joined[-1], bridge, xy])
             pressures[-1] = np.concatenate([pressures[-1], np.full(len(bridge), rng.uniform(0.05, 0.3)), p])
         else:
@@ -154,8 +165,9 @@ def _pressure_profile(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(level + 0.15 * (1 - t) - 0.25 * np.clip(t - 0.7, 0, 1) * rng.uniform(0, 2), 0.05, 1.0)
 
 
-def render_strokes(medians: list[np.ndarray], rng: np.random.Generator, spec: RasterSpec, style: StrokeStyle = StrokeStyle()) -> np.ndarray:
-    ink, widths = synth_strokes(medians, rng, style)
+def render_strokes(medians: list[np.ndarray], rng: np.random.Generator, spec: RasterSpec, style: StrokeStyle = StrokeStyle(),
+                   component: str | None = None) -> np.ndarray:
+    ink, widths = synth_strokes(medians, rng, style, component)
     image = render_ink(ink, stroke_widths=widths, ink_value=int(rng.uniform(0, 60)))
     return prepare_image(_scan_look(image, rng), spec, crop=False)
 
@@ -268,4 +280,4 @@ class SyntheticSource:
             if ch not in self.strokes:
                 raise ValueError(f"no font has {ch!r} and there is no stroke data for it")
         rng = _rng(self.seed, cls, index, self.STROKES)
-        return render_strokes(self.strokes.medians(ch), rng, self.spec, self.style)
+        return render_strokes(self.strokes.medians(ch), rng, self.spec, self.style, self.strokes.component(ch))
