@@ -86,7 +86,6 @@ def score_variant(best: Path, sets: list[LabelledSet], prior_weight: float) -> d
 def run_ablation(spec: dict, work: str | Path, dev_sets: list[str], workers: int | None = None,
                  only: list[str] | None = None) -> list[dict]:
     """Prepare, train and score each variant (skipping those already scored); the results in the file's order."""
-    from ..raster import RasterSpec
     from .dataset import prepare, spec_from_recipe
     from .train import train
 
