@@ -1,5 +1,9 @@
 """Networks behind one registry: build_model(arch, num_classes). All take (N, 1, S, S) and return logits.
 
+``in_channels = 3`` (with optional per-channel ``channel_mean`` / ``channel_std``) builds the network with a
+three-channel first layer behind a fixed input step that copies the gray image into the channels, as recipes
+reproducing RGB-trained seeds need; the pad still hands every model one gray channel.
+
 hwnet, the default, is MobileNetV3-small with a one-channel stem and a narrow head: the classifier over
 ~6,800 classes dominates the parameter count, so a 320-wide bottleneck keeps the fp16 bundle under 8 MB.
 It was picked by measurement on a 2-core CPU (see training/README.md): ~3x the training throughput of
@@ -8,19 +12,22 @@ MobileNetV2 at the same input size, and a few milliseconds per character on one 
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
+import torch
 from torch import nn
 from torchvision import models
 
-
-def _one_channel(conv: nn.Conv2d) -> nn.Conv2d:
-    return nn.Conv2d(1, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=conv.bias is not None)
+MODEL_OPTIONS = ("in_channels", "channel_mean", "channel_std")
 
 
-def hwnet(num_classes: int, hidden: int = 320) -> nn.Module:
+def _one_channel(conv: nn.Conv2d, channels: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=conv.bias is not None)
+
+
+def hwnet(num_classes: int, hidden: int = 320, in_channels: int = 1) -> nn.Module:
     net = models.mobilenet_v3_small(weights=None)
-    net.features[0][0] = _one_channel(net.features[0][0])
+    net.features[0][0] = _one_channel(net.features[0][0], in_channels)
     for m in net.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.momentum = 0.1  # torchvision's 0.01 leaves eval statistics stale for the first thousand steps
@@ -30,25 +37,39 @@ def hwnet(num_classes: int, hidden: int = 320) -> nn.Module:
     return net
 
 
-def mobilenet_v2(num_classes: int) -> nn.Module:
+def mobilenet_v2(num_classes: int, in_channels: int = 1) -> nn.Module:
     net = models.mobilenet_v2(weights=None, num_classes=num_classes)
-    net.features[0][0] = _one_channel(net.features[0][0])
+    net.features[0][0] = _one_channel(net.features[0][0], in_channels)
     return net
 
 
-def resnet18(num_classes: int) -> nn.Module:
+def resnet18(num_classes: int, in_channels: int = 1) -> nn.Module:
     net = models.resnet18(weights=None, num_classes=num_classes)
-    net.conv1 = _one_channel(net.conv1)
+    net.conv1 = _one_channel(net.conv1, in_channels)
     return net
 
 
-def efficientnet_v2_s(num_classes: int) -> nn.Module:
+def efficientnet_v2_s(num_classes: int, in_channels: int = 1) -> nn.Module:
     net = models.efficientnet_v2_s(weights=None, num_classes=num_classes)
-    net.features[0][0] = _one_channel(net.features[0][0])
+    net.features[0][0] = _one_channel(net.features[0][0], in_channels)
     return net
 
 
-ARCHS: dict[str, Callable[[int], nn.Module]] = {
+class GrayToChannels(nn.Module):
+    """(N, 1, S, S) -> (N, C, S, S): the gray image copied into C channels, each then shifted and scaled by its own
+    mean and std — what torchvision's ToTensor + Normalize do to a gray scan converted to RGB."""
+
+    def __init__(self, channels: int, mean: Sequence[float], std: Sequence[float]):
+        super().__init__()
+        self.channels = channels
+        self.register_buffer("mean", torch.tensor(list(mean), dtype=torch.float32).view(1, channels, 1, 1))
+        self.register_buffer("std", torch.tensor(list(std), dtype=torch.float32).view(1, channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.expand(-1, self.channels, -1, -1) - self.mean) / self.std
+
+
+ARCHS: dict[str, Callable[..., nn.Module]] = {
     "hwnet": hwnet,
     "mobilenet_v2": mobilenet_v2,
     "resnet18": resnet18,
@@ -56,10 +77,26 @@ ARCHS: dict[str, Callable[[int], nn.Module]] = {
 }
 
 
-def build_model(arch: str, num_classes: int) -> nn.Module:
+def build_model(arch: str, num_classes: int, in_channels: int = 1, channel_mean: Sequence[float] = (),
+                channel_std: Sequence[float] = ()) -> nn.Module:
+    """The network ``arch``; it takes (N, 1, S, S) whatever ``in_channels`` its first layer has."""
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; choose from {', '.join(ARCHS)}")
-    return ARCHS[arch](num_classes)
+    if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels not in (1, 3):
+        raise ValueError(f"in_channels must be 1 or 3, got {in_channels!r}")
+    mean, std = list(channel_mean) or [0.0] * in_channels, list(channel_std) or [1.0] * in_channels
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in mean + std)
+    if len(mean) != in_channels or len(std) != in_channels or not numbers or min(std) <= 0:
+        raise ValueError(f"channel_mean and channel_std need {in_channels} numbers each (std > 0), got {mean} and {std}")
+    net = ARCHS[arch](num_classes, in_channels=in_channels)
+    if in_channels == 1 and not channel_mean and not channel_std:
+        return net
+    return nn.Sequential(GrayToChannels(in_channels, mean, std), net)
+
+
+def model_options(table: dict) -> dict:
+    """The build_model options in a recipe's model section or a bundle's model_options (absent: one channel)."""
+    return {k: table[k] for k in MODEL_OPTIONS if k in table}
 
 
 def head_size(model: nn.Module) -> int:

@@ -36,6 +36,7 @@ class RasterSpec:
     mean: float = 0.95
     std: float = 0.2
     margin: float = 0.06  # white border added on each side by to_square, as a fraction of the longer side
+    square: str = "pad"  # "pad": keep the aspect (一 stays flat); "stretch": fill the square (some seeds did)
 
     # a spec comes from model bundles and recipes, which are data: absurd values are refused, not obeyed
     _RANGES = {"size": (8, 512), "threshold": (1, 255), "mean": (0.0, 1.0), "std": (1e-3, 10.0), "margin": (0.0, 1.0)}
@@ -48,6 +49,8 @@ class RasterSpec:
             if isinstance(value, bool) or not kind_ok or not (low <= value <= high):
                 kind = "an integer" if integral else "a number"
                 raise RasterError(f"raster {name} must be {kind} from {low} to {high}, got {value!r}")
+        if self.square not in ("pad", "stretch"):
+            raise RasterError(f"raster square must be \"pad\" or \"stretch\", got {self.square!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -203,6 +206,13 @@ def to_square(image: np.ndarray, margin: float = 0.0) -> np.ndarray:
     return out
 
 
+def pad_margin(image: np.ndarray, margin: float) -> np.ndarray:
+    """Paper around the image, ``margin`` of each side's own length, for a stretch to the square."""
+    h, w = image.shape
+    dy, dx = int(round(h * margin)), int(round(w * margin))
+    return np.pad(image, ((dy, dy), (dx, dx)), constant_values=255)
+
+
 def resize(image: np.ndarray, size: int) -> np.ndarray:
     pil = Image.fromarray(image)
     method = Image.Resampling.BOX if pil.width >= size else Image.Resampling.BILINEAR
@@ -226,7 +236,8 @@ def prepare_image(image: np.ndarray, spec: RasterSpec, *, crop: bool = True) -> 
     if crop:  # find the ink at up to 1024 px, then keep no more than the network can use
         image = find_ink(shrink(image, 1024), spec.threshold)
     glyph = shrink(image, 4 * spec.size)  # squaring a 1 x 60000 strip would take 3.6 GB
-    return threshold(resize(to_square(glyph, spec.margin), spec.size), spec.threshold)
+    framed = to_square(glyph, spec.margin) if spec.square == "pad" else pad_margin(glyph, spec.margin)
+    return threshold(resize(framed, spec.size), spec.threshold)
 
 
 def ink_to_image(ink: Ink, spec: RasterSpec, **render_options) -> np.ndarray:

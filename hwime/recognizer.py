@@ -2,6 +2,7 @@
 
 A bundle is one file loadable with ``torch.load(weights_only=True)`` (it can never run code) holding:
 format, arch, labels, raster (a RasterSpec dict), state_dict, and plain metadata (recipe, data, metrics);
+model_options (in_channels, channel_mean, channel_std; absent = one channel);
 optionally ``prior_weight`` (λ) and ``context_mix`` (β), chosen on real dev sets when the bundle was made.
 
 Ranking happens here and only here (the pad, `hwime recognize` and `evaluate` all call ``scores``):
@@ -23,7 +24,7 @@ import torch
 
 from .bundled import DEFAULT_MODEL, asset_path
 from .ink import Ink
-from .model import build_model
+from .model import build_model, model_options
 from .raster import RasterError, RasterSpec, has_ink, ink_to_image, normalize, prepare_image
 
 BUNDLE_FORMAT = "hwime-bundle/1"
@@ -147,8 +148,11 @@ class Recognizer:
         bundle = read_bundle(path)
         labels = list(bundle["labels"])
         try:
-            model = build_model(bundle["arch"], len(labels))
-        except ValueError as exc:
+            options = bundle.get("model_options") or {}
+            if not isinstance(options, dict):
+                raise ValueError(f"model_options must be a table, got {type(options).__name__}")
+            model = build_model(bundle["arch"], len(labels), **model_options(options))
+        except (ValueError, TypeError) as exc:
             raise ModelError(f"{path}: {exc}") from None
         state = bundle["state_dict"]
         heads = [v for k, v in state.items() if k.endswith(".weight") and v.ndim == 2]

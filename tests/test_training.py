@@ -15,6 +15,7 @@ from conftest import SHARED_DATA, build_segment_font, ink_kou, ink_shi
 from hwime import Recognizer
 from hwime.training.__main__ import main as training_main
 from hwime.training.dataset import prepare
+from hwime.raster import RasterSpec
 from hwime.training.recipe import RecipeError, load_recipe
 from hwime.training.train import train
 
@@ -35,9 +36,9 @@ def tiny_data(tmp_path_factory):
 
 def test_preview_of_a_found_classes_recipe_works_without_options(tmp_path):
     out = tmp_path / "p.png"
-    assert training_main(["preview", "training/hwdb10-seed000.toml", "--set", "data.font_share=0", "--per-char", "3",
+    assert training_main(["preview", "training/hwdb10.toml", "--set", "data.font_share=0", "--per-char", "3",
                           "--out", str(out)]) == 0
-    size = load_recipe("training/hwdb10-seed000.toml")["data"]["size"]
+    size = load_recipe("training/hwdb10.toml")["data"]["size"]
     assert Image.open(out).size[1] == 16 * (size + 2)  # the first 16 common characters, one row each
 
 
@@ -195,8 +196,14 @@ def test_a_recipe_file_with_a_misspelt_key_is_refused(tmp_path):
 
 
 def test_every_shipped_recipe_loads():
+    from hwime.training.ablation import read_ablation
+
     for path in Path("training").glob("*.toml"):
         assert load_recipe(path)["name"] == path.stem
+    for path in Path("training/ablations").glob("*.toml"):  # every variant is a valid recipe
+        spec = read_ablation(path)
+        for variant in spec["variant"]:
+            load_recipe(spec["base"], spec["budget"] + variant["set"])
 
 
 def test_the_fonts_step_names_what_is_missing_and_merges_subsets(tmp_path, monkeypatch):
@@ -322,3 +329,90 @@ def test_ablation_keeps_small_sets_whole_and_runs_each_variant_once(tiny_data, t
     spec_file.write_text('base = "tiny.toml"\nvariants = []\n', encoding="utf-8")
     with pytest.raises(RecipeError, match="unknown key"):
         read_ablation(spec_file)
+
+
+def test_loader_workers_make_the_same_run_and_resume_exactly(tiny_data, tmp_path):
+    d, recipe, _ = tiny_data
+    train(recipe, d, tmp_path / "inline")  # train.workers = -1: none on a CPU run
+    with_workers = load_recipe(None, TINY + ["train.workers=2"])
+    assert train(with_workers, d, tmp_path / "workers", max_steps=7) == {"interrupted_at": 7}
+    train(recipe, d, tmp_path / "workers", resume=True)  # the loader processes are not part of what a run learns
+    a = torch.load(tmp_path / "inline" / "checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "workers" / "checkpoint.pt", weights_only=True)
+    assert a["state"]["global_step"] == b["state"]["global_step"] == 20
+    for k, v in a["model"].items():
+        assert torch.equal(v, b["model"][k]), k
+
+
+def _rows(run: Path) -> list[dict]:
+    return list(csv.DictReader(open(run / "log.csv")))
+
+
+def test_seed_000_settings_train_binarized_three_channel_and_stop_on_val_loss(tiny_data, tmp_path):
+    from hwime.training.train import augment_step, build_optimizer
+
+    d, _, _ = tiny_data
+    r = load_recipe(None, TINY + ["model.in_channels=3", "train.binarize=200", 'train.augment_style="torchvision"',
+                                  "train.decay_all=true", "train.nesterov=false", 'train.optimizer="sgd"', "train.lr=0.02",
+                                  'train.schedule="cosine_epoch"', "train.t_max=3", "train.epochs=3",
+                                  'train.early_stop_on="val_loss"', "train.label_smoothing=0", "train.patience=2"])
+    summary = train(r, d, tmp_path / "run", log_every=2)
+    rows = _rows(tmp_path / "run")
+    # cosine per epoch: one rate through each epoch, a lower one after each epoch's end
+    rates = [sorted({float(x["lr"]) for x in rows if x["lr"] and int(x["epoch"]) == e}) for e in (1, 2, 3)]
+    assert all(len(v) == 1 for v in rates) and rates[0][0] == pytest.approx(0.02)
+    assert rates[0][0] > rates[1][0] > rates[2][0] > 0
+    val = [(int(x["epoch"]), float(x["val_loss"])) for x in rows if x["val_loss"]]
+    best = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    assert best["epoch"] == min(val, key=lambda v: v[1])[0] and summary["epochs"] == 3
+    # the bundle keeps the three-channel first layer and the pad hands it one gray channel
+    bundle = tmp_path / "seed000.pt"
+    assert training_main(["export", str(tmp_path / "run" / "best.pt"), "--out", str(bundle)]) == 0
+    rec = Recognizer.load(bundle, device="cpu")
+    first = next(m for m in rec.model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first.in_channels == 3 and len(rec.recognize_ink(ink_kou(), top=3)) == 3
+    # binarized in training only: at strength 0 a training batch has two values, validation keeps its grey
+    grey = torch.full((2, 32, 32), 255, dtype=torch.uint8)
+    grey[:, 10:20, 10:20] = 120
+    grey[:, 12:14, 12:14] = 230
+    x = augment_step(grey, 0, {**r["train"], "augment": 0.0}, RasterSpec(size=32), 0)
+    assert len(torch.unique(x)) == 2
+    groups = build_optimizer(torch.nn.Linear(3, 2), r["train"]).param_groups
+    assert len(groups) == 1 and groups[0]["weight_decay"] == r["train"]["weight_decay"]  # biases decay too
+
+
+def test_seed_001_settings_stretch_imagenet_channels_adam_and_plateau(tiny_data, tmp_path):
+    d, _, _ = tiny_data
+    r = load_recipe(None, TINY + ["model.in_channels=3", "model.channel_mean=[0.485, 0.456, 0.406]",
+                                           "model.channel_std=[0.229, 0.224, 0.225]", 'train.optimizer="adam"',
+                                           "train.lr=0.01", "train.weight_decay=0", 'train.schedule="plateau"',
+                                           "train.plateau_patience=0", "train.plateau_factor=0.5", "train.epochs=4",
+                                           "train.amp=false"])
+    train(r, d, tmp_path / "run", log_every=2)
+    rows = _rows(tmp_path / "run")
+    val = [float(x["val_loss"]) for x in rows if x["val_loss"]]
+    rates = [max(float(x["lr"]) for x in rows if x["lr"] and int(x["epoch"]) == e) for e in (1, 2, 3, 4)]
+    # with patience 0 the rate halves after every epoch whose loss is not a new low, and only then
+    expected, best = [0.01, 0.01], val[0]  # the first validation is a new low by definition
+    for loss in val[1:3]:
+        expected.append(expected[-1] * (0.5 if loss >= best * (1 - 1e-4) else 1.0))  # torch's relative threshold
+        best = min(best, loss)
+    assert rates == pytest.approx(expected)
+    with pytest.raises(ValueError, match="3 numbers"):
+        from hwime.model import build_model
+        build_model("hwnet", 10, 3, [0.5, 0.5], [0.2, 0.2])
+    from hwime.raster import prepare_image
+    dash = np.full((20, 100), 255, np.uint8)
+    dash[8:12, 5:95] = 0
+    stretched = prepare_image(dash, RasterSpec(size=32, square="stretch", margin=0.0))
+    padded = prepare_image(dash, RasterSpec(size=32))
+    assert (stretched < 128).all(1).sum() > 28 and (padded < 128).any(1).sum() <= 2  # 一 fills the square only when stretched
+
+
+@pytest.mark.parametrize("override, message", [
+    ('train.schedule="linear"', "train.schedule"), ("model.in_channels=2", "model.in_channels"),
+    ('data.square="crop"', "data.square"), ('train.early_stop_on="loss"', "train.early_stop_on"),
+])
+def test_recipe_choices_are_checked(override, message):
+    with pytest.raises(RecipeError, match=message):
+        load_recipe(None, [override])

@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_language_bench)
 
     p = sub.add_parser("ablation", help="one change at a time at a small budget, scored on the dev sets (a table)")
-    p.add_argument("ablation", help="ablation file, e.g. training/ablation-v2.toml")
+    p.add_argument("ablation", help="ablation file, e.g. training/ablations/v2.toml")
     p.add_argument("--work", default="runs/ablation", help="folder for each variant's data, run and result")
     p.add_argument("--eval", action="append", default=[], metavar="PATH", help="labelled set (default: ../shared/data sets)")
     p.add_argument("--only", action="append", default=[], metavar="NAME", help="run only this variant (repeatable)")

@@ -1,6 +1,6 @@
 """`ablation`: one change at a time at a small fixed budget, each scored on the real dev sets -> a markdown table.
 
-An ablation file (e.g. training/ablation-v2.toml) names a base recipe, a budget (``--set`` overrides every variant
+An ablation file (e.g. training/ablations/v2.toml) names a base recipe, a budget (``--set`` overrides every variant
 shares) and the variants, each a list of further overrides. The classes are a fixed subset: every class of the
 dev sets that are small enough to keep whole, filled with the other sets' classes to ``classes`` (drawn with
 ``class_seed``); a set is scored on its samples whose class is in the subset, among the subset's classes only.

@@ -1,9 +1,9 @@
 """The training checkpoint format, in one place: what `train` writes, `--resume` and `export` read, tests forge.
 
 checkpoint.pt (every `checkpoint_every` steps and at each epoch's end) holds everything to continue bit for bit:
-    model, optimizer, scheduler (state dicts), state (epoch, step_in_epoch, global_step, best_top1, bad_epochs,
-    seconds), aug_rng (one augmentation generator state per rank), torch_rng, cuda_rng and scaler (CUDA runs only),
-    recipe (JSON text), labels.
+    model, optimizer, scheduler (state dicts), state (epoch, step_in_epoch, global_step, best_top1, best_loss,
+    bad_epochs, seconds), torch_rng, cuda_rng and scaler (CUDA runs only), recipe (JSON text), labels.
+    Augmentation needs no state: each step's draws come from (seed, rank, step) (train.step_generator).
 best.pt (the best validation epoch) holds model, epoch, val_top1, labels, recipe.
 Both are written atomically and read with weights_only=True.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from ..files import atomic_write
-from ..model import build_model
+from ..model import build_model, model_options
 
 
 def save(obj: dict, path: str | Path) -> Path:
@@ -37,6 +37,6 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, list[str], dict]:
     ckpt = load(path)
     recipe = json.loads(ckpt["recipe"])
     labels = list(ckpt["labels"])
-    model = build_model(recipe["model"]["arch"], len(labels))
+    model = build_model(recipe["model"]["arch"], len(labels), **model_options(recipe["model"]))
     model.load_state_dict(ckpt["model"])
     return model.eval(), labels, recipe

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..files import atomic_write
+from ..model import model_options
 from ..recognizer import BUNDLE_FORMAT, Recognizer, check_ranking_values, pick_device
 from . import checkpoint
 from .dataset import spec_from_recipe
@@ -34,6 +35,7 @@ def export_bundle(checkpoint_path: str | Path, out: str | Path, half: bool = Tru
     bundle = {
         "format": BUNDLE_FORMAT,
         "arch": recipe["model"]["arch"],
+        "model_options": model_options(recipe["model"]),
         "labels": labels,
         "raster": spec_from_recipe(recipe).to_dict(),
         "state_dict": state,

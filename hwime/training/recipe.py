@@ -23,6 +23,7 @@ DEFAULTS: dict = {
         "mean": 0.95,
         "std": 0.2,
         "margin": 0.06,
+        "square": "pad",  # or "stretch" (the glyph fills the square whatever its aspect)
         "gnt": [],  # globs of CASIA-HWDB .gnt files for training
         "pot": [],  # globs of CASIA-OLHWDB .pot files for training
         "val_gnt": [],
@@ -35,23 +36,48 @@ DEFAULTS: dict = {
         "seed": 1,
         "synthetic_seeds": [],  # one block of synthetic_per_class samples per seed; empty = [seed]
     },
-    "model": {"arch": "hwnet"},
+    "model": {
+        "arch": "hwnet",
+        "in_channels": 1,  # 3: a three-channel first layer fed copies of the gray image (RGB-trained seeds)
+        "channel_mean": [],  # per input channel, after data.mean/std (ImageNet: [0.485, 0.456, 0.406])
+        "channel_std": [],
+    },
     "train": {
         "epochs": 10,
         "batch_size": 256,
-        "optimizer": "adamw",  # or sgd
+        "optimizer": "adamw",  # adamw, adam or sgd
         "lr": 3e-3,
         "momentum": 0.9,
+        "nesterov": True,  # sgd only
         "weight_decay": 5e-4,
-        "schedule": "onecycle",  # or cosine
+        "decay_all": False,  # weight decay on biases and norm weights too (the seeds' plain optimizers)
+        "schedule": "onecycle",  # per step: onecycle, cosine (warm-up, then cosine); per epoch: cosine_epoch, plateau
         "warmup_epochs": 0.3,
+        "t_max": 0,  # cosine_epoch's period in epochs; 0 = epochs
+        "plateau_patience": 2,  # plateau: epochs without a lower val loss before the rate is cut
+        "plateau_factor": 0.5,
         "label_smoothing": 0.1,
         "augment": 1.0,  # strength of the tensor-level augmentation, 0 = off
+        "augment_style": "hwime",  # or "torchvision": the seeds' rotation 15°, perspective p=0.1, blur
+        "binarize": 0,  # > 0: training images (not validation) become 0 below it and 255 at or above it
+        "amp": True,  # mixed precision on CUDA (a CPU run is always fp32)
         "checkpoint_every": 500,  # steps
-        "patience": 0,  # epochs without a better val top-1 before stopping; 0 = never stop early
+        "early_stop_on": "val_top1",  # or val_loss: what best.pt and patience watch
+        "patience": 0,  # epochs without a better early_stop_on before stopping; 0 = never stop early
         "seed": 0,
-        "threads": 0,  # torch CPU threads, 0 = torch's default
+        "threads": 0,  # torch CPU threads, 0 = half the cores
+        "workers": -1,  # DataLoader processes that gather and augment batches; -1 = 8 on CUDA, 0 on CPU
     },
+}
+
+
+CHOICES = {
+    "data.square": ("pad", "stretch"),
+    "model.in_channels": (1, 3),
+    "train.optimizer": ("adamw", "adam", "sgd"),
+    "train.schedule": ("onecycle", "cosine", "cosine_epoch", "plateau"),
+    "train.augment_style": ("hwime", "torchvision"),
+    "train.early_stop_on": ("val_top1", "val_loss"),
 }
 
 
@@ -93,6 +119,8 @@ def check_recipe(recipe: dict, schema: dict = DEFAULTS, where: str = "") -> None
             check_recipe(value, default, f"{name}.")
         elif not _fits(value, default):
             raise RecipeError(f"recipe key {name!r} must be {_kind(default)}, got {value!r}")
+        elif name in CHOICES and value not in CHOICES[name]:
+            raise RecipeError(f"recipe key {name!r} must be one of {', '.join(map(repr, CHOICES[name]))}, got {value!r}")
 
 
 def _merge(base: dict, over: dict) -> dict:

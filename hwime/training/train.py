@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +23,10 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .. import charset
-from ..model import build_model
+from ..model import build_model, model_options
 from ..raster import normalize
 from . import checkpoint
-from .augment import augment_batch
+from .augment import augment_batch, binarize, seed_augment_batch
 from .dataset import spec_from_recipe
 from .progress import progress
 
@@ -54,6 +55,16 @@ class PackedImages:
 
     def __getitem__(self, item: slice) -> torch.Tensor:
         return self.take(np.arange(len(self))[item])
+
+    def __getstate__(self) -> dict:
+        """Memory-mapped arrays travel to loader processes as their file names, not their contents."""
+        if all(isinstance(a, np.memmap) for a in self.arrays):
+            return {"files": [a.filename for a in self.arrays], "starts": self.starts}
+        return {"arrays": self.arrays, "starts": self.starts}
+
+    def __setstate__(self, state: dict) -> None:
+        self.starts = state["starts"]
+        self.arrays = state.get("arrays") or [np.load(f, mmap_mode="r") for f in state["files"]]
 
 
 def _load_split(data_dir: Path, split: str) -> tuple[np.ndarray, torch.Tensor] | None:
@@ -86,11 +97,34 @@ def data_spec(dirs: list[Path], recipe: dict):
     return wanted
 
 
-class StopRequested(Exception):
-    """Ctrl-C or SIGTERM arrived: the step in flight finishes, a checkpoint is written, training returns."""
+def default_workers(device: torch.device) -> int:
+    """DataLoader processes when the recipe says -1: enough to feed a GPU, none beside a CPU run (whose cores
+    are all needed by the training thread on small machines)."""
+    return min(8, max(0, (os.cpu_count() or 1) - 1)) if device.type == "cuda" else 0
 
 
-def _schedule(opt: torch.optim.Optimizer, cfg: dict, total_steps: int, steps_per_epoch: int):
+def build_optimizer(model: torch.nn.Module, cfg: dict) -> torch.optim.Optimizer:
+    if cfg["decay_all"]:  # seeds decay every parameter; decaying norms fights the normalization
+        groups = [{"params": list(model.parameters()), "weight_decay": cfg["weight_decay"]}]
+    else:
+        decay = [p for p in model.parameters() if p.ndim > 1]
+        no_decay = [p for p in model.parameters() if p.ndim <= 1]  # biases and norms
+        groups = [{"params": decay, "weight_decay": cfg["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg["optimizer"] == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg["lr"])
+    if cfg["optimizer"] == "adam":  # weight decay as an L2 term in the gradient, as torch.optim.Adam does it
+        return torch.optim.Adam(groups, lr=cfg["lr"])
+    if cfg["optimizer"] == "sgd":
+        return torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"], nesterov=cfg["nesterov"])
+    raise ValueError(f"unknown optimizer {cfg['optimizer']!r}; use adamw, adam or sgd")
+
+
+STEP_SCHEDULES, EPOCH_SCHEDULES = ("onecycle", "cosine"), ("cosine_epoch", "plateau")
+
+
+def build_schedule(opt: torch.optim.Optimizer, cfg: dict, total_steps: int, steps_per_epoch: int):
+    """onecycle and cosine (with warm-up) step every batch; cosine_epoch (torch's CosineAnnealingLR, T_max in
+    epochs) and plateau (ReduceLROnPlateau on the validation loss) step once an epoch."""
     warmup = max(2, int(cfg["warmup_epochs"] * steps_per_epoch))  # OneCycleLR needs two warm-up steps
     if cfg["schedule"] == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
@@ -102,18 +136,12 @@ def _schedule(opt: torch.optim.Optimizer, cfg: dict, total_steps: int, steps_per
                 return (step + 1) / warmup
             return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total_steps - warmup))))
         return torch.optim.lr_scheduler.LambdaLR(opt, factor)
-    raise ValueError(f"unknown schedule {cfg['schedule']!r}; use onecycle or cosine")
-
-
-def _optimizer(model: torch.nn.Module, cfg: dict) -> torch.optim.Optimizer:
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]  # biases and norms
-    groups = [{"params": decay, "weight_decay": cfg["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
-    if cfg["optimizer"] == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg["lr"])
-    if cfg["optimizer"] == "sgd":
-        return torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"], nesterov=True)
-    raise ValueError(f"unknown optimizer {cfg['optimizer']!r}; use adamw or sgd")
+    if cfg["schedule"] == "cosine_epoch":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg["t_max"] or cfg["epochs"])
+    if cfg["schedule"] == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", patience=cfg["plateau_patience"],
+                                                          factor=cfg["plateau_factor"])
+    raise ValueError(f"unknown schedule {cfg['schedule']!r}; use {', '.join(STEP_SCHEDULES + EPOCH_SCHEDULES)}")
 
 
 def epoch_order(n: int, seed: int, epoch: int, rank: int, world: int) -> np.ndarray:
@@ -123,26 +151,128 @@ def epoch_order(n: int, seed: int, epoch: int, rank: int, world: int) -> np.ndar
     return perm[rank * per_rank : (rank + 1) * per_rank]
 
 
-@torch.no_grad()
-def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, spec, device: torch.device,
-             batch_size: int = 512) -> float:
-    model.eval()
-    correct = 0
-    for i in range(0, len(images), batch_size):
-        x = normalize(images[i : i + batch_size], spec).to(device, memory_format=torch.channels_last)
-        correct += int((model(x).argmax(1).cpu() == labels[i : i + batch_size]).sum())
-    return correct / max(1, len(images))
+def step_generator(seed: int, rank: int, step: int) -> torch.Generator:
+    """The augmentation draws of one batch, fixed by (seed, rank, step): any loader process can make any batch,
+    and a resumed run makes the same ones without carrying generator state."""
+    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, rank, step]).generate_state(1)[0]))
 
 
-def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resume: bool = False, max_steps: int | None = None,
-          device: str = "auto", log_every: int = 50) -> dict:
-    """Train per recipe["train"] on one or more prepared folders (same labels.txt), concatenated.
+def augment_step(images: torch.Tensor, step: int, cfg: dict, spec, rank: int) -> torch.Tensor:
+    """A uint8 batch (on any device) -> the normalized, augmented float batch of training step ``step``."""
+    if cfg["binarize"]:
+        images = binarize(images, cfg["binarize"])
+    style = seed_augment_batch if cfg["augment_style"] == "torchvision" else augment_batch
+    return style(images, spec, cfg["augment"], step_generator(cfg["seed"], rank, step))
 
-    Returns a summary; max_steps stops early with a checkpoint, as an interruption would.
-    """
+
+class EpochBatches(torch.utils.data.Dataset):
+    """The batches of one epoch from ``state["step_in_epoch"]`` on, one item per step: (images, labels). With
+    ``augment`` the images come out augmented and normalized; without, as uint8 for the device to augment.
+    Small to pickle (the images travel as file names), so loader processes start quickly however they start."""
+
+    def __init__(self, run: "Run", augment: bool):
+        self.train_x, self.train_y, self.spec, self.rank = run.train_x, run.train_y, run.spec, run.rank
+        self.cfg = {k: run.cfg[k] for k in ("batch_size", "binarize", "augment_style", "augment", "seed")}
+        self.first_step = run.state["step_in_epoch"]
+        self.epoch_start = run.state["global_step"] - run.state["step_in_epoch"]
+        self.steps, self.augment = run.steps_per_epoch, augment
+        self.order = epoch_order(len(run.train_x), run.cfg["seed"], run.state["epoch"], run.rank, run.world)
+
+    def __len__(self) -> int:
+        return self.steps - self.first_step
+
+    def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor]:
+        size, step = self.cfg["batch_size"], self.first_step + item
+        idx = self.order[step * size : (step + 1) * size]
+        images = self.train_x.take(idx)
+        labels = self.train_y[torch.from_numpy(idx)]
+        if self.augment:
+            images = augment_step(images, self.epoch_start + step, self.cfg, self.spec, self.rank)
+        return images, labels
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)  # each loader process augments on one core
+
+
+class RunLog:
+    """log.csv (and TensorBoard when installed): one row per logged step and per validation."""
+
+    FIELDS = ["epoch", "step", "lr", "train_loss", "train_top1", "val_top1", "val_loss", "img_per_s", "seconds"]
+
+    def __init__(self, run_dir: Path, main: bool, resume_step: int | None):
+        self.path, self.main = run_dir / "log.csv", main
+        self.tb = None
+        if not main:
+            return
+        if not self.path.exists():
+            self._rewrite([])
+        elif resume_step is not None:  # rows written after the checkpoint will be written again: drop them
+            rows = list(csv.DictReader(open(self.path, newline="")))
+            self._rewrite([r for r in rows if int(r["step"]) <= resume_step])
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+            self.tb = SummaryWriter(run_dir / "tensorboard")
+        except ImportError:  # TensorBoard is optional
+            pass
+
+    def _rewrite(self, rows: list[dict]) -> None:
+        with open(self.path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(self.FIELDS)
+            for r in rows:
+                w.writerow([r.get(k, "") for k in self.FIELDS])
+
+    def write(self, row: dict) -> None:
+        if not self.main:
+            return
+        with open(self.path, "a", newline="") as fh:
+            csv.writer(fh).writerow([row.get(k, "") for k in self.FIELDS])
+        if self.tb:
+            for k, v in row.items():
+                if k not in ("epoch", "step") and v != "":
+                    self.tb.add_scalar(k, v, row["step"])
+
+    def close(self) -> None:
+        if self.tb:
+            self.tb.close()
+
+
+@dataclass
+class Run:
+    """Everything `setup` builds once: data, model, optimizer, schedule, progress state and the log."""
+
+    recipe: dict
+    cfg: dict
+    rank: int
+    world: int
+    distributed: bool
+    device: torch.device
+    spec: object
+    labels: list[str]
+    train_x: PackedImages
+    train_y: torch.Tensor
+    val: tuple[PackedImages, torch.Tensor] | None
+    steps_per_epoch: int
+    model: torch.nn.Module
+    net: torch.nn.Module
+    opt: torch.optim.Optimizer
+    sched: object
+    scaler: torch.amp.GradScaler
+    use_amp: bool
+    workers: int
+    state: dict
+    run_dir: Path
+    log: RunLog
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup(recipe: dict, data_dirs: list[Path], run_dir: Path, resume: bool, device: str) -> Run:
+    """Process group, data (memory-mapped), model, optimizer, schedule; restored from the checkpoint on resume."""
     cfg = recipe["train"]
-    dirs = [Path(d) for d in (data_dirs if isinstance(data_dirs, (list, tuple)) else [data_dirs])]
-    run_dir = Path(run_dir)
     distributed = "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -155,183 +285,221 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
         rank, world = 0, 1
     dev = torch.device(device)
     torch.set_num_threads(int(cfg["threads"]) or default_threads())
-    main = rank == 0
     run_dir.mkdir(parents=True, exist_ok=True)
 
-    spec = data_spec(dirs, recipe)
-    labels = charset.read_labels(dirs[0] / "labels.txt")
-    for d in dirs[1:]:
+    spec = data_spec(data_dirs, recipe)
+    labels = charset.read_labels(data_dirs[0] / "labels.txt")
+    for d in data_dirs[1:]:
         if charset.read_labels(d / "labels.txt") != labels:
-            raise ValueError(f"{d}/labels.txt differs from {dirs[0]}/labels.txt: prepared folders must share one class set")
-    parts = [p for p in (_load_split(d, "train") for d in dirs) if p is not None]
+            raise ValueError(f"{d}/labels.txt differs from {data_dirs[0]}/labels.txt: prepared folders must share one class set")
+    parts = [p for p in (_load_split(d, "train") for d in data_dirs) if p is not None]
     if not parts:
-        raise FileNotFoundError(f"no train-images.npy in {', '.join(map(str, dirs))}: run prepare first")
+        raise FileNotFoundError(f"no train-images.npy in {', '.join(map(str, data_dirs))}: run prepare first")
     train_x = PackedImages([x for x, _ in parts])
     train_y = torch.cat([y for _, y in parts]) if len(parts) > 1 else parts[0][1]
-    del parts
-    val = next((v for v in (_load_split(d, "val") for d in dirs) if v is not None), None)
+    val = next((v for v in (_load_split(d, "val") for d in data_dirs) if v is not None), None)
     if val is not None:
         val = (PackedImages([val[0]]), val[1])
     steps_per_epoch = len(train_x) // world // cfg["batch_size"]
     if steps_per_epoch == 0:
         raise ValueError(f"{len(train_x)} training samples are fewer than one batch of {cfg['batch_size']} per process")
-    total_steps = steps_per_epoch * cfg["epochs"]
 
     torch.manual_seed(cfg["seed"])
-    model = build_model(recipe["model"]["arch"], len(labels)).to(dev, memory_format=torch.channels_last)
-    opt = _optimizer(model, cfg)
-    sched = _schedule(opt, cfg, total_steps, steps_per_epoch)
-    aug_gen = torch.Generator().manual_seed(cfg["seed"] * 1000 + rank)
-    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_top1": -1.0, "bad_epochs": 0, "seconds": 0.0}
-    ckpt_path, best_path = run_dir / "checkpoint.pt", run_dir / "best.pt"
+    model = build_model(recipe["model"]["arch"], len(labels), **model_options(recipe["model"]))
+    model = model.to(dev, memory_format=torch.channels_last)
+    opt = build_optimizer(model, cfg)
+    sched = build_schedule(opt, cfg, steps_per_epoch * cfg["epochs"], steps_per_epoch)
+    use_amp = dev.type == "cuda" and cfg["amp"]
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_top1": -1.0, "best_loss": math.inf,
+             "bad_epochs": 0, "seconds": 0.0}
+    ckpt_path = run_dir / "checkpoint.pt"
     if resume and not ckpt_path.exists():
         raise FileNotFoundError(f"nothing to resume: {ckpt_path} does not exist (run without --resume to start)")
     if resume:
         ckpt = checkpoint.load(ckpt_path)
-        stored = json.loads(ckpt["recipe"])
-        changed = _recipe_changes(stored, recipe)
+        changed = _recipe_changes(json.loads(ckpt["recipe"]), recipe)
         if changed:
             raise ValueError(f"{ckpt_path} was trained with another recipe ({'; '.join(changed[:6])}); resume with the "
                              "same recipe and --set values, or start a new run folder")
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
-        state = ckpt["state"]
-        aug_gen.set_state(ckpt["aug_rng"][rank])
+        state.update(ckpt["state"])
         torch.set_rng_state(ckpt["torch_rng"])
         if dev.type == "cuda" and "cuda_rng" in ckpt:
             torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
-        if main:
+        if use_amp and "scaler" in ckpt:
+            scaler.load_state_dict(ckpt["scaler"])
+        if rank == 0:
             print(f"resumed {ckpt_path} at epoch {state['epoch']} step {state['step_in_epoch']}", flush=True)
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
-    use_amp = dev.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    if resume and "scaler" in ckpt and use_amp:
-        scaler.load_state_dict(ckpt["scaler"])
+    workers = default_workers(dev) if cfg["workers"] < 0 else cfg["workers"]
+    return Run(recipe, cfg, rank, world, distributed, dev, spec, labels, train_x, train_y, val, steps_per_epoch,
+               model, net, opt, sched, scaler, use_amp, workers, state, run_dir,
+               RunLog(run_dir, rank == 0, state["global_step"] if resume else None))
 
-    log_path = run_dir / "log.csv"
-    fields = ["epoch", "step", "lr", "train_loss", "train_top1", "val_top1", "img_per_s", "seconds"]
-    if main and not log_path.exists():
-        with open(log_path, "w", newline="") as fh:
-            csv.writer(fh).writerow(fields)
-    elif main and resume:  # rows written after the checkpoint will be written again: drop them
-        rows = list(csv.DictReader(open(log_path, newline="")))
-        with open(log_path, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(fields)
-            for r in rows:
-                if int(r["step"]) <= state["global_step"]:
-                    w.writerow([r.get(k, "") for k in fields])
+
+def save_checkpoint(run: Run) -> None:
+    if run.main:
+        extra = {"cuda_rng": torch.cuda.get_rng_state_all(), "scaler": run.scaler.state_dict()} if run.use_amp else {}
+        checkpoint.save({"model": run.model.state_dict(), "optimizer": run.opt.state_dict(),
+                         "scheduler": run.sched.state_dict(), "state": dict(run.state), "torch_rng": torch.get_rng_state(),
+                         "recipe": json.dumps(run.recipe), "labels": run.labels, **extra}, run.run_dir / "checkpoint.pt")
+
+
+def _batches(run: Run):
+    """This epoch's remaining batches as (x on the device, normalized; y on the device). Loader processes gather
+    (and on a CPU run augment) them while the training thread works; on a GPU the device augments."""
+    on_device = run.device.type == "cuda"
+    data = EpochBatches(run, augment=not on_device)
+    if run.workers:
+        loader = torch.utils.data.DataLoader(data, batch_size=None, shuffle=False, num_workers=run.workers,
+                                             pin_memory=on_device, worker_init_fn=_worker_init, prefetch_factor=4,
+                                             generator=torch.Generator())  # worker seeds must not draw on the
+        # global generator that dropout uses: a run with loader processes is then the run without them
+    else:
+        loader = (data[i] for i in range(len(data)))
+    step = run.state["global_step"]
+    for images, labels in loader:
+        images = images.to(run.device, non_blocking=True)
+        if on_device:
+            images = augment_step(images, step, run.cfg, run.spec, run.rank)
+        step += 1
+        yield images.contiguous(memory_format=torch.channels_last), labels.to(run.device, non_blocking=True)
+
+
+def train_one_epoch(run: Run, stop: dict, max_steps: int | None, log_every: int) -> dict | None:
+    """Train to the end of the epoch; returns an interruption summary when max_steps or a signal stops it (with
+    a checkpoint written between steps, so the resumed run is the same run), else None."""
+    cfg, state = run.cfg, run.state
+    run.net.train()
+    bar = progress(total=run.steps_per_epoch, initial=state["step_in_epoch"], desc=f"epoch {state['epoch'] + 1}/{cfg['epochs']}",
+                   disable=not run.main, unit="step")
+    run_loss, run_correct, run_seen, t0 = 0.0, 0, 0, time.time()
+    batches = _batches(run)
     try:
-        from torch.utils.tensorboard import SummaryWriter
-        tb = SummaryWriter(run_dir / "tensorboard") if main else None
-    except ImportError:  # TensorBoard is optional
-        tb = None
+        for x, y in batches:
+            if (max_steps is not None and state["global_step"] >= max_steps) or stop["signal"]:
+                save_checkpoint(run)
+                out = {"interrupted_at": state["global_step"]}
+                return {**out, "signal": stop["signal"]} if stop["signal"] else out
+            with torch.autocast(run.device.type, enabled=run.use_amp):
+                logits = run.net(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=cfg["label_smoothing"])
+            run.opt.zero_grad(set_to_none=True)
+            run.scaler.scale(loss).backward()
+            run.scaler.step(run.opt)
+            run.scaler.update()
+            if cfg["schedule"] in STEP_SCHEDULES:
+                run.sched.step()
+            state["step_in_epoch"] += 1
+            state["global_step"] += 1
+            run_loss += float(loss.detach()) * len(y)
+            run_correct += int((logits.argmax(1) == y).sum())
+            run_seen += len(y)
+            bar.update(1)
+            if state["global_step"] % log_every == 0:
+                elapsed = time.time() - t0
+                state["seconds"] += elapsed
+                run.log.write({"epoch": state["epoch"] + 1, "step": state["global_step"], "lr": run.opt.param_groups[0]["lr"],
+                               "train_loss": run_loss / run_seen, "train_top1": run_correct / run_seen,
+                               "img_per_s": run_seen * run.world / elapsed, "seconds": round(state["seconds"], 1)})
+                bar.set_postfix(loss=f"{run_loss / run_seen:.3f}", top1=f"{run_correct / run_seen:.3f}")
+                run_loss, run_correct, run_seen, t0 = 0.0, 0, 0, time.time()
+            if state["global_step"] % cfg["checkpoint_every"] == 0:
+                save_checkpoint(run)
+    finally:
+        batches.close()  # stops the loader processes
+        bar.close()
+    state["seconds"] += time.time() - t0
+    return None
 
-    def save_checkpoint() -> None:
-        rng_states = [aug_gen.get_state()]
-        if distributed:
-            gathered = [None] * world
-            dist.all_gather_object(gathered, aug_gen.get_state())
-            rng_states = gathered
-        if main:
-            extra = {"cuda_rng": torch.cuda.get_rng_state_all(), "scaler": scaler.state_dict()} if use_amp else {}
-            checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                          "state": dict(state), "aug_rng": rng_states, "torch_rng": torch.get_rng_state(),
-                          "recipe": json.dumps(recipe), "labels": labels, **extra}, ckpt_path)
 
-    def log(row: dict) -> None:
-        if not main:
-            return
-        with open(log_path, "a", newline="") as fh:
-            csv.writer(fh).writerow([row.get(k, "") for k in fields])
-        if tb:
-            for k, v in row.items():
-                if k not in ("epoch", "step") and v != "":
-                    tb.add_scalar(k, v, row["step"])
+@torch.no_grad()
+def validate(model: torch.nn.Module, images, labels: torch.Tensor, spec, device: torch.device,
+             batch_size: int = 512) -> dict:
+    """Top-1 and mean cross-entropy on the validation images (never augmented, never binarized)."""
+    model.eval()
+    correct, loss = 0, 0.0
+    for i in range(0, len(images), batch_size):
+        x = normalize(images[i : i + batch_size], spec).to(device, memory_format=torch.channels_last)
+        y = labels[i : i + batch_size].to(device)
+        logits = model(x)
+        correct += int((logits.argmax(1) == y).sum())
+        loss += float(F.cross_entropy(logits.float(), y, reduction="sum"))
+    n = max(1, len(images))
+    return {"val_top1": correct / n, "val_loss": loss / n}
 
-    stopped_early = False
+
+def accuracy(model: torch.nn.Module, images, labels: torch.Tensor, spec, device: torch.device, batch_size: int = 512) -> float:
+    return validate(model, images, labels, spec, device, batch_size)["val_top1"]
+
+
+def end_epoch(run: Run) -> bool:
+    """Validate, keep best.pt, step an epoch schedule, checkpoint; True when early stopping says stop."""
+    cfg, state = run.cfg, run.state
+    state["epoch"] += 1
+    state["step_in_epoch"] = 0
+    if run.main:
+        metrics = validate(run.model, *run.val, run.spec, run.device) if run.val else {"val_top1": math.nan, "val_loss": math.nan}
+        run.log.write({"epoch": state["epoch"], "step": state["global_step"], **metrics, "seconds": round(state["seconds"], 1)})
+        print(f"epoch {state['epoch']}: val top-1 {metrics['val_top1']:.4f}, loss {metrics['val_loss']:.4f}", flush=True)
+        better = (metrics["val_loss"] < state["best_loss"] if cfg["early_stop_on"] == "val_loss"
+                  else metrics["val_top1"] > state["best_top1"])
+        if not run.val or better:
+            state["best_top1"], state["best_loss"], state["bad_epochs"] = metrics["val_top1"], metrics["val_loss"], 0
+            checkpoint.save_best(run.run_dir / "best.pt", run.model.state_dict(), run.labels, run.recipe, state["epoch"],
+                                 metrics["val_top1"])
+        else:
+            state["bad_epochs"] += 1
+        state["last_val_loss"] = metrics["val_loss"]
+    if run.distributed:
+        flags = [dict(state)]
+        dist.broadcast_object_list(flags, src=0)
+        state.update({k: flags[0][k] for k in ("best_top1", "best_loss", "bad_epochs", "last_val_loss")})
+    if cfg["schedule"] == "plateau":
+        if not run.val:
+            raise ValueError("schedule = \"plateau\" watches the validation loss: the data has no validation split")
+        run.sched.step(state["last_val_loss"])
+    elif cfg["schedule"] in EPOCH_SCHEDULES:
+        run.sched.step()
+    save_checkpoint(run)
+    return bool(cfg["patience"]) and state["bad_epochs"] >= cfg["patience"]
+
+
+def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resume: bool = False, max_steps: int | None = None,
+          device: str = "auto", log_every: int = 50) -> dict:
+    """Train per recipe["train"] on one or more prepared folders (same labels.txt), concatenated.
+
+    Returns a summary; max_steps stops early with a checkpoint, as an interruption would.
+    """
+    dirs = [Path(d) for d in (data_dirs if isinstance(data_dirs, (list, tuple)) else [data_dirs])]
+    run = setup(recipe, dirs, Path(run_dir), resume, device)
     stop = {"signal": None}
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, lambda number, frame: stop.update(signal=signal.Signals(number).name))
+    stopped_early = False
     try:
-        while state["epoch"] < cfg["epochs"]:
-            order = epoch_order(len(train_x), cfg["seed"], state["epoch"], rank, world)
-            net.train()
-            bar = progress(total=steps_per_epoch, initial=state["step_in_epoch"], desc=f"epoch {state['epoch'] + 1}/{cfg['epochs']}",
-                           disable=not main, unit="step")
-            run_loss, run_correct, run_seen, t0 = 0.0, 0, 0, time.time()
-            while state["step_in_epoch"] < steps_per_epoch:
-                if max_steps is not None and state["global_step"] >= max_steps:
-                    save_checkpoint()
-                    bar.close()
-                    return {"interrupted_at": state["global_step"]}
-                if stop["signal"]:  # between steps, so the checkpoint resumes exactly
-                    save_checkpoint()
-                    bar.close()
-                    return {"interrupted_at": state["global_step"], "signal": stop["signal"]}
-                idx = order[state["step_in_epoch"] * cfg["batch_size"] : (state["step_in_epoch"] + 1) * cfg["batch_size"]]
-                # the uint8 batch goes to the device first: on a GPU, augmentation runs there, not on this thread
-                raw = train_x.take(idx).to(dev, non_blocking=True)
-                x = augment_batch(raw, spec, cfg["augment"], aug_gen).contiguous(memory_format=torch.channels_last)
-                y = train_y[torch.from_numpy(idx)].to(dev)
-                with torch.autocast(dev.type, enabled=use_amp):
-                    logits = net(x)
-                    loss = F.cross_entropy(logits, y, label_smoothing=cfg["label_smoothing"])
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-                sched.step()
-                state["step_in_epoch"] += 1
-                state["global_step"] += 1
-                run_loss += float(loss.detach()) * len(y)
-                run_correct += int((logits.argmax(1) == y).sum())
-                run_seen += len(y)
-                bar.update(1)
-                if state["global_step"] % log_every == 0:
-                    elapsed = time.time() - t0
-                    state["seconds"] += elapsed
-                    log({"epoch": state["epoch"] + 1, "step": state["global_step"], "lr": sched.get_last_lr()[0],
-                         "train_loss": run_loss / run_seen, "train_top1": run_correct / run_seen,
-                         "img_per_s": run_seen * world / elapsed, "seconds": round(state["seconds"], 1)})
-                    bar.set_postfix(loss=f"{run_loss / run_seen:.3f}", top1=f"{run_correct / run_seen:.3f}")
-                    run_loss, run_correct, run_seen, t0 = 0.0, 0, 0, time.time()
-                if state["global_step"] % cfg["checkpoint_every"] == 0:
-                    save_checkpoint()
-            bar.close()
-            state["seconds"] += time.time() - t0
-            state["epoch"] += 1
-            state["step_in_epoch"] = 0
-            if main:
-                top1 = accuracy(model, *val, spec, dev) if val else float("nan")
-                log({"epoch": state["epoch"], "step": state["global_step"], "val_top1": top1, "seconds": round(state["seconds"], 1)})
-                print(f"epoch {state['epoch']}: val top-1 {top1:.4f}", flush=True)
-                if not val or top1 > state["best_top1"]:
-                    state["best_top1"], state["bad_epochs"] = top1, 0
-                    checkpoint.save_best(best_path, model.state_dict(), labels, recipe, state["epoch"], top1)
-                else:
-                    state["bad_epochs"] += 1
-            if distributed:
-                flags = [dict(state)]
-                dist.broadcast_object_list(flags, src=0)
-                state.update({k: flags[0][k] for k in ("best_top1", "bad_epochs")})
-            save_checkpoint()
-            if cfg["patience"] and state["bad_epochs"] >= cfg["patience"]:
+        while run.state["epoch"] < run.cfg["epochs"]:
+            interrupted = train_one_epoch(run, stop, max_steps, log_every)
+            if interrupted:
+                return interrupted
+            if end_epoch(run):
                 stopped_early = True
                 break
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if tb:
-        tb.close()
-    if distributed:
+        run.log.close()
+    if run.distributed:
         dist.barrier()
         dist.destroy_process_group()
+    state = run.state
     return {"epochs": state["epoch"], "steps": state["global_step"], "best_val_top1": state["best_top1"],
-            "seconds": round(state["seconds"], 1), "stopped_early": stopped_early, "world_size": world}
+            "seconds": round(state["seconds"], 1), "stopped_early": stopped_early, "world_size": run.world}
 
 
 def _recipe_changes(stored: dict, current: dict, where: str = "", defaults: dict | None = None) -> list[str]:
@@ -348,7 +516,7 @@ def _recipe_changes(stored: dict, current: dict, where: str = "", defaults: dict
             out += _recipe_changes(a, b, f"{where}{key}.", d if isinstance(d, dict) else {})
         elif key not in stored and b == d:
             continue
-        elif f"{where}{key}" == "train.threads":  # how many cores a run uses is not what it learns
+        elif f"{where}{key}" in ("train.threads", "train.workers"):  # how many cores a run uses is not what it learns
             continue
         elif a != b:
             out.append(f"{where}{key}: {a!r} then, {b!r} now")
