@@ -32,10 +32,12 @@ def ink_kou() -> Ink:
 def make_checkpoint(path: Path, labels=TINY_LABELS, size: int = 32, seed: int = 0) -> Path:
     """A best.pt (random weights) written by the checkpoint module, as train writes it."""
     from hwime.training import checkpoint
+    from hwime.training.recipe import Recipe
 
     torch.manual_seed(seed)
     model = build_model("hwnet", len(labels))
-    recipe = {"name": "tiny", "data": {**RasterSpec(size=size).to_dict(), "classes": "found"}, "model": {"arch": "hwnet"}}
+    recipe = Recipe.from_dict({"name": "tiny", "data": {**RasterSpec(size=size).to_dict(), "classes": "found"},
+                               "model": {"arch": "hwnet"}})
     return checkpoint.save_best(path, model.state_dict(), labels, recipe, epoch=1, val_top1=0.0)
 
 

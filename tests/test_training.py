@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -38,7 +39,7 @@ def test_preview_of_a_found_classes_recipe_works_without_options(tmp_path):
     out = tmp_path / "p.png"
     assert training_main(["preview", "training/hwdb10.toml", "--set", "data.font_share=0", "--per-char", "3",
                           "--out", str(out)]) == 0
-    size = load_recipe("training/hwdb10.toml")["data"]["size"]
+    size = load_recipe("training/hwdb10.toml").data.raster.size
     assert Image.open(out).size[1] == 16 * (size + 2)  # the first 16 common characters, one row each
 
 
@@ -192,14 +193,14 @@ def test_a_recipe_file_with_a_misspelt_key_is_refused(tmp_path):
     (tmp_path / "r.toml").write_text('[train]\nlerning_rate = 0.1\n')
     with pytest.raises(RecipeError, match="r.toml.*lerning_rate"):
         load_recipe(tmp_path / "r.toml")
-    assert load_recipe(None, ["train.lr=1"])["train"]["lr"] == 1  # an integer is a fine number
+    assert load_recipe(None, ["train.lr=1"]).train.lr == 1  # an integer is a fine number
 
 
 def test_every_shipped_recipe_loads():
     from hwime.training.ablation import read_ablation
 
     for path in Path("training").glob("*.toml"):
-        assert load_recipe(path)["name"] == path.stem
+        assert load_recipe(path).name == path.stem
     for path in Path("training/ablations").glob("*.toml"):  # every variant is a valid recipe
         spec = read_ablation(path)
         for variant in spec["variant"]:
@@ -375,10 +376,10 @@ def test_seed_000_settings_train_binarized_three_channel_and_stop_on_val_loss(ti
     grey = torch.full((2, 32, 32), 255, dtype=torch.uint8)
     grey[:, 10:20, 10:20] = 120
     grey[:, 12:14, 12:14] = 230
-    x = augment_step(grey, 0, {**r["train"], "augment": 0.0}, RasterSpec(size=32), 0)
+    x = augment_step(grey, 0, dataclasses.replace(r.train, augment=0.0), RasterSpec(size=32), 0)
     assert len(torch.unique(x)) == 2
-    groups = build_optimizer(torch.nn.Linear(3, 2), r["train"]).param_groups
-    assert len(groups) == 1 and groups[0]["weight_decay"] == r["train"]["weight_decay"]  # biases decay too
+    groups = build_optimizer(torch.nn.Linear(3, 2), r.train).param_groups
+    assert len(groups) == 1 and groups[0]["weight_decay"] == r.train.weight_decay  # biases decay too
 
 
 def test_seed_001_settings_stretch_imagenet_channels_adam_and_plateau(tiny_data, tmp_path):
@@ -412,6 +413,7 @@ def test_seed_001_settings_stretch_imagenet_channels_adam_and_plateau(tiny_data,
 @pytest.mark.parametrize("override, message", [
     ('train.schedule="linear"', "train.schedule"), ("model.in_channels=2", "model.in_channels"),
     ('data.square="crop"', "data.square"), ('train.early_stop_on="loss"', "train.early_stop_on"),
+    ("data.size=4", "raster size must be an integer from 8"),  # the recipe's RasterSpec checks its own ranges
 ])
 def test_recipe_choices_are_checked(override, message):
     with pytest.raises(RecipeError, match=message):

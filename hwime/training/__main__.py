@@ -21,11 +21,11 @@ def _recipe_args(p: argparse.ArgumentParser) -> None:
 
 
 def _data_dir(args, recipe) -> Path:
-    return Path(args.data or Path("data") / recipe["name"])
+    return Path(args.data or Path("data") / recipe.name)
 
 
 def _data_dirs(args, recipe) -> list[Path]:
-    return [Path(d) for d in args.data] if args.data else [Path("data") / recipe["name"]]
+    return [Path(d) for d in args.data] if args.data else [Path("data") / recipe.name]
 
 
 def cmd_fonts(args) -> int:
@@ -89,7 +89,7 @@ def cmd_train(args) -> int:
     from .train import train
 
     recipe = load_recipe(args.recipe, args.overrides)
-    run = Path(args.run_dir or Path("runs") / recipe["name"])
+    run = Path(args.run_dir or Path("runs") / recipe.name)
     summary = train(recipe, _data_dirs(args, recipe), run, resume=args.resume, max_steps=args.max_steps, device=args.device)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one summary rather than one per process
         print(json.dumps(summary), flush=True)

@@ -86,13 +86,13 @@ def score_variant(best: Path, sets: list[LabelledSet], prior_weight: float) -> d
 def run_ablation(spec: dict, work: str | Path, dev_sets: list[str], workers: int | None = None,
                  only: list[str] | None = None) -> list[dict]:
     """Prepare, train and score each variant (skipping those already scored); the results in the file's order."""
-    from .dataset import prepare, spec_from_recipe
+    from .dataset import prepare
     from .train import train
 
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
     base = load_recipe(spec["base"], spec["budget"])
-    raster = spec_from_recipe(base)
+    raster = base.data.raster
     sets = [load_any(p, raster) for p in dev_sets if Path(p).exists()]
     if not sets:
         raise FileNotFoundError(f"none of the dev sets exist: {', '.join(dev_sets)}")
@@ -110,8 +110,8 @@ def run_ablation(spec: dict, work: str | Path, dev_sets: list[str], workers: int
             continue
         recipe = load_recipe(spec["base"], [*spec["budget"], *variant.get("set", []),
                                             f'data.classes="{classes_file}"', f'name="{slug(variant["name"])}"'])
-        if spec_from_recipe(recipe) != raster:
-            sets_here = [load_any(p, spec_from_recipe(recipe)) for p in dev_sets if Path(p).exists()]
+        if recipe.data.raster != raster:
+            sets_here = [load_any(p, recipe.data.raster) for p in dev_sets if Path(p).exists()]
         else:
             sets_here = sets
         data, run = folder / "data", folder / "run"

@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 
 from ..files import atomic_write
-from ..model import build_model, model_options
+from ..model import build_model
+from .recipe import Recipe
 
 
 def save(obj: dict, path: str | Path) -> Path:
@@ -27,16 +28,16 @@ def load(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def save_best(path: str | Path, model_state: dict, labels: list[str], recipe: dict, epoch: int, val_top1: float) -> Path:
+def save_best(path: str | Path, model_state: dict, labels: list[str], recipe: Recipe, epoch: int, val_top1: float) -> Path:
     return save({"model": model_state, "epoch": epoch, "val_top1": val_top1, "labels": list(labels),
-                 "recipe": json.dumps(recipe)}, path)
+                 "recipe": json.dumps(recipe.to_dict())}, path)
 
 
-def load_model(path: str | Path) -> tuple[torch.nn.Module, list[str], dict]:
+def load_model(path: str | Path) -> tuple[torch.nn.Module, list[str], Recipe]:
     """(model in eval mode, labels, recipe) from checkpoint.pt or best.pt."""
     ckpt = load(path)
-    recipe = json.loads(ckpt["recipe"])
+    recipe = Recipe.from_dict(json.loads(ckpt["recipe"]))
     labels = list(ckpt["labels"])
-    model = build_model(recipe["model"]["arch"], len(labels), **model_options(recipe["model"]))
+    model = build_model(recipe.model.arch, len(labels), **recipe.model.options())
     model.load_state_dict(ckpt["model"])
     return model.eval(), labels, recipe

@@ -20,10 +20,7 @@ from ..raster import RasterSpec, ink_to_image, prepare_image
 from ..files import atomic_write
 from .casia import CasiaFormatError, iter_gnt, iter_pot
 from .progress import progress, warn
-
-
-def spec_from_recipe(recipe: dict) -> RasterSpec:
-    return RasterSpec.from_dict(recipe["data"])
+from .recipe import Recipe
 
 
 def _expand(patterns: list[str]) -> list[str]:
@@ -87,12 +84,12 @@ def _init_worker(labels: list[str], spec: RasterSpec, seed: int, font_share: flo
                                         style=StrokeStyle(cursive_components=cursive_components))
 
 
-def recipe_fonts(recipe: dict) -> list[str]:
+def recipe_fonts(recipe: Recipe) -> list[str]:
     """Paths of the recipe's fonts; none when it draws no font samples. Raises FontError when one is missing."""
     from .fonts import resolve
 
-    d = recipe["data"]
-    return resolve(d["fonts"]) if d["font_share"] > 0 and d["fonts"] else []
+    d = recipe.data
+    return resolve(d.fonts) if d.font_share > 0 and d.fonts else []
 
 
 def _synth_chunk(job: tuple[list[int], int, int]) -> np.ndarray:
@@ -166,35 +163,35 @@ class NpyWriter:
         os.replace(self.partial, self.path)
 
 
-def prepare(recipe: dict, out: str | Path, skip_bad: bool = False, workers: int | None = None) -> dict:
+def prepare(recipe: Recipe, out: str | Path, skip_bad: bool = False, workers: int | None = None) -> dict:
     """Build the packed data set a recipe describes; returns the stats written to stats.json.
 
     Two passes over the CASIA files (labels first, then images) stream the images straight to the output file,
     so memory stays at one CASIA file plus one synthesis chunk however large the data set is."""
-    d = recipe["data"]
-    spec = spec_from_recipe(recipe)
+    d = recipe.data
+    spec = recipe.data.raster
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    train_files, val_files = _expand(d["gnt"] + d["pot"]), _expand(d["val_gnt"] + d["val_pot"])
+    train_files, val_files = _expand(d.gnt + d.pot), _expand(d.val_gnt + d.val_pot)
     train_real, train_damage = index_casia(train_files, skip_bad) if train_files else ([], [])
     val_real, val_damage = index_casia(val_files, skip_bad) if val_files else ([], [])
-    if d["classes"] == "found":
+    if d.classes == "found":
         labels = sorted({c for _, file_labels in train_real for c in file_labels})
         if not labels:
             raise ValueError('classes = "found" needs .gnt or .pot training files')
-    elif d["classes"].endswith(".txt"):  # a labels file, one character per line (an ablation's class subset)
-        labels = charset.read_labels(Path(d["classes"]).expanduser())
+    elif d.classes.endswith(".txt"):  # a labels file, one character per line (an ablation's class subset)
+        labels = charset.read_labels(Path(d.classes).expanduser())
     else:
-        labels = charset.named_set(d["classes"])
+        labels = charset.named_set(d.classes)
     index = {c: i for i, c in enumerate(labels)}
 
-    fonts = recipe_fonts(recipe) if d["synthetic_per_class"] or d["synthetic_val_per_class"] else []
-    seeds = d.get("synthetic_seeds") or [d["seed"]]
+    fonts = recipe_fonts(recipe) if d.synthetic_per_class or d.synthetic_val_per_class else []
+    seeds = d.synthetic_seeds or [d.seed]
     splits = {}
     for split, real, per_class, split_seeds in (
-        ("train", train_real, d["synthetic_per_class"], seeds),
-        ("val", val_real, d["synthetic_val_per_class"], [seeds[0] + 1000]),
+        ("train", train_real, d.synthetic_per_class, seeds),
+        ("val", val_real, d.synthetic_val_per_class, [seeds[0] + 1000]),
     ):
         found = sum(len(file_labels) for _, file_labels in real)
         kept = sum(c in index for _, file_labels in real for c in file_labels)
@@ -208,8 +205,8 @@ def prepare(recipe: dict, out: str | Path, skip_bad: bool = False, workers: int 
         targets = np.empty(count, np.int32)
         at = write_casia(real, spec, index, images, targets)
         for seed in blocks:
-            _, y = synthesize(labels, spec, per_class, seed, d["font_share"], fonts, workers=workers, sink=images,
-                              cursive_components=d["cursive_components"])
+            _, y = synthesize(labels, spec, per_class, seed, d.font_share, fonts, workers=workers, sink=images,
+                              cursive_components=d.cursive_components)
             targets[at : at + len(y)] = y
             at += len(y)
         images.close()
@@ -220,7 +217,7 @@ def prepare(recipe: dict, out: str | Path, skip_bad: bool = False, workers: int 
         raise ValueError("the recipe gives no training data: set data.gnt, data.pot or data.synthetic_per_class")
     charset.write_labels(out / "labels.txt", labels)
     stats = {
-        "recipe": recipe["name"],
+        "recipe": recipe.name,
         "classes": len(labels),
         "raster": spec.to_dict(),
         "splits": splits,

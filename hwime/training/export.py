@@ -11,10 +11,8 @@ import numpy as np
 import torch
 
 from ..files import atomic_write
-from ..model import model_options
 from ..recognizer import BUNDLE_FORMAT, Recognizer, check_ranking_values, pick_device
 from . import checkpoint
-from .dataset import spec_from_recipe
 
 
 def recognizer_from_file(path: str | Path, device: str = "auto") -> Recognizer:
@@ -24,7 +22,7 @@ def recognizer_from_file(path: str | Path, device: str = "auto") -> Recognizer:
         return Recognizer.load(path, device)
     model, labels, recipe = checkpoint.load_model(path)
     dev, _ = pick_device(device)
-    return Recognizer(model, labels, spec_from_recipe(recipe), dev, Path(path), {"arch": recipe["model"]["arch"], "recipe": recipe})
+    return Recognizer(model, labels, recipe.data.raster, dev, Path(path), {"arch": recipe.model.arch, "recipe": recipe.to_dict()})
 
 
 def export_bundle(checkpoint_path: str | Path, out: str | Path, half: bool = True, metrics: dict | None = None,
@@ -34,12 +32,12 @@ def export_bundle(checkpoint_path: str | Path, out: str | Path, half: bool = Tru
     state = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
     bundle = {
         "format": BUNDLE_FORMAT,
-        "arch": recipe["model"]["arch"],
-        "model_options": model_options(recipe["model"]),
+        "arch": recipe.model.arch,
+        "model_options": recipe.model.options(),
         "labels": labels,
-        "raster": spec_from_recipe(recipe).to_dict(),
+        "raster": recipe.data.raster.to_dict(),
         "state_dict": state,
-        "recipe": json.dumps(recipe, ensure_ascii=False),
+        "recipe": json.dumps(recipe.to_dict(), ensure_ascii=False),
         "data": json.dumps(data or {}, ensure_ascii=False),
         "metrics": json.dumps(metrics or {}, ensure_ascii=False),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

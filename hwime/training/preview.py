@@ -11,7 +11,8 @@ from PIL import Image
 from .. import charset
 from ..raster import ink_to_image, prepare_image
 from .casia import iter_gnt, iter_pot
-from .dataset import recipe_fonts, spec_from_recipe
+from .dataset import recipe_fonts
+from .recipe import Recipe
 from .realsets import load_any
 
 
@@ -35,19 +36,19 @@ def _grid(rows: list[np.ndarray], names: list[str], per_row: int, size: int) -> 
     return image
 
 
-def preview(recipe: dict, source: str, out: str | Path, chars: str | None = None, per_char: int = 12,
+def preview(recipe: Recipe, source: str, out: str | Path, chars: str | None = None, per_char: int = 12,
             real: str | None = None) -> Path:
-    spec = spec_from_recipe(recipe)
+    spec = recipe.data.raster
     by_char: dict[str, list[np.ndarray]] = {}
     if source == "synthetic":
         from .synthetic import StrokeStyle, SyntheticSource
 
-        classes = recipe["data"]["classes"]
+        classes = recipe.data.classes
         # "found" means the classes of the recipe's CASIA files: preview the common characters instead
         labels = list(chars) if chars else charset.named_set("gb1" if classes == "found" else classes)[:16]
-        src = SyntheticSource(labels, spec, recipe["data"]["seed"], font_share=recipe["data"]["font_share"],
+        src = SyntheticSource(labels, spec, recipe.data.seed, font_share=recipe.data.font_share,
                               fonts=recipe_fonts(recipe),
-                              style=StrokeStyle(cursive_components=recipe["data"]["cursive_components"]))
+                              style=StrokeStyle(cursive_components=recipe.data.cursive_components))
         for c, ch in enumerate(labels):
             by_char[ch] = [src.sample(c, i) for i in range(per_char)]
     else:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import json
 import sys
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from ..raster import RasterError, RasterSpec
 from .fonts import DEFAULT_FONTS
 
 if sys.version_info >= (3, 11):
@@ -14,62 +16,103 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-DEFAULTS: dict = {
-    "name": "run",
-    "data": {
-        "classes": "gb2312",  # a charset.named_set name, "found" (every label the data has), or a labels .txt file
-        "size": 64,
-        "threshold": 200,
-        "mean": 0.95,
-        "std": 0.2,
-        "margin": 0.06,
-        "square": "pad",  # or "stretch" (the glyph fills the square whatever its aspect)
-        "gnt": [],  # globs of CASIA-HWDB .gnt files for training
-        "pot": [],  # globs of CASIA-OLHWDB .pot files for training
-        "val_gnt": [],
-        "val_pot": [],
-        "synthetic_per_class": 0,  # synthetic samples per class added to training
-        "synthetic_val_per_class": 0,
-        "font_share": 0.5,
-        "cursive_components": 0.0,  # share of stroke samples writing 宀 扌 氵 讠 joined, as fast writers do
-        "fonts": list(DEFAULT_FONTS),  # names from hwime.training.fonts, or font file paths
-        "seed": 1,
-        "synthetic_seeds": [],  # one block of synthetic_per_class samples per seed; empty = [seed]
-    },
-    "model": {
-        "arch": "hwnet",
-        "in_channels": 1,  # 3: a three-channel first layer fed copies of the gray image (RGB-trained seeds)
-        "channel_mean": [],  # per input channel, after data.mean/std (ImageNet: [0.485, 0.456, 0.406])
-        "channel_std": [],
-    },
-    "train": {
-        "epochs": 10,
-        "batch_size": 256,
-        "optimizer": "adamw",  # adamw, adam or sgd
-        "lr": 3e-3,
-        "momentum": 0.9,
-        "nesterov": True,  # sgd only
-        "weight_decay": 5e-4,
-        "decay_all": False,  # weight decay on biases and norm weights too (the seeds' plain optimizers)
-        "schedule": "onecycle",  # per step: onecycle, cosine (warm-up, then cosine); per epoch: cosine_epoch, plateau
-        "warmup_epochs": 0.3,
-        "t_max": 0,  # cosine_epoch's period in epochs; 0 = epochs
-        "plateau_patience": 2,  # plateau: epochs without a lower val loss before the rate is cut
-        "plateau_factor": 0.5,
-        "label_smoothing": 0.1,
-        "augment": 1.0,  # strength of the tensor-level augmentation, 0 = off
-        "augment_style": "hwime",  # or "torchvision": the seeds' rotation 15°, perspective p=0.1, blur
-        "binarize": 0,  # > 0: training images (not validation) become 0 below it and 255 at or above it
-        "amp": True,  # mixed precision on CUDA (a CPU run is always fp32)
-        "checkpoint_every": 500,  # steps
-        "early_stop_on": "val_top1",  # or val_loss: what best.pt and patience watch
-        "patience": 0,  # epochs without a better early_stop_on before stopping; 0 = never stop early
-        "seed": 0,
-        "threads": 0,  # torch CPU threads, 0 = half the cores
-        "workers": -1,  # DataLoader processes that gather and augment batches; -1 = 8 on CUDA, 0 on CPU
-    },
-}
+RASTER_KEYS = ("size", "threshold", "mean", "std", "margin", "square")  # data.* keys that make the RasterSpec
 
+
+@dataclass
+class DataConfig:
+    """What to learn from. In TOML the raster's keys sit in [data] beside the rest (data.size, data.threshold …)."""
+
+    raster: RasterSpec = field(default_factory=RasterSpec)  # size 64, threshold 200, mean .95, std .2, margin .06, pad
+    classes: str = "gb2312"  # a charset.named_set name, "found" (every label the data has), or a labels .txt file
+    gnt: list = field(default_factory=list)  # globs of CASIA-HWDB .gnt files for training
+    pot: list = field(default_factory=list)  # globs of CASIA-OLHWDB .pot files for training
+    val_gnt: list = field(default_factory=list)
+    val_pot: list = field(default_factory=list)
+    synthetic_per_class: int = 0  # synthetic samples per class added to training
+    synthetic_val_per_class: int = 0
+    font_share: float = 0.5
+    cursive_components: float = 0.0  # share of stroke samples writing 宀 扌 氵 讠 joined, as fast writers do
+    fonts: list = field(default_factory=lambda: list(DEFAULT_FONTS))  # names from hwime.training.fonts, or font files
+    seed: int = 1
+    synthetic_seeds: list = field(default_factory=list)  # one block of synthetic_per_class samples per seed; [] = [seed]
+
+    def to_dict(self) -> dict:
+        out = {k: v for k, v in self.raster.to_dict().items()}
+        out.update({f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.name != "raster"})
+        return out
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "hwnet"
+    in_channels: int = 1  # 3: a three-channel first layer fed copies of the gray image (RGB-trained seeds)
+    channel_mean: list = field(default_factory=list)  # per input channel, after data.mean/std (ImageNet: .485 .456 .406)
+    channel_std: list = field(default_factory=list)
+
+    def options(self) -> dict:
+        """build_model's keyword arguments besides arch and the class count."""
+        return {"in_channels": self.in_channels, "channel_mean": list(self.channel_mean), "channel_std": list(self.channel_std)}
+
+    def to_dict(self) -> dict:
+        return {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)}
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 256
+    optimizer: str = "adamw"  # adamw, adam or sgd
+    lr: float = 3e-3
+    momentum: float = 0.9
+    nesterov: bool = True  # sgd only
+    weight_decay: float = 5e-4
+    decay_all: bool = False  # weight decay on biases and norm weights too (the seeds' plain optimizers)
+    schedule: str = "onecycle"  # per step: onecycle, cosine (warm-up, then cosine); per epoch: cosine_epoch, plateau
+    warmup_epochs: float = 0.3
+    t_max: int = 0  # cosine_epoch's period in epochs; 0 = epochs
+    plateau_patience: int = 2  # plateau: epochs without a lower val loss before the rate is cut
+    plateau_factor: float = 0.5
+    label_smoothing: float = 0.1
+    augment: float = 1.0  # strength of the tensor-level augmentation, 0 = off
+    augment_style: str = "hwime"  # or "torchvision": the seeds' rotation 15°, perspective p=0.1, blur
+    binarize: int = 0  # > 0: training images (not validation) become 0 below it and 255 at or above it
+    amp: bool = True  # mixed precision on CUDA (a CPU run is always fp32)
+    checkpoint_every: int = 500  # steps
+    early_stop_on: str = "val_top1"  # or val_loss: what best.pt and patience watch
+    patience: int = 0  # epochs without a better early_stop_on before stopping; 0 = never stop early
+    seed: int = 0
+    threads: int = 0  # torch CPU threads, 0 = half the cores
+    workers: int = -1  # DataLoader processes that gather and augment batches; -1 = 8 on CUDA, 0 on CPU
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class Recipe:
+    """One reproducible run: recipe.data.raster is the one RasterSpec that prepare, train, export and the pad share."""
+
+    name: str = "run"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        """The TOML shape: what checkpoints and bundles store, and what --resume compares."""
+        return {"name": self.name, "data": self.data.to_dict(), "model": self.model.to_dict(), "train": self.train.to_dict()}
+
+    @classmethod
+    def from_dict(cls, given: dict) -> "Recipe":
+        """A recipe table (a checkpoint's, or a file's merged over the defaults): checked, missing keys at defaults."""
+        check_recipe(given)
+        d = _merge(DEFAULTS, given)
+        raster = RasterSpec(**{k: d["data"][k] for k in RASTER_KEYS})
+        data = DataConfig(raster=raster, **{k: v for k, v in d["data"].items() if k not in RASTER_KEYS})
+        return cls(d["name"], data, ModelConfig(**d["model"]), TrainConfig(**d["train"]))
+
+
+DEFAULTS: dict = Recipe().to_dict()
 
 CHOICES = {
     "data.square": ("pad", "stretch"),
@@ -105,8 +148,9 @@ def _fits(value, default) -> bool:
     return isinstance(value, type(default))
 
 
-def check_recipe(recipe: dict, schema: dict = DEFAULTS, where: str = "") -> None:
+def check_recipe(recipe: dict, schema: dict | None = None, where: str = "") -> None:
     """Refuse keys DEFAULTS does not have and values of another type (nanoGPT's configurator does the same)."""
+    schema = DEFAULTS if schema is None else schema
     for key, value in recipe.items():
         name = f"{where}{key}"
         if key not in schema:
@@ -140,8 +184,8 @@ def _parse_value(text: str):
         return text
 
 
-def load_recipe(path: str | Path | None, overrides: list[str] = ()) -> dict:
-    """The recipe at ``path`` over DEFAULTS, then each ``section.key=value`` (value parsed as JSON when it can be)."""
+def load_recipe(path: str | Path | None, overrides: list[str] = ()) -> Recipe:
+    """The recipe at ``path`` over the defaults, then each ``section.key=value`` (value parsed as JSON when it can be)."""
     recipe = copy.deepcopy(DEFAULTS)
     if path:
         with open(path, "rb") as fh:
@@ -154,7 +198,6 @@ def load_recipe(path: str | Path | None, overrides: list[str] = ()) -> dict:
         except RecipeError as exc:
             raise RecipeError(f"{path}: {exc}") from None
         recipe = _merge(recipe, given)
-        recipe.setdefault("name", Path(path).stem)
         if recipe["name"] == "run":
             recipe["name"] = Path(path).stem
     for item in overrides:
@@ -169,5 +212,7 @@ def load_recipe(path: str | Path | None, overrides: list[str] = ()) -> dict:
             known = ", ".join(sorted(node)) or "no keys"
             raise RecipeError(f"unknown recipe key {key!r} in --set; {'.'.join(sections) or 'the top level'} has {known}")
         node[leaf] = _parse_value(value)
-    check_recipe(recipe)
-    return recipe
+    try:
+        return Recipe.from_dict(recipe)
+    except RasterError as exc:
+        raise RecipeError(f"{path or 'recipe'}: data.{exc}") from None

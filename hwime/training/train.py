@@ -23,12 +23,12 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .. import charset
-from ..model import build_model, model_options
-from ..raster import normalize
+from ..model import build_model
+from ..raster import RasterSpec, normalize
 from . import checkpoint
 from .augment import augment_batch, binarize, seed_augment_batch
-from .dataset import spec_from_recipe
 from .progress import progress
+from .recipe import Recipe, TrainConfig
 
 
 class PackedImages:
@@ -79,11 +79,9 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-def data_spec(dirs: list[Path], recipe: dict):
+def data_spec(dirs: list[Path], recipe: Recipe) -> RasterSpec:
     """The raster spec the data was prepared with (stats.json); a recipe that says otherwise is an error."""
-    from ..raster import RasterSpec
-
-    wanted = spec_from_recipe(recipe)
+    wanted = recipe.data.raster
     for d in dirs:
         stats_path = d / "stats.json"
         if not stats_path.exists():
@@ -103,45 +101,45 @@ def default_workers(device: torch.device) -> int:
     return min(8, max(0, (os.cpu_count() or 1) - 1)) if device.type == "cuda" else 0
 
 
-def build_optimizer(model: torch.nn.Module, cfg: dict) -> torch.optim.Optimizer:
-    if cfg["decay_all"]:  # seeds decay every parameter; decaying norms fights the normalization
-        groups = [{"params": list(model.parameters()), "weight_decay": cfg["weight_decay"]}]
+def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.decay_all:  # seeds decay every parameter; decaying norms fights the normalization
+        groups = [{"params": list(model.parameters()), "weight_decay": cfg.weight_decay}]
     else:
         decay = [p for p in model.parameters() if p.ndim > 1]
         no_decay = [p for p in model.parameters() if p.ndim <= 1]  # biases and norms
-        groups = [{"params": decay, "weight_decay": cfg["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
-    if cfg["optimizer"] == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg["lr"])
-    if cfg["optimizer"] == "adam":  # weight decay as an L2 term in the gradient, as torch.optim.Adam does it
-        return torch.optim.Adam(groups, lr=cfg["lr"])
-    if cfg["optimizer"] == "sgd":
-        return torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"], nesterov=cfg["nesterov"])
-    raise ValueError(f"unknown optimizer {cfg['optimizer']!r}; use adamw, adam or sgd")
+        groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr)
+    if cfg.optimizer == "adam":  # weight decay as an L2 term in the gradient, as torch.optim.Adam does it
+        return torch.optim.Adam(groups, lr=cfg.lr)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}; use adamw, adam or sgd")
 
 
 STEP_SCHEDULES, EPOCH_SCHEDULES = ("onecycle", "cosine"), ("cosine_epoch", "plateau")
 
 
-def build_schedule(opt: torch.optim.Optimizer, cfg: dict, total_steps: int, steps_per_epoch: int):
+def build_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int, steps_per_epoch: int):
     """onecycle and cosine (with warm-up) step every batch; cosine_epoch (torch's CosineAnnealingLR, T_max in
     epochs) and plateau (ReduceLROnPlateau on the validation loss) step once an epoch."""
-    warmup = max(2, int(cfg["warmup_epochs"] * steps_per_epoch))  # OneCycleLR needs two warm-up steps
-    if cfg["schedule"] == "onecycle":
+    warmup = max(2, int(cfg.warmup_epochs * steps_per_epoch))  # OneCycleLR needs two warm-up steps
+    if cfg.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=cfg["lr"], total_steps=total_steps, pct_start=min(0.5, warmup / total_steps),
+            opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=min(0.5, warmup / total_steps),
             div_factor=25, final_div_factor=1e3)
-    if cfg["schedule"] == "cosine":
+    if cfg.schedule == "cosine":
         def factor(step: int) -> float:
             if step < warmup:
                 return (step + 1) / warmup
             return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total_steps - warmup))))
         return torch.optim.lr_scheduler.LambdaLR(opt, factor)
-    if cfg["schedule"] == "cosine_epoch":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg["t_max"] or cfg["epochs"])
-    if cfg["schedule"] == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", patience=cfg["plateau_patience"],
-                                                          factor=cfg["plateau_factor"])
-    raise ValueError(f"unknown schedule {cfg['schedule']!r}; use {', '.join(STEP_SCHEDULES + EPOCH_SCHEDULES)}")
+    if cfg.schedule == "cosine_epoch":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.t_max or cfg.epochs)
+    if cfg.schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", patience=cfg.plateau_patience,
+                                                          factor=cfg.plateau_factor)
+    raise ValueError(f"unknown schedule {cfg.schedule!r}; use {', '.join(STEP_SCHEDULES + EPOCH_SCHEDULES)}")
 
 
 def epoch_order(n: int, seed: int, epoch: int, rank: int, world: int) -> np.ndarray:
@@ -157,12 +155,12 @@ def step_generator(seed: int, rank: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, rank, step]).generate_state(1)[0]))
 
 
-def augment_step(images: torch.Tensor, step: int, cfg: dict, spec, rank: int) -> torch.Tensor:
+def augment_step(images: torch.Tensor, step: int, cfg: TrainConfig, spec: RasterSpec, rank: int) -> torch.Tensor:
     """A uint8 batch (on any device) -> the normalized, augmented float batch of training step ``step``."""
-    if cfg["binarize"]:
-        images = binarize(images, cfg["binarize"])
-    style = seed_augment_batch if cfg["augment_style"] == "torchvision" else augment_batch
-    return style(images, spec, cfg["augment"], step_generator(cfg["seed"], rank, step))
+    if cfg.binarize:
+        images = binarize(images, cfg.binarize)
+    style = seed_augment_batch if cfg.augment_style == "torchvision" else augment_batch
+    return style(images, spec, cfg.augment, step_generator(cfg.seed, rank, step))
 
 
 class EpochBatches(torch.utils.data.Dataset):
@@ -172,17 +170,17 @@ class EpochBatches(torch.utils.data.Dataset):
 
     def __init__(self, run: "Run", augment: bool):
         self.train_x, self.train_y, self.spec, self.rank = run.train_x, run.train_y, run.spec, run.rank
-        self.cfg = {k: run.cfg[k] for k in ("batch_size", "binarize", "augment_style", "augment", "seed")}
+        self.cfg = run.cfg
         self.first_step = run.state["step_in_epoch"]
         self.epoch_start = run.state["global_step"] - run.state["step_in_epoch"]
         self.steps, self.augment = run.steps_per_epoch, augment
-        self.order = epoch_order(len(run.train_x), run.cfg["seed"], run.state["epoch"], run.rank, run.world)
+        self.order = epoch_order(len(run.train_x), run.cfg.seed, run.state["epoch"], run.rank, run.world)
 
     def __len__(self) -> int:
         return self.steps - self.first_step
 
     def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor]:
-        size, step = self.cfg["batch_size"], self.first_step + item
+        size, step = self.cfg.batch_size, self.first_step + item
         idx = self.order[step * size : (step + 1) * size]
         images = self.train_x.take(idx)
         labels = self.train_y[torch.from_numpy(idx)]
@@ -242,13 +240,13 @@ class RunLog:
 class Run:
     """Everything `setup` builds once: data, model, optimizer, schedule, progress state and the log."""
 
-    recipe: dict
-    cfg: dict
+    recipe: Recipe
+    cfg: TrainConfig
     rank: int
     world: int
     distributed: bool
     device: torch.device
-    spec: object
+    spec: RasterSpec
     labels: list[str]
     train_x: PackedImages
     train_y: torch.Tensor
@@ -270,9 +268,9 @@ class Run:
         return self.rank == 0
 
 
-def setup(recipe: dict, data_dirs: list[Path], run_dir: Path, resume: bool, device: str) -> Run:
+def setup(recipe: Recipe, data_dirs: list[Path], run_dir: Path, resume: bool, device: str) -> Run:
     """Process group, data (memory-mapped), model, optimizer, schedule; restored from the checkpoint on resume."""
-    cfg = recipe["train"]
+    cfg = recipe.train
     distributed = "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -284,7 +282,7 @@ def setup(recipe: dict, data_dirs: list[Path], run_dir: Path, resume: bool, devi
     else:
         rank, world = 0, 1
     dev = torch.device(device)
-    torch.set_num_threads(int(cfg["threads"]) or default_threads())
+    torch.set_num_threads(int(cfg.threads) or default_threads())
     run_dir.mkdir(parents=True, exist_ok=True)
 
     spec = data_spec(data_dirs, recipe)
@@ -300,16 +298,16 @@ def setup(recipe: dict, data_dirs: list[Path], run_dir: Path, resume: bool, devi
     val = next((v for v in (_load_split(d, "val") for d in data_dirs) if v is not None), None)
     if val is not None:
         val = (PackedImages([val[0]]), val[1])
-    steps_per_epoch = len(train_x) // world // cfg["batch_size"]
+    steps_per_epoch = len(train_x) // world // cfg.batch_size
     if steps_per_epoch == 0:
-        raise ValueError(f"{len(train_x)} training samples are fewer than one batch of {cfg['batch_size']} per process")
+        raise ValueError(f"{len(train_x)} training samples are fewer than one batch of {cfg.batch_size} per process")
 
-    torch.manual_seed(cfg["seed"])
-    model = build_model(recipe["model"]["arch"], len(labels), **model_options(recipe["model"]))
+    torch.manual_seed(cfg.seed)
+    model = build_model(recipe.model.arch, len(labels), **recipe.model.options())
     model = model.to(dev, memory_format=torch.channels_last)
     opt = build_optimizer(model, cfg)
-    sched = build_schedule(opt, cfg, steps_per_epoch * cfg["epochs"], steps_per_epoch)
-    use_amp = dev.type == "cuda" and cfg["amp"]
+    sched = build_schedule(opt, cfg, steps_per_epoch * cfg.epochs, steps_per_epoch)
+    use_amp = dev.type == "cuda" and cfg.amp
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_top1": -1.0, "best_loss": math.inf,
              "bad_epochs": 0, "seconds": 0.0}
@@ -318,7 +316,7 @@ def setup(recipe: dict, data_dirs: list[Path], run_dir: Path, resume: bool, devi
         raise FileNotFoundError(f"nothing to resume: {ckpt_path} does not exist (run without --resume to start)")
     if resume:
         ckpt = checkpoint.load(ckpt_path)
-        changed = _recipe_changes(json.loads(ckpt["recipe"]), recipe)
+        changed = _recipe_changes(json.loads(ckpt["recipe"]), recipe.to_dict())
         if changed:
             raise ValueError(f"{ckpt_path} was trained with another recipe ({'; '.join(changed[:6])}); resume with the "
                              "same recipe and --set values, or start a new run folder")
@@ -334,7 +332,7 @@ def setup(recipe: dict, data_dirs: list[Path], run_dir: Path, resume: bool, devi
         if rank == 0:
             print(f"resumed {ckpt_path} at epoch {state['epoch']} step {state['step_in_epoch']}", flush=True)
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
-    workers = default_workers(dev) if cfg["workers"] < 0 else cfg["workers"]
+    workers = default_workers(dev) if cfg.workers < 0 else cfg.workers
     return Run(recipe, cfg, rank, world, distributed, dev, spec, labels, train_x, train_y, val, steps_per_epoch,
                model, net, opt, sched, scaler, use_amp, workers, state, run_dir,
                RunLog(run_dir, rank == 0, state["global_step"] if resume else None))
@@ -345,7 +343,7 @@ def save_checkpoint(run: Run) -> None:
         extra = {"cuda_rng": torch.cuda.get_rng_state_all(), "scaler": run.scaler.state_dict()} if run.use_amp else {}
         checkpoint.save({"model": run.model.state_dict(), "optimizer": run.opt.state_dict(),
                          "scheduler": run.sched.state_dict(), "state": dict(run.state), "torch_rng": torch.get_rng_state(),
-                         "recipe": json.dumps(run.recipe), "labels": run.labels, **extra}, run.run_dir / "checkpoint.pt")
+                         "recipe": json.dumps(run.recipe.to_dict()), "labels": run.labels, **extra}, run.run_dir / "checkpoint.pt")
 
 
 def _batches(run: Run):
@@ -374,7 +372,7 @@ def train_one_epoch(run: Run, stop: dict, max_steps: int | None, log_every: int)
     a checkpoint written between steps, so the resumed run is the same run), else None."""
     cfg, state = run.cfg, run.state
     run.net.train()
-    bar = progress(total=run.steps_per_epoch, initial=state["step_in_epoch"], desc=f"epoch {state['epoch'] + 1}/{cfg['epochs']}",
+    bar = progress(total=run.steps_per_epoch, initial=state["step_in_epoch"], desc=f"epoch {state['epoch'] + 1}/{cfg.epochs}",
                    disable=not run.main, unit="step")
     run_loss, run_correct, run_seen, t0 = 0.0, 0, 0, time.time()
     batches = _batches(run)
@@ -386,12 +384,12 @@ def train_one_epoch(run: Run, stop: dict, max_steps: int | None, log_every: int)
                 return {**out, "signal": stop["signal"]} if stop["signal"] else out
             with torch.autocast(run.device.type, enabled=run.use_amp):
                 logits = run.net(x)
-                loss = F.cross_entropy(logits, y, label_smoothing=cfg["label_smoothing"])
+                loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
             run.opt.zero_grad(set_to_none=True)
             run.scaler.scale(loss).backward()
             run.scaler.step(run.opt)
             run.scaler.update()
-            if cfg["schedule"] in STEP_SCHEDULES:
+            if cfg.schedule in STEP_SCHEDULES:
                 run.sched.step()
             state["step_in_epoch"] += 1
             state["global_step"] += 1
@@ -407,7 +405,7 @@ def train_one_epoch(run: Run, stop: dict, max_steps: int | None, log_every: int)
                                "img_per_s": run_seen * run.world / elapsed, "seconds": round(state["seconds"], 1)})
                 bar.set_postfix(loss=f"{run_loss / run_seen:.3f}", top1=f"{run_correct / run_seen:.3f}")
                 run_loss, run_correct, run_seen, t0 = 0.0, 0, 0, time.time()
-            if state["global_step"] % cfg["checkpoint_every"] == 0:
+            if state["global_step"] % cfg.checkpoint_every == 0:
                 save_checkpoint(run)
     finally:
         batches.close()  # stops the loader processes
@@ -445,7 +443,7 @@ def end_epoch(run: Run) -> bool:
         metrics = validate(run.model, *run.val, run.spec, run.device) if run.val else {"val_top1": math.nan, "val_loss": math.nan}
         run.log.write({"epoch": state["epoch"], "step": state["global_step"], **metrics, "seconds": round(state["seconds"], 1)})
         print(f"epoch {state['epoch']}: val top-1 {metrics['val_top1']:.4f}, loss {metrics['val_loss']:.4f}", flush=True)
-        better = (metrics["val_loss"] < state["best_loss"] if cfg["early_stop_on"] == "val_loss"
+        better = (metrics["val_loss"] < state["best_loss"] if cfg.early_stop_on == "val_loss"
                   else metrics["val_top1"] > state["best_top1"])
         if not run.val or better:
             state["best_top1"], state["best_loss"], state["bad_epochs"] = metrics["val_top1"], metrics["val_loss"], 0
@@ -458,19 +456,19 @@ def end_epoch(run: Run) -> bool:
         flags = [dict(state)]
         dist.broadcast_object_list(flags, src=0)
         state.update({k: flags[0][k] for k in ("best_top1", "best_loss", "bad_epochs", "last_val_loss")})
-    if cfg["schedule"] == "plateau":
+    if cfg.schedule == "plateau":
         if not run.val:
             raise ValueError("schedule = \"plateau\" watches the validation loss: the data has no validation split")
         run.sched.step(state["last_val_loss"])
-    elif cfg["schedule"] in EPOCH_SCHEDULES:
+    elif cfg.schedule in EPOCH_SCHEDULES:
         run.sched.step()
     save_checkpoint(run)
-    return bool(cfg["patience"]) and state["bad_epochs"] >= cfg["patience"]
+    return bool(cfg.patience) and state["bad_epochs"] >= cfg.patience
 
 
-def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resume: bool = False, max_steps: int | None = None,
+def train(recipe: Recipe, data_dirs: str | Path | list, run_dir: str | Path, resume: bool = False, max_steps: int | None = None,
           device: str = "auto", log_every: int = 50) -> dict:
-    """Train per recipe["train"] on one or more prepared folders (same labels.txt), concatenated.
+    """Train per recipe.train on one or more prepared folders (same labels.txt), concatenated.
 
     Returns a summary; max_steps stops early with a checkpoint, as an interruption would.
     """
@@ -483,7 +481,7 @@ def train(recipe: dict, data_dirs: str | Path | list, run_dir: str | Path, resum
             previous[sig] = signal.signal(sig, lambda number, frame: stop.update(signal=signal.Signals(number).name))
     stopped_early = False
     try:
-        while run.state["epoch"] < run.cfg["epochs"]:
+        while run.state["epoch"] < run.cfg.epochs:
             interrupted = train_one_epoch(run, stop, max_steps, log_every)
             if interrupted:
                 return interrupted
