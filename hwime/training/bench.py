@@ -3,7 +3,8 @@
 1. .gnt reading: hwime's reader vs a per-pixel struct loop (the way seed 000 read HWDB), same file;
 2. synthetic samples per second, one process;
 3. training images/s of one full step (index, augment, forward, backward, update) vs a bare
-   forward+backward+update of the same network on a fixed batch: the data path's share of the time.
+   forward+backward+update of the same network on a fixed batch: the data path's share of the time;
+4. (--loader) train() itself with and without a DataLoader process making the batches.
 """
 
 from __future__ import annotations
@@ -146,9 +147,43 @@ def bench_prepare_memory(records: int = 1_000_000, size: int = 64, files: int = 
             "peak_rss_MB": peak_kb / 1024, "earlier_children_peak_MB": before / 1024, "seconds": seconds}
 
 
+def bench_loader(workers: tuple[int, ...] = (0, 1), threads: int = 1, steps: int = 60, classes: int = 6836,
+                 size: int = 64, device: str = "cpu") -> list[dict]:
+    """`train` itself (hwnet, batch 256) on generated data for ``steps`` steps, once per loader-process count:
+    what moving batch gathering and augmentation off the training thread buys on this machine."""
+    import json
+    import os
+
+    from .. import charset
+    from .recipe import load_recipe
+    from .train import train
+
+    rng = np.random.default_rng(0)
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        n = 256 * (steps + 16)  # the timed steps end inside the epoch
+        np.save(data / "train-images.npy", rng.integers(0, 256, (n, size, size), dtype=np.uint8))
+        np.save(data / "train-labels.npy", rng.integers(0, classes, n).astype(np.int32))
+        charset.write_labels(data / "labels.txt", [chr(0x4E00 + i) for i in range(classes)])
+        (data / "stats.json").write_text(json.dumps({"raster": RasterSpec(size=size).to_dict()}))
+        os.environ.setdefault("TQDM_DISABLE", "1")
+        for w in workers:
+            recipe = load_recipe(None, [f"data.size={size}", "train.epochs=1", f"train.threads={threads}",
+                                        f"train.workers={w}", "train.checkpoint_every=100000"])
+            run = Path(tmp) / f"run{w}"
+            train(recipe, data, run, max_steps=8, device=device)  # warm-up, and the checkpoint to continue from
+            t = time.perf_counter()
+            train(recipe, data, run, resume=True, max_steps=8 + steps, device=device)
+            out.append({"workers": w, "threads": threads, "img_per_s": 256 * steps / (time.perf_counter() - t)})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hwime.training.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--archs", default="hwnet,mobilenet_v2", help="networks to time in the training-step bench")
+    parser.add_argument("--loader", action="store_true", help="only time train() with 0 and 1 loader processes")
     parser.add_argument("--prepare-memory", type=int, metavar="RECORDS",
                         help="only measure prepare's peak memory on this many generated .gnt records")
     args = parser.parse_args(argv)
@@ -156,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         m = bench_prepare_memory(args.prepare_memory)
         print(f"prepare, {m['records']:,} generated .gnt records ({m['gnt_MB']:,.0f} MB) at {m['size']}x{m['size']}: "
               f"peak RSS {m['peak_rss_MB']:,.0f} MB for {m['output_MB']:,.0f} MB of output, {m['seconds']:,.0f} s")
+        return 0
+    if args.loader:
+        for r in bench_loader():
+            print(f"train(), hwnet 64x64, batch 256, {r['threads']} training thread(s), {r['workers']} loader "
+                  f"process(es): {r['img_per_s']:,.0f} img/s")
         return 0
     g = bench_gnt()
     print(f".gnt reading, {g['records']} records of 45-90 px: ours {g['ours_records_per_s']:,.0f} records/s, "
