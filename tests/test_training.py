@@ -242,17 +242,20 @@ def test_a_recipe_whose_raster_contradicts_the_data_is_refused(tiny_data, tmp_pa
     assert "data.size: prepared 32, recipe 48" in capsys.readouterr().err
 
 
-def test_sigterm_saves_a_checkpoint_and_resume_finishes(tiny_data, tmp_path):
+@pytest.mark.parametrize("workers, signame", [(0, "SIGTERM"), (2, "SIGINT")])
+def test_a_signal_saves_a_checkpoint_and_exits_130(tiny_data, tmp_path, workers, signame):
+    """SIGTERM to the trainer; Ctrl-C as a terminal sends it, to the whole process group, loader processes too."""
     import signal
     import time
 
     d, _, _ = tiny_data
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "hwime.training", "train", "training/synthetic-gb2312.toml",
-           *sum((["--set", s] for s in TINY + ["train.epochs=400", "train.checkpoint_every=100000"]), []),
+           *sum((["--set", s] for s in TINY + ["train.epochs=400", "train.checkpoint_every=100000",
+                                                f"train.workers={workers}"]), []),
            "--data", str(d), "--run-dir", str(run)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1],
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+                            env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
     def training() -> bool:  # a row after the header: steps are being taken
         log = run / "log.csv"
         return log.exists() and len(log.read_text().splitlines()) > 1
@@ -260,12 +263,12 @@ def test_sigterm_saves_a_checkpoint_and_resume_finishes(tiny_data, tmp_path):
     deadline = time.time() + 120
     while time.time() < deadline and not training():
         time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
+    os.killpg(proc.pid, getattr(signal, signame))
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
     assert "continue with --resume" in err and "Traceback" not in err
     stopped = json.loads(out.strip().splitlines()[-1])
-    assert stopped["signal"] == "SIGTERM" and (run / "checkpoint.pt").exists()
+    assert stopped["signal"] == signame and (run / "checkpoint.pt").exists()
     ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
     assert ckpt["state"]["global_step"] == stopped["interrupted_at"]
 

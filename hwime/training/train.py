@@ -191,6 +191,10 @@ class EpochBatches(torch.utils.data.Dataset):
 
 def _worker_init(_: int) -> None:
     torch.set_num_threads(1)  # each loader process augments on one core
+    # Ctrl-C reaches the whole process group: the trainer checkpoints and stops its loader; a loader process that
+    # died of the signal first would fail the step in flight instead
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 class RunLog:
@@ -352,10 +356,11 @@ def _batches(run: Run):
     on_device = run.device.type == "cuda"
     data = EpochBatches(run, augment=not on_device)
     if run.workers:
+        # a private generator for the worker seeds: drawing them from the global one (dropout's) would make a run
+        # with loader processes differ from the same run without them
         loader = torch.utils.data.DataLoader(data, batch_size=None, shuffle=False, num_workers=run.workers,
                                              pin_memory=on_device, worker_init_fn=_worker_init, prefetch_factor=4,
-                                             generator=torch.Generator())  # worker seeds must not draw on the
-        # global generator that dropout uses: a run with loader processes is then the run without them
+                                             generator=torch.Generator())
     else:
         loader = (data[i] for i in range(len(data)))
     step = run.state["global_step"]
