@@ -139,6 +139,28 @@ def test_requests_coalesce_and_the_newest_ink_wins(qtbot, tiny_bundle):
         thread.stop()
 
 
+def test_stopping_waits_for_a_slow_model_load(qtbot, tiny_bundle):
+    """Closing the pad while the model still loads (torch's first import on a busy machine took over 5 s) must
+    let the load finish: a QThread destroyed while running aborts the process."""
+    import time
+
+    from hwime.ui.worker import WorkerThread
+
+    finished = threading.Event()
+
+    def slow_factory(path, device):
+        time.sleep(5.5)  # longer than the wait that used to be the limit
+        finished.set()
+        return Recognizer.load(tiny_bundle, "cpu")
+
+    worker = RecognitionWorker(10, recognizer_factory=slow_factory)
+    thread = WorkerThread(worker)
+    worker.load_model("", "cpu")
+    qtbot.wait(100)  # the load is under way
+    thread.stop()
+    assert finished.is_set() and not thread.thread.isRunning()
+
+
 class BrokenRecognizer(SlowRecognizer):
     def recognize_ink(self, ink, top):
         raise RuntimeError("model exploded")

@@ -181,5 +181,7 @@ class WorkerThread:
         self.thread.start()
 
     def stop(self) -> None:
+        """Finish what the worker is doing (a model load can take several seconds on a slow or busy machine) and
+        end the thread: a QThread destroyed while it still runs aborts the whole process."""
         self.thread.quit()
-        self.thread.wait(5000)
+        self.thread.wait()
