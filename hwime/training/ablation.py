@@ -133,19 +133,20 @@ def run_ablation(spec: dict, work: str | Path, dev_sets: list[str], workers: int
 
 
 def ablation_table(results: list[dict]) -> str:
-    """Markdown: one row per variant, top-1 / top-10 of the model alone per set, and top-1 with the usage prior."""
+    """Markdown: one row per variant, top-1 / top-10 of the model alone per set, and the usage-weighted top-1 with
+    the usage prior (each class's accuracy weighted by how often people write it)."""
     if not results:
         return "(no results)\n"
     names = list(results[0]["sets"])
     lam = results[0]["prior_weight"]
     head = ["variant", "synthetic val top-1"] + [f"{n}: top-1 / top-10" for n in names] + \
-           [f"{n}: top-1 with prior (λ = {lam})" for n in names] + ["train minutes"]
+           [f"{n}: usage-weighted top-1, prior λ = {lam}" for n in names] + ["train minutes"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         val = r["synthetic_val_top1"]
         cells = [r["name"], "—" if val is None else f"{100 * val:.1f}%"]
         cells += [f"{100 * r['sets'][n]['top1']:.1f} / {100 * r['sets'][n]['top10']:.1f}" for n in names]
-        cells += [f"{100 * r['sets'][n]['top1_prior']:.1f}" for n in names]
+        cells += [f"{100 * r['sets'][n]['top1_usage_weighted_prior']:.1f}" for n in names]
         cells.append(f"{r['train_seconds'] / 60:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
     samples = ", ".join(f"{n} {results[0]['sets'][n]['samples']}" for n in names)
