@@ -421,3 +421,21 @@ def test_seed_001_settings_stretch_imagenet_channels_adam_and_plateau(tiny_data,
 def test_recipe_choices_are_checked(override, message):
     with pytest.raises(RecipeError, match=message):
         load_recipe(None, [override])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_training_on_cuda_without_cuda_says_so(tiny_data, tmp_path):
+    d, recipe, _ = tiny_data
+    with pytest.raises(ValueError, match="CUDA is not available here; train with --device cpu"):
+        train(recipe, d, tmp_path / "run", device="cuda")
+
+
+def test_a_recipe_survives_the_round_trip_through_a_checkpoint():
+    from hwime.training.recipe import Recipe
+
+    recipe = load_recipe("training/hwdb11-seed001.toml")
+    again = Recipe.from_dict(json.loads(json.dumps(recipe.to_dict())))
+    assert again == recipe and again.data.raster.square == "stretch" and again.model.options()["in_channels"] == 3
+    older = recipe.to_dict()
+    del older["train"]["workers"], older["data"]["square"]  # a checkpoint written before these keys existed
+    assert Recipe.from_dict(older).train.workers == -1 and Recipe.from_dict(older).data.raster.square == "pad"

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from .. import charset
 from ..model import build_model
 from ..raster import RasterSpec, normalize
+from ..recognizer import pick_device
 from . import checkpoint
 from .augment import augment_batch, binarize, seed_augment_batch
 from .progress import progress
@@ -276,8 +277,10 @@ def setup(recipe: Recipe, data_dirs: list[Path], run_dir: Path, resume: bool, de
     """Process group, data (memory-mapped), model, optimizer, schedule; restored from the checkpoint on resume."""
     cfg = recipe.train
     distributed = "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    chosen, unmet = pick_device(device)
+    if unmet:  # a run asked for a GPU: days on the CPU instead would be a silent surprise
+        raise ValueError(f"--device {device}: {unmet.split(';')[0]}; train with --device cpu or auto")
+    device = chosen.type
     if distributed:
         dist.init_process_group("nccl" if device == "cuda" else "gloo")
         rank, world = dist.get_rank(), dist.get_world_size()
