@@ -94,3 +94,12 @@ def build_segment_font(path: Path, chars: str = "0123456789") -> Path:
     fb.setupPost()
     fb.save(str(path))
     return path
+
+
+def shown_pad(qtbot, window, size: tuple[int, int], timeout: int):
+    """A PadWindow shown at ``size`` once its model has loaded (the fixtures' common start)."""
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    qtbot.waitUntil(lambda: window.model_ready, timeout=timeout)
+    return window

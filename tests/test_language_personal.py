@@ -13,7 +13,7 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from conftest import make_checkpoint, ink_kou, ink_shi
+from conftest import make_checkpoint, ink_kou, ink_shi, shown_pad
 from hwime.language import Language, LanguageError, build_table, load_language, reading
 from hwime.personal import PROFILE_FORMAT, Profile, ProfileError
 from hwime.recognizer import Recognizer
@@ -207,11 +207,8 @@ def learning_pad(qtbot, settings_path, tmp_path):
     from hwime.settings import Settings
     from hwime.ui.window import PadWindow
 
-    window = PadWindow(Settings(device="cpu"), settings_path, profile_dir=tmp_path / "profile")
-    qtbot.addWidget(window)
-    window.resize(420, 640)
-    window.show()
-    qtbot.waitUntil(lambda: window.model_ready, timeout=20000)
+    window = shown_pad(qtbot, PadWindow(Settings(device="cpu"), settings_path, profile_dir=tmp_path / "profile"),
+                       (420, 640), timeout=20000)
     yield window
     window.shutdown()
 

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 
-from conftest import ink_kou, ink_shi
+from conftest import ink_kou, ink_shi, shown_pad
 from hwime.ink import Ink
 from hwime.output import Deliverer, TypingError
 from hwime.recognizer import Recognizer
@@ -33,11 +33,7 @@ def draw(qtbot, canvas, ink: Ink) -> None:
 @pytest.fixture
 def pad(qtbot, tiny_bundle, settings_path):
     settings = Settings(model_path=str(tiny_bundle), device="cpu")
-    window = PadWindow(settings, settings_path)
-    qtbot.addWidget(window)
-    window.resize(360, 520)
-    window.show()
-    qtbot.waitUntil(lambda: window.model_ready, timeout=15000)
+    window = shown_pad(qtbot, PadWindow(settings, settings_path), (360, 520), timeout=15000)
     yield window
     window.shutdown()
 
