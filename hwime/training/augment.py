@@ -14,6 +14,22 @@ import torch.nn.functional as F
 from ..raster import RasterSpec, normalize, threshold
 
 
+def _as_ink(batch: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, S, S), 255 = paper -> float (N, 1, S, S) with the ink bright, so resampling pads with paper."""
+    return (255.0 - batch.float())[:, None] / 255.0
+
+
+def _as_input(ink: torch.Tensor, spec: RasterSpec) -> torch.Tensor:
+    """Back to paper-white, through hwime.raster's own threshold and normalize."""
+    paper = 255.0 - ink[:, 0].clamp(0, 1) * 255.0
+    return normalize(threshold(paper, spec.threshold), spec)
+
+
+def _uniform(n: int, gen: torch.Generator, dev: torch.device):
+    """u(lo, hi): n draws from ``gen`` on the CPU, moved to the batch's device."""
+    return lambda lo, hi: (lo + (hi - lo) * torch.rand(n, generator=gen)).to(dev)
+
+
 def augment_batch(batch: torch.Tensor, spec: RasterSpec, strength: float, gen: torch.Generator) -> torch.Tensor:
     """uint8 (N, S, S) -> normalized float (N, 1, S, S); strength 0 only normalizes.
 
@@ -23,10 +39,8 @@ def augment_batch(batch: torch.Tensor, spec: RasterSpec, strength: float, gen: t
         return normalize(batch, spec)
     n = batch.shape[0]
     dev = batch.device
-    ink = (255.0 - batch.float())[:, None] / 255.0  # ink bright so resampling pads with paper
-
-    def u(lo: float, hi: float) -> torch.Tensor:
-        return (lo + (hi - lo) * torch.rand(n, generator=gen)).to(dev)
+    ink = _as_ink(batch)
+    u = _uniform(n, gen, dev)
 
     angle = u(-1, 1) * math.radians(10) * strength
     shear = u(-1, 1) * 0.2 * strength
@@ -56,8 +70,7 @@ def augment_batch(batch: torch.Tensor, spec: RasterSpec, strength: float, gen: t
     blur = torch.rand(n, generator=gen).to(dev) < 0.2 * strength
     ink[blur] = F.avg_pool2d(ink[blur], 3, 1, 1, count_include_pad=False)
 
-    paper = 255.0 - ink[:, 0].clamp(0, 1) * 255.0
-    return normalize(threshold(paper, spec.threshold), spec)
+    return _as_input(ink, spec)
 
 
 def binarize(batch: torch.Tensor, level: int) -> torch.Tensor:
@@ -86,10 +99,8 @@ def seed_augment_batch(batch: torch.Tensor, spec: RasterSpec, strength: float, g
         return normalize(batch, spec)
     n, size = batch.shape[0], batch.shape[-1]
     dev = batch.device
-    ink = (255.0 - batch.float())[:, None] / 255.0  # ink bright so resampling pads with paper
-
-    def u(lo: float, hi: float) -> torch.Tensor:
-        return (lo + (hi - lo) * torch.rand(n, generator=gen)).to(dev)
+    ink = _as_ink(batch)
+    u = _uniform(n, gen, dev)
 
     angle = u(-1, 1) * math.radians(15) * strength
     warp = u(0, 1) < 0.1 * strength
@@ -110,5 +121,4 @@ def seed_augment_batch(batch: torch.Tensor, spec: RasterSpec, strength: float, g
     padded = F.pad(ink, (1, 1, 1, 1), mode="replicate")
     rows = sum(kernel[:, i, None, None, None] * padded[..., :, i : i + size] for i in range(3))
     ink = sum(kernel[:, i, None, None, None] * rows[..., i : i + size, :] for i in range(3))
-    paper = 255.0 - ink[:, 0].clamp(0, 1) * 255.0
-    return normalize(threshold(paper, spec.threshold), spec)
+    return _as_input(ink, spec)

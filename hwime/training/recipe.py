@@ -38,7 +38,7 @@ class DataConfig:
     synthetic_seeds: list = field(default_factory=list)  # one block of synthetic_per_class samples per seed; [] = [seed]
 
     def to_dict(self) -> dict:
-        out = {k: v for k, v in self.raster.to_dict().items()}
+        out = self.raster.to_dict()
         out.update({f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.name != "raster"})
         return out
 

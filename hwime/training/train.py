@@ -279,7 +279,7 @@ def setup(recipe: Recipe, data_dirs: list[Path], run_dir: Path, resume: bool, de
     distributed = "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
     chosen, unmet = pick_device(device)
     if unmet:  # a run asked for a GPU: days on the CPU instead would be a silent surprise
-        raise ValueError(f"--device {device}: {unmet.split(';')[0]}; train with --device cpu or auto")
+        raise ValueError(f"--device {device}: CUDA is not available here; train with --device cpu or auto")
     device = chosen.type
     if distributed:
         dist.init_process_group("nccl" if device == "cuda" else "gloo")
@@ -436,10 +436,6 @@ def validate(model: torch.nn.Module, images, labels: torch.Tensor, spec, device:
         loss += float(F.cross_entropy(logits.float(), y, reduction="sum"))
     n = max(1, len(images))
     return {"val_top1": correct / n, "val_loss": loss / n}
-
-
-def accuracy(model: torch.nn.Module, images, labels: torch.Tensor, spec, device: torch.device, batch_size: int = 512) -> float:
-    return validate(model, images, labels, spec, device, batch_size)["val_top1"]
 
 
 def end_epoch(run: Run) -> bool:
