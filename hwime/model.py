@@ -1,4 +1,6 @@
-"""Networks behind one registry: build_model(arch, num_classes). All take (N, 1, S, S) and return logits.
+"""Networks behind one registry: build_model(arch, num_classes). All take (N, 1, S, S) and return logits (N, classes),
+except the CTC recognizers (``ctc_arch``: PP-OCRv6, hwime.ppocrv6), which take (N, 1, 48, W) and return per-frame
+logits (N, W / 8, classes + 1) with the blank first.
 
 ``in_channels = 3`` (with optional per-channel ``channel_mean`` / ``channel_std``) builds the network with a
 three-channel first layer behind a fixed input step that copies the gray image into the channels, as recipes
@@ -18,7 +20,7 @@ import torch
 from torch import nn
 from torchvision import models
 
-MODEL_OPTIONS = ("in_channels", "channel_mean", "channel_std")
+MODEL_OPTIONS = ("in_channels", "channel_mean", "channel_std", "fused")
 
 
 def _one_channel(conv: nn.Conv2d, channels: int = 1) -> nn.Conv2d:
@@ -69,19 +71,40 @@ class GrayToChannels(nn.Module):
         return (x.expand(-1, self.channels, -1, -1) - self.mean) / self.std
 
 
+def _ppocrv6(tier: str) -> Callable[..., nn.Module]:
+    def build(num_classes: int, in_channels: int = 1) -> nn.Module:
+        from .ppocrv6 import PPOCRv6Rec
+
+        return PPOCRv6Rec(tier, num_classes)
+
+    return build
+
+
 ARCHS: dict[str, Callable[..., nn.Module]] = {
     "hwnet": hwnet,
     "mobilenet_v2": mobilenet_v2,
     "resnet18": resnet18,
     "efficientnet_v2_s": efficientnet_v2_s,
+    "ppocrv6-tiny": _ppocrv6("tiny"),
+    "ppocrv6-small": _ppocrv6("small"),
 }
+CTC_ARCHS = frozenset({"ppocrv6-tiny", "ppocrv6-small"})
+
+
+def ctc_arch(arch: str) -> bool:
+    """Whether ``arch`` reads a line into CTC frames (blank first) rather than classifying one square."""
+    return arch in CTC_ARCHS
 
 
 def build_model(arch: str, num_classes: int, in_channels: int = 1, channel_mean: Sequence[float] = (),
-                channel_std: Sequence[float] = ()) -> nn.Module:
-    """The network ``arch``; it takes (N, 1, S, S) whatever ``in_channels`` its first layer has."""
+                channel_std: Sequence[float] = (), fused: bool = False) -> nn.Module:
+    """The network ``arch``; it takes (N, 1, S, S) whatever ``in_channels`` its first layer has.
+    ``fused``: a CTC recognizer in its inference form (BatchNorms folded), the shape its bundles store."""
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; choose from {', '.join(ARCHS)}")
+    if ctc_arch(arch):  # reads a gray line; its three-channel first layer is folded inside (hwime.ppocrv6)
+        net = ARCHS[arch](num_classes)
+        return net.fuse() if fused else net
     if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels not in (1, 3):
         raise ValueError(f"in_channels must be 1 or 3, got {in_channels!r}")
     mean, std = list(channel_mean) or [0.0] * in_channels, list(channel_std) or [1.0] * in_channels
@@ -100,9 +123,9 @@ def model_options(table: dict) -> dict:
 
 
 def head_size(model: nn.Module) -> int:
-    """Number of classes the model's last linear layer produces."""
+    """Number of classes the model's last linear layer produces (a CTC head's blank not counted)."""
     last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
-    return last.out_features
+    return last.out_features - (1 if getattr(model, "ctc", False) else 0)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -3,7 +3,9 @@
 ink --render_ink--> grayscale image like an HWDB scan (white paper, dark ink, the glyph's own aspect ratio)
 image --prepare_image--> find_ink (paper colour from the border, crop to the ink, specks ignored; a tight HWDB
       crop is unchanged) -> shrink huge images -> to_square (aspect kept, so 一 stays flat) -> resize -> threshold
-uint8 batch --normalize--> float32 (N, 1, size, size) for the network
+uint8 batch --normalize--> float32 (N, 1, size, size) for the network; a "line" layout (PP-OCR's recognizers, read
+      at ``size`` high) places the square glyph at the left of a ``width``-wide row filled with zeros after
+      normalization, the padding those models were trained with
 
 Every image the model sees, in training or in the pad, goes through these functions and nothing else.
 """
@@ -37,9 +39,12 @@ class RasterSpec:
     std: float = 0.2
     margin: float = 0.06  # white border added on each side by to_square, as a fraction of the longer side
     square: str = "pad"  # "pad": keep the aspect (一 stays flat); "stretch": fill the square (some seeds did)
+    layout: str = "square"  # "square": the network sees size x size; "line": size high, width wide (a text line's)
+    width: int = 0  # line layout: a lone character's input width (its square at the left, zeros after it)
 
     # a spec comes from model bundles and recipes, which are data: absurd values are refused, not obeyed
-    _RANGES = {"size": (8, 512), "threshold": (1, 255), "mean": (0.0, 1.0), "std": (1e-3, 10.0), "margin": (0.0, 1.0)}
+    _RANGES = {"size": (8, 512), "threshold": (1, 255), "mean": (0.0, 1.0), "std": (1e-3, 10.0), "margin": (0.0, 1.0),
+               "width": (0, 4096)}
 
     def __post_init__(self) -> None:
         for name, (low, high) in self._RANGES.items():
@@ -51,6 +56,10 @@ class RasterSpec:
                 raise RasterError(f"raster {name} must be {kind} from {low} to {high}, got {value!r}")
         if self.square not in ("pad", "stretch"):
             raise RasterError(f"raster square must be \"pad\" or \"stretch\", got {self.square!r}")
+        if self.layout not in ("square", "line"):
+            raise RasterError(f"raster layout must be \"square\" or \"line\", got {self.layout!r}")
+        if self.layout == "line" and self.width and self.width < self.size:
+            raise RasterError(f"raster width must be 0 or at least size ({self.size}), got {self.width}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -245,9 +254,19 @@ def ink_to_image(ink: Ink, spec: RasterSpec, **render_options) -> np.ndarray:
 
 
 def normalize(batch, spec: RasterSpec):
-    """(N, S, S) in 0..255 -> float32 (N, 1, S, S), the network's input; numpy arrays or torch tensors."""
+    """(N, S, S) in 0..255 -> float32 (N, 1, S, S), the network's input; numpy arrays or torch tensors.
+    A line layout pads the width to ``spec.width`` with zeros (after normalization)."""
     x = batch.astype(np.float32) if isinstance(batch, np.ndarray) else batch.float()
-    return (x[:, None] * (1 / 255.0) - spec.mean) / spec.std
+    x = (x[:, None] * (1 / 255.0) - spec.mean) / spec.std
+    extra = spec.width - x.shape[-1] if spec.layout == "line" else 0
+    if extra > 0:
+        if isinstance(x, np.ndarray):
+            x = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, extra)))
+        else:
+            import torch.nn.functional as F  # torch only when torch tensors come in
+
+            x = F.pad(x, (0, extra))
+    return x
 
 
 def load_image(path: str | Path) -> np.ndarray:

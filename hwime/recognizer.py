@@ -2,8 +2,12 @@
 
 A bundle is one file loadable with ``torch.load(weights_only=True)`` (it can never run code) holding:
 format, arch, labels, raster (a RasterSpec dict), state_dict, and plain metadata (recipe, data, metrics);
-model_options (in_channels, channel_mean, channel_std; absent = one channel);
+model_options (in_channels, channel_mean, channel_std, fused; absent = one channel);
+optionally ``provenance`` (JSON text: where imported weights came from, their files' sha256 and licence);
 optionally ``prior_weight`` (λ) and ``context_mix`` (β), chosen on real dev sets when the bundle was made.
+
+A CTC line recognizer (PP-OCRv6: per-frame logits, blank first) reads a lone character as a short line: each
+class's probability is its best frame's, renormalized over the classes (hwime.decode reads whole lines).
 
 Ranking happens here and only here (the pad, `hwime recognize` and `evaluate` all call ``scores``):
     score(c) = log p_model(c | image) + λ · log p_usage(c | context) + personal(c | image)
@@ -120,6 +124,7 @@ class Recognizer:
     def __init__(self, model: torch.nn.Module, labels: Sequence[str], spec: RasterSpec, device: torch.device,
                  path: Path | None = None, metadata: dict | None = None):
         self.model = model.eval().to(device)
+        self.ctc = bool(getattr(model, "ctc", False))  # per-frame logits with the blank first (hwime.ppocrv6)
         self.labels = list(labels)
         self.spec = spec
         self.device = device
@@ -156,8 +161,9 @@ class Recognizer:
             raise ModelError(f"{path}: {exc}") from None
         state = bundle["state_dict"]
         heads = [v for k, v in state.items() if k.endswith(".weight") and v.ndim == 2]
-        if not heads or heads[-1].shape[0] != len(labels):
-            got = heads[-1].shape[0] if heads else "no"
+        blank = 1 if getattr(model, "ctc", False) else 0
+        if not heads or heads[-1].shape[0] != len(labels) + blank:
+            got = heads[-1].shape[0] - blank if heads else "no"
             raise ModelError(f"{path}: the label list has {len(labels)} characters but the model's head has {got} outputs")
         try:
             model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
@@ -256,10 +262,16 @@ class Recognizer:
         """uint8 (N, S, S) already through raster.prepare_image -> softmax over all labels, (N, classes);
         the penultimate features of the same pass are left in ``_last_features`` (N, D) as numpy."""
         x = torch.from_numpy(normalize(batch, self.spec)).to(self.device)
-        probs = torch.softmax(self.model(x).float(), dim=1)
+        logits = self.model(x).float()
+        if self.ctc:  # a lone character: each class by its best frame, the blank left out
+            best = torch.softmax(logits, dim=2)[..., 1:].amax(dim=1)
+            probs = best / best.sum(dim=1, keepdim=True)
+        else:
+            probs = torch.softmax(logits, dim=1)
         if not torch.isfinite(probs).all():
             raise RecognitionError(f"the model gave NaN scores{f' ({self.path.name})' if self.path else ''}")
-        self._last_features = self._head.hwime_features.float().cpu().numpy()
+        features = self._head.hwime_features.float()
+        self._last_features = (features.mean(dim=1) if features.ndim == 3 else features).cpu().numpy()
         return probs
 
     def probabilities(self, batch: np.ndarray) -> torch.Tensor:

