@@ -5,6 +5,8 @@ checkpoint.pt (every `checkpoint_every` steps and at each epoch's end) holds eve
     bad_epochs, seconds), torch_rng, cuda_rng and scaler (CUDA runs only), recipe (JSON text), labels.
     Augmentation needs no state: each step's draws come from (seed, rank, step) (train.step_generator).
 best.pt (the best validation epoch) holds model, epoch, val_top1, labels, recipe.
+Both say ``fused`` when they hold a CTC recognizer's inference form (hwime.ppocrv6, as import-ppocr writes it);
+an imported starting point also holds provenance, dictionary and class_rows (hwime.training.ppocr_import).
 Both are written atomically and read with weights_only=True.
 """
 
@@ -28,9 +30,10 @@ def load(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def save_best(path: str | Path, model_state: dict, labels: list[str], recipe: Recipe, epoch: int, val_top1: float) -> Path:
+def save_best(path: str | Path, model_state: dict, labels: list[str], recipe: Recipe, epoch: int, val_top1: float,
+              fused: bool = False) -> Path:
     return save({"model": model_state, "epoch": epoch, "val_top1": val_top1, "labels": list(labels),
-                 "recipe": json.dumps(recipe.to_dict())}, path)
+                 "recipe": json.dumps(recipe.to_dict()), "fused": fused}, path)
 
 
 def load_model(path: str | Path) -> tuple[torch.nn.Module, list[str], Recipe]:

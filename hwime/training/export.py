@@ -43,6 +43,11 @@ def export_bundle(checkpoint_path: str | Path, out: str | Path, half: bool = Tru
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     prov = checkpoint.load(checkpoint_path).get("provenance")
+    if not prov and recipe.model.init:  # a fine-tuned run: where its starting weights came from
+        from .train import init_path
+
+        start = init_path(recipe.model.init)
+        prov = checkpoint.load(start).get("provenance") if start.exists() else None
     if prov:  # weights that came from elsewhere say where, with their files' hashes and licence
         bundle["provenance"] = prov
     return atomic_write(out, lambda fh: torch.save(bundle, fh))

