@@ -116,6 +116,18 @@ class Language:
                 bigram[index[c]] = weight / total
         return np.log((1 - mix) * prior + mix * bigram).astype(np.float32)
 
+    def next_log_prob(self, prev: str, ch: str, mix: float) -> float:
+        """log((1 - mix) p(ch) + mix p(ch | prev)) for one pair: the line decoder's language model (the same back-off
+        as log_context, without building the vector over every label)."""
+        prior = self.probability(ch)
+        row = self._following.get(prev) if prev else None
+        if not row or mix <= 0:
+            return math.log(prior)
+        totals = self.__dict__.setdefault("_row_totals", {})
+        if prev not in totals:
+            totals[prev] = sum(row.values())
+        return math.log((1 - mix) * prior + mix * row.get(ch, 0.0) / totals[prev])
+
     # --- continuations ------------------------------------------------------------------------------------------
     def continuations(self, context: str, top: int = 10) -> list[Suggestion]:
         """What usually follows ``context`` (its last one or two characters), best first: the next characters,

@@ -253,6 +253,40 @@ def ink_to_image(ink: Ink, spec: RasterSpec, **render_options) -> np.ndarray:
     return prepare_image(render_ink(ink, **render_options), spec, crop=False)
 
 
+MAX_LINE_CHARS = 40  # a line wider than this many heights is shrunk to fit (the pad's line takes 12)
+
+
+def render_line_ink(ink: Ink, height: int = 96) -> np.ndarray:
+    """A written line drawn ``height`` pixels high (its width to scale) with the pen the single box uses, relative to
+    one character: a line's longer side is its width, so render_ink's pen is scaled down by the aspect."""
+    if ink.is_empty:
+        return np.full((height, height), 255, dtype=np.uint8)
+    x0, y0, x1, y1 = ink.bbox()
+    w = x1 - x0
+    h = max(y1 - y0, w / MAX_LINE_CHARS, 1e-6)  # 一二 is a flat line: its height is at least a character's share
+    aspect = min(max(1.0, w / h), MAX_LINE_CHARS)
+    return render_ink(ink, box=int(round(height * aspect)), pen_width=PEN_WIDTH / aspect)
+
+
+def prepare_line(image: np.ndarray, spec: RasterSpec, *, crop: bool = True) -> np.ndarray:
+    """A written line or a photo of one (uint8, 255 = paper, any size) -> uint8 (size, width): cropped to the ink,
+    ``margin`` of its height as paper on every side, scaled to ``size`` high with its aspect (at most
+    MAX_LINE_CHARS heights wide), the width a whole number of the network's 8-column frames."""
+    if image.ndim != 2 or image.size == 0:
+        raise RasterError(f"expected a non-empty 2-D grayscale image, got shape {image.shape}")
+    if crop:
+        image = find_ink(shrink(image, 4096), spec.threshold)
+    h, w = image.shape
+    pad = int(round(h * spec.margin))
+    framed = np.pad(image, ((pad, pad), (pad, pad)), constant_values=255)
+    h, w = framed.shape
+    width = min(max(8, int(round(w * spec.size / h))), spec.size * MAX_LINE_CHARS)
+    width = -(-width // 8) * 8
+    resized = Image.fromarray(framed).resize((width, spec.size), Image.Resampling.BOX if h >= spec.size else
+                                              Image.Resampling.BILINEAR)
+    return threshold(np.asarray(resized), spec.threshold)
+
+
 def normalize(batch, spec: RasterSpec):
     """(N, S, S) in 0..255 -> float32 (N, 1, S, S), the network's input; numpy arrays or torch tensors.
     A line layout pads the width to ``spec.width`` with zeros (after normalization)."""

@@ -29,7 +29,8 @@ import torch
 from .bundled import DEFAULT_MODEL, asset_path
 from .ink import Ink
 from .model import build_model, model_options
-from .raster import RasterError, RasterSpec, has_ink, ink_to_image, normalize, prepare_image
+from .raster import (RasterError, RasterSpec, has_ink, ink_to_image, normalize, prepare_image, prepare_line,
+                     render_line_ink)
 
 BUNDLE_FORMAT = "hwime-bundle/1"
 REQUIRED_KEYS = ("format", "arch", "labels", "raster", "state_dict")
@@ -51,6 +52,18 @@ class RecognitionError(RuntimeError):
 class Candidate:
     char: str
     score: float  # softmax probability, 0..1
+
+
+@dataclass(frozen=True)
+class LineCandidate:
+    text: str
+    score: float  # share among the n-best strings, 0..1
+    chars: tuple  # per position of text: that position's alternatives (Candidate, best first; text's own first)
+
+
+# the line decoder's language side (hwime.decode): weight of log p(c | previous), a bonus per character, and the
+# bigram's share against the usage prior; a bundle may carry its own (line_lm_weight, line_bonus, line_mix)
+LINE_LM_WEIGHT, LINE_BONUS, LINE_MIX = 0.3, 1.0, 0.5
 
 
 def pick_device(device: str = "auto") -> tuple[torch.device, str | None]:
@@ -361,3 +374,72 @@ class Recognizer:
 
     def recognize_ink(self, ink: Ink, top: int = 10, context: str = "", prior: bool | None = None) -> list[Candidate]:
         return self.recognize_inks([ink], top, context=context, prior=prior)[0]
+
+    # --- lines (a CTC recognizer reads a run of characters) --------------------------------------------------------
+    @torch.inference_mode()
+    def line_log_probs(self, sample: Ink | np.ndarray) -> np.ndarray:
+        """A written line (ink) or a photo/scan of one (grayscale, any size) -> log-probabilities (frames, classes + 1),
+        blank first; (0, classes + 1) for a blank line."""
+        if not self.ctc:
+            raise ModelError(f"{self.path.name if self.path else 'this model'} reads one character at a time; "
+                             "line mode needs a line recognizer (the v3 bundle)")
+        if isinstance(sample, Ink):
+            if sample.is_empty:
+                return np.zeros((0, len(self.labels) + 1), np.float32)
+            prepared = prepare_line(render_line_ink(sample), self.spec, crop=False)
+        else:
+            prepared = prepare_line(sample, self.spec)
+        if not has_ink(prepared):
+            return np.zeros((0, len(self.labels) + 1), np.float32)
+        x = torch.from_numpy(normalize(prepared[None], self.spec)).to(self.device)
+        log_probs = torch.log_softmax(self.model(x).float(), dim=2)[0]
+        if not torch.isfinite(log_probs).all():
+            raise RecognitionError(f"the model gave NaN scores{f' ({self.path.name})' if self.path else ''}")
+        return log_probs.cpu().numpy()
+
+    def line_language_model(self, context: str = ""):
+        """(lm(prev, c), the class written before the line or -1) for hwime.decode.beam_search."""
+        language = self.language()
+        mix = float(self.metadata.get("line_mix", LINE_MIX))
+        labels = self.labels
+
+        def lm(prev: int, c: int) -> float:
+            return language.next_log_prob(labels[prev] if prev >= 0 else "", labels[c], mix)
+
+        return lm, self._index.get(context[-1:], -1) if context else -1
+
+    def recognize_line(self, sample: Ink | np.ndarray, top: int = 5, context: str = "", decode: str = "beam",
+                       beam: int = 10, alternatives: int = 10, language: bool = True) -> list[LineCandidate]:
+        """The ``top`` best readings of a line, best first; [] for a blank one. ``decode``: "greedy" or "beam";
+        ``language=False`` leaves the language side out of the beam; ``context``: the text written before."""
+        from . import decode as ctc
+
+        if top < 1:
+            raise ValueError(f"top must be at least 1, got {top}")
+        log_probs = self.line_log_probs(sample)
+        if len(log_probs) == 0:
+            return []
+        if decode == "greedy":
+            found = [ctc.greedy(log_probs)]
+        elif decode == "beam":
+            use_lm = language and self.use_prior
+            lm, first = self.line_language_model(context) if use_lm else (None, -1)
+            weight = float(self.metadata.get("line_lm_weight", LINE_LM_WEIGHT)) if use_lm else 0.0
+            bonus = float(self.metadata.get("line_bonus", LINE_BONUS)) if use_lm else 0.0
+            found = ctc.beam_search(log_probs, max(beam, top), lm, weight, bonus, first_prev=first)
+        else:
+            raise ValueError(f"decode must be greedy or beam, not {decode!r}")
+        found = [d for d in found if d.labels][:top] or found[:1]
+        scores = np.array([d.score for d in found])
+        shares = np.exp(scores - scores.max())
+        shares /= shares.sum()
+        out = []
+        for d, share in zip(found, shares.tolist()):
+            chars = []
+            for c, span in zip(d.labels, d.spans):
+                alts = ctc.span_alternatives(log_probs, span, alternatives)
+                own = next((p for k, p in alts if k == c), 0.0)
+                chars.append(tuple([Candidate(self.labels[c], own)] +
+                                   [Candidate(self.labels[k], p) for k, p in alts if k != c][: alternatives - 1]))
+            out.append(LineCandidate("".join(self.labels[c] for c in d.labels), float(share), tuple(chars)))
+        return out

@@ -69,9 +69,13 @@ def export_onnx(bundle: str | Path, out: str | Path, tolerance: float = 1e-3) ->
         raise RuntimeError("ONNX export needs `pip install onnx onnxruntime`") from None
     rec = Recognizer.load(bundle, "cpu")
     size = rec.spec.size
-    sample = torch.randn(4, 1, size, size)
+    width = rec.spec.width if rec.spec.layout == "line" and rec.spec.width else size
+    sample = torch.randn(4, 1, size, width)
+    # a line recognizer reads any width (frames = width / 8)
+    axes = {"image": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "frames"}} if rec.ctc else \
+        {"image": {0: "batch"}, "logits": {0: "batch"}}
     torch.onnx.export(rec.model, (sample,), str(out), input_names=["image"], output_names=["logits"],
-                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)
+                      dynamic_axes=axes, dynamo=False)
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     with torch.inference_mode():
         expected = rec.model(sample).numpy()
