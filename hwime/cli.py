@@ -1,4 +1,4 @@
-"""`hwime` starts the pad; `hwime recognize [--top K] [--json] PATH...` classifies images and ink files.
+"""`hwime` starts the pad; `hwime recognize [--top K] [--json] [--line] PATH...` reads images and ink files.
 
 A thin layer over hwime.Recognizer: one process, the model loaded once, samples batched.
 """
@@ -60,10 +60,15 @@ def _is_regular(path: Path) -> bool:
 Sample = tuple[str, "np.ndarray | None", "str | None", "str | None"]
 
 
-def _samples(paths: list[str], spec) -> Iterator[Sample]:
-    """(input name, the image prepared for the model, label, error message); one bad input costs only itself."""
+def _samples(paths: list[str], spec, line: bool = False) -> Iterator[Sample]:
+    """(input name, the sample, label, error message); one bad input costs only itself. The sample is the image
+    prepared for the model, or with ``line`` the Ink or grayscale image of a written line (labelled by "text")."""
     from .raster import ink_to_image, prepare_image
 
+    def from_ink(ink: Ink):
+        return None if ink.is_empty else ink if line else ink_to_image(ink, spec)
+
+    key = "text" if line else "char"
     for f in _expand(paths):
         if isinstance(f, str):
             yield f, None, None, f
@@ -72,24 +77,24 @@ def _samples(paths: list[str], spec) -> Iterator[Sample]:
         suffix = f.suffix.lower()
         try:
             if suffix in IMAGE_SUFFIXES:
-                yield name, prepare_image(load_image(f), spec), None, None
+                image = load_image(f)
+                yield name, image if line else prepare_image(image, spec), None, None
             elif suffix == ".json":
                 if f.stat().st_size > MAX_JSON_BYTES:
                     raise InkError(f"larger than {MAX_JSON_BYTES >> 20} MB")
                 obj = parse_json(f.read_bytes())
-                label = obj.get("char") if isinstance(obj, dict) else None
-                ink = Ink.from_json(obj)
-                yield name, ink_to_image(ink, spec) if not ink.is_empty else None, _label(label), None
+                label = obj.get(key) if isinstance(obj, dict) else None
+                yield name, from_ink(Ink.from_json(obj)), _label(label), None
             else:
-                for number, ink, label in iter_jsonl(f):
-                    line = f"{name}:{number}"
+                for number, ink, label in iter_jsonl(f, key):
+                    where = f"{name}:{number}"
                     if isinstance(ink, InkError):
-                        yield line, None, None, str(ink).replace(str(f), name, 1)
+                        yield where, None, None, str(ink).replace(str(f), name, 1)
                         continue
                     try:
-                        yield line, ink_to_image(ink, spec) if not ink.is_empty else None, _label(label), None
+                        yield where, from_ink(ink), _label(label), None
                     except (RasterError, InkError, MemoryError, ValueError) as exc:
-                        yield line, None, None, f"{line}: {type(exc).__name__}: {exc}"
+                        yield where, None, None, f"{where}: {type(exc).__name__}: {exc}"
         except (InkError, RasterError) as exc:
             message = str(exc)
             yield name, None, None, message if message.startswith(name) else f"{name}: {message}"
@@ -157,6 +162,8 @@ def cmd_recognize(args: argparse.Namespace) -> int:
         return 2
     failures = _learn_from(rec, args.learn)
     rec.use_prior = not args.no_prior
+    if args.line:
+        return _recognize_lines(rec, args, failures)
     batch: list[tuple[str, np.ndarray | None, str | None]] = []
 
     def emit(name: str, label: str | None, cands: list) -> None:
@@ -193,6 +200,39 @@ def cmd_recognize(args: argparse.Namespace) -> int:
         if len(batch) >= 256:
             flush()
     flush()
+    if failures:
+        print(f"hwime: {failures} input(s) could not be recognized", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _recognize_lines(rec, args: argparse.Namespace, failures: int) -> int:
+    """--line: each input is a written line (ink, or an image of one); prints its best strings."""
+    from .recognizer import ModelError, RecognitionError
+
+    if not rec.ctc:
+        print(f"hwime recognize --line: {display_name(rec.path or 'the model')} reads one character at a time; "
+              "line mode needs a line recognizer (the bundled v3 model)", file=sys.stderr)
+        return 2
+    for name, sample, label, error in _samples(args.paths, rec.spec, line=True):
+        if error:
+            failures += 1
+            print(f"hwime: {error}", file=sys.stderr)
+            continue
+        try:
+            found = rec.recognize_line(sample, args.top, args.context, args.decode) if sample is not None else []
+        except (RecognitionError, ModelError, RasterError, RuntimeError, MemoryError, ValueError) as exc:
+            print(f"hwime: {name}: recognition failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
+            failures += 1
+            continue
+        if args.json:
+            best = found[0] if found else None
+            print(json.dumps({"input": name, "label": label, "text": best.text if best else "",
+                              "candidates": [{"text": c.text, "score": round(c.score, 4)} for c in found],
+                              "chars": [[{"char": a.char, "score": round(a.score, 4)} for a in alts]
+                                        for alts in (best.chars if best else ())]}, ensure_ascii=False), flush=True)
+        else:
+            shown = "  ".join(f"{c.text} {c.score:.2f}" for c in found) or "(empty)"
+            print(f"{name}\t{shown}" + (f"\t[label {label}]" if label else ""), flush=True)
     if failures:
         print(f"hwime: {failures} input(s) could not be recognized", file=sys.stderr)
     return 1 if failures else 0
@@ -242,6 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "repeatable, in order; without --profile they are forgotten when the command ends")
     p.add_argument("--profile", metavar="DIR", help="read and update the learned samples in DIR (profile.json)")
     p.add_argument("--no-prior", action="store_true", help="rank by shape alone, without the usage prior")
+    p.add_argument("--line", action="store_true",
+                   help='each input is a written line (ink, or an image of one, any height): prints its best strings; '
+                        '.jsonl lines are labelled by "text"; with --json: {"input", "label", "text", "candidates": '
+                        '[{"text", "score"}], "chars": [[{"char", "score"}]]}')
+    p.add_argument("--decode", choices=["greedy", "beam"], default="beam",
+                   help="--line: greedy (best frame by frame) or beam search with the language side (default)")
     p.add_argument("--model", dest="model", default=argparse.SUPPRESS, help="model bundle")
     p.add_argument("--device", dest="device", choices=["auto", "cpu", "cuda"], default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_recognize)

@@ -127,8 +127,9 @@ def parse_json(data: bytes | str) -> object:
         raise InkError("JSON nested too deeply") from None
 
 
-def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Ink | InkError, str | None]]:
-    """Yield (line number from 1, Ink or the InkError for that line, its "char" label or None); blank lines skipped.
+def iter_jsonl(path: str | Path, label_key: str = "char") -> Iterator[tuple[int, Ink | InkError, str | None]]:
+    """Yield (line number from 1, Ink or the InkError for that line, its label or None); blank lines skipped.
+    The label is the line's ``label_key``: "char" for a character, "text" for a written line.
 
     Each line is decoded on its own, so a bad byte or bad JSON costs that line only.
     """
@@ -141,7 +142,7 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Ink | InkError, str | No
             except InkError as exc:
                 yield number, InkError(f"{path}:{number}: {exc}"), None
                 continue
-            label = obj.get("char") if isinstance(obj, dict) else None
+            label = obj.get(label_key) if isinstance(obj, dict) else None
             try:
                 yield number, Ink.from_json(obj), label if isinstance(label, str) else None
             except InkError as exc:

@@ -125,3 +125,68 @@ def test_imported_checkpoint_reads_a_character_through_the_recognizer(tmp_path):
     new = [c for c, r in zip(classes, class_rows(classes, ppocr_import.read_dictionary(wheel("tiny")[1]))) if r < 0]
     top = rec.recognize_inks([medians_ink(c) for c in "中国人大十口"], top=10, prior=False)
     assert not any(c.char in new for cands in top for c in cands)
+
+
+def line_ink(text: str) -> Ink:
+    """A phrase written left to right from the characters' stroke medians, with small gaps."""
+    from hwime.training.strokedata import StrokeTable
+
+    table, strokes = StrokeTable(), []
+    for i, ch in enumerate(text):
+        strokes += [(m + np.array([i * 1150.0, 0.0])).tolist() for m in table.medians(ch)]
+    return Ink.from_strokes(strokes)
+
+
+@pytest.fixture(scope="module")
+def tiny_v3(tmp_path_factory):
+    from hwime.training.export import export_bundle
+
+    wheel("tiny")
+    d = tmp_path_factory.mktemp("v3")
+    import_ppocr("tiny", d / "imported.pt", charset.named_set("gb2312+digits+latin+punct"))
+    return export_bundle(d / "imported.pt", d / "v3-tiny.pt")
+
+
+def test_a_written_line_comes_back_as_the_string(tiny_v3):
+    from hwime.recognizer import Recognizer
+
+    rec = Recognizer.load(tiny_v3, "cpu")
+    for decode in ("greedy", "beam"):
+        found = rec.recognize_line(line_ink("中国人民"), top=3, decode=decode)
+        assert found[0].text == "中国人民"
+        assert [alts[0].char for alts in found[0].chars] == list("中国人民")
+        assert all(0 <= a.score <= 1 for alts in found[0].chars for a in alts)
+    assert sum(c.score for c in found) == pytest.approx(1.0, abs=1e-6)
+    assert rec.recognize_line(Ink.from_strokes([])) == []
+    # a scan of a line: the same ink drawn as an image, white on black, in a wide frame
+    from hwime.raster import render_line_ink
+
+    image = np.pad(255 - render_line_ink(line_ink("中国")), 40)
+    assert rec.recognize_line(image, decode="greedy")[0].text == "中国"
+
+
+def test_recognize_line_cli_json_and_bad_input(tiny_v3, tmp_path, capsys):
+    import json
+
+    from hwime.cli import main
+
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text(json.dumps({"text": "中国", "strokes": line_ink("中国").to_json()["strokes"]}) + "\n"
+                     "{not json\n", encoding="utf-8")
+    rc = main(["recognize", "--model", str(tiny_v3), "--device", "cpu", "--line", "--json", "--top", "2",
+               str(lines), str(tmp_path / "missing.png")])
+    out, err = capsys.readouterr()
+    rows = [json.loads(r) for r in out.splitlines()]
+    assert rc == 1 and len(rows) == 1
+    assert rows[0]["input"].endswith("lines.jsonl:1") and rows[0]["label"] == "中国" and rows[0]["text"] == "中国"
+    assert rows[0]["candidates"][0] == {"text": "中国", "score": rows[0]["candidates"][0]["score"]}
+    assert [c[0]["char"] for c in rows[0]["chars"]] == ["中", "国"]
+    assert "lines.jsonl:2" in err and "missing.png: no such file" in err
+
+
+def test_line_mode_needs_a_line_recognizer(tiny_bundle, tmp_path, capsys):
+    from hwime.cli import main
+
+    (tmp_path / "a.json").write_text('{"strokes": [[[0, 0], [10, 10]]]}', encoding="utf-8")
+    assert main(["recognize", "--model", str(tiny_bundle), "--device", "cpu", "--line", str(tmp_path / "a.json")]) == 2
+    assert "line mode needs a line recognizer" in capsys.readouterr().err
