@@ -19,12 +19,35 @@ class InkError(ValueError):
     """Ink data that cannot be understood (bad JSON shape, non-numeric points)."""
 
 
+# what one drawing may hold: far beyond any hand (a 10-second stroke at 1 kHz is 10,000 points), far below what
+# would take gigabytes to draw or store
+MAX_POINTS_PER_STROKE = 20_000
+MAX_STROKES = 1_000
+MAX_COORDINATE = 1e6  # |x|, |y| in any unit; ±3e38 overflows rendering
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _stroke_array(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+    if not isinstance(points, np.ndarray):  # JSON: numbers only (no "12" or true taken for a coordinate)
+        if not isinstance(points, (list, tuple)):
+            raise InkError(f"a stroke must be a list of points, got {type(points).__name__}")
+        if len(points) > MAX_POINTS_PER_STROKE:
+            raise InkError(f"a stroke has {len(points)} points, more than {MAX_POINTS_PER_STROKE}")
+        for p in points:
+            if not isinstance(p, (list, tuple)) or not all(_is_number(v) for v in p):
+                raise InkError(f"a point must be a list of numbers [x, y(, t(, pressure))], got {str(p)[:40]}")
+    elif len(points) > MAX_POINTS_PER_STROKE:
+        raise InkError(f"a stroke has {len(points)} points, more than {MAX_POINTS_PER_STROKE}")
     arr = np.asarray(points, dtype=np.float32)
     if arr.ndim != 2 or arr.shape[0] == 0 or not 2 <= arr.shape[1] <= 4:
         raise InkError(f"a stroke must be a non-empty list of [x, y(, t(, pressure))] points, got shape {arr.shape}")
     if not np.isfinite(arr[:, :2]).all():
         raise InkError("stroke coordinates must be finite numbers")
+    if np.abs(arr[:, :2]).max() > MAX_COORDINATE:
+        raise InkError(f"stroke coordinates must lie within ±{MAX_COORDINATE:g}")
     out = np.full((arr.shape[0], 4), np.nan, dtype=np.float32)
     out[:, : arr.shape[1]] = arr
     return out
@@ -36,6 +59,8 @@ class Ink:
 
     @classmethod
     def from_strokes(cls, strokes: Sequence[Sequence[Sequence[float]] | np.ndarray]) -> "Ink":
+        if len(strokes) > MAX_STROKES:
+            raise InkError(f"{len(strokes)} strokes, more than {MAX_STROKES}")
         return cls(tuple(_stroke_array(s) for s in strokes))
 
     @classmethod

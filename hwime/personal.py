@@ -10,8 +10,12 @@ The store (``profile.json`` in a profile folder; the pad uses platformdirs' user
                  {"id": 8, "char": "国", "time": 1764150009.5, "image": "<base64 PNG, 8-bit gray>"}, ...]}
 
 bounded to the newest ``per_class`` samples of a character and ``total`` in all, and written atomically
-(a fresh temporary file in the same folder, then a rename). A store that cannot be read is kept aside as
-``profile.json.bak`` and learning starts afresh, with a warning; nothing else is lost.
+(a fresh temporary file in the same folder, then a rename). The pad and `hwime recognize --profile` may learn into
+one store at once: each save takes a lock (``profile.json.lock``), reads what is on disk and merges this process's
+additions and removals into it, so no sample learned by either is lost. A store that cannot be read at all is set
+aside (``profile.json.bak``, ``.bak.1`` … — never over an earlier backup) and learning starts afresh; one sample that
+cannot be read is reported, left out of recognition and written back untouched. A store in a folder that cannot
+be written learns in memory for the session, with a warning.
 
 ``Prototypes`` turn samples into what ranking uses: per character, the mean of the model's penultimate features
 over the user's samples (each L2-normalized). The Recognizer adds, for a character the user has written,
@@ -32,13 +36,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write_text
-from .ink import Ink
+from .files import atomic_write_text, read_regular, set_aside
+from .ink import Ink, InkError
 
 PROFILE_FORMAT = "hwime-profile/1"
 PROFILE_FILE = "profile.json"
 PER_CLASS = 8
 TOTAL = 4000
+MAX_STORE_BYTES = 64 << 20  # 4,000 simplified inks take a few MB; a larger store is not one the pad wrote
+MAX_SAMPLE_PIXELS = 1 << 20  # a stored image is one character: at most a megapixel
+STORED_INK_TOLERANCE = 0.005  # ink is simplified to this share of its size before it is stored
 
 
 class ProfileError(ValueError):
@@ -74,7 +81,10 @@ class Sample:
             return cls(int(obj["id"]), char, float(obj["time"]), ink=Ink.from_json(obj["ink"]))
         from PIL import Image
 
-        with Image.open(io.BytesIO(base64.b64decode(obj["image"], validate=True))) as im:
+        data = io.BytesIO(base64.b64decode(obj["image"], validate=True))
+        with Image.open(data, formats=["PNG"]) as im:  # a PNG the pad wrote, nothing else is decoded
+            if im.width * im.height > MAX_SAMPLE_PIXELS:
+                raise ValueError(f"image of {im.width}x{im.height} pixels, more than a character's")
             image = np.asarray(im.convert("L"))
         return cls(int(obj["id"]), char, float(obj["time"]), image=image)
 
@@ -94,6 +104,9 @@ class Profile:
         self.samples: list[Sample] = []
         self.warnings: list[str] = []
         self._next_id = 1
+        self._added: list[Sample] = []  # since the last save: what the merge adds to the store on disk
+        self._removed: set[int] = set()  # since the last save: ids the merge takes out of it
+        self._unreadable: list[dict] = []  # entries of the store that could not be read: written back untouched
         if self.directory:
             self._read()
 
@@ -107,38 +120,103 @@ class Profile:
     def _read(self) -> None:
         path = self.path
         try:
-            raw = path.read_bytes()
+            samples, unreadable, notes = self._load_store(path)
         except FileNotFoundError:
             return
         except OSError as exc:
-            self.warnings.append(f"Could not read what the pad learned ({path}: {exc.strerror or exc}); what it learns "
-                                 "now is kept for this session only, and the file is left alone.")
+            self.warnings.append(f"Could not read what the pad learned ({exc}); what it learns now is kept for this "
+                                 "session only, and the file is left alone.")
             self.directory = None  # never overwrite what could not be read
             return
-        try:
-            data = json.loads(raw.decode("utf-8"))
-            if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
-                raise ValueError(f"format is not {PROFILE_FORMAT}")
-            samples = [Sample.from_json(s) for s in data["samples"]]
-        except Exception as exc:  # whatever is wrong with the store (bad JSON, a bad image), the pad starts anyway
-            backup = path.with_name(path.name + ".bak")
+        except ValueError as exc:  # not a store at all (bad JSON, another format): set aside, start afresh
             try:
-                os.replace(path, backup)
-                kept = f"kept it as {backup.name}"
+                kept = f"kept it as {set_aside(path).name}"
             except OSError:
                 self.directory = None
                 kept = "left it in place"
             self.warnings.append(f"What the pad learned ({path}) could not be read ({str(exc)[:100]}); {kept} "
                                  "and started afresh.")
             return
-        self.samples = samples
+        self.samples, self._unreadable = samples, unreadable
+        self.warnings += notes
         self._next_id = max((s.id for s in samples), default=0) + 1
 
+    @staticmethod
+    def _load_store(path: Path) -> tuple[list[Sample], list[dict], list[str]]:
+        """(samples, raw entries that could not be read, a note for each). OSError: the file cannot be read (or is
+        no regular file, or too large); ValueError: it is not a profile store."""
+        raw = read_regular(path, MAX_STORE_BYTES)
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, RecursionError) as exc:
+            raise ValueError(str(exc)) from None
+        if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT or not isinstance(data.get("samples"), list):
+            raise ValueError(f"format is not {PROFILE_FORMAT}")
+        samples, unreadable, notes = [], [], []
+        for n, entry in enumerate(data["samples"], start=1):
+            try:
+                if not isinstance(entry, dict):
+                    raise ValueError("not an object")
+                samples.append(Sample.from_json(entry))
+            except (KeyError, TypeError, ValueError, InkError, OSError, MemoryError, SyntaxError) as exc:
+                unreadable.append(entry)
+                notes.append(f"Learned sample {n} in {path.name} could not be read ({type(exc).__name__}: "
+                             f"{str(exc)[:80]}); it is left out and kept in the file as it is.")
+        return samples, unreadable, notes
+
+    def _lock(self):
+        from filelock import FileLock
+
+        return FileLock(str(self.path) + ".lock", timeout=30)
+
     def save(self) -> None:
+        """Merge this process's changes into the store on disk, under its lock; a folder that cannot be written
+        keeps the samples in memory for the session (a warning says so)."""
         if not self.directory:
             return
-        data = {"format": PROFILE_FORMAT, "samples": [s.to_json() for s in self.samples]}
-        atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        try:
+            with self._lock():
+                self._merge_from_disk()
+                data = {"format": PROFILE_FORMAT,
+                        "samples": [s.to_json() for s in self.samples] + list(self._unreadable)}
+                atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+                self._added.clear()
+                self._removed.clear()
+        except OSError as exc:  # a read-only folder or disk, a lock held too long
+            self.warnings.append(f"Could not save what the pad learned ({exc.strerror or exc}); it is kept for this "
+                                 "session only.")
+            self.directory = None
+
+    def _merge_from_disk(self) -> None:
+        """What is on disk now, less what this process removed, plus what it added (the caps applied again)."""
+        try:
+            disk, unreadable, _ = self._load_store(self.path)
+        except FileNotFoundError:
+            disk, unreadable = [], []
+        except ValueError:  # damaged since it was read: set aside, never overwritten
+            set_aside(self.path)
+            disk, unreadable = [], []
+        ids = {s.id for s in disk}
+        merged = [s for s in disk if s.id not in self._removed] + [s for s in self._added if s.id not in ids]
+        merged.sort(key=lambda s: (s.time, s.id))
+        self.samples = self._capped(merged)
+        self._unreadable = unreadable
+
+    def _capped(self, samples: list[Sample]) -> list[Sample]:
+        """The newest ``per_class`` of each character and ``total`` in all, oldest first."""
+        counts: dict[str, int] = {}
+        kept = []
+        for s in reversed(samples):
+            counts[s.char] = counts.get(s.char, 0) + 1
+            if counts[s.char] <= self.per_class and len(kept) < self.total:
+                kept.append(s)
+        return kept[::-1]
+
+    def _new_id(self) -> int:
+        """Unique across processes sharing the store: milliseconds and a random part, never below the last id."""
+        self._next_id = max(self._next_id, int(time.time() * 1000) * 1000 + int.from_bytes(os.urandom(2), "big") % 1000)
+        self._next_id += 1
+        return self._next_id - 1
 
     def add(self, char: str, ink: Ink | None = None, image: np.ndarray | None = None,
             save: bool = True) -> tuple[Sample, list[Sample]]:
@@ -147,16 +225,19 @@ class Profile:
             raise ProfileError("a sample is ink or an image")
         if ink is not None and ink.is_empty:
             raise ProfileError("empty ink teaches nothing")
-        sample = Sample(self._next_id, char, time.time(), ink=ink, image=image)
-        self._next_id += 1
+        if image is not None and image.size > MAX_SAMPLE_PIXELS:
+            raise ProfileError(f"an image of {image.shape[1]}x{image.shape[0]} pixels is more than one character")
+        if ink is not None:  # a pen at 1 kHz stores thousands of points a glyph does not need
+            x0, y0, x1, y1 = ink.bbox()
+            ink = ink.simplify(STORED_INK_TOLERANCE * max(x1 - x0, y1 - y0, 1e-6))
+        sample = Sample(self._new_id(), char, time.time(), ink=ink, image=image)
         self.samples.append(sample)
-        same = [s for s in self.samples if s.char == char]
-        drop = {s.id for s in same[: max(0, len(same) - self.per_class)]}
-        kept = [s for s in self.samples if s.id not in drop]
-        kept = kept[max(0, len(kept) - self.total):]
+        self._added.append(sample)
+        kept = self._capped(self.samples)
         ids = {s.id for s in kept}
         dropped = [s for s in self.samples if s.id not in ids]
         self.samples = kept
+        self._removed.update(s.id for s in dropped)
         if save:
             self.save()
         return sample, dropped
@@ -165,15 +246,18 @@ class Profile:
         found = next((s for s in self.samples if s.id == sample_id), None)
         if found:
             self.samples.remove(found)
+            self._removed.add(found.id)
+            self._added = [s for s in self._added if s.id != found.id]
             if save:
                 self.save()
         return found
 
     def forget(self) -> None:
         """Delete everything learned, on disk too."""
-        self.samples = []
+        self.samples, self._added, self._removed, self._unreadable = [], [], set(), []
         if self.path and self.path.exists():
-            self.path.unlink()
+            with self._lock():
+                self.path.unlink()
 
 
 class Prototypes:

@@ -22,6 +22,9 @@ from PIL import Image, ImageDraw, UnidentifiedImageError
 from .ink import Ink
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp"})  # what load_image is meant to read
+# the only decoders PIL may use: a file is opened as what it is, not as what it is named, and PIL's EPS plugin runs
+# Ghostscript on whatever it is given
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP")
 MAX_IMAGE_PIXELS = 50_000_000  # load_image refuses more: a photo of a page is not one character
 RENDER_BOX = 128  # ink is drawn at 2x the network size; the downsample in resize() antialiases it
 PEN_WIDTH = 0.045  # pen width as a fraction of the glyph's longer side, what a scanned HWDB stroke measures
@@ -303,10 +306,11 @@ def normalize(batch, spec: RasterSpec):
     return x
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """Read a png/jpg/bmp as uint8 grayscale with 255 = paper; transparency is composed onto white."""
+def load_image(path, formats: tuple[str, ...] = IMAGE_FORMATS) -> np.ndarray:
+    """Read a PNG, JPEG or BMP (a path or a binary file object) as uint8 grayscale with 255 = paper; transparency
+    is composed onto white. Any other format is refused before anything decodes it, whatever its name."""
     try:
-        with Image.open(path) as im:
+        with Image.open(path, formats=formats) as im:
             if im.width * im.height > MAX_IMAGE_PIXELS:
                 raise RasterError(f"{path}: image too large ({im.width}x{im.height} pixels; at most "
                                   f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels)")
@@ -320,7 +324,10 @@ def load_image(path: str | Path) -> np.ndarray:
         raise
     except Image.DecompressionBombError:
         raise RasterError(f"{path}: image too large (a decompression bomb)") from None
-    except (UnidentifiedImageError, OSError, ValueError, MemoryError, SyntaxError) as exc:
+    except UnidentifiedImageError:
+        raise RasterError(f"{path}: not a {', '.join(formats[:-1])} or {formats[-1]} image" if len(formats) > 1 else
+                          f"{path}: not a {formats[0]} image") from None
+    except (OSError, ValueError, MemoryError, SyntaxError) as exc:
         raise RasterError(f"{path}: cannot read image ({type(exc).__name__}: {str(exc)[:200]})") from None
     if gray.size == 0:
         raise RasterError(f"{path}: empty image")

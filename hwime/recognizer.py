@@ -84,6 +84,13 @@ def read_bundle(path: str | Path) -> dict:
             f"no model bundle at {path}. Reinstall hwime to get the bundled model, choose another file in the "
             f"settings, or train one with `python -m hwime.training` (see training/README.md)")
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the model bundle ({exc.strerror or exc})") from None
+    if magic != b"PK\x03\x04":  # torch.save writes a zip archive; anything else is some other kind of file
+        raise ModelError(f"{path}: not a model bundle (not a file torch.save wrote)")
+    try:
         bundle = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         # torch's own message suggests turning weights_only off, which would let the file run code: never
@@ -100,10 +107,28 @@ def read_bundle(path: str | Path) -> dict:
     check_labels(bundle["labels"], path)
     if not isinstance(bundle["state_dict"], dict) or not all(isinstance(v, torch.Tensor) for v in bundle["state_dict"].values()):
         raise ModelError(f"{path}: the state_dict is not a table of tensors")
+    check_tensor_sizes(bundle["state_dict"], path)
     bad = [k for k, v in bundle["state_dict"].items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise ModelError(f"{path}: weights hold NaN or infinite values ({bad[0]})")
     return bundle
+
+
+MAX_BUNDLE_ELEMENTS = 100_000_000  # ten times the largest network hwime builds
+
+
+def check_tensor_sizes(state: dict, path: str | Path) -> None:
+    """Every tensor holds the data its shape claims: a stride trick (a one-element tensor expanded to 10^10) would
+    pass torch.load as a small file and make the first look at its values allocate gigabytes."""
+    total = 0
+    for name, v in state.items():
+        need = v.numel() * v.element_size()
+        if v.numel() and (need > v.untyped_storage().nbytes() or 0 in v.stride()):
+            raise ModelError(f"{path}: tensor {str(name)[:60]} of shape {tuple(v.shape)} is a view larger than its "
+                             f"data ({v.untyped_storage().nbytes()} bytes): not a model hwime wrote")
+        total += v.numel()
+        if total > MAX_BUNDLE_ELEMENTS:
+            raise ModelError(f"{path}: more than {MAX_BUNDLE_ELEMENTS:,} weights: not a model hwime wrote")
 
 
 def check_ranking_values(meta: dict, path: str | Path) -> None:
@@ -178,10 +203,18 @@ class Recognizer:
         if not heads or heads[-1].shape[0] != len(labels) + blank:
             got = heads[-1].shape[0] - blank if heads else "no"
             raise ModelError(f"{path}: the label list has {len(labels)} characters but the model's head has {got} outputs")
-        try:
-            model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-        except RuntimeError as exc:
-            raise ModelError(f"{path}: weights do not fit arch {bundle['arch']!r} ({str(exc)[:300]})") from None
+        expected = model.state_dict()
+        for k, v in expected.items():  # shapes first, one line naming the first misfit
+            if k not in state:
+                raise ModelError(f"{path}: weights do not fit arch {bundle['arch']!r}: {k} is missing")
+            if tuple(state[k].shape) != tuple(v.shape):
+                raise ModelError(f"{path}: weights do not fit arch {bundle['arch']!r}: {k} has shape "
+                                 f"{tuple(state[k].shape)}, the arch needs {tuple(v.shape)}")
+        extra = [k for k in state if k not in expected]
+        if extra:
+            raise ModelError(f"{path}: weights do not fit arch {bundle['arch']!r}: {len(extra)} unexpected tensors "
+                             f"({str(extra[0])[:60]} …)")
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
         dev, note = pick_device(device)
         meta = {k: v for k, v in bundle.items() if k != "state_dict"}
         try:

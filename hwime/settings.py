@@ -1,7 +1,7 @@
 """User settings in the platform's config folder (platformdirs), as JSON.
 
-Settings are never lost: a file that is not valid JSON is set aside as settings.json.bak (or, where the folder
-is read-only, left alone) and defaults are used with a warning the pad keeps on screen; a value of the wrong
+Settings are never lost: a file that is not valid JSON is set aside as settings.json.bak (.bak.1, … for later
+ones; never over an earlier backup) or, where the folder is read-only, left alone and defaults are used with a warning the pad keeps on screen; a value of the wrong
 kind falls back to its default and every good value is kept; a file that could not be read is never overwritten.
 Saving writes a fresh temporary file in the same folder and renames it over the old one.
 """
@@ -15,7 +15,9 @@ from pathlib import Path
 
 from platformdirs import user_config_path
 
-from .files import atomic_write_text
+from .files import atomic_write_text, read_regular, set_aside
+
+MAX_SETTINGS_BYTES = 1 << 20
 
 OUTPUT_MODES = ("copy", "type")
 DEVICES = ("auto", "cpu", "cuda")
@@ -74,6 +76,7 @@ def default_path() -> Path:
 
 # files that load_settings could not read: save_settings leaves them alone rather than overwrite them with defaults
 _UNREADABLE: set[Path] = set()
+_FOREIGN: dict[Path, dict] = {}  # per file: keys this version does not know, written back unchanged
 
 
 def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
@@ -81,7 +84,7 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
     path = Path(path or default_path())
     _UNREADABLE.discard(path.absolute())
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_SETTINGS_BYTES)
     except FileNotFoundError:
         return Settings(), []
     except OSError as exc:
@@ -93,10 +96,8 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
         if not isinstance(data, dict):
             raise ValueError("the top level is not an object")
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        backup = path.with_name(path.name + ".bak")
         try:
-            os.replace(path, backup)
-            kept = f"kept it as {backup.name}"
+            kept = f"kept it as {set_aside(path).name}"
         except OSError as move_error:
             _UNREADABLE.add(path.absolute())
             kept = f"left it in place ({move_error.strerror or move_error}) and will not overwrite it"
@@ -106,6 +107,8 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
     for k, v in data.items():
         if k in known:
             setattr(settings, k, v)
+    # keys of a newer version are kept as they are and written back on save (a downgrade must not drop them)
+    _FOREIGN[path.absolute()] = {k: v for k, v in data.items() if k not in known}
     return settings, [f"Settings: {p}" for p in settings.validate()]
 
 
@@ -114,5 +117,6 @@ def save_settings(settings: Settings, path: Path | None = None) -> bool:
     path = Path(path or default_path())
     if path.absolute() in _UNREADABLE:
         return False
-    atomic_write_text(path, json.dumps(asdict(settings), ensure_ascii=False, indent=2))
+    data = {**_FOREIGN.get(path.absolute(), {}), **asdict(settings)}
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2))
     return True

@@ -103,21 +103,45 @@ def test_profile_caps_versioned_format_and_forget(tmp_path):
     assert data["format"] == PROFILE_FORMAT and len(data["samples"]) == 5 and "strokes" in data["samples"][0]["ink"]
     again = Profile(tmp_path / "prof")
     assert [s.char for s in again.samples] == [s.char for s in p.samples]
-    assert [f.name for f in (tmp_path / "prof").iterdir()] == ["profile.json"]  # no temporary files left
+    # no temporary files left; the lock that lets the pad and the CLI share the store stays
+    assert sorted(f.name for f in (tmp_path / "prof").iterdir()) == ["profile.json", "profile.json.lock"]
     again.forget()
     assert not (tmp_path / "prof" / "profile.json").exists() and len(again) == 0
     with pytest.raises(ProfileError):
         again.add("中", ink=ink_shi().without_last_stroke().without_last_stroke())
 
 
-def test_a_corrupt_profile_is_kept_aside_and_learning_starts_afresh(tmp_path):
+def test_a_corrupt_profile_is_kept_aside_and_a_later_one_never_replaces_the_backup(tmp_path):
     d = tmp_path / "prof"
     d.mkdir()
-    (d / "profile.json").write_text('{"format": "hwime-profile/1", "samples": [{"id": 1, "char": 5}]}')
+    (d / "profile.json").write_text('{"format": "hwime-profile/1", "samples": [{"id": 1, "char": "中"', encoding="utf-8")
     p = Profile(d)
     assert len(p) == 0 and "could not be read" in p.warnings[0] and (d / "profile.json.bak").exists()
     p.add("中", ink=ink_shi())
     assert len(Profile(d)) == 1
+    first = (d / "profile.json.bak").read_bytes()
+    (d / "profile.json").write_text("not json either", encoding="utf-8")
+    assert "profile.json.bak.1" in Profile(d).warnings[0]
+    assert (d / "profile.json.bak").read_bytes() == first  # the first damaged store is still there
+    assert (d / "profile.json.bak.1").read_text(encoding="utf-8") == "not json either"
+
+
+def test_one_bad_sample_is_left_out_and_the_rest_stay_active(tmp_path):
+    d = tmp_path / "prof"
+    d.mkdir()
+    good = Profile(d)
+    for ch in "中国人":
+        good.add(ch, ink=ink_shi())
+    data = json.loads((d / "profile.json").read_text(encoding="utf-8"))
+    data["samples"].insert(1, {"id": 99, "char": "中国", "time": 1.0, "ink": {"strokes": []}})
+    (d / "profile.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    p = Profile(d)
+    assert [s.char for s in p.samples] == list("中国人")
+    assert len(p.warnings) == 1 and "sample 2" in p.warnings[0] and "bad character" in p.warnings[0]
+    assert not (d / "profile.json.bak").exists()
+    p.add("大", ink=ink_kou())  # a save writes the unreadable entry back untouched: nothing is lost
+    saved = json.loads((d / "profile.json").read_text(encoding="utf-8"))["samples"]
+    assert {"id": 99, "char": "中国", "time": 1.0, "ink": {"strokes": []}} in saved and len(saved) == 5
 
 
 def test_learning_acts_from_the_first_sample_and_leaves_other_characters_alone():
