@@ -160,7 +160,10 @@ def cmd_recognize(args: argparse.Namespace) -> int:
         print(f"hwime recognize: --top must be from 1 to {len(rec.labels)} (the model's classes), got {args.top}",
               file=sys.stderr)
         return 2
+    shown = len(profile.warnings)
     failures = _learn_from(rec, args.learn)
+    for warning in profile.warnings[shown:]:  # e.g. a profile folder that cannot be written: learned in memory
+        print(f"hwime: {warning}", file=sys.stderr)
     rec.use_prior = not args.no_prior
     if args.line:
         return _recognize_lines(rec, args, failures)

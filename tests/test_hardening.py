@@ -1,0 +1,170 @@
+"""Hostile and unlucky inputs (issue: the pad as a product): each test failed on the code before its fix."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import ink_shi, make_checkpoint
+from hwime.cli import main
+from hwime.ink import Ink, InkError
+from hwime.personal import Profile
+from hwime.raster import RasterError, load_image
+from hwime.recognizer import ModelError, Recognizer
+from hwime.settings import Settings, load_settings, save_settings
+
+EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nnewpath 0 0 moveto 10 10 lineto stroke\nshowpage\n"
+
+
+def test_a_postscript_file_named_png_is_refused_without_running_anything(tmp_path, tiny_bundle, capsys):
+    evil = tmp_path / "evil.png"
+    evil.write_bytes(EPS)
+    with pytest.raises(RasterError, match="not a PNG, JPEG or BMP image"):
+        load_image(evil)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(ink_shi().to_json()), encoding="utf-8")
+    rc = main(["recognize", "--model", str(tiny_bundle), "--device", "cpu", "--json", str(good), str(evil)])
+    out, err = capsys.readouterr()
+    assert rc == 1 and json.loads(out.splitlines()[0])["input"].endswith("good.json")
+    assert "evil.png: not a PNG, JPEG or BMP image" in err
+
+
+def test_a_tensor_expanded_beyond_its_data_is_refused_before_its_values_are_read(tmp_path, tiny_bundle):
+    bundle = torch.load(tiny_bundle, weights_only=True)
+    name = next(k for k, v in bundle["state_dict"].items() if v.ndim == 2)
+    bundle["state_dict"][name] = torch.zeros(1).expand(20000, 20000)
+    path = tmp_path / "huge.pt"
+    torch.save(bundle, path)
+    assert path.stat().st_size < 10_000_000
+    with pytest.raises(ModelError, match="is a view larger than its data") as info:
+        Recognizer.load(path, "cpu")
+    assert "\n" not in str(info.value)
+
+
+def test_a_wrong_shape_and_a_foreign_file_get_one_line_each(tmp_path, tiny_bundle):
+    bundle = torch.load(tiny_bundle, weights_only=True)
+    name = next(k for k, v in bundle["state_dict"].items() if v.ndim == 4)
+    bundle["state_dict"][name] = torch.zeros(3, 3, 3, 3)
+    torch.save(bundle, tmp_path / "shape.pt")
+    with pytest.raises(ModelError, match=f"{name} has shape \\(3, 3, 3, 3\\), the arch needs") as info:
+        Recognizer.load(tmp_path / "shape.pt", "cpu")
+    assert "\n" not in str(info.value)
+    png = tmp_path / "picture.pt"
+    from PIL import Image
+
+    Image.new("L", (8, 8), 255).save(png, format="PNG")
+    with pytest.raises(ModelError, match="not a model bundle \\(not a file torch.save wrote\\)"):
+        Recognizer.load(png, "cpu")
+
+
+def _labels_bundle(tmp_path: Path, labels: list[str]) -> Path:
+    from hwime.training.export import export_bundle
+
+    return export_bundle(make_checkpoint(tmp_path / "best.pt", labels=labels), tmp_path / "many.pt")
+
+
+def test_two_processes_learning_into_one_profile_lose_nothing(tmp_path):
+    labels = [chr(0x4E00 + i) for i in range(62)]
+    bundle = _labels_bundle(tmp_path, labels)
+    stroke = ink_shi().to_json()["strokes"]
+    jobs = []
+    for name, chars in (("A", labels[:31]), ("B", labels[31:])):
+        f = tmp_path / f"{name}.jsonl"
+        f.write_text("".join(json.dumps({"char": c, "strokes": stroke}) + "\n" for c in chars), encoding="utf-8")
+        target = tmp_path / f"{name}-target.json"
+        target.write_text(json.dumps({"strokes": stroke}), encoding="utf-8")
+        jobs.append([sys.executable, "-m", "hwime", "recognize", "--model", str(bundle), "--device", "cpu",
+                     "--profile", str(tmp_path / "prof"), "--learn", str(f), str(target)])
+    procs = [subprocess.Popen(j, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for j in jobs]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()
+    kept = Profile(tmp_path / "prof").samples
+    assert sorted(s.char for s in kept) == sorted(labels)
+    assert len({s.id for s in kept}) == 62
+
+
+def test_a_fifo_or_an_oversized_file_is_refused_instead_of_hanging(tmp_path, settings_path):
+    settings_path.parent.mkdir(parents=True)
+    os.mkfifo(settings_path)
+    settings, warnings = load_settings(settings_path)  # returned at once: a FIFO is never opened
+    assert settings == Settings() and "not a regular file" in warnings[0]
+    d = tmp_path / "prof"
+    d.mkdir()
+    os.mkfifo(d / "profile.json")
+    p = Profile(d)
+    assert "not a regular file" in p.warnings[0] and p.directory is None
+
+
+def test_a_read_only_profile_learns_in_memory_with_a_warning(tmp_path, tiny_bundle, capsys, monkeypatch):
+    import hwime.personal
+
+    def read_only(path, text):  # what writing into a read-only folder raises (as root, chmod would not stop it)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(hwime.personal, "atomic_write_text", read_only)
+    learn = tmp_path / "mine.jsonl"
+    learn.write_text(json.dumps({"char": "十", "strokes": ink_shi().to_json()["strokes"]}) + "\n", encoding="utf-8")
+    target = tmp_path / "t.json"
+    target.write_text(json.dumps(ink_shi().to_json()), encoding="utf-8")
+    rc = main(["recognize", "--model", str(tiny_bundle), "--device", "cpu", "--profile", str(tmp_path / "prof"),
+               "--learn", str(learn), "--json", str(target)])
+    out, err = capsys.readouterr()
+    assert rc == 0 and json.loads(out)["candidates"]
+    assert "kept for this session only" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("points, message", [
+    ([[0, 0], [3e38, 1]], "within"),
+    ([["0", "0"], ["5", "5"]], "list of numbers"),
+    ([[True, 0], [1, 1]], "list of numbers"),
+])
+def test_absurd_or_non_numeric_coordinates_are_refused(points, message):
+    with pytest.raises(InkError, match=message):
+        Ink.from_json({"strokes": [points]})
+
+
+def test_too_many_points_or_strokes_are_refused():
+    with pytest.raises(InkError, match="more than"):
+        Ink.from_json({"strokes": [[[i, i] for i in range(20_001)]]})
+    with pytest.raises(InkError, match="more than"):
+        Ink.from_json({"strokes": [[[0, 0]]] * 1001})
+
+
+def test_stored_ink_is_simplified(tmp_path):
+    dense = Ink.from_strokes([[[i / 100, 50 + (i % 2) * 1e-4] for i in range(10_000)]])
+    p = Profile(tmp_path / "prof")
+    p.add("一", ink=dense)
+    assert len(Profile(tmp_path / "prof").samples[0].ink.strokes[0]) < 10
+
+
+def test_settings_keep_unknown_keys_and_write_through_a_symlink(tmp_path):
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    real = dotfiles / "hwime.json"
+    real.write_text(json.dumps({"candidate_count": 5, "from_a_newer_version": {"x": 1}}), encoding="utf-8")
+    link = tmp_path / "config" / "settings.json"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    settings, _ = load_settings(link)
+    settings.candidate_count = 7
+    assert save_settings(settings, link)
+    assert link.is_symlink()
+    data = json.loads(real.read_text(encoding="utf-8"))
+    assert data["candidate_count"] == 7 and data["from_a_newer_version"] == {"x": 1}
+
+
+def test_settings_backups_are_numbered_never_replaced(settings_path):
+    settings_path.parent.mkdir(parents=True)
+    settings_path.write_text("{first", encoding="utf-8")
+    load_settings(settings_path)
+    settings_path.write_text("{second", encoding="utf-8")
+    _, warnings = load_settings(settings_path)
+    assert "settings.json.bak.1" in warnings[0]
+    assert (settings_path.parent / "settings.json.bak").read_text(encoding="utf-8") == "{first"
+    assert (settings_path.parent / "settings.json.bak.1").read_text(encoding="utf-8") == "{second"
