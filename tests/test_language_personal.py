@@ -253,7 +253,9 @@ def test_a_pick_teaches_the_pad_and_a_re_pick_replaces_the_label(qtbot, learning
     with qtbot.waitSignal(pad.worker.learned, timeout=5000):
         qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)
     assert pad.canvas.ink.is_empty
-    qtbot.mouseClick(pad.undo_button, Qt.MouseButton.LeftButton)  # oops: bring the drawing back
+    with qtbot.waitSignal(pad.worker.learned, timeout=5000) as undone:  # oops: bring the drawing back
+        qtbot.mouseClick(pad.undo_button, Qt.MouseButton.LeftButton)
+    assert undone.args[0] == 0  # the wrong pick is unlearned at once
     assert len(pad.canvas.ink) == 3 and pad.bar.candidates[1].char == right
     with qtbot.waitSignal(pad.worker.learned, timeout=5000) as got:
         qtbot.mouseClick(pad.bar.buttons[1], Qt.MouseButton.LeftButton)
@@ -261,6 +263,35 @@ def test_a_pick_teaches_the_pad_and_a_re_pick_replaces_the_label(qtbot, learning
     stored = json.loads((tmp_path / "profile" / "profile.json").read_text(encoding="utf-8"))
     assert [s["char"] for s in stored["samples"]] == [right] and wrong != right
     assert pad.sent == right
+
+
+def test_an_undone_pick_is_unlearned_and_leaves_recent_whatever_follows(qtbot, learning_pad, tmp_path):
+    pad = learning_pad
+    _write(qtbot, pad, ink_kou())
+    wrong = pad.bar.candidates[0].char
+    with qtbot.waitSignal(pad.worker.learned, timeout=5000):
+        qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)
+    assert pad.settings.recent[0] == wrong
+    with qtbot.waitSignal(pad.worker.learned, timeout=5000) as got:  # Undo takes the pick back at once
+        qtbot.mouseClick(pad.undo_button, Qt.MouseButton.LeftButton)
+    assert got.args[0] == 0
+    qtbot.mouseClick(pad.clear_button, Qt.MouseButton.LeftButton)  # and nothing else is picked
+    stored = json.loads((tmp_path / "profile" / "profile.json").read_text(encoding="utf-8"))
+    assert stored["samples"] == [] and wrong not in pad.settings.recent and not pad.sent
+    saved = json.loads(pad.settings_path.read_text(encoding="utf-8"))
+    assert wrong not in saved["recent"]
+
+
+def test_mode_and_recent_are_saved_when_they_change(qtbot, learning_pad):
+    pad = learning_pad
+    qtbot.mouseClick(pad.mode_button, Qt.MouseButton.LeftButton)
+    assert json.loads(pad.settings_path.read_text(encoding="utf-8"))["output_mode"] == "type"
+    assert "Mode: type" in pad.status.text() and "1–9" not in pad.status.text()
+    qtbot.mouseClick(pad.mode_button, Qt.MouseButton.LeftButton)
+    _write(qtbot, pad, ink_shi())
+    qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)
+    saved = json.loads(pad.settings_path.read_text(encoding="utf-8"))  # no close needed: a logout loses nothing
+    assert saved["recent"][0] == pad.settings.recent[0] and saved["output_mode"] == "copy"
 
 
 def test_after_a_pick_continuations_are_offered_and_a_word_goes_out_whole(qtbot, learning_pad):

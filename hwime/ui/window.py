@@ -141,7 +141,8 @@ class PadWindow(QWidget):
         self._copied = ""  # the last character this pad put on the clipboard
         self.sent = ""  # what this pad sent lately, oldest first: the context of the next character
         self.showing = "candidates"  # or "suggestions": continuations after a pick
-        self._last_pick: tuple[Ink, list] | None = None  # the drawing and candidates of the last pick, for a re-pick
+        # the last pick: its drawing, candidates, character and Recent before it, so Undo can take it back
+        self._last_pick: tuple[Ink, list, str, list] | None = None
         self.learned_count = 0
         self.model_ready = False
         self.worker.candidatesReady.connect(self._on_candidates)
@@ -218,13 +219,11 @@ class PadWindow(QWidget):
     def _on_pick(self, index: int) -> None:
         choice = self.bar.candidates[index]
         ink = self.canvas.ink
+        recent_before = list(self.settings.recent)
         if self.showing == "candidates" and not ink.is_empty:
-            repick = self._last_pick is not None and self._last_pick[0] is ink
-            if repick and self.sent:
-                self.sent = self.sent[:-1]  # the earlier pick of this drawing was a mistake
             if self.settings.learn and self.model_ready:
-                self.worker.learn(ink, choice.char)  # the worker replaces the label when it is the same drawing
-            self._last_pick = (ink, list(self.bar.candidates))
+                self.worker.learn(ink, choice.char)
+            self._last_pick = (ink, list(self.bar.candidates), choice.char, recent_before)
         else:
             self._last_pick = None  # a continuation has no drawing: nothing to learn
         self.deliver(choice.char)
@@ -238,6 +237,7 @@ class PadWindow(QWidget):
         if len(text) == 1:
             self.settings.recent = ([text] + [c for c in self.settings.recent if c != text])[:RECENT_SHOWN]
             self._refresh_recent()
+            self.save()
         self.sent = (self.sent + text)[-CONTEXT_KEPT:]
         how = "typed" if result.method != "clipboard" else "copied to the clipboard"
         self.show_status(f"{text} {how}" + (f" — {result.note}" if result.note else ""), warn=bool(result.note))
@@ -268,7 +268,16 @@ class PadWindow(QWidget):
         """Remove the last stroke; on an empty pad right after a pick, bring back that drawing and its candidates,
         so another candidate can be picked (it replaces what was learned from the first pick)."""
         if self.canvas.ink.is_empty and self._last_pick is not None:
-            ink, candidates = self._last_pick
+            # the pick is taken back whatever comes next (another pick, Clear, new ink): it is unlearned, leaves
+            # Recent and the context now
+            ink, candidates, char, recent_before = self._last_pick
+            self._last_pick = None
+            self.worker.unlearn(ink)
+            if self.sent.endswith(char):
+                self.sent = self.sent[: -len(char)]
+            self.settings.recent = recent_before
+            self._refresh_recent()
+            self.save()
             self._request_id += 1
             self.showing = "candidates"
             self.canvas.set_ink(ink)
@@ -293,6 +302,11 @@ class PadWindow(QWidget):
     def toggle_mode(self) -> None:
         self.settings.output_mode = "type" if self.settings.output_mode == "copy" else "copy"
         self._apply_mode()
+        self.save()  # on every change: a logout (SIGTERM) must not lose it
+        if self.settings.output_mode == "type":
+            self.show_status("Mode: type — a click on a candidate types it into the window you were working in.")
+        else:
+            self.show_status("Mode: copy — click a candidate or press 1–9, 0, Space to copy it.")
 
     def _apply_mode(self) -> None:
         mode = self.settings.output_mode

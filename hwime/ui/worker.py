@@ -28,6 +28,7 @@ class RecognitionWorker(QObject):
     _suggestRequested = Signal(int, str, int)
     _learnRequested = Signal(object, str)
     _forgetRequested = Signal()
+    _unlearnRequested = Signal(object)
 
     def __init__(self, top: int = 10, recognizer_factory=None, profile_factory=None):
         super().__init__()
@@ -45,6 +46,7 @@ class RecognitionWorker(QObject):
         self._suggestRequested.connect(self._suggest)
         self._learnRequested.connect(self._learn)
         self._forgetRequested.connect(self._forget)
+        self._unlearnRequested.connect(self._unlearn)
         self._last_learned: tuple[Ink, int] | None = None  # the drawing learned last and its sample id
 
     # --- called from the UI thread -------------------------------------------------------------------------
@@ -71,6 +73,10 @@ class RecognitionWorker(QObject):
     def forget(self) -> None:
         """Delete everything learned from the writer."""
         self._forgetRequested.emit()
+
+    def unlearn(self, ink: Ink) -> None:
+        """Take back what the last pick taught, when it was of ``ink`` (the writer undid that pick)."""
+        self._unlearnRequested.emit(ink)
 
     # --- the worker thread ---------------------------------------------------------------------------------
     @Slot(str, str)
@@ -159,6 +165,20 @@ class RecognitionWorker(QObject):
             traceback.print_exc()
             self.recognitionFailed.emit(-1, f"could not learn this pick ({type(exc).__name__}: {exc})")
             return
+        self.learned.emit(len(rec.profile))
+
+    @Slot(object)
+    def _unlearn(self, ink: Ink) -> None:
+        rec = self._recognizer
+        if rec is None or self._last_learned is None or self._last_learned[0] is not ink:
+            return
+        try:
+            rec.forget_sample(self._last_learned[1])
+        except Exception as exc:
+            traceback.print_exc()
+            self.recognitionFailed.emit(-1, f"could not take back the last pick ({type(exc).__name__}: {exc})")
+            return
+        self._last_learned = None
         self.learned.emit(len(rec.profile))
 
     @Slot()
