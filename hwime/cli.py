@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -27,19 +28,32 @@ def display_name(path: Path | str) -> str:
     return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
 
 
+def valid_text(text: str) -> str:
+    """Text that encodes as UTF-8 (a lone surrogate from JSON or an undecodable argument becomes an escape)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def text_cell(text: str) -> str:
+    """For text-mode output: valid UTF-8 with control characters (newline, tab, ESC …) escaped, so a file name or
+    label can neither forge a result line nor reach the terminal as a command."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in valid_text(text))
+
+
 def _expand(paths: list[str]) -> Iterator[Path | str]:
     """Files to read, in order; a string is an error message for a path that cannot be used."""
     wanted = IMAGE_SUFFIXES | INK_SUFFIXES
     for p in map(Path, paths):
         try:
             if p.is_dir():
-                found = sorted(f for f in p.rglob("*") if f.suffix.lower() in wanted and not f.is_dir())
+                found = sorted((f for f in p.rglob("*") if f.suffix.lower() in wanted and not f.is_dir()),
+                               key=natural_key)
                 if not found:
                     yield f"{display_name(p)}: no images or ink files in this folder"
                 for f in found:
                     yield f if _is_regular(f) else f"{display_name(f)}: not a regular file, skipped"
             elif not p.exists():
-                yield f"{display_name(p)}: no such file"
+                yield f"{display_name(p)}: " + ("a symbolic link that leads nowhere (a loop, or its target is gone)"
+                                                if p.is_symlink() else "no such file")
             elif not _is_regular(p):
                 yield f"{display_name(p)}: not a regular file (a FIFO, device or socket), skipped"
             elif p.suffix.lower() not in wanted:
@@ -48,6 +62,21 @@ def _expand(paths: list[str]) -> Iterator[Path | str]:
                 yield p
         except OSError as exc:
             yield f"{display_name(p)}: {exc.strerror or exc}"
+
+
+def natural_key(path: Path) -> list:
+    """Sort key that puts 2.png before 10.png (numbers in a name compare as numbers)."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", str(path))]
+
+
+def folder_label(path: Path, roots: list[str]) -> str | None:
+    """The label of an image in a <char>/ folder under a folder given on the command line, as --learn and
+    evaluate read that layout; None elsewhere."""
+    parent = path.parent.name
+    if len(parent) == 1 and parent.isprintable() and not parent.isspace() and any(
+            path.parent.parent == Path(r) for r in roots if Path(r).is_dir()):
+        return parent
+    return None
 
 
 def _is_regular(path: Path) -> bool:
@@ -78,7 +107,7 @@ def _samples(paths: list[str], spec, line: bool = False) -> Iterator[Sample]:
         try:
             if suffix in IMAGE_SUFFIXES:
                 image = load_image(f)
-                yield name, image if line else prepare_image(image, spec), None, None
+                yield name, image if line else prepare_image(image, spec), folder_label(f, paths), None
             elif suffix == ".json":
                 if f.stat().st_size > MAX_JSON_BYTES:
                     raise InkError(f"larger than {MAX_JSON_BYTES >> 20} MB")
@@ -103,7 +132,7 @@ def _samples(paths: list[str], spec, line: bool = False) -> Iterator[Sample]:
 
 
 def _label(label: object) -> str | None:
-    return label if isinstance(label, str) else None
+    return valid_text(label) if isinstance(label, str) else None
 
 
 def _learn_from(rec, paths: list[str]) -> int:
@@ -160,13 +189,22 @@ def cmd_recognize(args: argparse.Namespace) -> int:
         print(f"hwime recognize: --top must be from 1 to {len(rec.labels)} (the model's classes), got {args.top}",
               file=sys.stderr)
         return 2
+    for note in rec.notes:  # e.g. --device cuda on a machine without CUDA
+        print(f"hwime: {note}", file=sys.stderr)
     shown = len(profile.warnings)
-    failures = _learn_from(rec, args.learn)
+    not_learned = _learn_from(rec, args.learn)
+    if not_learned:
+        print(f"hwime: {not_learned} sample(s) given to --learn could not be learned", file=sys.stderr)
+    failures = 0
     for warning in profile.warnings[shown:]:  # e.g. a profile folder that cannot be written: learned in memory
         print(f"hwime: {warning}", file=sys.stderr)
     rec.use_prior = not args.no_prior
+    if args.line and not rec.ctc:
+        print(f"hwime recognize --line: {display_name(rec.path or 'the model')} reads one character at a time; "
+              "line mode needs a line recognizer (the bundled v3 model)", file=sys.stderr)
+        return 2
     if args.line:
-        return _recognize_lines(rec, args, failures)
+        return 1 if _recognize_lines(rec, args) or not_learned else 0
     batch: list[tuple[str, np.ndarray | None, str | None]] = []
 
     def emit(name: str, label: str | None, cands: list) -> None:
@@ -176,7 +214,7 @@ def cmd_recognize(args: argparse.Namespace) -> int:
                              ensure_ascii=False), flush=False)
         else:
             shown = "  ".join(f"{c.char} {c.score:.2f}" for c in cands) or "(empty)"
-            print(f"{name}\t{shown}" + (f"\t[label {label}]" if label else ""))
+            print(f"{text_cell(name)}\t{shown}" + (f"\t[label {text_cell(label)}]" if label else ""))
 
     def flush() -> None:
         nonlocal failures
@@ -205,17 +243,15 @@ def cmd_recognize(args: argparse.Namespace) -> int:
     flush()
     if failures:
         print(f"hwime: {failures} input(s) could not be recognized", file=sys.stderr)
-    return 1 if failures else 0
+    return 1 if failures or not_learned else 0
 
 
-def _recognize_lines(rec, args: argparse.Namespace, failures: int) -> int:
-    """--line: each input is a written line (ink, or an image of one); prints its best strings."""
+def _recognize_lines(rec, args: argparse.Namespace) -> int:
+    """--line: each input is a written line (ink, or an image of one); prints its best strings. Returns how many
+    inputs could not be read."""
     from .recognizer import ModelError, RecognitionError
 
-    if not rec.ctc:
-        print(f"hwime recognize --line: {display_name(rec.path or 'the model')} reads one character at a time; "
-              "line mode needs a line recognizer (the bundled v3 model)", file=sys.stderr)
-        return 2
+    failures = 0
     for name, sample, label, error in _samples(args.paths, rec.spec, line=True):
         if error:
             failures += 1
@@ -235,10 +271,10 @@ def _recognize_lines(rec, args: argparse.Namespace, failures: int) -> int:
                                         for alts in (best.chars if best else ())]}, ensure_ascii=False), flush=True)
         else:
             shown = "  ".join(f"{c.text} {c.score:.2f}" for c in found) or "(empty)"
-            print(f"{name}\t{shown}" + (f"\t[label {label}]" if label else ""), flush=True)
+            print(f"{text_cell(name)}\t{shown}" + (f"\t[label {text_cell(label)}]" if label else ""), flush=True)
     if failures:
         print(f"hwime: {failures} input(s) could not be recognized", file=sys.stderr)
-    return 1 if failures else 0
+    return failures
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
@@ -253,7 +289,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         print(f"hwime: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"context": args.text, "suggestions": [{"text": s.text, "score": round(s.score, 4)}
+        print(json.dumps({"context": valid_text(args.text), "suggestions": [{"text": s.text, "score": round(s.score, 4)}
                                                                  for s in suggestions]}, ensure_ascii=False))
     else:
         print("  ".join(f"{s.text} {s.score:.2f}" for s in suggestions) or "(no continuations)")

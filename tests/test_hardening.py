@@ -168,3 +168,74 @@ def test_settings_backups_are_numbered_never_replaced(settings_path):
     assert "settings.json.bak.1" in warnings[0]
     assert (settings_path.parent / "settings.json.bak").read_text(encoding="utf-8") == "{first"
     assert (settings_path.parent / "settings.json.bak.1").read_text(encoding="utf-8") == "{second"
+
+
+def test_output_is_valid_utf8_and_json_whatever_the_labels(tmp_path, tiny_bundle, capfdbinary):
+    f = tmp_path / "odd.jsonl"
+    stroke = ink_shi().to_json()["strokes"]
+    f.write_text('{"char": "\\ud800", "strokes": %s}\n{"char": "十", "strokes": %s}\n' % (json.dumps(stroke),
+                 json.dumps(stroke)), encoding="utf-8")
+    for mode in (["--json"], []):
+        rc = main(["recognize", "--model", str(tiny_bundle), "--device", "cpu", *mode, str(f)])
+        out = capfdbinary.readouterr().out.decode("utf-8")  # strict: raises on anything that is not UTF-8
+        assert rc == 0 and len(out.splitlines()) == 2
+        if mode:
+            assert json.loads(out.splitlines()[0])["label"] == "\\ud800"
+    r = subprocess.run([sys.executable, "-m", "hwime", "suggest", "--json", os.fsdecode(b"\xff\xe4\xb8\xad")],
+                       capture_output=True)
+    assert r.returncode == 0
+    assert json.loads(r.stdout.decode("utf-8"))["context"].endswith("中")
+
+
+def test_text_output_escapes_control_characters_in_names_and_labels(tmp_path, tiny_bundle, capsys):
+    d = tmp_path / "in"
+    d.mkdir()
+    forged = d / "a\nforged.png\t中 1.00\x1b[2J.json"
+    forged.write_text(json.dumps({"char": "十\x1b]0;pwned\x07", **ink_shi().to_json()}), encoding="utf-8")
+    assert main(["recognize", "--model", str(tiny_bundle), "--device", "cpu", str(forged)]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 1 and "\x1b" not in out and "\x07" not in out
+    assert "a\\nforged.png\\t中 1.00\\x1b[2J.json" in out and "[label 十\\x1b]0;pwned\\x07]" in out
+
+
+def test_learn_failures_and_links_are_named_for_what_they_are(tmp_path, tiny_bundle, capsys):
+    learn = tmp_path / "learn.jsonl"
+    learn.write_text('{"strokes": [[[0, 0], [5, 5]]]}\n', encoding="utf-8")  # no "char": cannot be learned
+    target = tmp_path / "t.json"
+    target.write_text(json.dumps(ink_shi().to_json()), encoding="utf-8")
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(loop)
+    rc = main(["recognize", "--model", str(tiny_bundle), "--device", "cuda", "--learn", str(learn), str(target),
+               str(loop)])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "1 sample(s) given to --learn could not be learned" in err
+    assert "1 input(s) could not be recognized" in err  # the loop, not the learning
+    assert "loop.json: a symbolic link that leads nowhere" in err
+    if not torch.cuda.is_available():
+        assert "CUDA is not available here; running on the CPU" in err
+
+
+def test_no_display_is_said_plainly():
+    from hwime.ui.app import no_display
+
+    assert no_display({}, "linux")
+    assert not no_display({"DISPLAY": ":0"}, "linux") and not no_display({"WAYLAND_DISPLAY": "wayland-0"}, "linux")
+    assert not no_display({"QT_QPA_PLATFORM": "offscreen"}, "linux") and not no_display({}, "win32")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run([sys.executable, "-m", "hwime"], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "no display to open the pad on" in r.stderr
+
+
+def test_a_char_folder_is_labelled_and_files_come_in_natural_order(tmp_path, tiny_bundle, capsys):
+    from conftest import glyph_image
+    from PIL import Image
+
+    d = tmp_path / "scans" / "十"
+    d.mkdir(parents=True)
+    for n in (1, 10, 2, 100):
+        Image.fromarray(glyph_image()).save(d / f"{n}.png")
+    assert main(["recognize", "--model", str(tiny_bundle), "--device", "cpu", "--json", str(tmp_path / "scans")]) == 0
+    rows = [json.loads(r) for r in capsys.readouterr().out.splitlines()]
+    assert [Path(r["input"]).stem for r in rows] == ["1", "2", "10", "100"]
+    assert {r["label"] for r in rows} == {"十"}

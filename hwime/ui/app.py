@@ -47,7 +47,20 @@ def missing_xcb_packages(env: dict | None = None, platform: str = sys.platform,
     return sorted({pkg for lib, pkg in XCB_LIBRARIES.items() if not loads(lib)})
 
 
+def no_display(env: dict | None = None, platform: str = sys.platform) -> bool:
+    """On Linux, no X or Wayland display to open a window on (a console, ssh without -X, a CI machine)."""
+    env = os.environ if env is None else env
+    if not platform.startswith("linux") or env.get("QT_QPA_PLATFORM", "").split(":")[0] in ("offscreen", "minimal",
+                                                                                               "vnc", "eglfs", "linuxfb"):
+        return False
+    return not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY")
+
+
 def run_pad(model: str | None = None, device: str | None = None) -> int:
+    if no_display():  # Qt would abort (rc 134) with a message about xcb plugins that misleads
+        print("hwime: no display to open the pad on (neither DISPLAY nor WAYLAND_DISPLAY is set); start it in a "
+              "desktop session, or use `hwime recognize` here", file=sys.stderr)
+        return 1
     missing = missing_xcb_packages()
     if missing:
         print(f"hwime: Qt cannot open a window without these system libraries; install them with: "
