@@ -1,8 +1,12 @@
 """python -m hwime.bench — the pad's speed, measured the way a person meets it.
 
-1. model inference per character on one CPU thread (ink -> raster -> tensor -> logits -> top candidates);
+1. model inference per character on one CPU thread (ink -> raster -> tensor -> logits -> top candidates); with
+   --compare, other bundles in the same run, engines alternated character by character (so a busy moment of the
+   machine costs each alike), and for a line recognizer each input width of --widths;
 2. pen-up -> candidates painted, through the real widgets offscreen: mouse events draw each character,
-   the clock starts before the last mouse release and stops when the candidate bar has repainted.
+   the clock starts before the last mouse release and stops when the candidate bar has repainted;
+3. for a line recognizer: a line of 8 characters (real traces side by side) decoded with beam 10 and the language
+   side, the decoding alone and the whole recognize_line.
 """
 
 from __future__ import annotations
@@ -30,19 +34,63 @@ def _inks(path: Path | None, count: int):
     return [shi, kou] * (count // 2), "built-in 十 and 口"
 
 
-def bench_inference(rec, inks, repeats: int = 1) -> dict:
+def _stats(times: list[float]) -> dict:
+    return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95)), "n": len(times)}
+
+
+def bench_engines(engines: dict, inks) -> dict:
+    """Per-character time of each engine (name -> Recognizer), alternated ink by ink, one thread."""
     import torch
 
     torch.set_num_threads(1)
-    for ink in inks[:10]:
-        rec.recognize_ink(ink)  # warm-up
-    times = []
-    for _ in range(repeats):
-        for ink in inks:
+    for rec in engines.values():
+        for ink in inks[:10]:
+            rec.recognize_ink(ink)  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in engines}
+    for ink in inks:
+        for name, rec in engines.items():
             t = time.perf_counter()
             rec.recognize_ink(ink, 10)
-            times.append((time.perf_counter() - t) * 1000)
-    return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95)), "n": len(times)}
+            times[name].append((time.perf_counter() - t) * 1000)
+    return {name: _stats(t) for name, t in times.items()}
+
+
+def line_of(inks, count: int = 8):
+    """``count`` traces side by side as one written line (each scaled to a common height, small gaps)."""
+    from .ink import Ink
+
+    strokes, x = [], 0.0
+    for ink in inks[:count]:
+        x0, y0, x1, y1 = ink.bbox()
+        f = 100.0 / max(y1 - y0, x1 - x0, 1e-6)
+        for s in ink.strokes:
+            pts = np.stack([(s[:, 0] - x0) * f + x, (s[:, 1] - y0) * f], axis=1)
+            strokes.append(pts.tolist())
+        x += (x1 - x0) * f + 15
+    return Ink.from_strokes(strokes)
+
+
+def bench_lines(rec, inks, runs: int = 40) -> dict:
+    """A line of 8 characters: beam 10 with the language side, the decoding alone and the whole reading."""
+    import torch
+
+    from . import decode
+
+    torch.set_num_threads(1)
+    lines = [line_of(inks[i * 8 :]) for i in range(max(1, min(runs, len(inks) // 8)))]
+    lm, first = rec.line_language_model("")
+    frames = [rec.line_log_probs(line) for line in lines]
+    beam, whole = [], []
+    for lp in frames:
+        t = time.perf_counter()
+        decode.beam_search(lp, 10, lm, 0.3, 1.0)
+        beam.append((time.perf_counter() - t) * 1000)
+    for line in lines:
+        t = time.perf_counter()
+        rec.recognize_line(line, top=5)
+        whole.append((time.perf_counter() - t) * 1000)
+    return {"beam10_decode": _stats(beam), "recognize_line": _stats(whole),
+            "frames_mean": float(np.mean([len(f) for f in frames]))}
 
 
 def bench_pen_up(model: str | None, inks, settings_dir: Path) -> dict:
@@ -99,17 +147,22 @@ def bench_pen_up(model: str | None, inks, settings_dir: Path) -> dict:
                     raise SystemExit("bench: no candidates within 10 s of pen-up")
                 times.append((time.perf_counter() - t) * 1000)
     window.close()
-    return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95)), "n": len(times)}
+    return _stats(times)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hwime.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model bundle (default: the bundled model)")
+    parser.add_argument("--compare", action="append", default=[], metavar="BUNDLE",
+                        help="another bundle timed in the same run, alternated with the first (repeatable)")
+    parser.add_argument("--widths", default="", help="line recognizers: input widths to time, e.g. 48,96,160")
     parser.add_argument("--inks", type=Path, default=DEFAULT_INKS, help="ink .jsonl to write (default: ../shared/data tegaki set)")
     parser.add_argument("--count", type=int, default=200, help="characters to write")
+    parser.add_argument("--no-pad", dest="pad", action="store_false", help="skip the pen-up measurement")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
+    import dataclasses
     import tempfile
 
     import torch
@@ -118,18 +171,35 @@ def main(argv: list[str] | None = None) -> int:
 
     inks, source = _inks(args.inks, args.count)
     rec = Recognizer.load(args.model, "cpu")
-    inference = bench_inference(rec, inks)
-    with tempfile.TemporaryDirectory() as d:
-        pen_up = bench_pen_up(args.model, inks[: max(20, len(inks) // 2)], Path(d))
-    result = {"model": str(rec.path), "inks": source, "torch": torch.__version__,
-              "inference_one_thread": inference, "pen_up_to_candidates_painted": pen_up}
+    engines = {Path(str(rec.path)).name: rec}
+    for other in args.compare:
+        engines[Path(other).name] = Recognizer.load(other, "cpu")
+    for name, r in list(engines.items()):
+        if r.ctc and args.widths:
+            for w in (int(v) for v in args.widths.split(",")):
+                engines[f"{name} @48x{w}"] = Recognizer(r.model, r.labels, dataclasses.replace(r.spec, width=w),
+                                                        r.device, r.path, r.metadata)
+    inference = bench_engines(engines, inks)
+    result = {"model": str(rec.path), "inks": source, "torch": torch.__version__, "inference_one_thread": inference}
+    if rec.ctc:
+        result["line_of_8"] = bench_lines(rec, inks)
+    if args.pad:
+        with tempfile.TemporaryDirectory() as d:
+            result["pen_up_to_candidates_painted"] = bench_pen_up(args.model, inks[: max(20, len(inks) // 2)], Path(d))
     if args.json:
         print(json.dumps(result, indent=2))
-    else:
-        print(f"model {rec.path} ({len(rec.labels)} classes); inks: {source}")
-        print(f"model inference, one CPU thread: p50 {inference['p50_ms']:.2f} ms  p95 {inference['p95_ms']:.2f} ms  "
-              f"(n={inference['n']}; target <= 5 ms p50)")
-        print(f"pen-up -> candidates painted:   p50 {pen_up['p50_ms']:.2f} ms  p95 {pen_up['p95_ms']:.2f} ms  "
+        return 0
+    print(f"model {rec.path} ({len(rec.labels)} classes); inks: {source}; torch {torch.__version__}")
+    for name, st in inference.items():
+        print(f"inference, one CPU thread, {name}: p50 {st['p50_ms']:.2f} ms  p95 {st['p95_ms']:.2f} ms (n={st['n']})")
+    if "line_of_8" in result:
+        lines = result["line_of_8"]
+        print(f"line of 8 characters ({lines['frames_mean']:.0f} frames): beam 10 + language decode p50 "
+              f"{lines['beam10_decode']['p50_ms']:.2f} ms p95 {lines['beam10_decode']['p95_ms']:.2f} ms; whole "
+              f"recognize_line p50 {lines['recognize_line']['p50_ms']:.2f} ms (n={lines['recognize_line']['n']})")
+    if args.pad:
+        pen_up = result["pen_up_to_candidates_painted"]
+        print(f"pen-up -> candidates painted: p50 {pen_up['p50_ms']:.2f} ms  p95 {pen_up['p95_ms']:.2f} ms  "
               f"(n={pen_up['n']}; target <= 30 ms p95)")
     return 0
 

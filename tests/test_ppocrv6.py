@@ -2,6 +2,7 @@
 the pad's classes, the fused inference form, and the imported model reading a character through the Recognizer."""
 
 import copy
+import json
 import shutil
 
 import numpy as np
@@ -190,3 +191,30 @@ def test_line_mode_needs_a_line_recognizer(tiny_bundle, tmp_path, capsys):
     (tmp_path / "a.json").write_text('{"strokes": [[[0, 0], [10, 10]]]}', encoding="utf-8")
     assert main(["recognize", "--model", str(tiny_bundle), "--device", "cpu", "--line", str(tmp_path / "a.json")]) == 2
     assert "line mode needs a line recognizer" in capsys.readouterr().err
+
+
+def test_line_sets_and_their_metrics(tiny_v3, tmp_path):
+    from PIL import Image
+
+    from hwime.raster import render_line_ink
+    from hwime.recognizer import Recognizer
+    from hwime.training.linesets import lines_table, load_lines, score_lines, tune_line_language
+
+    online = tmp_path / "online.jsonl"
+    online.write_text("".join(json.dumps({"text": t, "strokes": line_ink(t).to_json()["strokes"]}) + "\n"
+                              for t in ("中国人", "人民")), encoding="utf-8")
+    (tmp_path / "scans").mkdir()
+    Image.fromarray(render_line_ink(line_ink("大中"))).save(tmp_path / "scans" / "0000.png")
+    (tmp_path / "scans.tsv").write_text("0000.png\t大中\n", encoding="utf-8")
+    rec = Recognizer.load(tiny_v3, "cpu")
+    sets = [load_lines(online), load_lines(tmp_path / "scans.tsv")]
+    assert [s.texts for s in sets] == [["中国人", "人民"], ["大中"]]
+    results = [score_lines(rec, s) for s in sets]
+    for r in results:
+        for decoding in ("greedy", "beam", "beam+lm"):
+            assert r[decoding]["cer"] == 0.0 and r[decoding]["line_accuracy"] == 1.0
+    assert "| online (2 lines) | beam+lm | 0.00% | 100.0% | 100.0% |" in lines_table(results)
+    best, table = tune_line_language(rec, sets[:1], weights=(0.0, 0.3), bonuses=(0.0, 1.0))
+    assert len(table) == 4 and best["mean_cer"] == 0.0
+    with pytest.raises(ValueError, match="a line set is"):
+        load_lines(tmp_path / "scans")

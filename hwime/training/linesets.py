@@ -1,0 +1,115 @@
+"""Labelled written lines for evaluation, and the line metrics: CER, line accuracy, top-5 line accuracy, each for
+greedy, beam and beam + the language side.
+
+Sources: an ink ``.jsonl`` with ``"text"`` per line (../shared/data/lines-dev/online.jsonl), or a ``.tsv`` of
+``file<TAB>text`` beside its images (lines-dev/casia.tsv: image paths relative to the .tsv's folder, or to its
+``casia/`` folder as that set writes them).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..decode import edit_distance
+from ..ink import Ink, iter_jsonl
+from ..raster import load_image
+
+DECODINGS = {"greedy": {"decode": "greedy"}, "beam": {"decode": "beam", "language": False},
+             "beam+lm": {"decode": "beam", "language": True}}
+
+
+@dataclass
+class LineSet:
+    name: str
+    samples: list  # Ink or grayscale image per line
+    texts: list[str]
+
+
+def load_lines(path: str | Path, limit: int | None = None) -> LineSet:
+    path = Path(path)
+    samples, texts = [], []
+    if path.suffix == ".jsonl":
+        for _, ink, text in iter_jsonl(path, "text"):
+            if isinstance(ink, Ink) and text:
+                samples.append(ink)
+                texts.append(text)
+            if limit and len(texts) >= limit:
+                break
+    elif path.suffix == ".tsv":
+        for row in path.read_text(encoding="utf-8").splitlines():
+            name, _, text = row.partition("\t")
+            if not name or not text:
+                continue
+            image = path.parent / name
+            if not image.exists():
+                image = path.parent / path.stem / name
+            samples.append(load_image(image))
+            texts.append(text)
+            if limit and len(texts) >= limit:
+                break
+    else:
+        raise ValueError(f"{path}: a line set is an ink .jsonl with \"text\" or a .tsv of file<TAB>text")
+    if not texts:
+        raise ValueError(f"{path}: no labelled lines")
+    return LineSet(path.stem, samples, texts)
+
+
+def score_lines(rec, data: LineSet, decodings: dict = DECODINGS, top: int = 5) -> dict:
+    """Per decoding: CER (edit distance / reference characters), line accuracy, top-5 line accuracy, ms per line."""
+    out = {"name": data.name, "lines": len(data.texts), "chars": sum(map(len, data.texts))}
+    for label, options in decodings.items():
+        errors, exact, in_top, seconds = 0, 0, 0, 0.0
+        for sample, text in zip(data.samples, data.texts):
+            t = time.perf_counter()
+            found = rec.recognize_line(sample, top=top, **options)
+            seconds += time.perf_counter() - t
+            best = found[0].text if found else ""
+            errors += edit_distance(best, text)
+            exact += best == text
+            in_top += any(c.text == text for c in found[:5])
+        n = len(data.texts)
+        out[label] = {"cer": errors / out["chars"], "line_accuracy": exact / n, "top5_line_accuracy": in_top / n,
+                      "ms_per_line": 1000 * seconds / n}
+    return out
+
+
+def lines_table(results: list[dict]) -> str:
+    """Markdown: one row per set and decoding."""
+    rows = ["| set | decoding | CER | line accuracy | top-5 line accuracy | ms per line (one thread) |",
+            "|---|---|---|---|---|---|"]
+    for r in results:
+        for label in DECODINGS:
+            if label in r:
+                m = r[label]
+                rows.append(f"| {r['name']} ({r['lines']} lines) | {label} | {m['cer']:.2%} | {m['line_accuracy']:.1%} "
+                            f"| {m['top5_line_accuracy']:.1%} | {m['ms_per_line']:.0f} |")
+    return "\n".join(rows)
+
+
+def tune_line_language(rec, sets: list[LineSet], weights=(0.0, 0.1, 0.2, 0.3, 0.5, 0.8),
+                       bonuses=(0.0, 0.5, 1.0, 2.0, 3.0)) -> tuple[dict, list[dict]]:
+    """The line decoder's (lm weight, bonus) with the lowest mean CER over the sets; the frames of each line are
+    computed once. Returns the best and every grid point's figures."""
+    from .. import decode
+
+    lm, first = rec.line_language_model("")
+    frames = [[rec.line_log_probs(s) for s in data.samples] for data in sets]
+    table = []
+    for w in weights:
+        for b in bonuses:
+            row = {"line_lm_weight": w, "line_bonus": b}
+            for data, lps in zip(sets, frames):
+                errors = 0
+                for lp, text in zip(lps, data.texts):
+                    found = decode.beam_search(lp, 10, lm, w, b) if len(lp) else []
+                    best = "".join(rec.labels[c] for c in found[0].labels) if found else ""
+                    errors += edit_distance(best, text)
+                row[data.name] = errors / sum(map(len, data.texts))
+            row["mean_cer"] = float(np.mean([row[d.name] for d in sets]))
+            table.append(row)
+    best = min(table, key=lambda r: (r["mean_cer"], r["line_lm_weight"]))
+    return best, table
