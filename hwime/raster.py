@@ -259,16 +259,44 @@ def ink_to_image(ink: Ink, spec: RasterSpec, **render_options) -> np.ndarray:
 MAX_LINE_CHARS = 40  # a line wider than this many heights is shrunk to fit (the pad's line takes 12)
 
 
-def render_line_ink(ink: Ink, height: int = 96) -> np.ndarray:
-    """A written line drawn ``height`` pixels high (its width to scale) with the pen the single box uses, relative to
-    one character: a line's longer side is its width, so render_ink's pen is scaled down by the aspect."""
-    if ink.is_empty:
-        return np.full((height, height), 255, dtype=np.uint8)
+LINE_RENDER_HEIGHT = 96
+
+
+def _line_render_box(ink: Ink, height: int) -> tuple[int, float]:
+    """(render_ink's box, pen width) that draw a line ``height`` pixels high with one character's pen."""
     x0, y0, x1, y1 = ink.bbox()
     w = x1 - x0
     h = max(y1 - y0, w / MAX_LINE_CHARS, 1e-6)  # 一二 is a flat line: its height is at least a character's share
     aspect = min(max(1.0, w / h), MAX_LINE_CHARS)
-    return render_ink(ink, box=int(round(height * aspect)), pen_width=PEN_WIDTH / aspect)
+    return int(round(height * aspect)), PEN_WIDTH / aspect
+
+
+def render_line_ink(ink: Ink, height: int = LINE_RENDER_HEIGHT) -> np.ndarray:
+    """A written line drawn ``height`` pixels high (its width to scale) with the pen the single box uses, relative to
+    one character: a line's longer side is its width, so render_ink's pen is scaled down by the aspect."""
+    if ink.is_empty:
+        return np.full((height, height), 255, dtype=np.uint8)
+    box, pen = _line_render_box(ink, height)
+    return render_ink(ink, box=box, pen_width=pen)
+
+
+def line_column_to_ink_x(ink: Ink, spec: RasterSpec, columns: np.ndarray) -> np.ndarray:
+    """Columns of the network's input for this ink's line (render_line_ink, then prepare_line) -> the ink's x there:
+    how a character's CTC frames find its strokes."""
+    x0, y0, x1, y1 = ink.bbox()
+    box, pen = _line_render_box(ink, LINE_RENDER_HEIGHT)
+    extent = max(x1 - x0, y1 - y0)
+    pad = pen * box / 2 + 2
+    scale = (box - 2 * pad) / extent if extent > 0 else 1.0
+    drawn_w = int(round((x1 - x0) * scale + 2 * pad))
+    drawn_h = int(round((y1 - y0) * scale + 2 * pad))
+    ox = (drawn_w - (x1 - x0) * scale) / 2
+    margin = int(round(drawn_h * spec.margin))
+    framed_w, framed_h = drawn_w + 2 * margin, drawn_h + 2 * margin
+    width = min(max(8, int(round(framed_w * spec.size / framed_h))), spec.size * MAX_LINE_CHARS)
+    width = -(-width // 8) * 8
+    framed_x = np.asarray(columns, dtype=np.float64) * framed_w / width
+    return x0 + (framed_x - margin - ox) / scale
 
 
 def prepare_line(image: np.ndarray, spec: RasterSpec, *, crop: bool = True) -> np.ndarray:

