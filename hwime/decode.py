@@ -116,7 +116,7 @@ def span_alternatives(log_probs: np.ndarray, span: tuple[int, int], top: int = 1
     """(class, probability) of the ``top`` classes most likely somewhere in a character's frames, best first,
     renormalized over those classes: what else that position could be."""
     first, last = span
-    window = np.exp(log_probs[max(0, first - 1) : last + 2, 1:]).max(axis=0)
+    window = np.exp(log_probs[first : last + 1, 1:]).max(axis=0)
     k = min(top, len(window))
     best = np.argpartition(-window, k - 1)[:k]
     best = best[np.argsort(-window[best])]

@@ -467,15 +467,34 @@ class Recognizer:
             found = ctc.beam_search(log_probs, max(beam, top), lm, weight, bonus, first_prev=first)
         else:
             raise ValueError(f"decode must be greedy or beam, not {decode!r}")
-        found = [d for d in found if d.labels][:top] or found[:1]
-        scores = np.array([d.score for d in found])
+        found = [d for d in found if d.labels] or found[:1]
+        # the beam's runners-up are mostly the best string with a character dropped; what a writer wants second is
+        # the best string with one character read otherwise: those come first, scored by what that position says
+        best = found[0]
+        alts_of = [ctc.span_alternatives(log_probs, span, alternatives) for span in best.spans]
+        variants = []
+        for pos, (c, alts) in enumerate(zip(best.labels, alts_of)):
+            own = next((p for k, p in alts if k == c), 0.0)
+            for k, p in alts[:3]:
+                if k != c and p > 0.01 and own > 0:
+                    labels = best.labels[:pos] + (k,) + best.labels[pos + 1:]
+                    variants.append(ctc.Decoded(labels, best.score + float(np.log(p / own)), best.spans))
+        same = [d for d in found[1:] if len(d.labels) == len(best.labels)]
+        others = [d for d in found[1:] if len(d.labels) != len(best.labels)]
+        ranked, seen = [], set()
+        for d in [best] + sorted(same + variants, key=lambda d: -d.score) + others:
+            if d.labels not in seen:
+                seen.add(d.labels)
+                ranked.append(d)
+        ranked = ranked[:top]
+        scores = np.array([d.score for d in ranked])
         shares = np.exp(scores - scores.max())
         shares /= shares.sum()
         out = []
-        for d, share in zip(found, shares.tolist()):
+        for d, share in zip(ranked, shares.tolist()):
             chars = []
-            for c, span in zip(d.labels, d.spans):
-                alts = ctc.span_alternatives(log_probs, span, alternatives)
+            for pos, (c, span) in enumerate(zip(d.labels, d.spans)):
+                alts = alts_of[pos] if d.spans is best.spans else ctc.span_alternatives(log_probs, span, alternatives)
                 own = next((p for k, p in alts if k == c), 0.0)
                 chars.append(tuple([Candidate(self.labels[c], own)] +
                                    [Candidate(self.labels[k], p) for k, p in alts if k != c][: alternatives - 1]))

@@ -141,7 +141,7 @@ def cmd_tune_prior(args) -> int:
         return 2
     best, table = choose_prior_weight(rec, sets, max_drop=args.max_drop)
     names = [d.name for d in sets]
-    print("| λ | " + " | ".join(f"{n} top-1 / usage-weighted" for n in names) + " | mean usage-weighted | within 5 points |")
+    print("| λ | " + " | ".join(f"{n} top-1 / usage-weighted" for n in names) + " | mean usage-weighted | within --max-drop |")
     print("|---|" + "---|" * (len(names) + 2))
     for row in table:
         cells = " | ".join(f"{row[n]['top1']:.1%} / {row[n]['top1_usage_weighted']:.1%}" for n in names)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QSizePolicy, QWidget
 
 KEY_LABELS = "1234567890"
@@ -42,8 +42,6 @@ class CandidateButton(QPushButton):
     def show_choice(self, text: str, reading: str) -> None:
         self._text = text
         self.reading = reading.split("/")[0]  # the first reading fits under the glyph; the tooltip has them all
-        # a word from the continuations gets a smaller face so it fits the button
-        self._glyph_font.setPointSize({0: 18, 1: 18, 2: 14, 3: 11}.get(len(text), 9))
         self.update()
 
     def set_style(self, style: str) -> None:
@@ -60,10 +58,14 @@ class CandidateButton(QPushButton):
         p.setFont(self._small_font)
         p.setPen(QColor(138, 138, 138))
         p.drawText(r.adjusted(3, 1, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.key)
+        glyph_box = r.adjusted(2, 2, -2, -12 if self.reading else 0)
+        # the largest face that fits the cell (a word in a narrow cell, a line in a wide one); elided below 10 pt
+        for size in (18, 16, 14, 12, 11, 10):
+            self._glyph_font.setPointSize(size)
+            if QFontMetrics(self._glyph_font).horizontalAdvance(self._text) <= glyph_box.width():
+                break
         p.setFont(self._glyph_font)
         p.setPen(self.palette().buttonText().color())
-        glyph_box = r.adjusted(2, 2, -2, -12 if self.reading else 0)
-        # a long word or line is elided only where the cell is too narrow for it
         shown = p.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, glyph_box.width())
         p.drawText(glyph_box, Qt.AlignmentFlag.AlignCenter, shown)
         if self.reading:
@@ -160,6 +162,9 @@ class LineCells(QWidget):
             b = QPushButton(ch)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             b.setFixedSize(32, 32)
+            font = b.font()
+            font.setPixelSize(20)
+            b.setFont(font)
             b.setToolTip(f"{ch}: click to see what else this character could be")
             b.setStyleSheet(BEST_STYLE if i == selected else FIXED_STYLE if i in fixed else OTHER_STYLE)
             b.clicked.connect(lambda _=False, i=i: self.cellClicked.emit(i))

@@ -290,7 +290,8 @@ class PadWindow(QWidget):
     def _on_model_loaded(self, description: str) -> None:
         self.model_ready = True
         keys = " or press 1–9, 0, Space" if self.settings.output_mode == "copy" else ""  # a no-focus pad gets no keys
-        self.show_status(f"Ready — {description}. Write a character; click a candidate{keys}.")
+        what = "a phrase in the line; click a string" if self.settings.line_mode else "a character; click a candidate"
+        self.show_status(f"Ready — {description}. Write {what}{keys}.")
         if not self.canvas.ink.is_empty:
             self.request_recognition(self.canvas.ink)
 
