@@ -255,7 +255,7 @@ class PPOCRv6Rec(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stages(self.stem(x.contiguous(memory_format=torch.channels_last)))
-        x = F.avg_pool2d(x, (x.shape[2], 2), (x.shape[2], 2))  # the 3 remaining rows, 2 columns per frame
+        x = F.avg_pool2d(x, (3, 2))  # a 48-high input leaves 3 rows: into one, 2 columns per frame
         x = self.neck(x).squeeze(2).transpose(1, 2)  # (N, T, C)
         if self.head_mid is not None:
             x = self.head_mid(x)

@@ -209,3 +209,46 @@ def test_a_line_is_cut_into_each_characters_strokes(tiny_v3):
     for k, part in enumerate(parts):  # each part lies in its character's place
         x0, _, x1, _ = part.bbox()
         assert k * 1150 - 50 <= x0 and x1 <= k * 1150 + 1074
+
+
+def test_fine_tuning_new_rows_changes_only_them_and_exports_with_provenance(tmp_path):
+    from conftest import build_segment_font
+    from hwime.training import checkpoint
+    from hwime.training.dataset import prepare
+    from hwime.training.export import export_bundle
+    from hwime.training.recipe import load_recipe
+    from hwime.training.train import train
+
+    wheel("tiny")
+    classes = list("0123456789") + ["丨"]  # 丨 is not in tiny's dictionary: a new row
+    (tmp_path / "labels.txt").write_text("".join(c + "\n" for c in classes), encoding="utf-8")
+    summary = import_ppocr("tiny", tmp_path / "imported.pt", classes)
+    assert summary["new_rows"] == 1
+    font = build_segment_font(tmp_path / "segments.ttf")
+    recipe = load_recipe("training/ppocrv6-small-pad.toml", [
+        f'data.classes="{tmp_path / "labels.txt"}"', f'data.fonts=["{font}"]', "data.synthetic_per_class=8",
+        "data.synthetic_val_per_class=1", 'model.arch="ppocrv6-tiny"', f'model.init="{tmp_path / "imported.pt"}"',
+        "train.epochs=1", "train.batch_size=22", "train.threads=1"])
+    prepare(recipe, tmp_path / "data", workers=1)
+    train(recipe, tmp_path / "data", tmp_path / "run", device="cpu")
+    before = checkpoint.load(tmp_path / "imported.pt")["model"]
+    after = checkpoint.load(tmp_path / "run" / "best.pt")["model"]
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {"head.weight", "head.bias"}
+    rows = (before["head.weight"] != after["head.weight"]).any(dim=1).nonzero().flatten().tolist()
+    assert rows == [len(classes)]  # the blank is row 0: 丨 is the last row
+    bundle = export_bundle(tmp_path / "run" / "best.pt", tmp_path / "v3.pt")
+    from hwime.recognizer import Recognizer
+
+    rec = Recognizer.load(bundle, "cpu")
+    assert rec.ctc and "sha256" in rec.metadata["provenance"]
+
+
+def test_onnx_export_of_a_line_recognizer_matches_torch(tiny_v3, tmp_path):
+    from hwime.training.export import export_onnx
+
+    diff = export_onnx(tiny_v3, tmp_path / "v3.onnx")
+    assert diff < 1e-3
+    session = onnxruntime.InferenceSession(str(tmp_path / "v3.onnx"), providers=["CPUExecutionProvider"])
+    wide = np.zeros((1, 1, 48, 200), np.float32)
+    assert session.run(None, {"image": wide})[0].shape[1] == 25  # any width: one frame per 8 columns
