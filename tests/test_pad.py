@@ -482,3 +482,40 @@ def test_a_long_stroke_asks_for_candidates_while_it_is_written(qtbot, pad):
     with qtbot.waitSignal(pad.worker.candidatesReady, timeout=10000):
         qtbot.mouseRelease(pad.canvas, Qt.MouseButton.LeftButton, pos=QPoint(220, 120))
     assert len(pad.canvas.ink) == 1 and len(pad.canvas.ink.strokes[0]) == 13
+
+
+def test_the_layout_never_jumps_and_the_status_follows_the_state(qtbot, pad):
+    def geometry():
+        return (pad.canvas.mapTo(pad, QPoint(0, 0)), pad.canvas.size(), pad.settings_button.mapTo(pad, QPoint(0, 0)),
+                pad.bar.mapTo(pad, QPoint(0, 0)))
+
+    start = geometry()
+    pad.show_status("a very long message " * 20)  # would wrap onto three lines
+    qtbot.wait(50)
+    assert geometry() == start and pad.status.text().startswith("a very long")
+    write_and_wait(qtbot, pad, ink_shi())
+    pad.bar.pick(0)  # Recent gets its first entry, continuations or not
+    qtbot.wait(50)
+    assert geometry() == start
+    qtbot.mouseClick(pad.undo_button, Qt.MouseButton.LeftButton)
+    assert "last drawing is back" in pad.status.text()
+    qtbot.mouseClick(pad.clear_button, Qt.MouseButton.LeftButton)
+    assert "last drawing" not in pad.status.text() and pad.status.text().startswith("Write a character")
+    qtbot.mouseClick(pad.mode_button, Qt.MouseButton.LeftButton)  # type mode: no keys reach a pad without focus
+    qtbot.mouseClick(pad.clear_button, Qt.MouseButton.LeftButton)
+    assert "1–9" not in pad.status.text()
+    qtbot.wait(50)
+    assert geometry()[1:3] == start[1:3]
+
+
+def test_candidate_tooltips_are_words_and_long_words_are_not_cut_alike(qtbot, pad):
+    from hwime.language import Suggestion
+
+    pad.bar.set_candidates([Suggestion("民代表", 0.08, "人民代表"), Suggestion("民代表大会", 0.05, "人民代表大会")])
+    tip = pad.bar.buttons[0].toolTip()
+    assert "民代表" in tip and "U+" not in tip and "8% likely" in tip and "key 1" in tip
+    images = []
+    for word in ("民代表大会", "民代表团体"):  # the same first three characters, in the same cell
+        pad.bar.set_candidates([Suggestion(word, 0.05, "人" + word)])
+        images.append(pad.bar.buttons[0].grab().toImage())
+    assert images[0] != images[1]  # two different phrases never draw the same

@@ -59,15 +59,24 @@ class CandidateButton(QPushButton):
         p.setPen(QColor(138, 138, 138))
         p.drawText(r.adjusted(3, 1, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.key)
         glyph_box = r.adjusted(2, 2, -2, -12 if self.reading else 0)
-        # the largest face that fits the cell (a word in a narrow cell, a line in a wide one); elided below 10 pt
+        # the largest face that fits the cell (a word in a narrow cell, a line in a wide one); below 10 pt a word
+        # takes two lines (民代表 and 民代表大会 must not both read 民代表…), and only then is it elided
+        fits = False
         for size in (18, 16, 14, 12, 11, 10):
             self._glyph_font.setPointSize(size)
             if QFontMetrics(self._glyph_font).horizontalAdvance(self._text) <= glyph_box.width():
+                fits = True
                 break
         p.setFont(self._glyph_font)
         p.setPen(self.palette().buttonText().color())
-        shown = p.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, glyph_box.width())
-        p.drawText(glyph_box, Qt.AlignmentFlag.AlignCenter, shown)
+        if fits:
+            p.drawText(glyph_box, Qt.AlignmentFlag.AlignCenter, self._text)
+        else:
+            fm = p.fontMetrics()
+            per_line = max(1, int(glyph_box.width() // max(1, fm.horizontalAdvance(self._text[0]))))
+            first, rest = self._text[:per_line], self._text[per_line:]
+            second = fm.elidedText(rest, Qt.TextElideMode.ElideRight, glyph_box.width())
+            p.drawText(glyph_box, Qt.AlignmentFlag.AlignCenter, f"{first}\n{second}")
         if self.reading:
             p.setFont(self._small_font)
             p.setPen(QColor(102, 102, 102))

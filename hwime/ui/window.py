@@ -7,8 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                               QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+                               QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from ..ink import Ink
 from ..output import Deliverer, keep_clipboard_after_exit
@@ -50,6 +50,31 @@ class AspectBox(QWidget):
     def resizeEvent(self, event) -> None:
         self.relayout()
         super().resizeEvent(event)
+
+
+class StatusLine(QLabel):
+    """One line that never wraps: a long message is elided (the whole of it in the tooltip), so the window's layout
+    does not move when the message changes."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._full = ""
+        self.setFixedHeight(self.fontMetrics().height() + 4)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:
+        self._elide()
+        super().resizeEvent(event)
+
+    def _elide(self) -> None:
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(10, self.width())))
 
 
 class WarningBar(QFrame):
@@ -97,10 +122,9 @@ class PadWindow(QWidget):
         self.setWindowTitle("hwime — handwriting")
         self.canvas = WritingCanvas(settings.pen_width)
         self.bar = CandidateBar(settings.candidate_count, reading=self._reading if settings.show_pinyin else None)
+        self.bar.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.warnings = WarningBar()
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = StatusLine()
         self.recent = QHBoxLayout()
         self.recent.setSpacing(2)
         self._recent_buttons: list[QPushButton] = []
@@ -128,7 +152,9 @@ class PadWindow(QWidget):
                   self.settings_button):
             buttons.addWidget(b)
         recent_row = QHBoxLayout()
+        self.recent_row = recent_row
         label = QLabel("Recent:")
+        label.setFixedHeight(30)  # the row is as tall with no recent character as with some: nothing jumps
         label.setStyleSheet("color: #777")
         recent_row.addWidget(label)
         recent_row.addLayout(self.recent)
@@ -195,6 +221,9 @@ class PadWindow(QWidget):
             if self.showing == "candidates":
                 self.bar.set_candidates([])  # nothing to classify; any answer still on its way is stale
             return
+        if self.showing == "suggestions" or len(ink) == 1:  # a new drawing: what the last message said is over
+            if self.model_ready and not self.status.text().startswith(("Recognition failed", "Could not")):
+                self.show_status(self.ready_text())
         self.showing = "candidates"  # a new stroke returns from continuations to recognition
         if self.model_ready:
             self.worker.request(self._request_id, ink, self.sent[-CONTEXT_KEPT:] if self.settings.use_context else "",
@@ -289,9 +318,7 @@ class PadWindow(QWidget):
 
     def _on_model_loaded(self, description: str) -> None:
         self.model_ready = True
-        keys = " or press 1–9, 0, Space" if self.settings.output_mode == "copy" else ""  # a no-focus pad gets no keys
-        what = "a phrase in the line; click a string" if self.settings.line_mode else "a character; click a candidate"
-        self.show_status(f"Ready — {description}. Write {what}{keys}.")
+        self.show_status(f"Ready — {description}. {self.ready_text()}")
         if not self.canvas.ink.is_empty:
             self.request_recognition(self.canvas.ink)
 
@@ -349,8 +376,15 @@ class PadWindow(QWidget):
             self.showing = "candidates"
             self.bar.set_candidates([])
 
+    def ready_text(self) -> str:
+        keys = " or press 1–9, 0, Space" if self.settings.output_mode == "copy" else ""  # a no-focus pad gets no keys
+        what = "a phrase in the line; click a string" if self.settings.line_mode else "a character; click a candidate"
+        return f"Write {what}{keys}."
+
     def clear(self) -> None:
         """Start over: no ink, no continuations, no context from what was sent before."""
+        if self.model_ready:
+            self.show_status(self.ready_text())
         self.sent = ""
         self.lines, self.fixed, self.alternatives_for = [], {}, None
         self.cells.show_text("")
@@ -402,7 +436,7 @@ class PadWindow(QWidget):
         if self.settings.output_mode == "type":
             self.show_status("Mode: type — a click on a candidate types it into the window you were working in.")
         else:
-            self.show_status("Mode: copy — click a candidate or press 1–9, 0, Space to copy it.")
+            self.show_status("Mode: copy — a click on a candidate (or 1–9, 0, Space) copies it.")
 
     def _apply_mode(self) -> None:
         mode = self.settings.output_mode
