@@ -213,12 +213,16 @@ def cmd_evaluate_lines(args) -> int:
               file=sys.stderr)
         return 2
     if args.tune:
-        best, table = tune_line_language(rec, [s for s in sets if s.name in args.tune] or sets)
-        print("| lm weight | bonus | " + " | ".join(f"{s.name} CER" for s in sets if s.name in best) + " | mean |")
-        print("|---|---|" + "---|" * (sum(s.name in best for s in sets) + 1))
+        chosen = [s for s in sets if s.name in args.tune] or sets
+        guards = [s for s in sets if s.name in args.guard]
+        best, table = tune_line_language(rec, chosen, guards, args.max_rise)
+        names = [s.name for s in chosen + [g for g in guards if g not in chosen]]
+        print("| lm weight | bonus | " + " | ".join(f"{n} CER" for n in names) + " | mean over --tune | allowed |")
+        print("|---|---|" + "---|" * (len(names) + 2))
         for row in table:
-            cells = " | ".join(f"{row[s.name]:.2%}" for s in sets if s.name in row)
-            print(f"| {row['line_lm_weight']:g} | {row['line_bonus']:g} | {cells} | {row['mean_cer']:.2%} |")
+            cells = " | ".join(f"{row[n]:.2%}" for n in names)
+            print(f"| {row['line_lm_weight']:g} | {row['line_bonus']:g} | {cells} | {row['mean_cer']:.2%} | "
+                  f"{'yes' if row['allowed'] else 'no'} |")
         print(f"chosen: lm weight {best['line_lm_weight']:g}, bonus {best['line_bonus']:g}")
         if args.write:
             set_bundle_values(args.model, line_lm_weight=float(best["line_lm_weight"]),
@@ -370,6 +374,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="at most this many lines per set")
     p.add_argument("--tune", action="append", default=[], metavar="SET",
                    help="choose the decoder's language weight and bonus on these sets first (by name, e.g. online)")
+    p.add_argument("--guard", action="append", default=[], metavar="SET",
+                   help="with --tune: sets whose CER may rise at most --max-rise above the beam without language "
+                        "(e.g. casia: random characters, where the language can only mislead)")
+    p.add_argument("--max-rise", type=float, default=0.01, help="see --guard (default 0.01: one point of CER)")
     p.add_argument("--write", action="store_true", help="with --tune: store the chosen values in the bundle")
     p.add_argument("--out", help="write the Markdown table here (and the figures as .json beside it)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

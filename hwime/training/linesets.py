@@ -90,19 +90,22 @@ def lines_table(results: list[dict]) -> str:
     return "\n".join(rows)
 
 
-def tune_line_language(rec, sets: list[LineSet], weights=(0.0, 0.1, 0.2, 0.3, 0.5, 0.8),
-                       bonuses=(0.0, 0.5, 1.0, 2.0, 3.0)) -> tuple[dict, list[dict]]:
-    """The line decoder's (lm weight, bonus) with the lowest mean CER over the sets; the frames of each line are
-    computed once. Returns the best and every grid point's figures."""
+def tune_line_language(rec, sets: list[LineSet], guards: list[LineSet] = (), max_rise: float = 0.01,
+                       weights=(0.0, 0.1, 0.2, 0.3, 0.5, 0.8), bonuses=(0.0, 0.5, 1.0, 2.0, 3.0)) -> tuple[dict, list[dict]]:
+    """The line decoder's (lm weight, bonus) with the lowest mean CER over ``sets`` among those that raise no
+    ``guards`` set's CER more than ``max_rise`` above the decoder without a language side (lines of random
+    characters, where the language can only mislead, must stay readable). The frames of each line are computed once.
+    Returns the best and every grid point's figures."""
     from .. import decode
 
     lm, first = rec.line_language_model("")
-    frames = [[rec.line_log_probs(s) for s in data.samples] for data in sets]
+    everything = list(sets) + [g for g in guards if g not in sets]
+    frames = [[rec.line_log_probs(s) for s in data.samples] for data in everything]
     table = []
     for w in weights:
         for b in bonuses:
             row = {"line_lm_weight": w, "line_bonus": b}
-            for data, lps in zip(sets, frames):
+            for data, lps in zip(everything, frames):
                 errors = 0
                 for lp, text in zip(lps, data.texts):
                     found = decode.beam_search(lp, 10, lm, w, b) if len(lp) else []
@@ -111,5 +114,8 @@ def tune_line_language(rec, sets: list[LineSet], weights=(0.0, 0.1, 0.2, 0.3, 0.
                 row[data.name] = errors / sum(map(len, data.texts))
             row["mean_cer"] = float(np.mean([row[d.name] for d in sets]))
             table.append(row)
-    best = min(table, key=lambda r: (r["mean_cer"], r["line_lm_weight"]))
+    plain = table[0]  # weight 0, bonus 0: the beam alone
+    for row in table:
+        row["allowed"] = all(row[g.name] <= plain[g.name] + max_rise for g in guards)
+    best = min((r for r in table if r["allowed"]), key=lambda r: (r["mean_cer"], r["line_lm_weight"]))
     return best, table
