@@ -16,11 +16,10 @@ from typing import Iterator
 
 import numpy as np
 
-from .ink import Ink, InkError, iter_jsonl, parse_json
+from .ink import MAX_JSON_BYTES, Ink, InkError, iter_jsonl, parse_json
 from .raster import IMAGE_SUFFIXES, RasterError, load_image
 
 INK_SUFFIXES = {".json", ".jsonl"}
-MAX_JSON_BYTES = 64 * 1024 * 1024  # one ink .json; a .jsonl is read line by line
 
 
 def display_name(path: Path | str) -> str:
@@ -328,11 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decode", choices=["greedy", "beam"], default="beam",
                    help="--line: greedy (best frame by frame) or beam search with the language side (default)")
     p.add_argument("--model", dest="model", default=argparse.SUPPRESS, help="model bundle")
-    p.add_argument("--device", dest="device", choices=["auto", "cpu", "cuda"], default=argparse.SUPPRESS)
+    p.add_argument("--device", dest="device", choices=["auto", "cpu", "cuda"], default=argparse.SUPPRESS,
+                   help="where the model runs (default auto)")
     p.set_defaults(func=cmd_recognize)
     p = sub.add_parser("suggest", help="print continuations (associated words) after TEXT")
-    p.add_argument("text", metavar="TEXT")
-    p.add_argument("--top", type=int, default=10)
+    p.add_argument("text", metavar="TEXT", help="what was written so far; its last one or two characters count")
+    p.add_argument("--top", type=int, default=10, help="continuations to print (default 10)")
     p.add_argument("--json", action="store_true", help='one object: {"context", "suggestions": [{"text", "score"}]}')
     p.set_defaults(func=cmd_suggest)
     return parser

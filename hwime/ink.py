@@ -24,6 +24,9 @@ class InkError(ValueError):
 MAX_POINTS_PER_STROKE = 20_000
 MAX_STROKES = 1_000
 MAX_COORDINATE = 1e6  # |x|, |y| in any unit; ±3e38 overflows rendering
+# one ink's JSON (a .json file, a .jsonl line): ~250,000 points of pen data, a line of a dozen characters many times
+# over; parsed JSON numbers take ~60 times their text in memory, so 49 MB of JSON took 3 GB
+MAX_JSON_BYTES = 4 * 1024 * 1024
 
 
 def _is_number(v: object) -> bool:
@@ -81,8 +84,10 @@ class Ink:
 
     @classmethod
     def load(cls, path: str | Path) -> "Ink":
+        from .files import read_regular
+
         try:
-            obj = parse_json(Path(path).read_bytes())
+            obj = parse_json(read_regular(path, MAX_JSON_BYTES))
         except InkError as exc:
             raise InkError(f"{path}: {exc}") from None
         return cls.from_json(obj)
@@ -159,7 +164,17 @@ def iter_jsonl(path: str | Path, label_key: str = "char") -> Iterator[tuple[int,
     Each line is decoded on its own, so a bad byte or bad JSON costs that line only.
     """
     with open(path, "rb") as fh:
-        for number, line in enumerate(fh, start=1):
+        number = 0
+        while True:
+            line = fh.readline(MAX_JSON_BYTES + 1)  # never more than one ink's worth in memory
+            if not line:
+                break
+            number += 1
+            if len(line) > MAX_JSON_BYTES and not line.endswith(b"\n"):
+                while line and not line.endswith(b"\n"):  # skip the rest of the overlong line
+                    line = fh.readline(MAX_JSON_BYTES + 1)
+                yield number, InkError(f"{path}:{number}: line longer than {MAX_JSON_BYTES >> 20} MB"), None
+                continue
             if not line.strip():
                 continue
             try:

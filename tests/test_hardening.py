@@ -239,3 +239,34 @@ def test_a_char_folder_is_labelled_and_files_come_in_natural_order(tmp_path, tin
     rows = [json.loads(r) for r in capsys.readouterr().out.splitlines()]
     assert [Path(r["input"]).stem for r in rows] == ["1", "2", "10", "100"]
     assert {r["label"] for r in rows} == {"十"}
+
+
+def test_oversized_ink_is_refused_before_it_is_parsed_and_the_rest_still_runs(tmp_path, tiny_bundle, capsys):
+    from hwime.ink import MAX_JSON_BYTES
+
+    good = json.dumps({"char": "十", **ink_shi().to_json()})
+    huge = '{"strokes": [[' + ", ".join(["[1, 2]"] * (MAX_JSON_BYTES // 6)) + "]]}"
+    lines = tmp_path / "mixed.jsonl"
+    lines.write_text(huge + "\n" + good + "\n", encoding="utf-8")
+    big = tmp_path / "big.json"
+    big.write_text(huge, encoding="utf-8")
+    rc = main(["recognize", "--model", str(tiny_bundle), "--device", "cpu", "--json", str(lines), str(big)])
+    out, err = capsys.readouterr()
+    assert rc == 1 and [json.loads(r)["input"] for r in out.splitlines()] == [f"{lines}:2"]
+    assert "mixed.jsonl:1: line longer than 4 MB" in err and "big.json: larger than 4 MB" in err
+
+
+def test_every_command_line_option_says_what_it_does():
+    import argparse
+
+    from hwime.cli import build_parser as pad_parser
+    from hwime.training.__main__ import build_parser as training_parser
+
+    missing = []
+    for name, parser in (("hwime", pad_parser()), ("python -m hwime.training", training_parser())):
+        assert parser.description and not parser.description.startswith(("python -m", "hwime {"))
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        for command, p in sub.choices.items():
+            missing += [f"{name} {command} {a.dest}" for a in p._actions
+                        if not isinstance(a, argparse._HelpAction) and not a.help]
+    assert missing == []

