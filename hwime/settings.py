@@ -39,6 +39,7 @@ class Settings:
     suggest: bool = True  # offer continuations (associated phrases) after a pick
     learn: bool = True  # learn from the user's picks (hwime.personal)
     line_mode: bool = False  # write a phrase in a wide line instead of one character in the square box
+    language: str = "auto"  # the pad's words: auto (Chinese on a Chinese system), en or zh
 
     def validate(self) -> list[str]:
         """Reset values that make no sense to their defaults; return what was reset. Good entries of a list are kept."""
@@ -63,6 +64,7 @@ class Settings:
             "recent": lambda v: isinstance(v, list),
             "use_prior": flag, "use_context": flag, "show_pinyin": flag, "suggest": flag, "learn": flag,
             "line_mode": flag,
+            "language": lambda v: v in ("auto", "en", "zh"),
         }
         for name, ok in checks.items():
             value = getattr(self, name)

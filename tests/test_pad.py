@@ -519,3 +519,41 @@ def test_candidate_tooltips_are_words_and_long_words_are_not_cut_alike(qtbot, pa
         pad.bar.set_candidates([Suggestion(word, 0.05, "人" + word)])
         images.append(pad.bar.buttons[0].grab().toImage())
     assert images[0] != images[1]  # two different phrases never draw the same
+
+
+def test_chinese_words_on_a_chinese_system_and_the_choice_in_settings(qtbot, tiny_bundle, settings_path):
+    from PySide6.QtWidgets import QApplication
+
+    from hwime.ui.i18n import install_translation, wants_chinese
+
+    assert wants_chinese("auto", "zh_CN") and wants_chinese("zh", "en_US") and not wants_chinese("auto", "en_GB")
+    assert install_translation(QApplication.instance(), "en", "zh_CN") is None
+    translator = install_translation(QApplication.instance(), "auto", "zh_TW")
+    assert translator is not None
+    try:
+        window = shown_pad(qtbot, PadWindow(Settings(model_path=str(tiny_bundle), device="cpu"), settings_path),
+                           (360, 520), timeout=15000)
+        assert window.undo_button.text() == "撤销" and window.clear_button.text() == "清除"
+        assert window.status.text().startswith("就绪")
+        window.shutdown()
+    finally:
+        QApplication.instance().removeTranslator(translator)
+
+
+def test_a_dark_system_palette_gives_a_dark_pad(qtbot, tiny_bundle, settings_path):
+    from PySide6.QtGui import QColor, QPalette
+
+    from hwime.ui.i18n import is_dark
+
+    window = PadWindow(Settings(model_path=str(tiny_bundle), device="cpu"), settings_path)
+    palette = QPalette()
+    palette.setColor(QPalette.ColorRole.Window, QColor(30, 30, 30))
+    palette.setColor(QPalette.ColorRole.WindowText, QColor(230, 230, 230))
+    window.setPalette(palette)
+    shown_pad(qtbot, window, (360, 520), timeout=15000)
+    assert is_dark(window.canvas.palette())
+    corner = window.canvas.grab().toImage().pixelColor(20, 40)
+    assert corner.lightness() < 80  # dark paper, not the light one
+    write_and_wait(qtbot, window, ink_shi())
+    assert "#2f4f75" in window.bar.buttons[0].styleSheet()
+    window.shutdown()

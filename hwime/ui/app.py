@@ -80,6 +80,9 @@ def run_pad(model: str | None = None, device: str | None = None) -> int:
         settings.model_path = model
     if device:
         settings.device = device
+    from .i18n import install_translation
+
+    translator = install_translation(app, settings.language)  # noqa: F841 (Qt does not own it: keep it alive)
     window = PadWindow(settings, path, warnings=warnings, profile_dir=default_profile_dir())
     window.closed.connect(app.quit)  # in type mode the pad is a tool window, which would not end the app
     window.show()

@@ -12,10 +12,19 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QSizePolicy, QWidget
 
+from .i18n import is_dark
+
 KEY_LABELS = "1234567890"
 PER_ROW = 10  # 20 candidates make two rows, never a window wider than the screen
 BEST_STYLE = "QPushButton { background: #cfe3ff; border-radius: 5px; font-weight: bold; }"
 OTHER_STYLE = "QPushButton { border-radius: 5px; } QPushButton:hover { background: #eef3fa; }"
+DARK_BEST_STYLE = "QPushButton { background: #2f4f75; border-radius: 5px; font-weight: bold; }"
+DARK_OTHER_STYLE = "QPushButton { border-radius: 5px; } QPushButton:hover { background: #3a3f46; }"
+
+
+def styles(widget: QWidget) -> tuple[str, str]:
+    """(best, other) candidate styles for the palette the system gives (light or dark)."""
+    return (DARK_BEST_STYLE, DARK_OTHER_STYLE) if is_dark(widget.palette()) else (BEST_STYLE, OTHER_STYLE)
 
 
 class CandidateButton(QPushButton):
@@ -125,10 +134,12 @@ class CandidateBar(QWidget):
                 single = len(c.char) == 1
                 reading = self.reading(c.char) if self.reading and single else ""
                 b.show_choice(c.char, reading)
-                key = f"key {KEY_LABELS[i]}, " if i < len(KEY_LABELS) else ""
-                b.setToolTip(f"{c.char}{'  ' + reading if reading else ''}  ({key}{c.score:.0%} likely)")
+                likely = self.tr("key {0}, {1:.0%} likely").format(KEY_LABELS[i], c.score) if i < len(KEY_LABELS) \
+                    else self.tr("{0:.0%} likely").format(c.score)
+                b.setToolTip(f"{c.char}{'  ' + reading if reading else ''}  ({likely})")
                 b.setEnabled(True)
-                b.set_style(BEST_STYLE if i == 0 else OTHER_STYLE)
+                best, other = styles(self)
+                b.set_style(best if i == 0 else other)
             else:
                 b.show_choice("", "")
                 b.setToolTip("")
@@ -144,6 +155,7 @@ class CandidateBar(QWidget):
 
 
 FIXED_STYLE = "QPushButton { background: #dff3df; border-radius: 4px; }"
+DARK_FIXED_STYLE = "QPushButton { background: #2e4a33; border-radius: 4px; }"
 
 
 class LineCells(QWidget):
@@ -174,8 +186,10 @@ class LineCells(QWidget):
             font = b.font()
             font.setPixelSize(20)
             b.setFont(font)
-            b.setToolTip(f"{ch}: click to see what else this character could be")
-            b.setStyleSheet(BEST_STYLE if i == selected else FIXED_STYLE if i in fixed else OTHER_STYLE)
+            b.setToolTip(self.tr("{0}: click to see what else this character could be").format(ch))
+            best, other = styles(self)
+            fixed_style = DARK_FIXED_STYLE if is_dark(self.palette()) else FIXED_STYLE
+            b.setStyleSheet(best if i == selected else fixed_style if i in fixed else other)
             b.clicked.connect(lambda _=False, i=i: self.cellClicked.emit(i))
             self._row.addWidget(b)
             self.buttons.append(b)

@@ -8,10 +8,13 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPen, QPi
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..ink import Ink
+from .i18n import is_dark
 
 INK_COLOUR = QColor(20, 20, 30)
 GUIDE_COLOUR = QColor(215, 200, 190)
 PAPER_COLOUR = QColor(253, 252, 248)
+# the same pad on a dark desktop: dark paper, light ink
+DARK_INK, DARK_GUIDE, DARK_PAPER = QColor(235, 235, 240), QColor(95, 88, 82), QColor(36, 36, 40)
 LIVE_INTERVAL_MS = 180  # during a long stroke, ask for candidates at most this often
 LINE_ASPECT = 4.0  # the line pad's width : height (four cells at a time; writing runs on, the line is any length)
 
@@ -35,6 +38,7 @@ class WritingCanvas(QWidget):
         self._tablet_down = False
         self._cache: QPixmap | None = None
         self.aspect = 1.0  # width : height; LINE_ASPECT in line mode
+        self._ink_colour, self._guide_colour = INK_COLOUR, GUIDE_COLOUR  # or the dark ones (set with the pixmap)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setMinimumSize(200, 200)
@@ -156,7 +160,10 @@ class WritingCanvas(QWidget):
             ratio = self.devicePixelRatioF()
             cache = QPixmap(self.size() * ratio)
             cache.setDevicePixelRatio(ratio)
-            cache.fill(PAPER_COLOUR)
+            self._ink_colour, guide, paper = (DARK_INK, DARK_GUIDE, DARK_PAPER) if is_dark(self.palette()) \
+                else (INK_COLOUR, GUIDE_COLOUR, PAPER_COLOUR)
+            self._guide_colour = guide
+            cache.fill(paper)
             p = QPainter(cache)
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
             self._paint_guides(p)
@@ -225,28 +232,28 @@ class WritingCanvas(QWidget):
         p.end()
 
     def _mouse_pen(self) -> QPen:
-        return QPen(INK_COLOUR, self.pen_width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+        return QPen(self._ink_colour, self.pen_width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
 
     def _paint_guides(self, p: QPainter) -> None:
         r = QRectF(self.rect()).adjusted(6, 6, -6, -6)
-        p.setPen(QPen(GUIDE_COLOUR, 1.5))
+        p.setPen(QPen(self._guide_colour, 1.5))
         p.drawRect(r)
         if self.aspect != 1.0:  # line: a baseline and faint cells one height wide
-            p.setPen(QPen(GUIDE_COLOUR, 1, Qt.PenStyle.DashLine))
+            p.setPen(QPen(self._guide_colour, 1, Qt.PenStyle.DashLine))
             base = r.top() + r.height() * 0.86
             p.drawLine(QPointF(r.left(), base), QPointF(r.right(), base))
-            p.setPen(QPen(GUIDE_COLOUR.lighter(112), 1, Qt.PenStyle.DotLine))
+            p.setPen(QPen(self._guide_colour.lighter(112), 1, Qt.PenStyle.DotLine))
             x = r.left() + r.height()
             while x < r.right() - 2:
                 p.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()))
                 x += r.height()
             return
-        dashed = QPen(GUIDE_COLOUR, 1, Qt.PenStyle.DashLine)
+        dashed = QPen(self._guide_colour, 1, Qt.PenStyle.DashLine)
         p.setPen(dashed)
         c = r.center()
         p.drawLine(QPointF(r.left(), c.y()), QPointF(r.right(), c.y()))
         p.drawLine(QPointF(c.x(), r.top()), QPointF(c.x(), r.bottom()))
-        p.setPen(QPen(GUIDE_COLOUR.lighter(112), 1, Qt.PenStyle.DotLine))
+        p.setPen(QPen(self._guide_colour.lighter(112), 1, Qt.PenStyle.DotLine))
         p.drawLine(r.topLeft(), r.bottomRight())
         p.drawLine(r.topRight(), r.bottomLeft())
 
@@ -266,5 +273,5 @@ class WritingCanvas(QWidget):
             return
         for a, b in zip(points, points[1:]):
             width = max(1.0, self.pen_width * (0.4 + 1.2 * b[3]))  # pressure drives the width
-            p.setPen(QPen(INK_COLOUR, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+            p.setPen(QPen(self._ink_colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
             p.drawLine(QPointF(a[0], a[1]), QPointF(b[0], b[1]))

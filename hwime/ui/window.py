@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent, QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
                                QVBoxLayout, QWidget)
@@ -15,6 +15,7 @@ from ..output import Deliverer, keep_clipboard_after_exit
 from ..settings import DEVICES, OUTPUT_MODES, Settings, save_settings
 from .candidates import KEY_LABELS, CandidateBar, LineCells
 from .canvas import WritingCanvas
+from .i18n import is_dark
 from .worker import RecognitionWorker, WorkerThread
 
 RECENT_SHOWN = 12
@@ -82,12 +83,14 @@ class WarningBar(QFrame):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setStyleSheet("WarningBar { background: #fff1e6; border: 1px solid #e7b58f; border-radius: 4px; }")
+        dark = is_dark(self.palette())
+        self.setStyleSheet("WarningBar { background: %s; border: 1px solid #e7b58f; border-radius: 4px; }"
+                           % ("#4a2e1f" if dark else "#fff1e6"))
         self.text = QLabel("")
         self.text.setWordWrap(True)
-        self.text.setStyleSheet("color: #8a2b0a;")
+        self.text.setStyleSheet("color: #ffd3b8;" if dark else "color: #8a2b0a;")
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.dismiss_button = _tool_button("Dismiss", "Hide these warnings")
+        self.dismiss_button = _tool_button(self.tr("Dismiss"), self.tr("Hide these warnings"))
         self.dismiss_button.clicked.connect(self.dismiss)
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 3, 6, 3)
@@ -119,7 +122,7 @@ class PadWindow(QWidget):
         super().__init__()
         self.settings = settings
         self.settings_path = settings_path
-        self.setWindowTitle("hwime — handwriting")
+        self.setWindowTitle(self.tr("hwime — handwriting"))
         self.canvas = WritingCanvas(settings.pen_width)
         self.bar = CandidateBar(settings.candidate_count, reading=self._reading if settings.show_pinyin else None)
         self.bar.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
@@ -129,17 +132,18 @@ class PadWindow(QWidget):
         self.recent.setSpacing(2)
         self._recent_buttons: list[QPushButton] = []
 
-        self.undo_button = _tool_button("Undo", "Remove the last stroke (Backspace, right click); right after a pick, "
-                                                "bring its drawing back to pick another candidate")
-        self.clear_button = _tool_button("Clear", "Start over (Esc)")
-        self.best_button = _tool_button("Send 1st", "Send the best candidate (Space)")
-        self.mode_button = _tool_button("", "Switch between copying to the clipboard and typing into the focused window")
-        self.line_button = _tool_button("Line", "Write a whole phrase in a wide line (on) or one character in the "
-                                                "square box (off)")
+        self.undo_button = _tool_button(self.tr("Undo"), self.tr(
+            "Remove the last stroke (Backspace, right click); right after a pick, bring its drawing back to pick "
+            "another candidate"))
+        self.clear_button = _tool_button(self.tr("Clear"), self.tr("Start over (Esc)"))
+        self.best_button = _tool_button(self.tr("Send 1st"), self.tr("Send the best candidate (Space)"))
+        self.mode_button = _tool_button("", self.tr("Switch between copying to the clipboard and typing into the focused window"))
+        self.line_button = _tool_button(self.tr("Line"), self.tr(
+            "Write a whole phrase in a wide line (on) or one character in the square box (off)"))
         self.line_button.setCheckable(True)
         self.cells = LineCells()
         self.cells.cellClicked.connect(self._show_alternatives)
-        self.settings_button = _tool_button("Settings…", "Output, candidates, pen, model")
+        self.settings_button = _tool_button(self.tr("Settings…"), self.tr("Output, candidates, pen, model"))
         self.undo_button.clicked.connect(self.undo)
         self.clear_button.clicked.connect(self.clear)
         self.best_button.clicked.connect(lambda: self.bar.pick(0))
@@ -153,7 +157,7 @@ class PadWindow(QWidget):
             buttons.addWidget(b)
         recent_row = QHBoxLayout()
         self.recent_row = recent_row
-        label = QLabel("Recent:")
+        label = QLabel(self.tr("Recent:"))
         label.setFixedHeight(30)  # the row is as tall with no recent character as with some: nothing jumps
         label.setStyleSheet("color: #777")
         recent_row.addWidget(label)
@@ -211,7 +215,7 @@ class PadWindow(QWidget):
             self.restoreGeometry(QByteArray.fromBase64(settings.geometry.encode()))
         for w in warnings:
             self.warnings.add(w)
-        self.show_status("Loading the model…")
+        self.show_status(self.tr("Loading the model…"))
         self.worker.load_model(settings.model_path, settings.device)
 
     # --- recognition ---------------------------------------------------------------------------------------
@@ -247,8 +251,8 @@ class PadWindow(QWidget):
         self.settings.line_mode = on
         self._apply_line_mode()
         self.save()
-        self.show_status("Line: write a phrase, then pick the whole string; click a character below to fix it."
-                         if on else "Write one character in the box.")
+        self.show_status(self.tr("Line: write a phrase, then pick the whole string; click a character below to fix it.")
+                         if on else self.tr("Write one character in the box."))
         self.request_recognition(self.canvas.ink)
 
     def _apply_line_mode(self) -> None:
@@ -271,7 +275,7 @@ class PadWindow(QWidget):
         self.showing, self.alternatives_for = "alternatives", position
         self.bar.set_candidates(list(self.lines[0].chars[position]))
         self.cells.show_text(self.lines[0].text, frozenset(self.fixed), selected=position)
-        self.show_status(f"Pick what character {position + 1} should be.")
+        self.show_status(self.tr("Pick what character {0} should be.").format(position + 1))
 
     def _fix(self, position: int, char: str) -> None:
         """Fix one position of the best string; the other strings that agree with every fix follow it."""
@@ -292,7 +296,7 @@ class PadWindow(QWidget):
         self.lines = [fixed] + [c for c in rest if agrees(c)] + [c for c in rest if not agrees(c)]
         self.showing, self.alternatives_for = "candidates", None
         self._show_lines()
-        self.show_status(f"Character {position + 1} is now {char}; pick the string to send it.")
+        self.show_status(self.tr("Character {0} is now {1}; pick the string to send it.").format(position + 1, char))
 
     def _on_suggestions(self, request_id: int, suggestions: list) -> None:
         if request_id == self._request_id and self.showing == "suggestions" and self.canvas.ink.is_empty:
@@ -314,17 +318,17 @@ class PadWindow(QWidget):
 
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id == self._request_id:
-            self.show_status(f"Recognition failed: {message}. Keep writing or clear to try again.", warn=True)
+            self.show_status(self.tr("Recognition failed: {0}. Keep writing or clear to try again.").format(message), warn=True)
 
     def _on_model_loaded(self, description: str) -> None:
         self.model_ready = True
-        self.show_status(f"Ready — {description}. {self.ready_text()}")
+        self.show_status(self.tr("Ready — {0}.").format(description) + " " + self.ready_text())
         if not self.canvas.ink.is_empty:
             self.request_recognition(self.canvas.ink)
 
     def _on_model_failed(self, message: str) -> None:
         self.model_ready = False
-        self.show_status(f"No recognizer: {message}", warn=True)
+        self.show_status(self.tr("No recognizer: {0}").format(message), warn=True)
 
     # --- output --------------------------------------------------------------------------------------------
     def _on_pick(self, index: int) -> None:
@@ -360,8 +364,8 @@ class PadWindow(QWidget):
             self._refresh_recent()
             self.save()
         self.sent = (self.sent + text)[-CONTEXT_KEPT:]
-        how = "typed" if result.method != "clipboard" else "copied to the clipboard"
-        self.show_status(f"{text} {how}" + (f" — {result.note}" if result.note else ""), warn=bool(result.note))
+        done = self.tr("{0} typed") if result.method != "clipboard" else self.tr("{0} copied to the clipboard")
+        self.show_status(done.format(text) + (f" — {result.note}" if result.note else ""), warn=bool(result.note))
         if clear:
             self.canvas.clear()
             self._offer_continuations()
@@ -377,9 +381,12 @@ class PadWindow(QWidget):
             self.bar.set_candidates([])
 
     def ready_text(self) -> str:
-        keys = " or press 1–9, 0, Space" if self.settings.output_mode == "copy" else ""  # a no-focus pad gets no keys
-        what = "a phrase in the line; click a string" if self.settings.line_mode else "a character; click a candidate"
-        return f"Write {what}{keys}."
+        copy = self.settings.output_mode == "copy"  # a no-focus pad (type mode) gets no keys
+        if self.settings.line_mode:
+            return self.tr("Write a phrase in the line; click a string or press 1–9, 0, Space.") if copy else \
+                self.tr("Write a phrase in the line; click a string.")
+        return self.tr("Write a character; click a candidate or press 1–9, 0, Space.") if copy else \
+            self.tr("Write a character; click a candidate.")
 
     def clear(self) -> None:
         """Start over: no ink, no continuations, no context from what was sent before."""
@@ -412,7 +419,7 @@ class PadWindow(QWidget):
             self.showing = "candidates"
             self.canvas.set_ink(ink)
             self.bar.set_candidates(candidates)
-            self.show_status("The last drawing is back: pick the right candidate (the wrong one was already sent).")
+            self.show_status(self.tr("The last drawing is back: pick the right candidate (the wrong one was already sent)."))
             return
         self.canvas.undo()
 
@@ -421,7 +428,7 @@ class PadWindow(QWidget):
             b.deleteLater()
         self._recent_buttons = []
         for ch in self.settings.recent[:RECENT_SHOWN]:
-            b = _tool_button(ch, f"{ch} again")
+            b = _tool_button(ch, self.tr("{0} again").format(ch))
             b.setFlat(True)
             b.setFont(QFont(b.font().family(), 13))
             b.setFixedSize(30, 30)
@@ -434,14 +441,14 @@ class PadWindow(QWidget):
         self._apply_mode()
         self.save()  # on every change: a logout (SIGTERM) must not lose it
         if self.settings.output_mode == "type":
-            self.show_status("Mode: type — a click on a candidate types it into the window you were working in.")
+            self.show_status(self.tr("Mode: type — a click on a candidate types it into the window you were working in."))
         else:
-            self.show_status("Mode: copy — a click on a candidate (or 1–9, 0, Space) copies it.")
+            self.show_status(self.tr("Mode: copy — a click on a candidate (or 1–9, 0, Space) copies it."))
 
     def _apply_mode(self) -> None:
         mode = self.settings.output_mode
         self.deliverer.mode = mode
-        self.mode_button.setText("Mode: type" if mode == "type" else "Mode: copy")
+        self.mode_button.setText(self.tr("Mode: type") if mode == "type" else self.tr("Mode: copy"))
         flags = Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint
         if mode == "type":
             # a tool window that never takes focus, so keystrokes go to the window the user was working in
@@ -476,7 +483,9 @@ class PadWindow(QWidget):
     def show_status(self, text: str, warn: bool = False) -> None:
         """The status line shows the latest event; a warning also stays in the warning bar until dismissed."""
         self.status.setText(text)
-        self.status.setStyleSheet("color: #a33" if warn else "color: #444")
+        dark = is_dark(self.palette())
+        self.status.setStyleSheet(("color: #ff8a80" if dark else "color: #a33") if warn else
+                                  f"color: {self.palette().color(QPalette.ColorRole.WindowText).name()}")
         if warn:
             self.warnings.add(text)
 
@@ -503,7 +512,7 @@ class PadWindow(QWidget):
         self._apply_mode()
         if (self.settings.model_path, self.settings.device) != old_model:
             self.model_ready = False
-            self.show_status("Loading the model…")
+            self.show_status(self.tr("Loading the model…"))
             self.worker.load_model(self.settings.model_path, self.settings.device)
         self.save()
 
@@ -512,7 +521,7 @@ class PadWindow(QWidget):
         try:
             save_settings(self.settings, self.settings_path)
         except OSError as exc:
-            self.show_status(f"Could not save settings ({exc}); they apply until the pad closes.", warn=True)
+            self.show_status(self.tr("Could not save settings ({0}); they apply until the pad closes.").format(exc), warn=True)
 
     def shutdown(self) -> None:
         self._thread.stop()
@@ -533,7 +542,7 @@ class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None, learned: int = 0):
         super().__init__(parent)
         self.forget_requested = False
-        self.setWindowTitle("hwime settings")
+        self.setWindowTitle(self.tr("hwime settings"))
         form = QFormLayout(self)
         self.mode = QComboBox()
         self.mode.addItems(OUTPUT_MODES)
@@ -548,30 +557,35 @@ class SettingsDialog(QDialog):
         self.device.addItems(DEVICES)
         self.device.setCurrentText(settings.device)
         self.model = QLineEdit(settings.model_path)
-        self.model.setPlaceholderText("the bundled model")
+        self.model.setPlaceholderText(self.tr("the bundled model"))
         browse = QPushButton("…")
         browse.clicked.connect(self._browse)
         model_row = QHBoxLayout()
         model_row.addWidget(self.model)
         model_row.addWidget(browse)
-        form.addRow("Output (copy to clipboard / type into the focused window)", self.mode)
-        form.addRow("Candidates shown", self.count)
-        form.addRow("Pen width (pixels)", self.pen)
-        form.addRow("Run the model on", self.device)
-        form.addRow("Model bundle", model_row)
-        self.prior = QCheckBox("Rank common characters first")
+        form.addRow(self.tr("Output (copy to clipboard / type into the focused window)"), self.mode)
+        form.addRow(self.tr("Candidates shown"), self.count)
+        form.addRow(self.tr("Pen width (pixels)"), self.pen)
+        form.addRow(self.tr("Run the model on"), self.device)
+        form.addRow(self.tr("Model bundle"), model_row)
+        self.prior = QCheckBox(self.tr("Rank common characters first"))
         self.prior.setChecked(settings.use_prior)
-        self.context = QCheckBox("Rank by the characters sent just before")
+        self.context = QCheckBox(self.tr("Rank by the characters sent just before"))
         self.context.setChecked(settings.use_context)
-        self.pinyin = QCheckBox("Show pinyin under the candidates")
+        self.pinyin = QCheckBox(self.tr("Show pinyin under the candidates"))
         self.pinyin.setChecked(settings.show_pinyin)
-        self.suggest = QCheckBox("Offer continuations (associated words) after a pick")
+        self.suggest = QCheckBox(self.tr("Offer continuations (associated words) after a pick"))
         self.suggest.setChecked(settings.suggest)
-        self.learn = QCheckBox("Learn my handwriting from my picks (kept on this computer)")
+        self.learn = QCheckBox(self.tr("Learn my handwriting from my picks (kept on this computer)"))
         self.learn.setChecked(settings.learn)
+        self.language = QComboBox()
+        for code, name in (("auto", self.tr("as the system")), ("en", "English"), ("zh", "中文")):
+            self.language.addItem(name, code)
+        self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
         for box in (self.prior, self.context, self.pinyin, self.suggest, self.learn):
             form.addRow(box)
-        self.forget = QPushButton(f"Forget what was learned ({learned} samples)")
+        form.addRow(self.tr("Language of the pad (from its next start)"), self.language)
+        self.forget = QPushButton(self.tr("Forget what was learned ({0} samples)").format(learned))
         self.forget.setEnabled(learned > 0)
         self.forget.clicked.connect(self._forget)
         form.addRow(self.forget)
@@ -582,11 +596,11 @@ class SettingsDialog(QDialog):
 
     def _forget(self) -> None:
         self.forget_requested = True
-        self.forget.setText("Forgotten when you press OK")
+        self.forget.setText(self.tr("Forgotten when you press OK"))
         self.forget.setEnabled(False)
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Model bundle", "", "hwime model (*.pt)")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Model bundle"), "", self.tr("hwime model (*.pt)"))
         if path:
             self.model.setText(path)
 
@@ -601,3 +615,4 @@ class SettingsDialog(QDialog):
         settings.show_pinyin = self.pinyin.isChecked()
         settings.suggest = self.suggest.isChecked()
         settings.learn = self.learn.isChecked()
+        settings.language = self.language.currentData()
