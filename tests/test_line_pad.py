@@ -54,9 +54,14 @@ def test_a_phrase_comes_back_whole_a_cell_fixes_a_character_and_the_string_is_se
         qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)
     assert QGuiApplication.clipboard().text() == f"中{other}人" and pad.sent.endswith(f"中{other}人")
     assert got.args[0] == 1 and pad.canvas.ink.is_empty
+    assert pad.cells.buttons == [] and pad.lines == []  # the cells go with the line that was sent
     stored = json.loads((tmp_path / "profile" / "profile.json").read_text(encoding="utf-8"))["samples"]
     assert [s["char"] for s in stored] == [other]
     assert len(stored[0]["ink"]["strokes"]) == 8  # 国's eight strokes, cut from the line by their frames
+    with qtbot.waitSignal(pad.worker.learned, timeout=5000) as undone:  # Undo takes the line back, unlearned
+        qtbot.mouseClick(pad.undo_button, Qt.MouseButton.LeftButton)
+    assert undone.args[0] == 0
+    assert [b.text() for b in pad.cells.buttons] == list(f"中{other}人") and pad.bar.candidates[0].text == f"中{other}人"
 
 
 def test_switching_modes_keeps_the_ink_and_is_remembered(qtbot, line_pad):

@@ -367,6 +367,8 @@ class PadWindow(QWidget):
         done = self.tr("{0} typed") if result.method != "clipboard" else self.tr("{0} copied to the clipboard")
         self.show_status(done.format(text) + (f" — {result.note}" if result.note else ""), warn=bool(result.note))
         if clear:
+            self.lines, self.fixed, self.alternatives_for = [], {}, None  # the line's cells go with its ink
+            self.cells.show_text("")
             self.canvas.clear()
             self._offer_continuations()
         self.delivered.emit(result)
@@ -418,7 +420,11 @@ class PadWindow(QWidget):
             self._request_id += 1
             self.showing = "candidates"
             self.canvas.set_ink(ink)
-            self.bar.set_candidates(candidates)
+            if self.settings.line_mode:
+                self.lines = list(candidates)
+                self._show_lines()
+            else:
+                self.bar.set_candidates(candidates)
             self.show_status(self.tr("The last drawing is back: pick the right candidate (the wrong one was already sent)."))
             return
         self.canvas.undo()

@@ -53,6 +53,7 @@ class RecognitionWorker(QObject):
         self._unlearnRequested.connect(self._unlearn)
         self._learnLineRequested.connect(self._learn_line)
         self._last_learned: tuple[Ink, int] | None = None  # the drawing learned last and its sample id
+        self._last_learned_line: tuple[Ink, list] | None = None  # a line's corrections learned last: ink, sample ids
 
     # --- called from the UI thread -------------------------------------------------------------------------
     def request(self, request_id: int, ink: Ink, context: str = "", line: bool = False) -> None:
@@ -191,9 +192,9 @@ class RecognitionWorker(QObject):
             return
         try:
             parts = rec.line_ink_parts(ink, spans)
-            for position, char in sorted(corrections.items()):
-                if position < len(parts) and not parts[position].is_empty:
-                    rec.learn(parts[position], char)
+            ids = [rec.learn(parts[position], char) for position, char in sorted(corrections.items())
+                   if position < len(parts) and not parts[position].is_empty]
+            self._last_learned_line = (ink, ids)
         except Exception as exc:  # learning is an extra: a failure must not stop recognition
             traceback.print_exc()
             self.recognitionFailed.emit(-1, f"could not learn the corrections ({type(exc).__name__}: {exc})")
@@ -203,15 +204,21 @@ class RecognitionWorker(QObject):
     @Slot(object)
     def _unlearn(self, ink: Ink) -> None:
         rec = self._recognizer
-        if rec is None or self._last_learned is None or self._last_learned[0] is not ink:
+        if rec is None:
+            return
+        if self._last_learned is not None and self._last_learned[0] is ink:
+            ids, self._last_learned = [self._last_learned[1]], None
+        elif self._last_learned_line is not None and self._last_learned_line[0] is ink:
+            ids, self._last_learned_line = self._last_learned_line[1], None
+        else:
             return
         try:
-            rec.forget_sample(self._last_learned[1])
+            for sample_id in ids:
+                rec.forget_sample(sample_id)
         except Exception as exc:
             traceback.print_exc()
             self.recognitionFailed.emit(-1, f"could not take back the last pick ({type(exc).__name__}: {exc})")
             return
-        self._last_learned = None
         self.learned.emit(len(rec.profile))
 
     @Slot()
