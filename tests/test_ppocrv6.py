@@ -265,3 +265,35 @@ def test_the_frozen_cpu_network_gives_the_eager_answers(tiny_v3):
             logits, features = rec._fast(x)
             assert torch.allclose(logits, rec.model(x), atol=1e-4)
             assert features.shape == (shape[0], shape[3] // 8, 80)
+
+
+def test_dgrl_pages_and_iam_folders_are_line_sets(tiny_v3, tmp_path):
+    from PIL import Image
+
+    from hwime.raster import render_line_ink
+    from hwime.recognizer import Recognizer
+    from hwime.training.casia import CasiaFormatError, iter_dgrl, write_dgrl
+    from hwime.training.linesets import load_lines, score_lines
+
+    lines = [(t, render_line_ink(line_ink(t))) for t in ("中国", "人民大")]
+    page = write_dgrl(tmp_path / "page.dgrl", lines)
+    back = list(iter_dgrl(page))
+    assert [t for t, _ in back] == ["中国", "人民大"]
+    assert all(np.array_equal(a, im) for (_, a), (_, im) in zip(back, lines))
+    data = page.read_bytes()
+    (tmp_path / "cut.dgrl").write_bytes(data[:-100])  # a truncated page: named, with the offset of its line
+    with pytest.raises(CasiaFormatError, match="cut.dgrl: corrupt record at byte offset .* runs past the end"):
+        list(iter_dgrl(tmp_path / "cut.dgrl"))
+    (tmp_path / "not.dgrl").write_bytes(b"\x30\x00\x00\x00GNT!" + bytes(40))
+    with pytest.raises(CasiaFormatError, match="not a DGRL page"):
+        list(iter_dgrl(tmp_path / "not.dgrl"))
+    iam = tmp_path / "iam"
+    iam.mkdir()
+    for i, (t, im) in enumerate(lines):
+        Image.fromarray(im).save(iam / f"{i:04d}.png")
+        (iam / f"{i:04d}.txt").write_text(t + "\n", encoding="utf-8")
+    rec = Recognizer.load(tiny_v3, "cpu")
+    for source in (page, iam):
+        data = load_lines(source)
+        assert data.texts == ["中国", "人民大"]
+        assert score_lines(rec, data)["greedy"]["cer"] == 0.0

@@ -8,6 +8,11 @@ A record that does not add up raises CasiaFormatError naming the file and the re
 .pot sample (CASIA-OLHWDB's own description; public parsers agree): an 8-byte header — uint16 size (whole
              sample), 4-byte tag (the GB code, lead byte first, then two zero bytes), uint16 stroke count — then
              int16 (x, y) points; (-1, 0) ends a stroke, (-1, -1) ends the sample.
+.dgrl page (CASIA-HWDB2.x offline text lines, CASIA's published layout): uint32 header size, 8-byte format code
+             "DGRL", an illustration (header size − 36 bytes), 20-byte code type, uint16 code length, uint16 bits per
+             pixel (8: grayscale); uint32 page height, width, line count; then per line: uint32 character count,
+             that many codes of code-length bytes (GB, lead byte first; ASCII padded with zeros), uint32 top, left,
+             height, width, and height*width bytes of grayscale (255 = paper).
 All integers little-endian. A tag that decodes to a control character is a corrupt record.
 """
 
@@ -119,3 +124,72 @@ def write_pot(path: str | Path, samples: list[tuple[str, list[np.ndarray]]]) -> 
             body += np.array([-1, -1], "<i2").tobytes()
             fh.write((POT_HEADER + len(body)).to_bytes(2, "little") + encode_tag(label) + b"\x00\x00")
             fh.write(len(strokes).to_bytes(2, "little") + body)
+
+
+DGRL_FIXED = 36  # header bytes besides the illustration
+
+
+def iter_dgrl(path: str | Path) -> Iterator[tuple[str, np.ndarray]]:
+    """(text, uint8 line image (height, width)) for each text line of a .dgrl page."""
+    buf = np.fromfile(path, dtype=np.uint8)
+    data, n = memoryview(buf), len(buf)
+
+    def u32(at: int) -> int:
+        if at + 4 > n:
+            raise CasiaFormatError(path, at, f"the file ends {at + 4 - n} bytes early")
+        return int.from_bytes(data[at : at + 4], "little")
+
+    header = u32(0)
+    if header < DGRL_FIXED or header > n or bytes(data[4:8]) != b"DGRL":
+        raise CasiaFormatError(path, 0, "not a DGRL page (no DGRL format code or a header larger than the file)")
+    code_length = int.from_bytes(data[header - 4 : header - 2], "little")
+    bits = int.from_bytes(data[header - 2 : header], "little")
+    if code_length not in (1, 2, 4) or bits != 8:
+        raise CasiaFormatError(path, header - 4, f"code length {code_length} / {bits} bits per pixel: only 8-bit "
+                                                 "grayscale pages with 1-, 2- or 4-byte codes are read")
+    at = header
+    _, _, lines = u32(at), u32(at + 4), u32(at + 8)
+    at += 12
+    for _ in range(lines):
+        start = at
+        count = u32(at)
+        at += 4
+        codes = bytes(data[at : at + count * code_length])
+        if len(codes) != count * code_length:
+            raise CasiaFormatError(path, start, "the line's codes run past the end of the file")
+        at += count * code_length
+        chars = []
+        for k in range(count):
+            raw = codes[k * code_length : (k + 1) * code_length].rstrip(b"\x00")
+            try:
+                ch = raw.decode("gbk") if raw else ""
+            except UnicodeDecodeError:
+                raise CasiaFormatError(path, start, f"code {raw.hex()} is not a GB code") from None
+            if ch and (not ch.isprintable() or len(ch) != 1):
+                raise CasiaFormatError(path, start, f"code {raw.hex()} is not a printable character")
+            chars.append(ch)
+        _, _, h, w = u32(at), u32(at + 4), u32(at + 8), u32(at + 12)
+        at += 16
+        if h * w > n - at:
+            raise CasiaFormatError(path, start, f"a {w}x{h} line image runs past the end of the file")
+        yield "".join(chars), buf[at : at + h * w].reshape(h, w)
+        at += h * w
+
+
+def write_dgrl(path: str | Path, lines: list[tuple[str, np.ndarray]], illustration: bytes = b"hwime") -> Path:
+    """A .dgrl page of these (text, grayscale image) lines in the layout iter_dgrl reads (tests, converters)."""
+    header = DGRL_FIXED + len(illustration)
+    out = bytearray(header.to_bytes(4, "little") + b"DGRL\x00\x00\x00\x00" + illustration
+                    + b"GB".ljust(20, b"\x00") + (2).to_bytes(2, "little") + (8).to_bytes(2, "little"))
+    height = sum(im.shape[0] for _, im in lines)
+    width = max(im.shape[1] for _, im in lines)
+    out += height.to_bytes(4, "little") + width.to_bytes(4, "little") + len(lines).to_bytes(4, "little")
+    top = 0
+    for text, im in lines:
+        out += len(text).to_bytes(4, "little") + b"".join(encode_tag(c) for c in text)
+        for v in (top, 0, im.shape[0], im.shape[1]):
+            out += int(v).to_bytes(4, "little")
+        out += np.ascontiguousarray(im, dtype=np.uint8).tobytes()
+        top += im.shape[0]
+    Path(path).write_bytes(bytes(out))
+    return Path(path)

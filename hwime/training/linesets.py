@@ -1,9 +1,10 @@
 """Labelled written lines for evaluation, and the line metrics: CER, line accuracy, top-5 line accuracy, each for
 greedy, beam and beam + the language side.
 
-Sources: an ink ``.jsonl`` with ``"text"`` per line (../shared/data/lines-dev/online.jsonl), or a ``.tsv`` of
+Sources: an ink ``.jsonl`` with ``"text"`` per line (../shared/data/lines-dev/online.jsonl); a ``.tsv`` of
 ``file<TAB>text`` beside its images (lines-dev/casia.tsv: image paths relative to the .tsv's folder, or to its
-``casia/`` folder as that set writes them).
+``casia/`` folder as that set writes them); a CASIA-HWDB2.x ``.dgrl`` page (hwime.training.casia.iter_dgrl); or an
+IAM-style folder of line images, each with its text in a ``.txt`` of the same stem.
 """
 
 from __future__ import annotations
@@ -51,8 +52,29 @@ def load_lines(path: str | Path, limit: int | None = None) -> LineSet:
             texts.append(text)
             if limit and len(texts) >= limit:
                 break
+    elif path.suffix == ".dgrl":
+        from .casia import iter_dgrl
+
+        for text, image in iter_dgrl(path):
+            if text:
+                samples.append(np.array(image))
+                texts.append(text)
+            if limit and len(texts) >= limit:
+                break
+    elif path.is_dir():  # IAM-style: 0001.png beside 0001.txt
+        from ..raster import IMAGE_SUFFIXES
+
+        for image in sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+            label = image.with_suffix(".txt")
+            text = label.read_text(encoding="utf-8").strip() if label.exists() else ""
+            if text:
+                samples.append(load_image(image))
+                texts.append(text)
+            if limit and len(texts) >= limit:
+                break
     else:
-        raise ValueError(f"{path}: a line set is an ink .jsonl with \"text\" or a .tsv of file<TAB>text")
+        raise ValueError(f"{path}: a line set is an ink .jsonl with \"text\", a .tsv of file<TAB>text, a .dgrl page "
+                         "or a folder of line images with .txt texts")
     if not texts:
         raise ValueError(f"{path}: no labelled lines")
     return LineSet(path.stem, samples, texts)
