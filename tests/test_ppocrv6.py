@@ -191,7 +191,10 @@ def test_line_sets_and_their_metrics(tiny_v3, tmp_path):
     assert "| online (2 lines) | beam+lm | 0.00% | 100.0% | 100.0% |" in lines_table(results)
     best, table = tune_line_language(rec, sets[:1], sets[1:], weights=(0.0, 0.3), bonuses=(0.0, 1.0))
     assert len(table) == 4 and best["mean_cer"] == 0.0 and all("scans" in r and "allowed" in r for r in table)
+    (tmp_path / "notes.md").write_text("# not lines", encoding="utf-8")
     with pytest.raises(ValueError, match="a line set is"):
+        load_lines(tmp_path / "notes.md")
+    with pytest.raises(ValueError, match="no labelled lines"):  # a folder of images without their .txt texts
         load_lines(tmp_path / "scans")
 
 
