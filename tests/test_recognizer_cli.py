@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -49,14 +50,19 @@ def test_bundle_whose_labels_do_not_match_the_head_is_refused(tmp_path, tiny_bun
         Recognizer.load(tmp_path / "mismatch.pt")
 
 
-def test_bundle_that_would_run_code_is_refused(tmp_path):
-    class Evil:
-        def __reduce__(self):
-            return (print, ("pwned",))
+def test_bundle_that_would_run_code_is_refused(tmp_path, tiny_bundle):
+    marker = tmp_path / "pwned"
 
-    torch.save({"format": "hwime-bundle/1", "x": Evil()}, tmp_path / "evil.pt")
-    with pytest.raises(ModelError, match="evil.pt"):
+    class Evil:  # unpickling it would create the marker file
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    bundle = torch.load(tiny_bundle, weights_only=True)  # a complete, valid bundle but for one object in it
+    bundle["created"] = Evil()
+    torch.save(bundle, tmp_path / "evil.pt")
+    with pytest.raises(ModelError, match="evil.pt: refused: the file holds objects other than tensors"):
         Recognizer.load(tmp_path / "evil.pt")
+    assert not marker.exists()  # nothing in the file ran
 
 
 def test_bundle_lacking_keys_is_refused(tmp_path):
