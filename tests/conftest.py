@@ -131,7 +131,7 @@ def tiny_v3(tmp_path_factory) -> Path:
 
     try:
         ppocr_import.wheel_files("tiny")
-    except ppocr_import.ImportError_ as exc:
+    except ppocr_import.PaddleImportError as exc:
         pytest.skip(str(exc))
     d = tmp_path_factory.mktemp("v3")
     ppocr_import.import_ppocr("tiny", d / "imported.pt", charset.named_set("gb2312+digits+latin+punct"))

@@ -15,7 +15,7 @@ from hwime.ink import Ink
 from hwime.ppocrv6 import PPOCRv6Rec
 from hwime.raster import RasterSpec, ink_to_image, normalize
 from hwime.training import ppocr_import
-from hwime.training.ppocr_import import ImportError_, class_rows, import_onnx, import_ppocr, restrict_head
+from hwime.training.ppocr_import import PaddleImportError, class_rows, import_onnx, import_ppocr, restrict_head
 
 onnxruntime = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -24,7 +24,7 @@ pytest.importorskip("onnx")
 def wheel(tier):
     try:
         return ppocr_import.wheel_files(tier)
-    except ImportError_ as exc:
+    except PaddleImportError as exc:
         pytest.skip(str(exc))
 
 
@@ -66,11 +66,11 @@ def test_probabilities_match_onnxruntime(imported, width):
 
 def test_a_different_export_is_refused_with_where_they_part(tmp_path):
     onnx_path, dict_path = wheel("tiny")
-    with pytest.raises(ImportError_, match="not this tier's export"):
+    with pytest.raises(PaddleImportError, match="not this tier's export"):
         import_onnx("small", onnx_path, dict_path)
     broken = tmp_path / "rec.onnx"
     broken.write_bytes(onnx_path.read_bytes()[:5000])
-    with pytest.raises(ImportError_, match="not a readable ONNX file"):
+    with pytest.raises(PaddleImportError, match="not a readable ONNX file"):
         import_onnx("tiny", broken, dict_path)
 
 
@@ -82,7 +82,7 @@ def test_a_wheel_file_with_another_hash_is_refused(tmp_path, monkeypatch):
     changed.write_bytes(bytes(data))
     shutil.copy(dict_path, tmp_path / "dict.txt")
     monkeypatch.setattr(ppocr_import, "wheel_files", lambda tier: (changed, tmp_path / "dict.txt"))
-    with pytest.raises(ImportError_, match="is not PaddlePaddle's"):
+    with pytest.raises(PaddleImportError, match="is not PaddlePaddle's"):
         import_ppocr("tiny", tmp_path / "out.pt", list("中国"))
     assert not (tmp_path / "out.pt").exists()
 

