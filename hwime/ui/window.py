@@ -14,7 +14,7 @@ from ..ink import Ink
 from ..output import Deliverer, keep_clipboard_after_exit
 from ..settings import DEVICES, OUTPUT_MODES, Settings, save_settings
 from .candidates import KEY_LABELS, CandidateBar, LineCells
-from .canvas import WritingCanvas
+from .canvas import LINE_ASPECT, WritingCanvas
 from .i18n import is_dark
 from .worker import RecognitionWorker, WorkerThread
 
@@ -246,7 +246,7 @@ class PadWindow(QWidget):
     # --- line mode ---------------------------------------------------------------------------------------------
     def set_line_mode(self, on: bool) -> None:
         """Switch between the square box and the line; the ink written so far stays and is read the new way."""
-        if on == self.settings.line_mode and self.canvas.aspect == (4.0 if on else 1.0):
+        if on == self.settings.line_mode and self.canvas.aspect == (LINE_ASPECT if on else 1.0):
             return
         self.settings.line_mode = on
         self._apply_line_mode()
