@@ -91,15 +91,7 @@ def render_ink(
     if ink.is_empty:
         return np.full((box, box), 255, dtype=np.uint8)
     x0, y0, x1, y1 = ink.bbox()
-    extent = max(x1 - x0, y1 - y0)
-    widest = max(stroke_widths) if stroke_widths else pen_width
-    pad = widest * box / 2 + 2
-    scale = (box - 2 * pad) / extent if extent > 0 else 0.0
-    width_px = int(round((x1 - x0) * scale + 2 * pad))
-    height_px = int(round((y1 - y0) * scale + 2 * pad))
-    # centre the glyph in the canvas even when rounding made the canvas one pixel larger
-    ox = (width_px - (x1 - x0) * scale) / 2
-    oy = (height_px - (y1 - y0) * scale) / 2
+    scale, ox, oy, width_px, height_px = _render_geometry(ink, box, max(stroke_widths) if stroke_widths else pen_width)
     image = Image.new("L", (width_px, height_px), 255)
     draw = ImageDraw.Draw(image)
     for i, stroke in enumerate(ink.strokes):
@@ -113,6 +105,18 @@ def render_ink(
         else:
             _line(draw, pts, (w * (0.5 + np.clip(pressure, 0, 1))).tolist(), ink_value)
     return np.asarray(image)
+
+
+def _render_geometry(ink: Ink, box: int, widest: float) -> tuple[float, float, float, int, int]:
+    """How render_ink places ink: (scale, x offset, y offset, canvas width, canvas height) in pixels."""
+    x0, y0, x1, y1 = ink.bbox()
+    extent = max(x1 - x0, y1 - y0)
+    pad = widest * box / 2 + 2
+    scale = (box - 2 * pad) / extent if extent > 0 else 0.0
+    width_px = int(round((x1 - x0) * scale + 2 * pad))
+    height_px = int(round((y1 - y0) * scale + 2 * pad))
+    # centre the glyph in the canvas even when rounding made the canvas one pixel larger
+    return scale, (width_px - (x1 - x0) * scale) / 2, (height_px - (y1 - y0) * scale) / 2, width_px, height_px
 
 
 def _line(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]], widths: list[float], value: int) -> None:
@@ -283,20 +287,19 @@ def render_line_ink(ink: Ink, height: int = LINE_RENDER_HEIGHT) -> np.ndarray:
 def line_column_to_ink_x(ink: Ink, spec: RasterSpec, columns: np.ndarray) -> np.ndarray:
     """Columns of the network's input for this ink's line (render_line_ink, then prepare_line) -> the ink's x there:
     how a character's CTC frames find its strokes."""
-    x0, y0, x1, y1 = ink.bbox()
     box, pen = _line_render_box(ink, LINE_RENDER_HEIGHT)
-    extent = max(x1 - x0, y1 - y0)
-    pad = pen * box / 2 + 2
-    scale = (box - 2 * pad) / extent if extent > 0 else 1.0
-    drawn_w = int(round((x1 - x0) * scale + 2 * pad))
-    drawn_h = int(round((y1 - y0) * scale + 2 * pad))
-    ox = (drawn_w - (x1 - x0) * scale) / 2
+    scale, ox, _, drawn_w, drawn_h = _render_geometry(ink, box, pen)
     margin = int(round(drawn_h * spec.margin))
-    framed_w, framed_h = drawn_w + 2 * margin, drawn_h + 2 * margin
-    width = min(max(8, int(round(framed_w * spec.size / framed_h))), spec.size * MAX_LINE_CHARS)
-    width = -(-width // 8) * 8
-    framed_x = np.asarray(columns, dtype=np.float64) * framed_w / width
-    return x0 + (framed_x - margin - ox) / scale
+    framed_w = drawn_w + 2 * margin
+    framed_x = np.asarray(columns, dtype=np.float64) * framed_w / _line_width(framed_w, drawn_h + 2 * margin, spec)
+    return ink.bbox()[0] + (framed_x - margin - ox) / (scale or 1.0)
+
+
+def _line_width(w: int, h: int, spec: RasterSpec) -> int:
+    """prepare_line's width for a framed line of w x h pixels: its aspect at ``spec.size`` high, at most
+    MAX_LINE_CHARS heights, rounded up to whole 8-column frames."""
+    width = min(max(8, int(round(w * spec.size / h))), spec.size * MAX_LINE_CHARS)
+    return -(-width // 8) * 8
 
 
 def prepare_line(image: np.ndarray, spec: RasterSpec, *, crop: bool = True) -> np.ndarray:
@@ -311,8 +314,7 @@ def prepare_line(image: np.ndarray, spec: RasterSpec, *, crop: bool = True) -> n
     pad = int(round(h * spec.margin))
     framed = np.pad(image, ((pad, pad), (pad, pad)), constant_values=255)
     h, w = framed.shape
-    width = min(max(8, int(round(w * spec.size / h))), spec.size * MAX_LINE_CHARS)
-    width = -(-width // 8) * 8
+    width = _line_width(w, h, spec)
     resized = Image.fromarray(framed).resize((width, spec.size), Image.Resampling.BOX if h >= spec.size else
                                               Image.Resampling.BILINEAR)
     return threshold(np.asarray(resized), spec.threshold)

@@ -516,12 +516,12 @@ class Recognizer:
     def line_ink_parts(self, ink: Ink, spans: Sequence[tuple[int, int]]) -> list[Ink]:
         """The strokes under each character of a line read from ``ink`` (its frame spans): each stroke goes to the
         character whose frames its horizontal centre falls in, cut halfway between neighbours."""
+        from .ppocrv6 import FRAME_STRIDE
         from .raster import line_column_to_ink_x
 
         if not spans:
             return []
-        frame = 8  # input columns per CTC frame (hwime.ppocrv6.FRAME_STRIDE)
-        cuts = [(spans[k][1] + 1 + spans[k + 1][0]) / 2 * frame for k in range(len(spans) - 1)]
+        cuts = [(spans[k][1] + 1 + spans[k + 1][0]) / 2 * FRAME_STRIDE for k in range(len(spans) - 1)]
         bounds = line_column_to_ink_x(ink, self.spec, np.array(cuts)) if cuts else np.array([])
         parts: list[list] = [[] for _ in spans]
         for stroke in ink.strokes:
