@@ -79,12 +79,17 @@ def bench_lines(rec, inks, runs: int = 40) -> dict:
 
     torch.set_num_threads(1)
     lines = [line_of(inks[i * 8 :]) for i in range(max(1, min(runs, len(inks) // 8)))]
+    from .recognizer import LINE_BONUS, LINE_LM_WEIGHT
+
     lm, first = rec.line_language_model("")
+    # the bundle's own language weight and bonus, as recognize_line decodes
+    weight = float(rec.metadata.get("line_lm_weight", LINE_LM_WEIGHT))
+    bonus = float(rec.metadata.get("line_bonus", LINE_BONUS))
     frames = [rec.line_log_probs(line) for line in lines]
     beam, whole = [], []
     for lp in frames:
         t = time.perf_counter()
-        decode.beam_search(lp, 10, lm, 0.3, 1.0)
+        decode.beam_search(lp, 10, lm, weight, bonus)
         beam.append((time.perf_counter() - t) * 1000)
     for line in lines:
         t = time.perf_counter()
