@@ -112,6 +112,23 @@ def beam_search(log_probs: np.ndarray, beam: int = 10, lm: LanguageModel | None 
     return [Decoded(prefix, float(p.total()), p.spans) for prefix, p in ranked]
 
 
+def position_beam(options: list[list[tuple[int, float]]], beam: int = 10, lm: LanguageModel | None = None,
+                  lm_weight: float = 0.0, first_prev: int = -1) -> list[tuple[tuple[int, ...], float]]:
+    """Strings from a line already cut into characters: ``options`` holds each position's (class, log p), the
+    language side added as in beam_search. The ``beam`` best (classes, score), best first."""
+    beams: list[tuple[tuple[int, ...], float]] = [((), 0.0)]
+    for choices in options:
+        grown = []
+        for prefix, score in beams:
+            prev = prefix[-1] if prefix else first_prev
+            for c, log_p in choices:
+                language = lm_weight * lm(prev, c) if lm is not None and lm_weight else 0.0
+                grown.append((prefix + (c,), score + log_p + language))
+        grown.sort(key=lambda kv: kv[1], reverse=True)
+        beams = grown[:beam]
+    return beams
+
+
 def span_alternatives(log_probs: np.ndarray, span: tuple[int, int], top: int = 10) -> list[tuple[int, float]]:
     """(class, probability) of the ``top`` classes most likely somewhere in a character's frames, best first,
     renormalized over those classes: what else that position could be."""

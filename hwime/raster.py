@@ -309,7 +309,7 @@ def prepare_line(image: np.ndarray, spec: RasterSpec, *, crop: bool = True) -> n
     if image.ndim != 2 or image.size == 0:
         raise RasterError(f"expected a non-empty 2-D grayscale image, got shape {image.shape}")
     if crop:
-        image = find_ink(shrink(image, 4096), spec.threshold)
+        image = _line_ink(image, spec)
     h, w = image.shape
     pad = int(round(h * spec.margin))
     framed = np.pad(image, ((pad, pad), (pad, pad)), constant_values=255)
@@ -318,6 +318,33 @@ def prepare_line(image: np.ndarray, spec: RasterSpec, *, crop: bool = True) -> n
     resized = Image.fromarray(framed).resize((width, spec.size), Image.Resampling.BOX if h >= spec.size else
                                               Image.Resampling.BILINEAR)
     return threshold(np.asarray(resized), spec.threshold)
+
+
+def _line_ink(image: np.ndarray, spec: RasterSpec) -> np.ndarray:
+    return find_ink(shrink(image, 4096), spec.threshold)
+
+
+def line_image_pieces(image: np.ndarray, spec: RasterSpec, spans: Sequence[tuple[int, int]],
+                      frame_stride: int) -> list[np.ndarray]:
+    """A line image (as given to prepare_line) and its characters' frame spans -> each character's own image.
+    Neighbours are parted at the palest column within a third of the line's height of the midpoint between their
+    frames (separately written characters have paper between them), the column nearest the midpoint on a tie."""
+    line = _line_ink(image, spec)
+    h, w = line.shape
+    pad = int(round(h * spec.margin))
+    to_line = (w + 2 * pad) / _line_width(w + 2 * pad, h + 2 * pad, spec)
+    darkness = (255 - line.astype(np.int64)).sum(axis=0)
+    bounds = [0]
+    for k in range(len(spans) - 1):
+        middle = (spans[k][1] + 1 + spans[k + 1][0]) / 2 * frame_stride * to_line - pad
+        lo = int(np.clip(middle - h / 3, bounds[-1] + 1, w - 1))
+        hi = int(np.clip(middle + h / 3, lo + 1, w))
+        window = darkness[lo:hi]
+        palest = np.flatnonzero(window == window.min()) + lo
+        cut = int(palest[np.argmin(np.abs(palest - middle))])
+        bounds.append(min(max(cut, bounds[-1] + 1), w - 1))
+    bounds.append(w)
+    return [line[:, a:max(b, a + 1)] for a, b in zip(bounds, bounds[1:])]
 
 
 def normalize(batch, spec: RasterSpec):

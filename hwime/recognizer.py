@@ -29,8 +29,8 @@ import torch
 from .bundled import DEFAULT_MODEL, asset_path
 from .ink import Ink
 from .model import build_model, model_options
-from .raster import (RasterError, RasterSpec, has_ink, ink_to_image, normalize, prepare_image, prepare_line,
-                     render_line_ink)
+from .raster import (RasterError, RasterSpec, has_ink, ink_to_image, line_image_pieces, normalize, prepare_image,
+                     prepare_line, render_line_ink)
 
 BUNDLE_FORMAT = "hwime-bundle/1"
 REQUIRED_KEYS = ("format", "arch", "labels", "raster", "state_dict")
@@ -459,9 +459,12 @@ class Recognizer:
         return lm, self._index.get(context[-1:], -1) if context else -1
 
     def recognize_line(self, sample: Ink | np.ndarray, top: int = 5, context: str = "", decode: str = "beam",
-                       beam: int = 10, alternatives: int = 10, language: bool = True) -> list[LineCandidate]:
+                       beam: int = 10, alternatives: int = 10, language: bool = True,
+                       reread: bool = True) -> list[LineCandidate]:
         """The ``top`` best readings of a line, best first; [] for a blank one. ``decode``: "greedy" or "beam";
-        ``language=False`` leaves the language side out of the beam; ``context``: the text written before."""
+        ``language=False`` leaves the language side out of the beam; ``context``: the text written before.
+        ``reread=False`` reads an image as ink is read, by its frames alone; by default an image is cut into the
+        best reading's characters and each is read on its own, as the single box does (strings decoded over those)."""
         from . import decode as ctc
 
         if top < 1:
@@ -469,19 +472,43 @@ class Recognizer:
         log_probs = self.line_log_probs(sample)
         if len(log_probs) == 0:
             return []
+        use_lm = language and self.use_prior and decode == "beam"
+        lm, first = self.line_language_model(context) if use_lm else (None, -1)
+        weight = float(self.metadata.get("line_lm_weight", LINE_LM_WEIGHT)) if use_lm else 0.0
         if decode == "greedy":
             found = [ctc.greedy(log_probs)]
         elif decode == "beam":
-            use_lm = language and self.use_prior
-            lm, first = self.line_language_model(context) if use_lm else (None, -1)
-            weight = float(self.metadata.get("line_lm_weight", LINE_LM_WEIGHT)) if use_lm else 0.0
             bonus = float(self.metadata.get("line_bonus", LINE_BONUS)) if use_lm else 0.0
             found = ctc.beam_search(log_probs, max(beam, top), lm, weight, bonus, first_prev=first)
         else:
             raise ValueError(f"decode must be greedy or beam, not {decode!r}")
         found = [d for d in found if d.labels] or found[:1]
-        # the beam's runners-up are mostly the best string with a character dropped; what a writer wants second is
-        # the best string with one character read otherwise: those come first, scored by what that position says
+        best = found[0]
+        if not isinstance(sample, Ink) and reread and best.labels:
+            ranked, alts_of = self._reread_line(sample, best, max(beam, top), alternatives, lm, weight, first)
+        else:
+            ranked, alts_of = self._rank_line(log_probs, found, alternatives)
+        ranked = ranked[:top]
+        scores = np.array([d.score for d in ranked])
+        shares = np.exp(scores - scores.max())
+        shares /= shares.sum()
+        out = []
+        for d, share in zip(ranked, shares.tolist()):
+            chars = []
+            for pos, (c, span) in enumerate(zip(d.labels, d.spans)):
+                alts = alts_of[pos] if d.spans is best.spans else ctc.span_alternatives(log_probs, span, alternatives)
+                own = next((p for k, p in alts if k == c), 0.0)
+                chars.append(tuple([Candidate(self.labels[c], own)] +
+                                   [Candidate(self.labels[k], p) for k, p in alts if k != c][: alternatives - 1]))
+            out.append(LineCandidate("".join(self.labels[c] for c in d.labels), float(share), tuple(chars), d.spans))
+        return out
+
+    def _rank_line(self, log_probs: np.ndarray, found: list, alternatives: int) -> tuple[list, list]:
+        """The beam's strings in the order a writer wants them, and the best string's alternatives per position.
+        The beam's runners-up are mostly the best string with a character dropped; what a writer wants second is
+        the best string with one character read otherwise: those come first, scored by what that position says."""
+        from . import decode as ctc
+
         best = found[0]
         alts_of = [ctc.span_alternatives(log_probs, span, alternatives) for span in best.spans]
         variants = []
@@ -498,20 +525,24 @@ class Recognizer:
             if d.labels not in seen:
                 seen.add(d.labels)
                 ranked.append(d)
-        ranked = ranked[:top]
-        scores = np.array([d.score for d in ranked])
-        shares = np.exp(scores - scores.max())
-        shares /= shares.sum()
-        out = []
-        for d, share in zip(ranked, shares.tolist()):
-            chars = []
-            for pos, (c, span) in enumerate(zip(d.labels, d.spans)):
-                alts = alts_of[pos] if d.spans is best.spans else ctc.span_alternatives(log_probs, span, alternatives)
-                own = next((p for k, p in alts if k == c), 0.0)
-                chars.append(tuple([Candidate(self.labels[c], own)] +
-                                   [Candidate(self.labels[k], p) for k, p in alts if k != c][: alternatives - 1]))
-            out.append(LineCandidate("".join(self.labels[c] for c in d.labels), float(share), tuple(chars), d.spans))
-        return out
+        return ranked, alts_of
+
+    def _reread_line(self, image: np.ndarray, best, beam: int, alternatives: int, lm, weight: float,
+                     first: int) -> tuple[list, list]:
+        """Each character of the best reading cut out of ``image`` and read alone (with what the writer taught);
+        the strings decoded over those readings with the language side. The line network was trained on printed
+        lines of even size; a scan of separately written characters reads better one by one (lines-dev casia)."""
+        from . import decode as ctc
+        from .ppocrv6 import FRAME_STRIDE
+
+        pieces = line_image_pieces(image, self.spec, best.spans, FRAME_STRIDE)
+        batch = np.stack([prepare_image(piece, self.spec) for piece in pieces])
+        probs = self.scores(self.forward(batch), prior=False, features=self._last_features)
+        values, indices = probs.topk(min(alternatives, len(self.labels)), dim=1)
+        alts_of = [list(zip(row_i, row_v)) for row_v, row_i in zip(values.tolist(), indices.tolist())]
+        options = [[(k, float(np.log(max(p, 1e-12)))) for k, p in alts] for alts in alts_of]
+        strings = ctc.position_beam(options, beam, lm, weight, first)
+        return [ctc.Decoded(labels, score, best.spans) for labels, score in strings], alts_of
 
     def line_ink_parts(self, ink: Ink, spans: Sequence[tuple[int, int]]) -> list[Ink]:
         """The strokes under each character of a line read from ``ink`` (its frame spans): each stroke goes to the

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from hwime.decode import beam_search, edit_distance, greedy, span_alternatives
+from hwime.decode import beam_search, edit_distance, greedy, position_beam, span_alternatives
 
 
 def frames(*rows):
@@ -55,6 +55,21 @@ def test_language_model_decides_an_ambiguous_character():
     assert beam_search(first, beam=5)[0].labels == (1,)
     assert beam_search(first, beam=5, lm=lambda p, c: math.log(0.9 if (p, c) == (7, 2) else 0.05),
                        lm_weight=1.0, first_prev=7)[0].labels == (2,)
+
+
+def test_position_beam_ranks_strings_of_cut_characters_with_the_language():
+    options = [[(0, math.log(0.9)), (3, math.log(0.1))], [(1, math.log(0.55)), (2, math.log(0.45))]]
+    plain = position_beam(options, beam=4)
+    assert [labels for labels, _ in plain] == [(0, 1), (0, 2), (3, 1), (3, 2)]
+    assert plain[0][1] == pytest.approx(math.log(0.9 * 0.55))
+
+    def lm(prev, c):  # 2 follows 0; 0 starts a line after class 7
+        return math.log(0.9) if (prev, c) in ((0, 2), (7, 0)) else math.log(0.05)
+
+    ranked = position_beam(options, beam=2, lm=lm, lm_weight=1.0, first_prev=7)
+    assert [labels for labels, _ in ranked] == [(0, 2), (0, 1)]
+    assert ranked[0][1] == pytest.approx(math.log(0.9 * 0.9 * 0.45 * 0.9))
+    assert position_beam([], beam=3) == [((), 0.0)]
 
 
 def test_surely_blank_frames_carry_the_beam():

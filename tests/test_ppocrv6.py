@@ -141,6 +141,49 @@ def test_a_written_line_comes_back_as_the_string(tiny_v3):
     assert rec.recognize_line(image, decode="greedy")[0].text == "中国"
 
 
+def test_a_scanned_line_is_cut_at_the_paper_between_characters():
+    from hwime.raster import RasterSpec, line_image_pieces, prepare_line
+
+    spec = RasterSpec(size=48, threshold=255, margin=0.15, layout="line", width=96)
+    # three ink blocks of different widths on paper, the gaps not where an even split would put them
+    image = np.full((60, 400), 255, np.uint8)
+    blocks = [(20, 70), (90, 230), (260, 380)]
+    for a, b in blocks:
+        image[5:55, a:b] = 0
+    width = prepare_line(image, spec).shape[1]
+    scale = width / (360 + 2 * 9) / 8  # frames per column of the ink: cropped 360 wide, 9 px margin each side
+    centres = [(a + b) / 2 - 20 + 9 for a, b in blocks]
+    spans = [(int(c * scale) - 1, int(c * scale) + 1) for c in centres]
+    pieces = line_image_pieces(image, spec, spans, 8)
+    assert [p.shape[1] for p in pieces] == [pytest.approx(b - a, abs=30) for a, b in blocks]
+    for piece, (a, b) in zip(pieces, blocks):
+        dark = np.flatnonzero((piece < 128).any(axis=0))
+        assert dark[-1] - dark[0] + 1 == b - a  # one whole block in each piece, nothing of its neighbours
+    assert len(line_image_pieces(image, spec, spans[:1], 8)) == 1
+
+
+def test_a_scanned_line_is_reread_character_by_character(tiny_v3):
+    from hwime.raster import render_ink
+    from hwime.recognizer import Recognizer
+
+    rec = Recognizer.load(tiny_v3, "cpu")
+    # three characters drawn separately at different sizes, pasted side by side, as a scan of a row of boxes
+    glyphs = [render_ink(medians_ink(ch), box=size) for ch, size in zip("中国人", (90, 60, 75))]
+    row = np.full((100, 40 + sum(g.shape[1] + 25 for g in glyphs)), 255, np.uint8)
+    x = 20
+    for g in glyphs:
+        row[5 : 5 + g.shape[0], x : x + g.shape[1]] = g
+        x += g.shape[1] + 25
+    found = rec.recognize_line(row, top=3, language=False)
+    assert found[0].text == "中国人"
+    single = rec.recognize_images(glyphs, top=10, prior=False)
+    for alts, own in zip(found[0].chars, single):  # each position's alternatives are that character read alone
+        assert [a.char for a in alts[:3]] == [c.char for c in own[:3]]
+        assert alts[0].score == pytest.approx(own[0].score, abs=1e-4)
+    assert len(found[0].spans) == 3
+    assert rec.recognize_line(row, top=3, reread=False)[0].text == "中国人"
+
+
 def test_recognize_line_cli_json_and_bad_input(tiny_v3, tmp_path, capsys):
     import json
 

@@ -1,5 +1,6 @@
 """Labelled written lines for evaluation, and the line metrics: CER, line accuracy, top-5 line accuracy, each for
-greedy, beam and beam + the language side.
+greedy, beam and beam + the language side, and for images also re-read character by character (with and without
+the language side).
 
 Sources: an ink ``.jsonl`` with ``"text"`` per line (../shared/data/lines-dev/online.jsonl); a ``.tsv`` of
 ``file<TAB>text`` beside its images (lines-dev/casia.tsv: image paths relative to the .tsv's folder, or to its
@@ -19,8 +20,12 @@ from ..decode import edit_distance
 from ..ink import Ink, iter_jsonl
 from ..raster import load_image
 
-DECODINGS = {"greedy": {"decode": "greedy"}, "beam": {"decode": "beam", "language": False},
-             "beam+lm": {"decode": "beam", "language": True}}
+# by the frames alone (how ink is read), then, for images, each character re-read on its own (recognize_line's default)
+DECODINGS = {"greedy": {"decode": "greedy", "reread": False},
+             "beam": {"decode": "beam", "language": False, "reread": False},
+             "beam+lm": {"decode": "beam", "language": True, "reread": False},
+             "re-read": {"decode": "beam", "language": False, "reread": True},
+             "re-read+lm": {"decode": "beam", "language": True, "reread": True}}
 
 
 @dataclass
@@ -83,7 +88,10 @@ def load_lines(path: str | Path, limit: int | None = None) -> LineSet:
 def score_lines(rec, data: LineSet, decodings: dict = DECODINGS, top: int = 5) -> dict:
     """Per decoding: CER (edit distance / reference characters), line accuracy, top-5 line accuracy, ms per line."""
     out = {"name": data.name, "lines": len(data.texts), "chars": sum(map(len, data.texts))}
+    images = not any(isinstance(sample, Ink) for sample in data.samples)
     for label, options in decodings.items():
+        if options.get("reread") and not images:
+            continue
         errors, exact, in_top, seconds = 0, 0, 0, 0.0
         for sample, text in zip(data.samples, data.texts):
             t = time.perf_counter()
