@@ -1,6 +1,7 @@
-"""Readers for CASIA-HWDB .gnt (offline images) and CASIA-OLHWDB .pot (online strokes).
+"""Readers for CASIA-HWDB .gnt (offline images) and CASIA-OLHWDB .pot (online strokes), and for their text
+pages: .dgrl (offline lines) and .wptt (online lines).
 
-Both read the whole file into one numpy buffer; each record costs a few slices, never a per-pixel loop.
+Each reads the whole file into one numpy buffer; each record costs a few slices, never a per-pixel loop.
 A record that does not add up raises CasiaFormatError naming the file and the record's byte offset.
 
 .gnt record: uint32 size (whole record), 2-byte GB tag (lead byte first), uint16 width, uint16 height,
@@ -13,6 +14,12 @@ A record that does not add up raises CasiaFormatError naming the file and the re
              pixel (8: grayscale); uint32 page height, width, line count; then per line: uint32 character count,
              that many codes of code-length bytes (GB, lead byte first; ASCII padded with zeros), uint32 top, left,
              height, width, and height*width bytes of grayscale (255 = paper).
+.wptt page (CASIA-OLHWDB2.x online text pages, the layout of CASIA's WPTTRead description): uint32 header size,
+             8-byte format code, an illustration (header size − 54 bytes), 20-byte code type, uint16 code length,
+             20-byte data type of the coordinates ("short": int16; "int": int32); two uint32 (sample and page
+             numbers); uint32 stroke count, per stroke a uint16 point count and its (x, y) points; uint16 line count,
+             per line a uint16 stroke count, that many uint16 stroke indices (the line's strokes, in writing order),
+             a uint16 character count and that many codes of code-length bytes (GB, lead byte first).
 All integers little-endian. A tag that decodes to a control character is a corrupt record.
 """
 
@@ -23,7 +30,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..ink import Ink
+from ..ink import Ink, InkError
 
 GNT_HEADER = 10
 POT_HEADER = 8
@@ -158,16 +165,7 @@ def iter_dgrl(path: str | Path) -> Iterator[tuple[str, np.ndarray]]:
         if len(codes) != count * code_length:
             raise CasiaFormatError(path, start, "the line's codes run past the end of the file")
         at += count * code_length
-        chars = []
-        for k in range(count):
-            raw = codes[k * code_length : (k + 1) * code_length].rstrip(b"\x00")
-            try:
-                ch = raw.decode("gbk") if raw else ""
-            except UnicodeDecodeError:
-                raise CasiaFormatError(path, start, f"code {raw.hex()} is not a GB code") from None
-            if ch and (not ch.isprintable() or len(ch) != 1):
-                raise CasiaFormatError(path, start, f"code {raw.hex()} is not a printable character")
-            chars.append(ch)
+        chars = [_code(path, start, codes[k * code_length : (k + 1) * code_length]) for k in range(count)]
         _, _, h, w = u32(at), u32(at + 4), u32(at + 8), u32(at + 12)
         at += 16
         if h * w > n - at:
@@ -191,5 +189,96 @@ def write_dgrl(path: str | Path, lines: list[tuple[str, np.ndarray]], illustrati
             out += int(v).to_bytes(4, "little")
         out += np.ascontiguousarray(im, dtype=np.uint8).tobytes()
         top += im.shape[0]
+    Path(path).write_bytes(bytes(out))
+    return Path(path)
+
+
+WPTT_FIXED = 54  # header bytes besides the illustration
+WPTT_COORDINATES = {"short": np.dtype("<i2"), "int": np.dtype("<i4")}
+
+
+def iter_wptt(path: str | Path) -> Iterator[tuple[str, Ink]]:
+    """(text, ink) for each text line of a CASIA online text page (.wptt)."""
+    buf = np.fromfile(path, dtype=np.uint8)
+    data, n = memoryview(buf), len(buf)
+
+    def uint(at: int, size: int) -> int:
+        if at + size > n:
+            raise CasiaFormatError(path, at, f"the file ends {at + size - n} bytes early")
+        return int.from_bytes(data[at : at + size], "little")
+
+    header = uint(0, 4)
+    if header < WPTT_FIXED or header > n:
+        raise CasiaFormatError(path, 0, f"not an online text page: a header of {header} bytes in a {n}-byte file")
+    code_length = uint(header - 22, 2)
+    data_type = bytes(data[header - 20 : header]).rstrip(b"\x00").decode("ascii", "replace").strip().lower()
+    coordinate = WPTT_COORDINATES.get(data_type)
+    if code_length not in (1, 2, 4) or coordinate is None:
+        raise CasiaFormatError(path, header - 22, f"code length {code_length}, coordinates {data_type!r}: only 1-, 2- "
+                                                  "or 4-byte codes and short or int coordinates are read")
+    at = header + 8  # the sample and page numbers
+    strokes = []
+    count = uint(at, 4)
+    at += 4
+    for _ in range(count):
+        points = uint(at, 2)
+        size = points * 2 * coordinate.itemsize
+        if at + 2 + size > n:
+            raise CasiaFormatError(path, at, f"a stroke of {points} points runs past the end of the file")
+        xy = np.frombuffer(buf, coordinate, points * 2, at + 2).reshape(points, 2).astype(np.float64)
+        strokes.append(xy)
+        at += 2 + size
+    lines = uint(at, 2)
+    at += 2
+    for _ in range(lines):
+        start = at
+        members = uint(at, 2)
+        if at + 2 + 2 * members > n:
+            raise CasiaFormatError(path, start, "the line's stroke indices run past the end of the file")
+        indices = np.frombuffer(buf, "<u2", members, at + 2)
+        if members and int(indices.max()) >= len(strokes):
+            raise CasiaFormatError(path, start, f"stroke {int(indices.max())} of a page of {len(strokes)} strokes")
+        at += 2 + 2 * members
+        chars = uint(at, 2)
+        codes = bytes(data[at + 2 : at + 2 + chars * code_length])
+        if len(codes) != chars * code_length:
+            raise CasiaFormatError(path, start, "the line's codes run past the end of the file")
+        at += 2 + chars * code_length
+        text = "".join(_code(path, start, codes[k * code_length : (k + 1) * code_length]) for k in range(chars))
+        try:
+            ink = Ink.from_strokes([strokes[int(i)] for i in indices])
+        except InkError as exc:
+            raise CasiaFormatError(path, start, str(exc)) from None
+        yield text, ink
+
+
+def _code(path: str | Path, offset: int, raw: bytes) -> str:
+    raw = raw.rstrip(b"\x00")
+    try:
+        ch = raw.decode("gbk") if raw else ""
+    except UnicodeDecodeError:
+        raise CasiaFormatError(path, offset, f"code {raw.hex()} is not a GB code") from None
+    if ch and (not ch.isprintable() or len(ch) != 1):
+        raise CasiaFormatError(path, offset, f"code {raw.hex()} is not a printable character")
+    return ch
+
+
+def write_wptt(path: str | Path, lines: list[tuple[str, Ink]], illustration: bytes = b"hwime") -> Path:
+    """A .wptt page of these (text, ink) lines in the layout iter_wptt reads (tests, converters); int16 points."""
+    header = WPTT_FIXED + len(illustration)
+    out = bytearray(header.to_bytes(4, "little") + b"WPTT".ljust(8, b"\x00") + illustration
+                    + b"GB".ljust(20, b"\x00") + (2).to_bytes(2, "little") + b"short".ljust(20, b"\x00"))
+    out += (1).to_bytes(4, "little") + (1).to_bytes(4, "little")
+    strokes = [s for _, ink in lines for s in ink.strokes]
+    out += len(strokes).to_bytes(4, "little")
+    for s in strokes:
+        out += len(s).to_bytes(2, "little") + np.round(s[:, :2]).astype("<i2").tobytes()
+    out += len(lines).to_bytes(2, "little")
+    first = 0
+    for text, ink in lines:
+        k = len(ink.strokes)
+        out += k.to_bytes(2, "little") + np.arange(first, first + k, dtype="<u2").tobytes()
+        out += len(text).to_bytes(2, "little") + b"".join(encode_tag(c) for c in text)
+        first += k
     Path(path).write_bytes(bytes(out))
     return Path(path)
