@@ -1,6 +1,6 @@
 """Networks behind one registry: build_model(arch, num_classes). All take (N, 1, S, S) and return logits (N, classes),
-except the CTC recognizers (``ctc_arch``: PP-OCRv6, hwime.ppocrv6), which take (N, 1, 48, W) and return per-frame
-logits (N, W / 8, classes + 1) with the blank first.
+except the CTC recognizers (``ctc_arch``: PP-OCRv6, hwime.ppocrv6, and CRNN below), which take (N, 1, 48, W) and
+return per-frame logits (N, W / 8, classes + 1) with the blank first.
 
 ``in_channels = 3`` (with optional per-channel ``channel_mean`` / ``channel_std``) builds the network with a
 three-channel first layer behind a fixed input step that copies the gray image into the channels, as recipes
@@ -57,6 +57,44 @@ def efficientnet_v2_s(num_classes: int, in_channels: int = 1) -> nn.Module:
     return net
 
 
+class CRNN(nn.Module):
+    """The seeds' line recognizer (CNN + BiLSTM + CTC), trained from scratch: a VGG-style CNN turns a 48-high line
+    into one feature column per 8 pixels of width (hwime.ppocrv6's frame stride, so the pad cuts lines the same
+    way), two bidirectional LSTM layers read across the columns, a linear layer gives classes + 1, the blank first."""
+
+    ctc = True
+
+    def __init__(self, num_classes: int, channels: Sequence[int] = (32, 64, 128, 256), hidden: int = 256):
+        super().__init__()
+        c1, c2, c3, c4 = channels
+
+        def block(cin: int, cout: int) -> list[nn.Module]:
+            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+        self.cnn = nn.Sequential(
+            *block(1, c1), nn.MaxPool2d(2),  # 24 x W/2
+            *block(c1, c2), nn.MaxPool2d(2),  # 12 x W/4
+            *block(c2, c3), *block(c3, c3), nn.MaxPool2d(2),  # 6 x W/8
+            *block(c3, c4), *block(c4, c4), nn.MaxPool2d((2, 1)),  # 3 x W/8
+            nn.AdaptiveAvgPool2d((1, None)),  # one column per frame, whatever height is left
+        )
+        self.rnn = nn.LSTM(c4, hidden, num_layers=2, bidirectional=True, batch_first=True, dropout=0.1)
+        self.head = nn.Linear(2 * hidden, num_classes + 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        columns = self.cnn(x).squeeze(2).transpose(1, 2)  # (N, W / 8, C)
+        return self.head(self.rnn(columns)[0])
+
+
+def crnn(num_classes: int, in_channels: int = 1) -> nn.Module:
+    return CRNN(num_classes)
+
+
+def crnn_tiny(num_classes: int, in_channels: int = 1) -> nn.Module:
+    """A quarter of the widths: for trying a line recipe out in minutes (and the tests)."""
+    return CRNN(num_classes, channels=(8, 16, 32, 64), hidden=64)
+
+
 class GrayToChannels(nn.Module):
     """(N, 1, S, S) -> (N, C, S, S): the gray image copied into C channels, each then shifted and scaled by its own
     mean and std — what torchvision's ToTensor + Normalize do to a gray scan converted to RGB."""
@@ -87,8 +125,10 @@ ARCHS: dict[str, Callable[..., nn.Module]] = {
     "efficientnet_v2_s": efficientnet_v2_s,
     "ppocrv6-tiny": _ppocrv6("tiny"),
     "ppocrv6-small": _ppocrv6("small"),
+    "crnn": crnn,
+    "crnn-tiny": crnn_tiny,
 }
-CTC_ARCHS = frozenset({"ppocrv6-tiny", "ppocrv6-small"})
+CTC_ARCHS = frozenset({"ppocrv6-tiny", "ppocrv6-small", "crnn", "crnn-tiny"})
 
 
 def ctc_arch(arch: str) -> bool:

@@ -99,6 +99,32 @@ def cmd_train(args) -> int:
     return 130 if summary.get("signal") else 0
 
 
+def cmd_train_lines(args) -> int:
+    from .linetrain import train_lines
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    run = Path(args.run_dir or Path("runs") / recipe.name)
+    summary = train_lines(recipe, run, resume=args.resume, max_steps=args.max_steps, device=args.device)
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+def cmd_compose_lines(args) -> int:
+    from PIL import Image
+
+    from .linetrain import composed, resolve_labels
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    images, texts = composed(recipe, resolve_labels(recipe, []), args.count, args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for i, (image, text) in enumerate(zip(images, texts)):
+        Image.fromarray(image).save(out / f"{i:04d}.png")
+        (out / f"{i:04d}.txt").write_text(text + "\n", encoding="utf-8")
+    print(f"wrote {len(texts)} lines to {out}")
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from .evaluate import cpu_latency, score_set, write_report
     from .export import recognizer_from_file
@@ -313,6 +339,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, help="stop after this many steps in all (checkpoint kept for --resume)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("train-lines", help="train a line recognizer (crnn, or v3 fine-tuned) on whole lines with "
+                       "CTC: the recipe's [lines] sets and composed lines")
+    _recipe_args(p)
+    p.add_argument("--run-dir", help="run folder for checkpoints and logs (default runs/<recipe name>)")
+    p.add_argument("--resume", action="store_true", help="continue from <run>/checkpoint.pt at its next epoch")
+    p.add_argument("--max-steps", type=int, help="stop after this many steps in all (checkpoint kept for --resume)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
+    p.set_defaults(func=cmd_train_lines)
+
+    p = sub.add_parser("compose-lines", help="write composed lines as an IAM-style folder (NNNN.png + NNNN.txt) to "
+                       "look at, or to train and evaluate on")
+    _recipe_args(p)
+    p.add_argument("count", type=int, help="how many lines")
+    p.add_argument("--out", required=True, help="folder to write")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_compose_lines)
 
     p = sub.add_parser("evaluate", help="metrics and a report for a bundle or checkpoint on labelled real data")
     p.add_argument("model", help="model bundle (.pt from export) or training checkpoint (runs/<name>/best.pt)")

@@ -96,6 +96,23 @@ class TrainConfig:
 
 
 @dataclass
+class LinesConfig:
+    """What `train-lines` learns from: real line sets and composed lines (hwime.training.linecompose)."""
+
+    train: list = field(default_factory=list)  # line sets: ink .jsonl with "text", .tsv, .dgrl / .wptt pages (globs), IAM folders
+    val: list = field(default_factory=list)
+    synthetic: int = 0  # composed lines for training
+    synthetic_val: int = 0
+    max_chars: int = 12
+    name_share: float = 0.15  # composed strings: names (surname + given name)
+    rare_share: float = 0.2  # composed strings: runs of random characters, the rarest classes first
+    symbol_share: float = 0.15  # composed strings: a word with digits, Latin letters or punctuation beside it
+
+    def to_dict(self) -> dict:
+        return {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)}
+
+
+@dataclass
 class Recipe:
     """One reproducible run: recipe.data.raster is the one RasterSpec that prepare, train, export and the pad share."""
 
@@ -103,10 +120,12 @@ class Recipe:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    lines: LinesConfig = field(default_factory=LinesConfig)
 
     def to_dict(self) -> dict:
         """The TOML shape: what checkpoints and bundles store, and what --resume compares."""
-        return {"name": self.name, "data": self.data.to_dict(), "model": self.model.to_dict(), "train": self.train.to_dict()}
+        return {"name": self.name, "data": self.data.to_dict(), "model": self.model.to_dict(), "train": self.train.to_dict(),
+                "lines": self.lines.to_dict()}
 
     @classmethod
     def from_dict(cls, given: dict) -> "Recipe":
@@ -115,7 +134,7 @@ class Recipe:
         d = _merge(DEFAULTS, given)
         raster = RasterSpec(**{k: d["data"][k] for k in RASTER_KEYS})
         data = DataConfig(raster=raster, **{k: v for k, v in d["data"].items() if k not in RASTER_KEYS})
-        return cls(d["name"], data, ModelConfig(**d["model"]), TrainConfig(**d["train"]))
+        return cls(d["name"], data, ModelConfig(**d["model"]), TrainConfig(**d["train"]), LinesConfig(**d["lines"]))
 
 
 DEFAULTS: dict = Recipe().to_dict()
