@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     _recipe_args(p)
     p.add_argument("count", type=int, help="how many lines")
     p.add_argument("--out", required=True, help="folder to write")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="draws the same lines again for the same seed (default 0)")
     p.set_defaults(func=cmd_compose_lines)
 
     p = sub.add_parser("evaluate", help="metrics and a report for a bundle or checkpoint on labelled real data")
