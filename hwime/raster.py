@@ -320,6 +320,14 @@ def prepare_line(image: np.ndarray, spec: RasterSpec, *, crop: bool = True) -> n
     return threshold(np.asarray(resized), spec.threshold)
 
 
+def prepare_written_line(sample: Ink | np.ndarray, spec: RasterSpec) -> np.ndarray:
+    """A written line (ink, drawn by render_line_ink) or a photo/scan of one -> prepare_line's uint8 (size, width):
+    one way for the recognizer and for line training."""
+    if isinstance(sample, Ink):
+        return prepare_line(render_line_ink(sample), spec, crop=False)
+    return prepare_line(sample, spec)
+
+
 def _line_ink(image: np.ndarray, spec: RasterSpec) -> np.ndarray:
     return find_ink(shrink(image, 4096), spec.threshold)
 

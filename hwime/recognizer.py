@@ -30,7 +30,7 @@ from .bundled import DEFAULT_MODEL, asset_path
 from .ink import Ink
 from .model import build_model, model_options
 from .raster import (RasterError, RasterSpec, has_ink, ink_to_image, line_image_pieces, normalize, prepare_image,
-                     prepare_line, render_line_ink)
+                     prepare_written_line)
 
 BUNDLE_FORMAT = "hwime-bundle/1"
 REQUIRED_KEYS = ("format", "arch", "labels", "raster", "state_dict")
@@ -433,12 +433,9 @@ class Recognizer:
         if not self.ctc:
             raise ModelError(f"{self.path.name if self.path else 'this model'} reads one character at a time; "
                              "line mode needs a line recognizer (the v3 bundle)")
-        if isinstance(sample, Ink):
-            if sample.is_empty:
-                return np.zeros((0, len(self.labels) + 1), np.float32)
-            prepared = prepare_line(render_line_ink(sample), self.spec, crop=False)
-        else:
-            prepared = prepare_line(sample, self.spec)
+        if isinstance(sample, Ink) and sample.is_empty:
+            return np.zeros((0, len(self.labels) + 1), np.float32)
+        prepared = prepare_written_line(sample, self.spec)
         if not has_ink(prepared):
             return np.zeros((0, len(self.labels) + 1), np.float32)
         x = torch.from_numpy(normalize(prepared[None], self.spec)).to(self.device)

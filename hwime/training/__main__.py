@@ -20,6 +20,14 @@ def _recipe_args(p: argparse.ArgumentParser) -> None:
                    help="override a recipe value (JSON value, e.g. --set train.epochs=3 --set data.classes='\"gb1\"')")
 
 
+def _run_args(p: argparse.ArgumentParser) -> None:
+    """What the training commands share: where the run lives, resuming, a step budget, the device."""
+    p.add_argument("--run-dir", help="run folder for checkpoints and logs (default runs/<recipe name>)")
+    p.add_argument("--resume", action="store_true", help="continue exactly from <run>/checkpoint.pt")
+    p.add_argument("--max-steps", type=int, help="stop after this many steps in all (checkpoint kept for --resume)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
+
+
 def _data_dir(args, recipe) -> Path:
     return Path(args.data or Path("data") / recipe.name)
 
@@ -334,19 +342,13 @@ def build_parser() -> argparse.ArgumentParser:
     _recipe_args(p)
     p.add_argument("--data", action="append", help="prepared data folder (default data/<recipe name>); "
                    "repeat to train on several (same labels.txt), e.g. CASIA and synthetic prepared apart")
-    p.add_argument("--run-dir", help="run folder for checkpoints and logs (default runs/<recipe name>)")
-    p.add_argument("--resume", action="store_true", help="continue exactly from <run>/checkpoint.pt")
-    p.add_argument("--max-steps", type=int, help="stop after this many steps in all (checkpoint kept for --resume)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
+    _run_args(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("train-lines", help="train a line recognizer (crnn, or v3 fine-tuned) on whole lines with "
                        "CTC: the recipe's [lines] sets and composed lines")
     _recipe_args(p)
-    p.add_argument("--run-dir", help="run folder for checkpoints and logs (default runs/<recipe name>)")
-    p.add_argument("--resume", action="store_true", help="continue from <run>/checkpoint.pt at its next epoch")
-    p.add_argument("--max-steps", type=int, help="stop after this many steps in all (checkpoint kept for --resume)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
+    _run_args(p)
     p.set_defaults(func=cmd_train_lines)
 
     p = sub.add_parser("compose-lines", help="write composed lines as an IAM-style folder (NNNN.png + NNNN.txt) to "

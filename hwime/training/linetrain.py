@@ -2,10 +2,10 @@
 
 Lines come from the recipe's [lines] section: real line sets (hwime.training.linesets.load_lines: ink .jsonl with
 "text", .tsv, CASIA .dgrl / .wptt pages, IAM-style folders) and lines composed by hwime.training.linecompose. Each
-becomes the network's input exactly as the pad and `recognize --line` make it (ink through render_line_ink, then
-prepare_line), its text the class indices. A batch holds lines of similar width, padded to the widest with
-zeros after normalization (as the Recognizer pads); the loss is torch.nn.CTCLoss with the blank at 0, each line's
-frames its own width / 8.
+becomes the network's input exactly as the pad and `recognize --line` make it (hwime.raster.prepare_written_line),
+its text the class indices. A batch holds lines of similar width, padded to the widest with zeros after
+normalization (as the Recognizer pads); the loss is torch.nn.CTCLoss with the blank at 0, each line's frames its
+own width / 8.
 
 The loop keeps the torchvision reference's shape: train an epoch, evaluate (greedy CER on the validation lines),
 save checkpoint.pt (model, optimizer, schedule, epoch and step; atomic) and best.pt at the lowest CER, the formats
@@ -26,10 +26,9 @@ import torch.nn.functional as F
 
 from .. import charset
 from ..decode import edit_distance, greedy
-from ..ink import Ink
 from ..model import build_model, ctc_arch
 from ..ppocrv6 import FRAME_STRIDE
-from ..raster import RasterSpec, normalize, prepare_line, render_line_ink
+from ..raster import RasterSpec, normalize, prepare_written_line
 from . import checkpoint
 from .recipe import Recipe
 from .train import _recipe_changes, build_optimizer, build_schedule, start_from
@@ -45,13 +44,6 @@ class LineData:
         return len(self.images)
 
 
-def prepare_sample(sample: Ink | np.ndarray, spec: RasterSpec) -> np.ndarray:
-    """A written line (ink) or a line image -> the network's uint8 input, as Recognizer.line_log_probs makes it."""
-    if isinstance(sample, Ink):
-        return prepare_line(render_line_ink(sample), spec, crop=False)
-    return prepare_line(sample, spec)
-
-
 def encode(samples: list, texts: list[str], labels: list[str], spec: RasterSpec) -> LineData:
     """Lines whose every character is a class; the others are counted in ``skipped``."""
     index = {c: i for i, c in enumerate(labels)}
@@ -60,7 +52,7 @@ def encode(samples: list, texts: list[str], labels: list[str], spec: RasterSpec)
         if not text or any(c not in index for c in text):
             skipped += 1
             continue
-        images.append(prepare_sample(sample, spec))
+        images.append(prepare_written_line(sample, spec))
         targets.append(np.array([index[c] + 1 for c in text], np.int64))  # output 0 is the blank
         kept.append(text)
     return LineData(images, targets, kept, skipped)
