@@ -130,3 +130,52 @@ def test_compose_lines_writes_a_line_set(tmp_path):
                  "--set", "data.font_share=0"]) == 0
     data = load_lines(tmp_path / "c")
     assert len(data.texts) == 5 and all(isinstance(s, np.ndarray) for s in data.samples)
+
+
+
+def test_v3_network_goes_on_learning_lines_from_a_bundle_with_its_backbone_frozen(tmp_path):
+    from hwime.decode import edit_distance
+    from hwime.recognizer import Recognizer
+    from hwime.raster import load_image
+    from hwime.training import checkpoint, ppocr_import
+    from hwime.training.export import export_bundle
+    from hwime.training.linetrain import train_lines
+
+    try:
+        ppocr_import.wheel_files("tiny")
+    except ppocr_import.PaddleImportError as exc:
+        pytest.skip(str(exc))
+    vocab = "中国人伢"  # tiny's dictionary lacks 伢: the imported network cannot read it until it learns its row
+
+    def phrases(seed, n):
+        rng = np.random.default_rng(seed)
+        return ["".join(rng.choice(list(vocab), size=int(rng.integers(2, 5)))) for _ in range(n)]
+
+    write_dgrl(tmp_path / "page.dgrl", [(t, render_line_ink(line_ink(t))) for t in phrases(5, 48)])
+    iam_folder(tmp_path / "iam", phrases(6, 48))
+    iam_folder(tmp_path / "val", phrases(7, 12))
+    ppocr_import.import_ppocr("tiny", tmp_path / "imported.pt", sorted(vocab))
+    start = export_bundle(tmp_path / "imported.pt", tmp_path / "start.pt")  # a bundle, as the shipped model is
+    lines = load_recipe("training/ppocrv6-small-lines.toml", [
+        'model.arch="ppocrv6-tiny"', f'model.init="{start}"', 'data.classes="found"', "lines.synthetic=0",
+        "lines.synthetic_val=0", f"lines.train={json.dumps([str(tmp_path / 'page.dgrl'), str(tmp_path / 'iam')])}",
+        f"lines.val={json.dumps([str(tmp_path / 'val')])}", "train.epochs=3", "train.batch_size=8", "train.lr=3e-3",
+        "train.threads=2"])
+    run = tmp_path / "run"
+    train_lines(lines, run, device="cpu", max_steps=4)  # stopped inside the first epoch, then resumed
+    summary = train_lines(lines, run, resume=True, device="cpu")
+    assert summary["epoch"] == 3 and summary["global_step"] == 36
+    before, after = checkpoint.load_start(start)["model"], checkpoint.load(run / "best.pt")["model"]
+    changed = {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {"neck", "head_mid", "head"}  # the stem and stages are as PaddlePaddle left them
+    tuned = export_bundle(run / "best.pt", tmp_path / "tuned.pt")
+
+    def cer(bundle):
+        rec = Recognizer.load(bundle, "cpu")
+        pairs = [(load_image(p), p.with_suffix(".txt").read_text(encoding="utf-8").strip())
+                 for p in sorted((tmp_path / "val").glob("*.png"))]
+        found = [rec.recognize_line(im, top=1, decode="greedy", reread=False)[0].text for im, _ in pairs]
+        return sum(edit_distance(f, t) for f, (_, t) in zip(found, pairs)) / sum(len(t) for _, t in pairs)
+
+    assert Recognizer.load(tuned, "cpu").metadata["provenance"] == Recognizer.load(start, "cpu").metadata["provenance"]
+    assert cer(start) > 0.15 and cer(tuned) <= 0.05  # it learned to read 伢 in lines it never saw

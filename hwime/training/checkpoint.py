@@ -7,7 +7,8 @@ checkpoint.pt (every `checkpoint_every` steps and at each epoch's end) holds eve
 best.pt (the best validation epoch) holds model, epoch, val_top1, labels, recipe.
 Both say ``fused`` when they hold a CTC recognizer's inference form (hwime.ppocrv6, as import-ppocr writes it);
 an imported starting point also holds provenance, dictionary and class_rows (hwime.training.ppocr_import).
-Both are written atomically and read with weights_only=True.
+Both are written atomically and read with weights_only=True. A recipe's model.init may also name a model bundle
+(load_start reads it as a starting point); provenance follows model.init back to the imported weights.
 """
 
 from __future__ import annotations
@@ -28,6 +29,43 @@ def save(obj: dict, path: str | Path) -> Path:
 
 def load(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_start(path: str | Path) -> dict:
+    """A starting point for fine-tuning in the checkpoint's terms (model, labels, fused, provenance, class_rows when
+    imported): a checkpoint, or a model bundle (its fp16 weights back in fp32), so the shipped model can go on
+    learning."""
+    from ..recognizer import BUNDLE_FORMAT, read_bundle
+
+    probe = load(path)
+    if not (isinstance(probe, dict) and probe.get("format") == BUNDLE_FORMAT):
+        return probe
+    bundle = read_bundle(path)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in bundle["state_dict"].items()}
+    return {"model": state, "labels": list(bundle["labels"]), "fused": bool(bundle.get("model_options", {}).get("fused")),
+            "provenance": bundle.get("provenance"), "recipe": bundle.get("recipe")}
+
+
+def init_path(init: str) -> Path:
+    """A recipe's model.init: "ppocrv6-<tier>" names what `import-ppocr` wrote; anything else is a path."""
+    return Path("runs") / init / "imported.pt" if init in ("ppocrv6-tiny", "ppocrv6-small") else Path(init).expanduser()
+
+
+def provenance(path: str | Path) -> dict | None:
+    """Where a checkpoint's weights came from: its own provenance, else its recipe's model.init's, back to the import
+    (a run fine-tuned from a run fine-tuned from import-ppocr still names PaddlePaddle's files)."""
+    seen: set[Path] = set()
+    path = Path(path)
+    while path.exists() and path.resolve() not in seen:
+        seen.add(path.resolve())
+        ckpt = load_start(path)
+        if ckpt.get("provenance"):
+            return ckpt["provenance"]
+        init = json.loads(ckpt["recipe"]).get("model", {}).get("init") if ckpt.get("recipe") else None
+        if not init:
+            return None
+        path = init_path(init)
+    return None
 
 
 def save_best(path: str | Path, model_state: dict, labels: list[str], recipe: Recipe, epoch: int, val_top1: float,

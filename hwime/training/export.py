@@ -42,12 +42,7 @@ def export_bundle(checkpoint_path: str | Path, out: str | Path, half: bool = Tru
         "metrics": json.dumps(metrics or {}, ensure_ascii=False),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    prov = checkpoint.load(checkpoint_path).get("provenance")
-    if not prov and recipe.model.init:  # a fine-tuned run: where its starting weights came from
-        from .train import init_path
-
-        start = init_path(recipe.model.init)
-        prov = checkpoint.load(start).get("provenance") if start.exists() else None
+    prov = checkpoint.provenance(checkpoint_path)
     if prov:  # weights that came from elsewhere say where, with their files' hashes and licence
         bundle["provenance"] = prov
     return atomic_write(out, lambda fh: torch.save(bundle, fh))

@@ -172,8 +172,9 @@ def train_lines(recipe: Recipe, run_dir: str | Path, resume: bool = False, max_s
     val_data = encode(real_val + syn_val, real_val_texts + syn_val_texts, labels, spec)
     if not len(train_data):
         raise ValueError("no training lines: set lines.train (line sets) or lines.synthetic (composed lines)")
+    fused = False  # an imported network is in its inference form; checkpoints say so, export builds the same
     if recipe.model.init:
-        model, _ = start_from(recipe.model.arch, labels, recipe.model.init, recipe.model.trainable)
+        model, fused = start_from(recipe.model.arch, labels, recipe.model.init, recipe.model.trainable)
     else:
         model = build_model(recipe.model.arch, len(labels))
     model.to(dev)
@@ -222,7 +223,7 @@ def train_lines(recipe: Recipe, run_dir: str | Path, resume: bool = False, max_s
                 break
         state["seconds"] += time.time() - started
         if stopped:
-            save_run_state(ckpt_path, model, opt, schedule, state, recipe, labels)
+            save_run_state(ckpt_path, model, opt, schedule, state, recipe, labels, fused)
             break
         cer = greedy_cer(model, val_data if len(val_data) else train_data, spec, dev, labels)
         state["epoch"], state["step_in_epoch"] = epoch + 1, 0
@@ -233,15 +234,15 @@ def train_lines(recipe: Recipe, run_dir: str | Path, resume: bool = False, max_s
         print(json.dumps(record), flush=True)
         if cer < state["best_cer"]:
             state["best_cer"] = cer
-            checkpoint.save_best(run_dir / "best.pt", model.state_dict(), labels, recipe, epoch + 1, 1.0 - cer)
-        save_run_state(ckpt_path, model, opt, schedule, state, recipe, labels)
+            checkpoint.save_best(run_dir / "best.pt", model.state_dict(), labels, recipe, epoch + 1, 1.0 - cer, fused)
+        save_run_state(ckpt_path, model, opt, schedule, state, recipe, labels, fused)
         if max_steps and state["global_step"] >= max_steps:
             break
     return {**summary, **state}
 
 
 def save_run_state(path: Path, model: torch.nn.Module, opt, schedule, state: dict, recipe: Recipe,
-                   labels: list[str]) -> None:
+                   labels: list[str], fused: bool) -> None:
     checkpoint.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": schedule.state_dict(),
                      "state": state, "torch_rng": torch.get_rng_state(), "recipe": json.dumps(recipe.to_dict()),
-                     "labels": labels, "fused": False}, path)
+                     "labels": labels, "fused": fused}, path)

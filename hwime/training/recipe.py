@@ -49,8 +49,9 @@ class ModelConfig:
     in_channels: int = 1  # 3: a three-channel first layer fed copies of the gray image (RGB-trained seeds)
     channel_mean: list = field(default_factory=list)  # per input channel, after data.mean/std (ImageNet: .485 .456 .406)
     channel_std: list = field(default_factory=list)
-    # start from these weights: a checkpoint path, or "ppocrv6-tiny" / "ppocrv6-small" for what `import-ppocr`
-    # wrote (runs/ppocrv6-<tier>/imported.pt); "" = from scratch
+    # start from these weights: a checkpoint path, a model bundle (e.g. assets/hwime-gb2312.pt, the shipped model),
+    # or "ppocrv6-tiny" / "ppocrv6-small" for what `import-ppocr` wrote (runs/ppocrv6-<tier>/imported.pt);
+    # "" = from scratch
     init: str = ""
     # what fine-tuning may change: all; neck+head; head; new_rows (only the head rows of classes the imported
     # dictionary lacked: what the imported weights learned from real data stays exactly as it was)

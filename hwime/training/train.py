@@ -141,18 +141,13 @@ def predictions(logits: torch.Tensor) -> torch.Tensor:
     return logits.softmax(2)[..., 1:].amax(1).argmax(1)
 
 
-def init_path(init: str) -> Path:
-    """A recipe's model.init: "ppocrv6-<tier>" names what `import-ppocr` wrote; anything else is a path."""
-    return Path("runs") / init / "imported.pt" if init in ("ppocrv6-tiny", "ppocrv6-small") else Path(init).expanduser()
-
-
 def start_from(model_arch: str, labels: list[str], init: str, trainable: str) -> tuple[torch.nn.Module, bool]:
     """(the model with the init checkpoint's weights and the rest frozen per ``trainable``, whether it is fused)."""
-    path = init_path(init)
+    path = checkpoint.init_path(init)
     if not path.exists():
         hint = f": run `python -m hwime.training import-ppocr {init.split('-')[1]}` first" if init.startswith("ppocrv6-") else ""
         raise FileNotFoundError(f"model.init {init!r}: {path} does not exist{hint}")
-    ckpt = checkpoint.load(path)
+    ckpt = checkpoint.load_start(path)
     if list(ckpt["labels"]) != labels:
         raise ValueError(f"model.init {path}: its {len(ckpt['labels'])} classes are not the data's {len(labels)}; "
                          "import with --classes set to the data's labels.txt")
