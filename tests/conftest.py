@@ -136,3 +136,12 @@ def tiny_v3(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("v3")
     ppocr_import.import_ppocr("tiny", d / "imported.pt", charset.named_set("gb2312+digits+latin+punct"))
     return export_bundle(d / "imported.pt", d / "v3-tiny.pt")
+
+
+def readme_setup_commands() -> list[str]:
+    """The README's set-up commands (its "## Set up" section's sh blocks): install + pad, install + tests."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.+?)\n```", section, flags=re.S)

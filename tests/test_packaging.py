@@ -5,6 +5,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from conftest import readme_setup_commands
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -31,16 +33,8 @@ def test_wheel_ships_assets_and_installed_package_finds_them(tmp_path):
     assert Path(path).is_relative_to(tmp_path / "site") and int(count) == 6763
 
 
-def _readme_commands() -> list[str]:
-    import re
-
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Set up", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```sh\n(.+?)\n```", section, flags=re.S)
-
-
 def test_readme_has_two_setup_commands_and_ci_runs_the_test_one_verbatim():
-    commands = _readme_commands()
+    commands = readme_setup_commands()
     assert len(commands) == 2 and all("\n" not in c for c in commands)
     pad, tests = commands
     assert pad.endswith(".venv/bin/hwime") and "libxcb-icccm4" in pad and "libxcb-keysyms1" in pad

@@ -441,14 +441,26 @@ def test_closing_a_type_mode_pad_ends_the_process(tiny_bundle, tmp_path):
     assert json.loads((config / "hwime" / "settings.json").read_text())["output_mode"] == "type"
 
 
-def test_missing_xcb_libraries_are_named_in_one_line():
-    from hwime.ui.app import missing_xcb_packages
+def test_missing_qt_libraries_are_named_in_one_line():
+    from hwime.ui.app import missing_qt_packages
 
-    present = {"libxcb-cursor.so.0", "libxkbcommon.so.0"}
-    missing = missing_xcb_packages({"DISPLAY": ":0"}, "linux", lambda so: so in present)
+    present = {"libxcb-cursor.so.0", "libxkbcommon.so.0", "libglib-2.0.so.0", "libgthread-2.0.so.0"}
+    missing = missing_qt_packages({"DISPLAY": ":0"}, "linux", lambda so: so in present)
     assert "libxcb-icccm4" in missing and "libxcb-keysyms1" in missing and "libxcb-cursor0" not in missing
-    assert missing_xcb_packages({"QT_QPA_PLATFORM": "offscreen"}, "linux", lambda so: False) == []
-    assert missing_xcb_packages({"DISPLAY": ":0"}, "win32", lambda so: False) == []
+    assert "libglib2.0-0" not in missing
+    # Qt itself needs GLib whatever the platform (a bare Debian lacks it); the X11 libraries only for xcb
+    assert missing_qt_packages({"QT_QPA_PLATFORM": "offscreen"}, "linux", lambda so: False) == ["libglib2.0-0"]
+    assert missing_qt_packages({"WAYLAND_DISPLAY": "wayland-0"}, "linux", lambda so: False) == ["libglib2.0-0"]
+    assert missing_qt_packages({"DISPLAY": ":0"}, "win32", lambda so: False) == []
+
+
+def test_the_readme_installs_every_system_library_the_pad_checks_for():
+    from conftest import readme_setup_commands
+    from hwime.ui.app import QT_LIBRARIES, XCB_LIBRARIES
+
+    pad, tests = readme_setup_commands()
+    assert set(QT_LIBRARIES.values()) | set(XCB_LIBRARIES.values()) <= set(pad.split())
+    assert set(QT_LIBRARIES.values()) <= set(tests.split())  # offscreen Qt needs GLib too
 
 
 def test_the_clipboard_is_handed_to_xclip_at_exit(tmp_path, monkeypatch):

@@ -7,6 +7,12 @@ import os
 import sys
 from typing import Callable
 
+# What Qt itself loads from the system on Linux, whatever the platform (ldd on PySide6's libQt6Core on a bare
+# Debian 12): without it `import PySide6.QtWidgets` fails with an ImportError that names one file, not the package.
+QT_LIBRARIES = {
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libgthread-2.0.so.0": "libglib2.0-0",
+}
 # What Qt's xcb platform plugin loads beyond Qt itself (found with QT_DEBUG_PLUGINS=1 and ldd), by Debian package.
 # A fresh Debian/Ubuntu desktop lacks some of them, and Qt then aborts with a message that names only one.
 XCB_LIBRARIES = {
@@ -35,16 +41,17 @@ def _loads(soname: str) -> bool:
         return False
 
 
-def missing_xcb_packages(env: dict | None = None, platform: str = sys.platform,
-                         loads: Callable[[str], bool] = _loads) -> list[str]:
-    """Debian packages Qt's X11 plugin needs and this machine lacks; empty where xcb is not what Qt will use."""
+def missing_qt_packages(env: dict | None = None, platform: str = sys.platform,
+                        loads: Callable[[str], bool] = _loads) -> list[str]:
+    """Debian packages Qt (and its X11 plugin, where xcb is what Qt will use) needs and this machine lacks."""
+    if not platform.startswith("linux"):
+        return []
     env = os.environ if env is None else env
     wanted = env.get("QT_QPA_PLATFORM", "")
-    if not platform.startswith("linux") or (wanted and not wanted.startswith("xcb")):
-        return []
-    if not wanted and env.get("WAYLAND_DISPLAY") and not env.get("DISPLAY"):
-        return []
-    return sorted({pkg for lib, pkg in XCB_LIBRARIES.items() if not loads(lib)})
+    libraries = dict(QT_LIBRARIES)
+    if (not wanted or wanted.startswith("xcb")) and not (not wanted and env.get("WAYLAND_DISPLAY") and not env.get("DISPLAY")):
+        libraries.update(XCB_LIBRARIES)
+    return sorted({pkg for lib, pkg in libraries.items() if not loads(lib)})
 
 
 def no_display(env: dict | None = None, platform: str = sys.platform) -> bool:
@@ -61,7 +68,7 @@ def run_pad(model: str | None = None, device: str | None = None) -> int:
         print("hwime: no display to open the pad on (neither DISPLAY nor WAYLAND_DISPLAY is set); start it in a "
               "desktop session, or use `hwime recognize` here", file=sys.stderr)
         return 1
-    missing = missing_xcb_packages()
+    missing = missing_qt_packages()
     if missing:
         print(f"hwime: Qt cannot open a window without these system libraries; install them with: "
               f"sudo apt-get install {' '.join(missing)}", file=sys.stderr)
