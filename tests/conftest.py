@@ -75,7 +75,7 @@ def build_segment_font(path: Path, chars: str = "0123456789") -> Path:
     glyphs = {".notdef": TTGlyphPen(None).glyph()}
     for i, ch in enumerate(chars):
         pen = TTGlyphPen(None)
-        for seg in _DIGIT_SEGMENTS[int(ch) % 10]:
+        for seg in _DIGIT_SEGMENTS[int(ch) % 10 if ch.isdigit() else i % 10]:  # other characters: a pattern each
             x, y, w, h = (v * 100 for v in _SEGMENTS[seg])
             pen.moveTo((x, y))
             pen.lineTo((x, y + h))

@@ -520,17 +520,32 @@ def test_the_layout_never_jumps_and_the_status_follows_the_state(qtbot, pad):
     assert geometry()[1:3] == start[1:3]
 
 
-def test_candidate_tooltips_are_words_and_long_words_are_not_cut_alike(qtbot, pad):
+def test_candidate_tooltips_are_words_and_long_words_are_not_cut_alike(qtbot, pad, tmp_path):
+    from PySide6.QtGui import QFont, QFontDatabase
+    from PySide6.QtWidgets import QApplication
+
+    from conftest import build_segment_font
     from hwime.language import Suggestion
 
     pad.bar.set_candidates([Suggestion("民代表", 0.08, "人民代表"), Suggestion("民代表大会", 0.05, "人民代表大会")])
     tip = pad.bar.buttons[0].toolTip()
     assert "民代表" in tip and "U+" not in tip and "8% likely" in tip and "key 1" in tip
-    images = []
-    for word in ("民代表大会", "民代表团体"):  # the same first three characters, in the same cell
-        pad.bar.set_candidates([Suggestion(word, 0.05, "人" + word)])
-        images.append(pad.bar.buttons[0].grab().toImage())
-    assert images[0] != images[1]  # two different phrases never draw the same
+    # a font that draws each of these characters differently: without one (no CJK font installed) every
+    # character is the same empty box and no two phrases could be told apart on screen
+    font_id = QFontDatabase.addApplicationFont(str(build_segment_font(tmp_path / "cjk.ttf", "人民代表大会团体")))
+    family = QFontDatabase.applicationFontFamilies(font_id)[0]
+    app, before = QApplication.instance(), QApplication.font()
+    app.setFont(QFont(family))
+    try:
+        pad.bar.set_count(len(pad.bar.buttons))  # buttons made anew take the application's font
+        images = []
+        for word in ("民代表大会", "民代表团体"):  # the same first three characters, in the same cell
+            pad.bar.set_candidates([Suggestion(word, 0.05, "人" + word)])
+            images.append(pad.bar.buttons[0].grab().toImage())
+        assert images[0] != images[1]  # two different phrases never draw the same
+    finally:
+        app.setFont(before)
+        QFontDatabase.removeApplicationFont(font_id)
 
 
 def test_chinese_words_on_a_chinese_system_and_the_choice_in_settings(qtbot, tiny_bundle, settings_path):
