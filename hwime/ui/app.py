@@ -48,9 +48,9 @@ def missing_qt_packages(env: dict | None = None, platform: str = sys.platform,
         return []
     env = os.environ if env is None else env
     wanted = env.get("QT_QPA_PLATFORM", "")
-    libraries = dict(QT_LIBRARIES)
-    if (not wanted or wanted.startswith("xcb")) and not (not wanted and env.get("WAYLAND_DISPLAY") and not env.get("DISPLAY")):
-        libraries.update(XCB_LIBRARIES)
+    wayland_only = bool(env.get("WAYLAND_DISPLAY")) and not env.get("DISPLAY")
+    uses_xcb = wanted.startswith("xcb") if wanted else not wayland_only
+    libraries = {**QT_LIBRARIES, **(XCB_LIBRARIES if uses_xcb else {})}
     return sorted({pkg for lib, pkg in libraries.items() if not loads(lib)})
 
 
