@@ -1,4 +1,4 @@
-"""Line training end to end: real line databases built byte by byte (.dgrl, .wptt) and an IAM-style folder,
+"""Line training end to end: real line databases built byte by byte (.dgrl, .ptts) and an IAM-style folder,
 the crnn recipe trained on them with CTC, exported, resumed, and evaluated with the CER table; composed lines."""
 
 import json
@@ -10,7 +10,7 @@ from PIL import Image
 
 from conftest import line_ink
 from hwime.raster import render_line_ink
-from hwime.training.casia import write_dgrl, write_wptt
+from hwime.training.casia import write_dgrl, write_online_page
 from hwime.training.recipe import load_recipe
 
 VOCAB = "中国人大"
@@ -33,7 +33,7 @@ def iam_folder(path, lines):
 def line_data(tmp_path_factory):
     d = tmp_path_factory.mktemp("lines")
     write_dgrl(d / "page.dgrl", [(t, render_line_ink(line_ink(t))) for t in texts(1, 40)])
-    write_wptt(d / "page.wptt", [(t, line_ink(t)) for t in texts(2, 40)])
+    write_online_page(d / "page.ptts", [(t, line_ink(t)) for t in texts(2, 40)])
     iam_folder(d / "iam", texts(3, 40))
     iam_folder(d / "val", texts(4, 12))
     return d
@@ -42,7 +42,7 @@ def line_data(tmp_path_factory):
 def recipe(line_data, *extra):
     return load_recipe("training/crnn-lines.toml", [
         "model.arch=\"crnn-tiny\"", "data.classes=\"found\"", "lines.synthetic=0", "lines.synthetic_val=0",
-        f"lines.train={json.dumps([str(line_data / 'page.dgrl'), str(line_data / 'page.wptt'), str(line_data / 'iam')])}",
+        f"lines.train={json.dumps([str(line_data / 'page.dgrl'), str(line_data / 'page.ptts'), str(line_data / 'iam')])}",
         f"lines.val={json.dumps([str(line_data / 'val')])}", "train.batch_size=8", "train.lr=3e-3",
         "train.weight_decay=0", "train.threads=2", *extra])
 

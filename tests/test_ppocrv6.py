@@ -345,40 +345,43 @@ def test_dgrl_pages_and_iam_folders_are_line_sets(tiny_v3, tmp_path):
         assert score_lines(rec, data)["greedy"]["cer"] == 0.0
 
 
-def test_wptt_online_pages_are_line_sets(tiny_v3, tmp_path):
+def test_online_text_pages_ptts_and_wptt_are_line_sets(tiny_v3, tmp_path):
     import struct
 
     from hwime.recognizer import Recognizer
-    from hwime.training.casia import CasiaFormatError, iter_wptt, write_wptt
+    from hwime.training.casia import CasiaFormatError, iter_online_page, write_online_page
     from hwime.training.linesets import load_lines, score_lines
 
     lines = [(t, line_ink(t)) for t in ("中国", "人民大")]
-    page = write_wptt(tmp_path / "page.wptt", lines)
+    page = write_online_page(tmp_path / "page.ptts", lines)
     data = page.read_bytes()
     # the layout, byte by byte: header size, format code, illustration, code type, code length, data type
     header = struct.unpack_from("<I", data, 0)[0]
-    assert header == 54 + len(b"hwime") and data[4:8] == b"WPTT" and data[12:17] == b"hwime"
+    assert header == 54 + len(b"hwime") and data[4:8] == b"PTTS" and data[12:17] == b"hwime"
     assert struct.unpack_from("<H", data, header - 22)[0] == 2 and data[header - 20 : header - 15] == b"short"
     strokes = struct.unpack_from("<I", data, header + 8)[0]
     assert strokes == sum(len(ink.strokes) for _, ink in lines)
     first = lines[0][1].strokes[0]
     assert struct.unpack_from("<H", data, header + 12)[0] == len(first)
     assert struct.unpack_from("<2h", data, header + 14) == tuple(np.round(first[0, :2]).astype(int))
-    back = list(iter_wptt(page))
+    back = list(iter_online_page(page))
     assert [t for t, _ in back] == ["中国", "人民大"]
     for (_, got), (_, ink) in zip(back, lines):
         assert len(got.strokes) == len(ink.strokes)
         assert all(np.array_equal(a[:, :2], np.round(b[:, :2])) for a, b in zip(got.strokes, ink.strokes))
     rec = Recognizer.load(tiny_v3, "cpu")
     assert score_lines(rec, load_lines(page))["greedy"]["cer"] == 0.0
-    (tmp_path / "cut.wptt").write_bytes(data[:-3])  # a truncated page: named, with an offset
-    with pytest.raises(CasiaFormatError, match="cut.wptt: corrupt record at byte offset"):
-        list(iter_wptt(tmp_path / "cut.wptt"))
+    wptt = write_online_page(tmp_path / "page.wptt", lines)  # the same layout under CASIA's other name
+    assert wptt.read_bytes()[4:8] == b"WPTT" and wptt.read_bytes()[8:] == data[8:]
+    assert load_lines(wptt).texts == ["中国", "人民大"]
+    (tmp_path / "cut.ptts").write_bytes(data[:-3])  # a truncated page: named, with an offset
+    with pytest.raises(CasiaFormatError, match="cut.ptts: corrupt record at byte offset"):
+        list(iter_online_page(tmp_path / "cut.ptts"))
     bad = bytearray(data)
     bad[header - 20 : header] = b"float".ljust(20, b"\x00")
-    (tmp_path / "float.wptt").write_bytes(bytes(bad))
+    (tmp_path / "float.ptts").write_bytes(bytes(bad))
     with pytest.raises(CasiaFormatError, match="coordinates 'float'"):
-        list(iter_wptt(tmp_path / "float.wptt"))
-    (tmp_path / "tiny.wptt").write_bytes(b"\xff\x00\x00\x00WPTT")
+        list(iter_online_page(tmp_path / "float.ptts"))
+    (tmp_path / "tiny.ptts").write_bytes(b"\xff\x00\x00\x00PTTS")
     with pytest.raises(CasiaFormatError, match="not an online text page"):
-        list(iter_wptt(tmp_path / "tiny.wptt"))
+        list(iter_online_page(tmp_path / "tiny.ptts"))

@@ -421,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "greedy / beam / beam + language, on labelled written lines")
     p.add_argument("model", help="model bundle or checkpoint of a line recognizer (v3)")
     p.add_argument("--eval", action="append", default=[], metavar="PATH",
-                   help='ink .jsonl with "text", a .tsv of image<TAB>text, a .dgrl or .wptt page, or an IAM-style '
+                   help='ink .jsonl with "text", a .tsv of image<TAB>text, a .dgrl, .ptts or .wptt page, or an IAM-style '
                         'folder (default: ../shared/data/lines-dev)')
     p.add_argument("--limit", type=int, help="at most this many lines per set")
     p.add_argument("--tune", action="append", default=[], metavar="SET",

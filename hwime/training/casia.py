@@ -1,5 +1,5 @@
 """Readers for CASIA-HWDB .gnt (offline images) and CASIA-OLHWDB .pot (online strokes), and for their text
-pages: .dgrl (offline lines) and .wptt (online lines).
+pages: .dgrl (offline lines) and .ptts / .wptt (online lines).
 
 Each reads the whole file into one numpy buffer; each record costs a few slices, never a per-pixel loop.
 A record that does not add up raises CasiaFormatError naming the file and the record's byte offset.
@@ -14,7 +14,8 @@ A record that does not add up raises CasiaFormatError naming the file and the re
              pixel (8: grayscale); uint32 page height, width, line count; then per line: uint32 character count,
              that many codes of code-length bytes (GB, lead byte first; ASCII padded with zeros), uint32 top, left,
              height, width, and height*width bytes of grayscale (255 = paper).
-.wptt page (CASIA-OLHWDB2.x online text pages, the layout of CASIA's WPTTRead description): uint32 header size,
+.ptts / .wptt page (CASIA-OLHWDB2.x online text pages; one layout under both names: CASIA's WPTTRead description,
+             and public .ptts parsers that read the same fields in the same order): uint32 header size,
              8-byte format code, an illustration (header size − 54 bytes), 20-byte code type, uint16 code length,
              20-byte data type of the coordinates ("short": int16; "int": int32); two uint32 (sample and page
              numbers); uint32 stroke count, per stroke a uint16 point count and its (x, y) points; uint16 line count,
@@ -193,12 +194,12 @@ def write_dgrl(path: str | Path, lines: list[tuple[str, np.ndarray]], illustrati
     return Path(path)
 
 
-WPTT_FIXED = 54  # header bytes besides the illustration
-WPTT_COORDINATES = {"short": np.dtype("<i2"), "int": np.dtype("<i4")}
+ONLINE_PAGE_FIXED = 54  # header bytes besides the illustration
+ONLINE_PAGE_COORDINATES = {"short": np.dtype("<i2"), "int": np.dtype("<i4")}
 
 
-def iter_wptt(path: str | Path) -> Iterator[tuple[str, Ink]]:
-    """(text, ink) for each text line of a CASIA online text page (.wptt)."""
+def iter_online_page(path: str | Path) -> Iterator[tuple[str, Ink]]:
+    """(text, ink) for each text line of a CASIA online text page (.ptts or .wptt)."""
     buf = np.fromfile(path, dtype=np.uint8)
     data, n = memoryview(buf), len(buf)
 
@@ -208,11 +209,11 @@ def iter_wptt(path: str | Path) -> Iterator[tuple[str, Ink]]:
         return int.from_bytes(data[at : at + size], "little")
 
     header = uint(0, 4)
-    if header < WPTT_FIXED or header > n:
+    if header < ONLINE_PAGE_FIXED or header > n:
         raise CasiaFormatError(path, 0, f"not an online text page: a header of {header} bytes in a {n}-byte file")
     code_length = uint(header - 22, 2)
     data_type = bytes(data[header - 20 : header]).rstrip(b"\x00").decode("ascii", "replace").strip().lower()
-    coordinate = WPTT_COORDINATES.get(data_type)
+    coordinate = ONLINE_PAGE_COORDINATES.get(data_type)
     if code_length not in (1, 2, 4) or coordinate is None:
         raise CasiaFormatError(path, header - 22, f"code length {code_length}, coordinates {data_type!r}: only 1-, 2- "
                                                   "or 4-byte codes and short or int coordinates are read")
@@ -263,10 +264,12 @@ def _code(path: str | Path, offset: int, raw: bytes) -> str:
     return ch
 
 
-def write_wptt(path: str | Path, lines: list[tuple[str, Ink]], illustration: bytes = b"hwime") -> Path:
-    """A .wptt page of these (text, ink) lines in the layout iter_wptt reads (tests, converters); int16 points."""
-    header = WPTT_FIXED + len(illustration)
-    out = bytearray(header.to_bytes(4, "little") + b"WPTT".ljust(8, b"\x00") + illustration
+def write_online_page(path: str | Path, lines: list[tuple[str, Ink]], illustration: bytes = b"hwime") -> Path:
+    """A .ptts / .wptt page of these (text, ink) lines in the layout iter_online_page reads (tests, converters);
+    int16 points; the format code is the file's suffix ("PTTS", "WPTT")."""
+    header = ONLINE_PAGE_FIXED + len(illustration)
+    code = Path(path).suffix.lstrip(".").upper().encode("ascii")[:8]
+    out = bytearray(header.to_bytes(4, "little") + code.ljust(8, b"\x00") + illustration
                     + b"GB".ljust(20, b"\x00") + (2).to_bytes(2, "little") + b"short".ljust(20, b"\x00"))
     out += (1).to_bytes(4, "little") + (1).to_bytes(4, "little")
     strokes = [s for _, ink in lines for s in ink.strokes]

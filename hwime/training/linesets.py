@@ -4,7 +4,7 @@ the language side).
 
 Sources: an ink ``.jsonl`` with ``"text"`` per line (../shared/data/lines-dev/online.jsonl); a ``.tsv`` of
 ``file<TAB>text`` beside its images (lines-dev/casia.tsv: image paths relative to the .tsv's folder, or to its
-``casia/`` folder as that set writes them); a CASIA-HWDB2.x ``.dgrl`` page or a CASIA-OLHWDB2.x ``.wptt`` page
+``casia/`` folder as that set writes them); a CASIA-HWDB2.x ``.dgrl`` page or a CASIA-OLHWDB2.x ``.ptts`` / ``.wptt`` page
 (hwime.training.casia); or an IAM-style folder of line images, each with its text in a ``.txt`` of the same stem.
 """
 
@@ -66,10 +66,10 @@ def load_lines(path: str | Path, limit: int | None = None) -> LineSet:
                 texts.append(text)
             if limit and len(texts) >= limit:
                 break
-    elif path.suffix == ".wptt":
-        from .casia import iter_wptt
+    elif path.suffix in (".ptts", ".wptt"):
+        from .casia import iter_online_page
 
-        for text, ink in iter_wptt(path):
+        for text, ink in iter_online_page(path):
             if text and not ink.is_empty:
                 samples.append(ink)
                 texts.append(text)
@@ -87,8 +87,8 @@ def load_lines(path: str | Path, limit: int | None = None) -> LineSet:
             if limit and len(texts) >= limit:
                 break
     else:
-        raise ValueError(f"{path}: a line set is an ink .jsonl with \"text\", a .tsv of file<TAB>text, a .dgrl or "
-                         ".wptt page or a folder of line images with .txt texts")
+        raise ValueError(f"{path}: a line set is an ink .jsonl with \"text\", a .tsv of file<TAB>text, a .dgrl, "
+                         ".ptts or .wptt page or a folder of line images with .txt texts")
     if not texts:
         raise ValueError(f"{path}: no labelled lines")
     return LineSet(path.stem, samples, texts)

@@ -1,7 +1,7 @@
 """Training a line recognizer on whole written lines with CTC: `python -m hwime.training train-lines RECIPE`.
 
 Lines come from the recipe's [lines] section: real line sets (hwime.training.linesets.load_lines: ink .jsonl with
-"text", .tsv, CASIA .dgrl / .wptt pages, IAM-style folders) and lines composed by hwime.training.linecompose. Each
+"text", .tsv, CASIA .dgrl / .ptts / .wptt pages, IAM-style folders) and lines composed by hwime.training.linecompose. Each
 becomes the network's input exactly as the pad and `recognize --line` make it (hwime.raster.prepare_written_line),
 its text the class indices. A batch holds lines of similar width, padded to the widest with zeros after
 normalization (as the Recognizer pads); the loss is torch.nn.CTCLoss with the blank at 0, each line's frames its

@@ -100,7 +100,7 @@ class TrainConfig:
 class LinesConfig:
     """What `train-lines` learns from: real line sets and composed lines (hwime.training.linecompose)."""
 
-    train: list = field(default_factory=list)  # line sets: ink .jsonl with "text", .tsv, .dgrl / .wptt pages (globs), IAM folders
+    train: list = field(default_factory=list)  # line sets: ink .jsonl with "text", .tsv, .dgrl / .ptts / .wptt pages (globs), IAM folders
     val: list = field(default_factory=list)
     synthetic: int = 0  # composed lines for training
     synthetic_val: int = 0
