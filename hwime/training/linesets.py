@@ -4,8 +4,9 @@ the language side).
 
 Sources: an ink ``.jsonl`` with ``"text"`` per line (../shared/data/lines-dev/online.jsonl); a ``.tsv`` of
 ``file<TAB>text`` beside its images (lines-dev/casia.tsv: image paths relative to the .tsv's folder, or to its
-``casia/`` folder as that set writes them); a CASIA-HWDB2.x ``.dgrl`` page or a CASIA-OLHWDB2.x ``.ptts`` / ``.wptt`` page
-(hwime.training.casia); or an IAM-style folder of line images, each with its text in a ``.txt`` of the same stem.
+``casia/`` folder as that set writes them); a CASIA-HWDB2.x ``.dgrl`` page or a CASIA-OLHWDB2.x ``.ptts`` /
+``.wptt`` page (hwime.training.casia); or an IAM-style folder of line images, each with its text in a ``.txt`` of
+the same stem.
 """
 
 from __future__ import annotations
