@@ -79,12 +79,8 @@ def bench_lines(rec, inks, runs: int = 40) -> dict:
 
     torch.set_num_threads(1)
     lines = [line_of(inks[i * 8 :]) for i in range(max(1, min(runs, len(inks) // 8)))]
-    from .recognizer import LINE_BONUS, LINE_LM_WEIGHT
-
-    lm, first = rec.line_language_model("")
-    # the bundle's own language weight and bonus, as recognize_line decodes
-    weight = float(rec.metadata.get("line_lm_weight", LINE_LM_WEIGHT))
-    bonus = float(rec.metadata.get("line_bonus", LINE_BONUS))
+    lm, _ = rec.line_language_model("")
+    weight, bonus = rec.line_weights()  # the bundle's own, as recognize_line decodes
     frames = [rec.line_log_probs(line) for line in lines]
     beam, whole = [], []
     for lp in frames:

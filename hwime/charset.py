@@ -63,3 +63,10 @@ def read_labels(path: str | Path) -> list[str]:
     if len(set(labels)) != len(labels):
         raise ValueError(f"{path}: duplicate labels")
     return labels
+
+
+def class_set(spec: str) -> list[str]:
+    """A recipe's or a command's classes: a labels file (one character per line) when ``spec`` names one, else a
+    named set (named_set)."""
+    path = Path(spec).expanduser()
+    return read_labels(path) if path.is_file() else named_set(spec)

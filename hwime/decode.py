@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -127,6 +127,12 @@ def position_beam(options: list[list[tuple[int, float]]], beam: int = 10, lm: La
         grown.sort(key=lambda kv: kv[1], reverse=True)
         beams = grown[:beam]
     return beams
+
+
+def cut_columns(spans: Sequence[tuple[int, int]], frame_stride: int) -> list[float]:
+    """The network input's columns halfway between each pair of neighbouring characters' frames: where a line's
+    characters part (in the image for a re-read, in the ink for teaching one character)."""
+    return [(a[1] + 1 + b[0]) / 2 * frame_stride for a, b in zip(spans, spans[1:])]
 
 
 def span_alternatives(log_probs: np.ndarray, span: tuple[int, int], top: int = 10) -> list[tuple[int, float]]:

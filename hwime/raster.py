@@ -13,7 +13,6 @@ Every image the model sees, in training or in the pad, goes through these functi
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -63,6 +62,11 @@ class RasterSpec:
             raise RasterError(f"raster layout must be \"square\" or \"line\", got {self.layout!r}")
         if self.layout == "line" and self.width and self.width < self.size:
             raise RasterError(f"raster width must be 0 or at least size ({self.size}), got {self.width}")
+
+    @property
+    def input_width(self) -> int:
+        """The width of a lone character's network input: ``width`` for a line layout that sets one, else ``size``."""
+        return self.width if self.layout == "line" and self.width else self.size
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -261,9 +265,7 @@ def ink_to_image(ink: Ink, spec: RasterSpec, **render_options) -> np.ndarray:
 
 
 MAX_LINE_CHARS = 40  # a line wider than this many heights is shrunk to fit (the pad's line takes 12)
-
-
-LINE_RENDER_HEIGHT = 96
+LINE_RENDER_HEIGHT = 96  # ink lines are drawn this high (twice the line networks' 48), then prepare_line scales down
 
 
 def _line_render_box(ink: Ink, height: int) -> tuple[int, float]:
@@ -332,19 +334,18 @@ def _line_ink(image: np.ndarray, spec: RasterSpec) -> np.ndarray:
     return find_ink(shrink(image, 4096), spec.threshold)
 
 
-def line_image_pieces(image: np.ndarray, spec: RasterSpec, spans: Sequence[tuple[int, int]],
-                      frame_stride: int) -> list[np.ndarray]:
-    """A line image (as given to prepare_line) and its characters' frame spans -> each character's own image.
-    Neighbours are parted at the palest column within a third of the line's height of the midpoint between their
-    frames (separately written characters have paper between them), the column nearest the midpoint on a tie."""
+def line_image_pieces(image: np.ndarray, spec: RasterSpec, cuts: Sequence[float]) -> list[np.ndarray]:
+    """A line image (as given to prepare_line) and where its characters part, as columns of prepare_line's output
+    (hwime.decode.cut_columns) -> each character's own image. Each cut moves to the palest column within a third of
+    the line's height (separately written characters have paper between them), the one nearest on a tie."""
     line = _line_ink(image, spec)
     h, w = line.shape
     pad = int(round(h * spec.margin))
     to_line = (w + 2 * pad) / _line_width(w + 2 * pad, h + 2 * pad, spec)
     darkness = (255 - line.astype(np.int64)).sum(axis=0)
     bounds = [0]
-    for k in range(len(spans) - 1):
-        middle = (spans[k][1] + 1 + spans[k + 1][0]) / 2 * frame_stride * to_line - pad
+    for column in cuts:
+        middle = column * to_line - pad
         lo = int(np.clip(middle - h / 3, bounds[-1] + 1, w - 1))
         hi = int(np.clip(middle + h / 3, lo + 1, w))
         window = darkness[lo:hi]

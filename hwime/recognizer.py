@@ -172,7 +172,7 @@ class Recognizer:
         if self.ctc and device.type == "cpu" and getattr(model, "fused", False):
             from .ppocrv6 import frozen_for_cpu
 
-            self._fast = frozen_for_cpu(self.model, spec.width or 96)
+            self._fast = frozen_for_cpu(self.model, spec.input_width)
         self.labels = list(labels)
         self.spec = spec
         self.device = device
@@ -455,6 +455,11 @@ class Recognizer:
 
         return lm, self._index.get(context[-1:], -1) if context else -1
 
+    def line_weights(self) -> tuple[float, float]:
+        """(language weight, bonus per character) the line decoder uses: the bundle's tuned ones, else the defaults."""
+        return (float(self.metadata.get("line_lm_weight", LINE_LM_WEIGHT)),
+                float(self.metadata.get("line_bonus", LINE_BONUS)))
+
     def recognize_line(self, sample: Ink | np.ndarray, top: int = 5, context: str = "", decode: str = "beam",
                        beam: int = 10, alternatives: int = 10, language: bool = True,
                        reread: bool = True) -> list[LineCandidate]:
@@ -471,11 +476,10 @@ class Recognizer:
             return []
         use_lm = language and self.use_prior and decode == "beam"
         lm, first = self.line_language_model(context) if use_lm else (None, -1)
-        weight = float(self.metadata.get("line_lm_weight", LINE_LM_WEIGHT)) if use_lm else 0.0
+        weight, bonus = self.line_weights() if use_lm else (0.0, 0.0)
         if decode == "greedy":
             found = [ctc.greedy(log_probs)]
         elif decode == "beam":
-            bonus = float(self.metadata.get("line_bonus", LINE_BONUS)) if use_lm else 0.0
             found = ctc.beam_search(log_probs, max(beam, top), lm, weight, bonus, first_prev=first)
         else:
             raise ValueError(f"decode must be greedy or beam, not {decode!r}")
@@ -532,7 +536,7 @@ class Recognizer:
         from . import decode as ctc
         from .ppocrv6 import FRAME_STRIDE
 
-        pieces = line_image_pieces(image, self.spec, best.spans, FRAME_STRIDE)
+        pieces = line_image_pieces(image, self.spec, ctc.cut_columns(best.spans, FRAME_STRIDE))
         batch = np.stack([prepare_image(piece, self.spec) for piece in pieces])
         probs = self.scores(self.forward(batch), prior=False, features=self._last_features)
         values, indices = probs.topk(min(alternatives, len(self.labels)), dim=1)
@@ -544,12 +548,13 @@ class Recognizer:
     def line_ink_parts(self, ink: Ink, spans: Sequence[tuple[int, int]]) -> list[Ink]:
         """The strokes under each character of a line read from ``ink`` (its frame spans): each stroke goes to the
         character whose frames its horizontal centre falls in, cut halfway between neighbours."""
+        from .decode import cut_columns
         from .ppocrv6 import FRAME_STRIDE
         from .raster import line_column_to_ink_x
 
         if not spans:
             return []
-        cuts = [(spans[k][1] + 1 + spans[k + 1][0]) / 2 * FRAME_STRIDE for k in range(len(spans) - 1)]
+        cuts = cut_columns(spans, FRAME_STRIDE)
         bounds = line_column_to_ink_x(ink, self.spec, np.array(cuts)) if cuts else np.array([])
         parts: list[list] = [[] for _ in spans]
         for stroke in ink.strokes:

@@ -1,15 +1,14 @@
 """User settings in the platform's config folder (platformdirs), as JSON.
 
 Settings are never lost: a file that is not valid JSON is set aside as settings.json.bak (.bak.1, … for later
-ones; never over an earlier backup) or, where the folder is read-only, left alone and defaults are used with a warning the pad keeps on screen; a value of the wrong
-kind falls back to its default and every good value is kept; a file that could not be read is never overwritten.
+ones; never over an earlier backup) or, where the folder is read-only, left alone, and defaults are used with a
+warning the pad keeps on screen; a value of the wrong kind falls back to its default and every good value is kept; a file that could not be read is never overwritten.
 Saving writes a fresh temporary file in the same folder and renames it over the old one.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from platformdirs import user_config_path
 from .files import atomic_write_text, read_regular, set_aside
 
 MAX_SETTINGS_BYTES = 1 << 20
+LANGUAGES = ("auto", "en", "zh")  # the pad's words: as the system, English, Chinese
 
 OUTPUT_MODES = ("copy", "type")
 DEVICES = ("auto", "cpu", "cuda")
@@ -64,7 +64,7 @@ class Settings:
             "recent": lambda v: isinstance(v, list),
             "use_prior": flag, "use_context": flag, "show_pinyin": flag, "suggest": flag, "learn": flag,
             "line_mode": flag,
-            "language": lambda v: v in ("auto", "en", "zh"),
+            "language": lambda v: v in LANGUAGES,
         }
         for name, ok in checks.items():
             value = getattr(self, name)

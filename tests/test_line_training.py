@@ -16,9 +16,9 @@ from hwime.training.recipe import load_recipe
 VOCAB = "中国人大"
 
 
-def texts(seed: int, n: int) -> list[str]:
+def texts(seed: int, n: int, vocab: str = VOCAB) -> list[str]:
     rng = np.random.default_rng(seed)
-    return ["".join(rng.choice(list(VOCAB), size=int(rng.integers(2, 5)))) for _ in range(n)]
+    return ["".join(rng.choice(list(vocab), size=int(rng.integers(2, 5)))) for _ in range(n)]
 
 
 def iam_folder(path, lines):
@@ -146,14 +146,9 @@ def test_v3_network_goes_on_learning_lines_from_a_bundle_with_its_backbone_froze
     except ppocr_import.PaddleImportError as exc:
         pytest.skip(str(exc))
     vocab = "中国人伢"  # tiny's dictionary lacks 伢: the imported network cannot read it until it learns its row
-
-    def phrases(seed, n):
-        rng = np.random.default_rng(seed)
-        return ["".join(rng.choice(list(vocab), size=int(rng.integers(2, 5)))) for _ in range(n)]
-
-    write_dgrl(tmp_path / "page.dgrl", [(t, render_line_ink(line_ink(t))) for t in phrases(5, 48)])
-    iam_folder(tmp_path / "iam", phrases(6, 48))
-    iam_folder(tmp_path / "val", phrases(7, 12))
+    write_dgrl(tmp_path / "page.dgrl", [(t, render_line_ink(line_ink(t))) for t in texts(5, 48, vocab)])
+    iam_folder(tmp_path / "iam", texts(6, 48, vocab))
+    iam_folder(tmp_path / "val", texts(7, 12, vocab))
     ppocr_import.import_ppocr("tiny", tmp_path / "imported.pt", sorted(vocab))
     start = export_bundle(tmp_path / "imported.pt", tmp_path / "start.pt")  # a bundle, as the shipped model is
     lines = load_recipe("training/ppocrv6-small-lines.toml", [

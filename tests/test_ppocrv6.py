@@ -142,6 +142,7 @@ def test_a_written_line_comes_back_as_the_string(tiny_v3):
 
 
 def test_a_scanned_line_is_cut_at_the_paper_between_characters():
+    from hwime.decode import cut_columns
     from hwime.raster import RasterSpec, line_image_pieces, prepare_line
 
     spec = RasterSpec(size=48, threshold=255, margin=0.15, layout="line", width=96)
@@ -154,12 +155,12 @@ def test_a_scanned_line_is_cut_at_the_paper_between_characters():
     scale = width / (360 + 2 * 9) / 8  # frames per column of the ink: cropped 360 wide, 9 px margin each side
     centres = [(a + b) / 2 - 20 + 9 for a, b in blocks]
     spans = [(int(c * scale) - 1, int(c * scale) + 1) for c in centres]
-    pieces = line_image_pieces(image, spec, spans, 8)
+    pieces = line_image_pieces(image, spec, cut_columns(spans, 8))
     assert [p.shape[1] for p in pieces] == [pytest.approx(b - a, abs=30) for a, b in blocks]
     for piece, (a, b) in zip(pieces, blocks):
         dark = np.flatnonzero((piece < 128).any(axis=0))
         assert dark[-1] - dark[0] + 1 == b - a  # one whole block in each piece, nothing of its neighbours
-    assert len(line_image_pieces(image, spec, spans[:1], 8)) == 1
+    assert len(line_image_pieces(image, spec, cut_columns(spans[:1], 8))) == 1
 
 
 def test_a_scanned_line_is_reread_character_by_character(tiny_v3):

@@ -278,7 +278,7 @@ def cmd_import_ppocr(args) -> int:
     from .. import charset
     from .ppocr_import import import_ppocr
 
-    classes = charset.read_labels(args.classes) if Path(args.classes).is_file() else charset.named_set(args.classes)
+    classes = charset.class_set(args.classes)
     out = Path(args.out or Path("runs") / f"ppocrv6-{args.tier}" / "imported.pt")
     summary = import_ppocr(args.tier, out, classes, args.onnx, args.dict)
     print(f"wrote {out}: {summary['classes']} classes, {summary['from_dictionary']} from the dictionary's "

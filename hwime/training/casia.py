@@ -137,15 +137,24 @@ def write_pot(path: str | Path, samples: list[tuple[str, list[np.ndarray]]]) -> 
 DGRL_FIXED = 36  # header bytes besides the illustration
 
 
+def _uint_reader(path: str | Path, buf: np.ndarray):
+    """uint(at, size): the little-endian unsigned integer of ``size`` bytes at ``at``; a file that ends before it
+    is a CasiaFormatError at that offset."""
+    data, n = memoryview(buf), len(buf)
+
+    def uint(at: int, size: int = 4) -> int:
+        if at + size > n:
+            raise CasiaFormatError(path, at, f"the file ends {at + size - n} bytes early")
+        return int.from_bytes(data[at : at + size], "little")
+
+    return uint
+
+
 def iter_dgrl(path: str | Path) -> Iterator[tuple[str, np.ndarray]]:
     """(text, uint8 line image (height, width)) for each text line of a .dgrl page."""
     buf = np.fromfile(path, dtype=np.uint8)
     data, n = memoryview(buf), len(buf)
-
-    def u32(at: int) -> int:
-        if at + 4 > n:
-            raise CasiaFormatError(path, at, f"the file ends {at + 4 - n} bytes early")
-        return int.from_bytes(data[at : at + 4], "little")
+    u32 = _uint_reader(path, buf)
 
     header = u32(0)
     if header < DGRL_FIXED or header > n or bytes(data[4:8]) != b"DGRL":
@@ -202,11 +211,7 @@ def iter_online_page(path: str | Path) -> Iterator[tuple[str, Ink]]:
     """(text, ink) for each text line of a CASIA online text page (.ptts or .wptt)."""
     buf = np.fromfile(path, dtype=np.uint8)
     data, n = memoryview(buf), len(buf)
-
-    def uint(at: int, size: int) -> int:
-        if at + size > n:
-            raise CasiaFormatError(path, at, f"the file ends {at + size - n} bytes early")
-        return int.from_bytes(data[at : at + size], "little")
+    uint = _uint_reader(path, buf)
 
     header = uint(0, 4)
     if header < ONLINE_PAGE_FIXED or header > n:

@@ -180,10 +180,8 @@ def prepare(recipe: Recipe, out: str | Path, skip_bad: bool = False, workers: in
         labels = sorted({c for _, file_labels in train_real for c in file_labels})
         if not labels:
             raise ValueError('classes = "found" needs .gnt or .pot training files')
-    elif d.classes.endswith(".txt"):  # a labels file, one character per line (an ablation's class subset)
-        labels = charset.read_labels(Path(d.classes).expanduser())
-    else:
-        labels = charset.named_set(d.classes)
+    else:  # a named set, or a labels file (an ablation's class subset)
+        labels = charset.class_set(d.classes)
     index = {c: i for i, c in enumerate(labels)}
 
     fonts = recipe_fonts(recipe) if d.synthetic_per_class or d.synthetic_val_per_class else []

@@ -193,7 +193,7 @@ def write_report(rec: Recognizer, results: list[dict], latency: dict, out: str |
     out.mkdir(parents=True, exist_ok=True)
     plots = _plots(run_log, results, out)
     lines = [f"# {title}", "", f"Model: `{rec.path}` ({rec.metadata.get('arch', '?')}, {len(rec.labels)} classes, "
-             f"input {rec.spec.size}x{rec.spec.width if rec.spec.layout == 'line' and rec.spec.width else rec.spec.size})", "", extra_md, "",
+             f"input {rec.spec.size}x{rec.spec.input_width})", "", extra_md, "",
              "## Accuracy (classifying against the full label set)", "",
              f"Ranked as the pad ranks: the model's probabilities with the usage prior, λ = {rec.prior_weight:g}. "
              "*Usage-weighted* weighs each class's accuracy by how often people write it (what someone writing "

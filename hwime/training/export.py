@@ -64,8 +64,7 @@ def export_onnx(bundle: str | Path, out: str | Path, tolerance: float = 1e-3) ->
         raise RuntimeError("ONNX export needs `pip install onnx onnxruntime`") from None
     rec = Recognizer.load(bundle, "cpu")
     size = rec.spec.size
-    width = rec.spec.width if rec.spec.layout == "line" and rec.spec.width else size
-    sample = torch.randn(4, 1, size, width)
+    sample = torch.randn(4, 1, size, rec.spec.input_width)
     # a line recognizer reads any width (frames = width / 8)
     axes = {"image": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "frames"}} if rec.ctc else \
         {"image": {0: "batch"}, "logits": {0: "batch"}}

@@ -23,7 +23,7 @@ from PIL import Image
 from ..language import Language, load_language
 from ..raster import find_ink, render_ink
 from .strokedata import StrokeTable
-from .synthetic import StrokeStyle, _glyph, _tofu, synth_strokes
+from .synthetic import StrokeStyle, font_glyph, font_has, synth_strokes
 
 # the commonest Chinese surnames, about 70% of people between them
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
@@ -162,7 +162,7 @@ class LineComposer:
     def _font_for(self, text: str, rng: np.random.Generator) -> str | None:
         for i in rng.permutation(len(self.fonts)):
             path = self.fonts[int(i)]
-            if all(_glyph(path, c).tobytes() != _tofu(path) for c in set(text)):
+            if all(font_has(path, c) for c in set(text)):
                 return path
         return None
 
@@ -175,7 +175,7 @@ class LineComposer:
         path = font or self._font_for(ch, rng)
         if path is None:
             return None
-        return find_ink(np.asarray(_glyph(path, ch)), 250)
+        return find_ink(np.asarray(font_glyph(path, ch)), 250)
 
     def sample(self, rng: np.random.Generator) -> tuple[str, np.ndarray]:
         """A string and its image; a character that could not be drawn is left out of both."""

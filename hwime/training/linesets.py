@@ -11,9 +11,11 @@ the same stem.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -38,61 +40,46 @@ class LineSet:
 
 def load_lines(path: str | Path, limit: int | None = None) -> LineSet:
     path = Path(path)
-    samples, texts = [], []
+    pairs = ((sample, text) for sample, text in _line_pairs(path) if text)
+    kept = list(itertools.islice(pairs, limit or None))  # a .tsv or a folder loads no image beyond the limit
+    if not kept:
+        raise ValueError(f"{path}: no labelled lines")
+    return LineSet(path.stem, [sample for sample, _ in kept], [text for _, text in kept])
+
+
+def _line_pairs(path: Path) -> Iterator[tuple]:
+    """(ink or grayscale image, text) for each line the file or folder holds, unlabelled ones included."""
     if path.suffix == ".jsonl":
         for _, ink, text in iter_jsonl(path, "text"):
-            if isinstance(ink, Ink) and text:
-                samples.append(ink)
-                texts.append(text)
-            if limit and len(texts) >= limit:
-                break
+            if isinstance(ink, Ink):
+                yield ink, text
     elif path.suffix == ".tsv":
         for row in path.read_text(encoding="utf-8").splitlines():
             name, _, text = row.partition("\t")
-            if not name or not text:
-                continue
-            image = path.parent / name
-            if not image.exists():
-                image = path.parent / path.stem / name
-            samples.append(load_image(image))
-            texts.append(text)
-            if limit and len(texts) >= limit:
-                break
+            if name and text:
+                image = path.parent / name
+                yield load_image(image if image.exists() else path.parent / path.stem / name), text
     elif path.suffix == ".dgrl":
         from .casia import iter_dgrl
 
         for text, image in iter_dgrl(path):
-            if text:
-                samples.append(np.array(image))
-                texts.append(text)
-            if limit and len(texts) >= limit:
-                break
+            yield np.array(image), text
     elif path.suffix in (".ptts", ".wptt"):
         from .casia import iter_online_page
 
         for text, ink in iter_online_page(path):
-            if text and not ink.is_empty:
-                samples.append(ink)
-                texts.append(text)
-            if limit and len(texts) >= limit:
-                break
+            if not ink.is_empty:
+                yield ink, text
     elif path.is_dir():  # IAM-style: 0001.png beside 0001.txt
         from ..raster import IMAGE_SUFFIXES
 
         for image in sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
             label = image.with_suffix(".txt")
-            text = label.read_text(encoding="utf-8").strip() if label.exists() else ""
-            if text:
-                samples.append(load_image(image))
-                texts.append(text)
-            if limit and len(texts) >= limit:
-                break
+            if label.exists() and (text := label.read_text(encoding="utf-8").strip()):
+                yield load_image(image), text
     else:
         raise ValueError(f"{path}: a line set is an ink .jsonl with \"text\", a .tsv of file<TAB>text, a .dgrl, "
                          ".ptts or .wptt page or a folder of line images with .txt texts")
-    if not texts:
-        raise ValueError(f"{path}: no labelled lines")
-    return LineSet(path.stem, samples, texts)
 
 
 def score_lines(rec, data: LineSet, decodings: dict = DECODINGS, top: int = 5) -> dict:

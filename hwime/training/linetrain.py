@@ -94,7 +94,7 @@ def resolve_labels(recipe: Recipe, texts: list[str]) -> list[str]:
     classes = recipe.data.classes
     if classes == "found":
         return sorted({c for t in texts for c in t})
-    return charset.read_labels(classes) if Path(classes).is_file() else charset.named_set(classes)
+    return charset.class_set(classes)
 
 
 def batches(widths: list[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:

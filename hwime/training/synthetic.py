@@ -192,10 +192,16 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
 @lru_cache(maxsize=16)
 def _tofu(path: str) -> bytes:
     """The font's missing-glyph box, to recognize characters it lacks."""
-    return _glyph(path, "\U000f0000").tobytes()
+    return font_glyph(path, "\U000f0000").tobytes()
 
 
-def _glyph(path: str, ch: str) -> Image.Image:
+def font_has(path: str, ch: str) -> bool:
+    """Whether the font draws ``ch`` (not its missing-glyph box)."""
+    return font_glyph(path, ch).tobytes() != _tofu(path)
+
+
+def font_glyph(path: str, ch: str) -> Image.Image:
+    """``ch`` in the font, black on a white 144² square."""
     font = _font(path, 96)
     image = Image.new("L", (144, 144), 255)
     ImageDraw.Draw(image).text((24, 12), ch, font=font, fill=0)
@@ -204,8 +210,8 @@ def _glyph(path: str, ch: str) -> Image.Image:
 
 def render_font(ch: str, font_path: str, rng: np.random.Generator, spec: RasterSpec) -> np.ndarray | None:
     """A font glyph with rotation, shear, scale, a coarse elastic warp and stroke weight change; None if missing."""
-    glyph = _glyph(font_path, ch)
-    if glyph.tobytes() == _tofu(font_path):
+    glyph = font_glyph(font_path, ch)
+    if glyph.tobytes() == _tofu(font_path):  # one rendering: this is the training data's path
         return None
     ink = Image.eval(glyph, lambda v: 255 - v)  # ink = bright, so transforms pad with empty paper
     a = _affine(rng, 8.0, 0.25, 0.18)

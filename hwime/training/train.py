@@ -23,7 +23,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .. import charset
-from ..model import build_model, ctc_arch
+from ..model import build_model
 from ..raster import RasterSpec, normalize
 from ..recognizer import pick_device
 from . import checkpoint

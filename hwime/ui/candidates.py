@@ -179,6 +179,8 @@ class LineCells(QWidget):
             self._row.removeWidget(b)
             b.deleteLater()
         self.buttons = []
+        best, other = styles(self)
+        fixed_style = DARK_FIXED_STYLE if is_dark(self.palette()) else FIXED_STYLE
         for i, ch in enumerate(text):
             b = QPushButton(ch)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -187,8 +189,6 @@ class LineCells(QWidget):
             font.setPixelSize(20)
             b.setFont(font)
             b.setToolTip(self.tr("{0}: click to see what else this character could be").format(ch))
-            best, other = styles(self)
-            fixed_style = DARK_FIXED_STYLE if is_dark(self.palette()) else FIXED_STYLE
             b.setStyleSheet(best if i == selected else fixed_style if i in fixed else other)
             b.clicked.connect(lambda _=False, i=i: self.cellClicked.emit(i))
             self._row.addWidget(b)

@@ -9,8 +9,6 @@ from PySide6.QtGui import QGuiApplication, QPalette
 
 from ..bundled import asset_path
 
-LANGUAGES = ("auto", "en", "zh")
-
 
 def wants_chinese(language: str, locale: str | None = None) -> bool:
     if language == "auto":

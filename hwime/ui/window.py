@@ -16,7 +16,7 @@ from ..settings import DEVICES, OUTPUT_MODES, Settings, save_settings
 from .candidates import KEY_LABELS, CandidateBar, LineCells
 from .canvas import LINE_ASPECT, WritingCanvas
 from .i18n import is_dark
-from .worker import RecognitionWorker, WorkerThread
+from .worker import LINE_CANDIDATES, RecognitionWorker, WorkerThread
 
 RECENT_SHOWN = 12
 CONTEXT_KEPT = 8  # characters of what this pad sent, used to rank the next one and to offer continuations
@@ -259,10 +259,17 @@ class PadWindow(QWidget):
         on = self.settings.line_mode
         self.canvas.set_line_mode(on)
         self.canvas_box.relayout()
-        self.bar.set_count(4 if on else self.settings.candidate_count, per_row=2 if on else 10)
+        self._size_bar()
         self.lines, self.fixed, self.alternatives_for = [], {}, None
         self.cells.show_text("")
         self.cells.setVisible(on)
+
+    def _size_bar(self) -> None:
+        """The candidate bar for the mode: whole strings in a few wide cells, or the characters the settings ask."""
+        if self.settings.line_mode:
+            self.bar.set_count(LINE_CANDIDATES, per_row=2)
+        else:
+            self.bar.set_count(self.settings.candidate_count)
 
     def _show_lines(self) -> None:
         self.bar.set_candidates(self.lines)
@@ -505,10 +512,7 @@ class PadWindow(QWidget):
         old_model = (self.settings.model_path, self.settings.device)
         dialog.apply(self.settings)
         self.canvas.set_pen_width(self.settings.pen_width)
-        if self.settings.line_mode:
-            self.bar.set_count(4, per_row=2)
-        else:
-            self.bar.set_count(self.settings.candidate_count)
+        self._size_bar()
         self.bar.set_reading(self._reading if self.settings.show_pinyin else None)
         self.worker.top = self.settings.candidate_count
         self._apply_options()
