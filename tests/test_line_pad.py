@@ -76,3 +76,20 @@ def test_switching_modes_keeps_the_ink_and_is_remembered(qtbot, line_pad):
     assert abs(pad.canvas.width() - pad.canvas.height()) <= 1
     saved = json.loads(pad.settings_path.read_text(encoding="utf-8"))
     assert saved["line_mode"] is False
+
+
+def test_the_cells_stay_at_the_left_however_often_they_are_shown(qtbot):
+    from hwime.ui.candidates import LineCells
+
+    cells = LineCells()
+    qtbot.addWidget(cells)
+    cells.resize(600, 40)
+    cells.show()
+    cells.show_text("中国人")
+    qtbot.wait(20)
+    first = cells.buttons[0].geometry().x()
+    for text in ["中国", "中国人民", "中", "中国人"] * 5:  # a line rewritten stroke by stroke, many times
+        cells.show_text(text)
+    qtbot.wait(20)
+    assert cells.buttons[0].geometry().x() == first <= 4  # nothing piles up before the first cell
+    assert cells._row.count() == len("中国人") + 1  # the three cells and one stretch after them

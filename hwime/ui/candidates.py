@@ -175,9 +175,10 @@ class LineCells(QWidget):
 
     def show_text(self, text: str, fixed: frozenset = frozenset(), selected: int | None = None) -> None:
         self.text = text
-        for b in self.buttons:
-            self._row.removeWidget(b)
-            b.deleteLater()
+        while self._row.count():  # the cells and the stretch after them: a stretch left behind pushes cells right
+            item = self._row.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
         self.buttons = []
         best, other = styles(self)
         fixed_style = DARK_FIXED_STYLE if is_dark(self.palette()) else FIXED_STYLE
