@@ -93,3 +93,26 @@ def test_the_cells_stay_at_the_left_however_often_they_are_shown(qtbot):
     qtbot.wait(20)
     assert cells.buttons[0].geometry().x() == first <= 4  # nothing piles up before the first cell
     assert cells._row.count() == len("中国人") + 1  # the three cells and one stretch after them
+
+
+def test_a_pad_restarted_in_line_mode_comes_back_where_and_as_large_as_it_was(qtbot, tiny_v3, settings_path, tmp_path):
+    from hwime.settings import load_settings
+
+    first = shown_pad(qtbot, PadWindow(Settings(model_path=str(tiny_v3), device="cpu", line_mode=True, suggest=False),
+                                       settings_path, profile_dir=tmp_path / "profile"), (700, 420), timeout=30000)
+    first.move(60, 90)
+    qtbot.waitUntil(lambda: first.pos().x() == 60, timeout=2000)
+    place = (first.pos(), first.size())
+    first.close()
+    first.shutdown()
+    saved, _ = load_settings(settings_path)
+    assert saved.line_mode and saved.geometry
+
+    again = PadWindow(saved, settings_path, profile_dir=tmp_path / "profile")
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitUntil(lambda: again.model_ready, timeout=30000)
+    assert (again.pos(), again.size()) == place
+    assert load_settings(settings_path)[0].geometry == saved.geometry  # starting did not overwrite the saved place
+    again.close()
+    again.shutdown()

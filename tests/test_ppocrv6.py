@@ -310,8 +310,14 @@ def test_the_frozen_cpu_network_gives_the_eager_answers(tiny_v3):
         x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32))
         with torch.inference_mode():
             logits, features = rec._fast(x)
-            assert torch.allclose(logits, rec.model(x), atol=1e-4)
-            assert features.shape == (shape[0], shape[3] // 8, 80)
+            eager = rec.model(x)
+        # relative to the logits' scale (~10): the two paths round differently on different CPUs
+        assert (logits - eager).abs().max() <= 1e-4 * eager.abs().max()
+        # what the pad uses: the probabilities, and a first answer the eager network ranks as high (up to rounding)
+        assert (logits.softmax(-1) - eager.softmax(-1)).abs().max() < 1e-4
+        best = eager.gather(-1, logits.argmax(-1, keepdim=True)).squeeze(-1)
+        assert torch.all(best >= eager.max(-1).values - 1e-4 * eager.abs().max())
+        assert features.shape == (shape[0], shape[3] // 8, 80)
 
 
 def test_dgrl_pages_and_iam_folders_are_line_sets(tiny_v3, tmp_path):

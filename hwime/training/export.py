@@ -57,7 +57,8 @@ def set_bundle_values(path: str | Path, **values) -> Path:
 
 
 def export_onnx(bundle: str | Path, out: str | Path, tolerance: float = 1e-3) -> float:
-    """ONNX copy of a bundle's network; checks with onnxruntime that logits agree; returns the max difference."""
+    """ONNX copy of a bundle's network; checks with onnxruntime that logits agree; returns the largest
+    difference relative to the logits' scale (their largest magnitude), so the check holds on any CPU."""
     try:
         import onnxruntime
     except ImportError:
@@ -74,9 +75,9 @@ def export_onnx(bundle: str | Path, out: str | Path, tolerance: float = 1e-3) ->
     with torch.inference_mode():
         expected = rec.model(sample).numpy()
     got = session.run(None, {"image": sample.numpy()})[0]
-    diff = float(np.abs(expected - got).max())
+    diff = float(np.abs(expected - got).max() / max(float(np.abs(expected).max()), 1e-12))
     if diff > tolerance:
-        raise RuntimeError(f"ONNX output differs from PyTorch by {diff:.2e} (> {tolerance})")
+        raise RuntimeError(f"ONNX output differs from PyTorch by {diff:.2e} of the logits' scale (> {tolerance})")
     return diff
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QRect, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent, QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
@@ -208,11 +208,14 @@ class PadWindow(QWidget):
 
         self._mode_applied: str | None = None
         self._apply_mode()
-        self.line_button.setChecked(settings.line_mode)
-        self._apply_line_mode()
-        self._refresh_recent()
+        # the saved place and size first, and the Line button set without its signal: set_line_mode saves the
+        # settings, which at this point would overwrite the saved geometry with the unplaced window's
         if settings.geometry:
             self.restoreGeometry(QByteArray.fromBase64(settings.geometry.encode()))
+        with QSignalBlocker(self.line_button):
+            self.line_button.setChecked(settings.line_mode)
+        self._apply_line_mode()
+        self._refresh_recent()
         for w in warnings:
             self.warnings.add(w)
         self.show_status(self.tr("Loading the model…"))
@@ -535,6 +538,7 @@ class PadWindow(QWidget):
 
     def shutdown(self) -> None:
         self._thread.stop()
+        self.deliverer.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save()
