@@ -4,12 +4,12 @@
 <context>
     <name>CandidateBar</name>
     <message>
-        <location filename="../hwime/ui/candidates.py" line="128"/>
+        <location filename="../hwime/ui/candidates.py" line="137"/>
         <source>key {0}, {1:.0%} likely</source>
         <translation>按键 {0}，可能性 {1:.0%}</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/candidates.py" line="129"/>
+        <location filename="../hwime/ui/candidates.py" line="138"/>
         <source>{0:.0%} likely</source>
         <translation>可能性 {0:.0%}</translation>
     </message>
@@ -17,7 +17,7 @@
 <context>
     <name>LineCells</name>
     <message>
-        <location filename="../hwime/ui/candidates.py" line="178"/>
+        <location filename="../hwime/ui/candidates.py" line="192"/>
         <source>{0}: click to see what else this character could be</source>
         <translation>{0}：点击查看这个字还可能是什么</translation>
     </message>
@@ -25,173 +25,173 @@
 <context>
     <name>PadWindow</name>
     <message>
-        <location filename="../hwime/ui/window.py" line="122"/>
+        <location filename="../hwime/ui/window.py" line="125"/>
         <source>hwime — handwriting</source>
         <translation>hwime — 手写输入</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="132"/>
+        <location filename="../hwime/ui/window.py" line="135"/>
         <source>Undo</source>
         <translation>撤销</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="133"/>
+        <location filename="../hwime/ui/window.py" line="136"/>
         <source>Remove the last stroke (Backspace, right click); right after a pick, bring its drawing back to pick another candidate</source>
         <translation>删去最后一笔（退格键、右键）；刚选字后按它，找回那次的笔迹，改选别的候选</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="135"/>
+        <location filename="../hwime/ui/window.py" line="138"/>
         <source>Clear</source>
         <translation>清除</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="135"/>
+        <location filename="../hwime/ui/window.py" line="138"/>
         <source>Start over (Esc)</source>
         <translation>重新开始（Esc）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="136"/>
+        <location filename="../hwime/ui/window.py" line="139"/>
         <source>Send 1st</source>
         <translation>上屏首选</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="136"/>
+        <location filename="../hwime/ui/window.py" line="139"/>
         <source>Send the best candidate (Space)</source>
         <translation>发送第一个候选（空格）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="137"/>
+        <location filename="../hwime/ui/window.py" line="140"/>
         <source>Switch between copying to the clipboard and typing into the focused window</source>
         <translation>在复制到剪贴板和输入到当前窗口之间切换</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="138"/>
+        <location filename="../hwime/ui/window.py" line="141"/>
         <source>Line</source>
         <translation>整行</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="139"/>
+        <location filename="../hwime/ui/window.py" line="142"/>
         <source>Write a whole phrase in a wide line (on) or one character in the square box (off)</source>
         <translation>在宽行里写一整句（开），或在方格里写一个字（关）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="143"/>
+        <location filename="../hwime/ui/window.py" line="146"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="143"/>
+        <location filename="../hwime/ui/window.py" line="146"/>
         <source>Output, candidates, pen, model</source>
         <translation>输出、候选、笔、模型</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="157"/>
+        <location filename="../hwime/ui/window.py" line="160"/>
         <source>Recent:</source>
         <translation>最近：</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="215"/>
-        <location filename="../hwime/ui/window.py" line="510"/>
+        <location filename="../hwime/ui/window.py" line="221"/>
+        <location filename="../hwime/ui/window.py" line="531"/>
         <source>Loading the model…</source>
         <translation>正在加载模型…</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="251"/>
+        <location filename="../hwime/ui/window.py" line="257"/>
         <source>Line: write a phrase, then pick the whole string; click a character below to fix it.</source>
         <translation>整行：写一句话，再选整串；点下面的字可以改正。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="252"/>
+        <location filename="../hwime/ui/window.py" line="258"/>
         <source>Write one character in the box.</source>
         <translation>在方格里写一个字。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="275"/>
+        <location filename="../hwime/ui/window.py" line="288"/>
         <source>Pick what character {0} should be.</source>
         <translation>选出第 {0} 个字应该是什么。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="296"/>
+        <location filename="../hwime/ui/window.py" line="309"/>
         <source>Character {0} is now {1}; pick the string to send it.</source>
         <translation>第 {0} 个字已改为 {1}；选这一串即可发送。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="318"/>
+        <location filename="../hwime/ui/window.py" line="334"/>
         <source>Recognition failed: {0}. Keep writing or clear to try again.</source>
         <translation>识别失败：{0}。继续写或清除后重试。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="322"/>
+        <location filename="../hwime/ui/window.py" line="338"/>
         <source>Ready — {0}.</source>
         <translation>就绪 — {0}。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="328"/>
+        <location filename="../hwime/ui/window.py" line="344"/>
         <source>No recognizer: {0}</source>
         <translation>没有识别器：{0}</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="364"/>
+        <location filename="../hwime/ui/window.py" line="380"/>
         <source>{0} typed</source>
         <translation>已输入 {0}</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="364"/>
+        <location filename="../hwime/ui/window.py" line="380"/>
         <source>{0} copied to the clipboard</source>
         <translation>已复制 {0} 到剪贴板</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="383"/>
+        <location filename="../hwime/ui/window.py" line="401"/>
         <source>Write a phrase in the line; click a string or press 1–9, 0, Space.</source>
         <translation>在行里写一句话；点选一串，或按 1–9、0、空格。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="384"/>
+        <location filename="../hwime/ui/window.py" line="402"/>
         <source>Write a phrase in the line; click a string.</source>
         <translation>在行里写一句话；点选一串。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="385"/>
+        <location filename="../hwime/ui/window.py" line="403"/>
         <source>Write a character; click a candidate or press 1–9, 0, Space.</source>
         <translation>写一个字；点选候选，或按 1–9、0、空格。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="386"/>
+        <location filename="../hwime/ui/window.py" line="404"/>
         <source>Write a character; click a candidate.</source>
         <translation>写一个字；点选候选。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="419"/>
+        <location filename="../hwime/ui/window.py" line="441"/>
         <source>The last drawing is back: pick the right candidate (the wrong one was already sent).</source>
         <translation>上次的笔迹回来了：选出正确的候选（错的那个已经发出）。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="428"/>
+        <location filename="../hwime/ui/window.py" line="450"/>
         <source>{0} again</source>
         <translation>再发一次 {0}</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="441"/>
+        <location filename="../hwime/ui/window.py" line="463"/>
         <source>Mode: type — a click on a candidate types it into the window you were working in.</source>
         <translation>模式：输入 — 点选候选，就输入到你正在用的窗口。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="443"/>
+        <location filename="../hwime/ui/window.py" line="465"/>
         <source>Mode: copy — a click on a candidate (or 1–9, 0, Space) copies it.</source>
         <translation>模式：复制 — 点选候选（或按 1–9、0、空格）即复制。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="448"/>
+        <location filename="../hwime/ui/window.py" line="470"/>
         <source>Mode: type</source>
         <translation>模式：输入</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="448"/>
+        <location filename="../hwime/ui/window.py" line="470"/>
         <source>Mode: copy</source>
         <translation>模式：复制</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="519"/>
+        <location filename="../hwime/ui/window.py" line="544"/>
         <source>Could not save settings ({0}); they apply until the pad closes.</source>
         <translation>无法保存设置（{0}）；在关闭前仍然有效。</translation>
     </message>
@@ -199,88 +199,99 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../hwime/ui/window.py" line="540"/>
+        <location filename="../hwime/ui/window.py" line="566"/>
         <source>hwime settings</source>
         <translation>hwime 设置</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="555"/>
+        <location filename="../hwime/ui/window.py" line="581"/>
         <source>the bundled model</source>
         <translation>自带模型</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="561"/>
+        <location filename="../hwime/ui/window.py" line="587"/>
         <source>Output (copy to clipboard / type into the focused window)</source>
         <translation>输出（复制到剪贴板 / 输入到当前窗口）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="562"/>
+        <location filename="../hwime/ui/window.py" line="588"/>
         <source>Candidates shown</source>
         <translation>候选个数</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="563"/>
+        <location filename="../hwime/ui/window.py" line="589"/>
         <source>Pen width (pixels)</source>
         <translation>笔宽（像素）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="564"/>
+        <location filename="../hwime/ui/window.py" line="590"/>
         <source>Run the model on</source>
         <translation>模型运行在</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="565"/>
-        <location filename="../hwime/ui/window.py" line="598"/>
+        <location filename="../hwime/ui/window.py" line="591"/>
+        <location filename="../hwime/ui/window.py" line="631"/>
         <source>Model bundle</source>
         <translation>模型文件</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="566"/>
+        <location filename="../hwime/ui/window.py" line="592"/>
         <source>Rank common characters first</source>
         <translation>常用字排在前面</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="568"/>
+        <location filename="../hwime/ui/window.py" line="594"/>
         <source>Rank by the characters sent just before</source>
         <translation>按刚发送的字排序</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="570"/>
+        <location filename="../hwime/ui/window.py" line="596"/>
         <source>Show pinyin under the candidates</source>
         <translation>在候选下显示拼音</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="572"/>
+        <location filename="../hwime/ui/window.py" line="598"/>
         <source>Offer continuations (associated words) after a pick</source>
         <translation>选字后提供联想词</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="574"/>
+        <location filename="../hwime/ui/window.py" line="600"/>
         <source>Learn my handwriting from my picks (kept on this computer)</source>
         <translation>从我的选择学习我的笔迹（只保存在这台电脑上）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="577"/>
+        <location filename="../hwime/ui/window.py" line="603"/>
+        <location filename="../hwime/ui/window.py" line="608"/>
         <source>as the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="582"/>
+        <location filename="../hwime/ui/window.py" line="604"/>
+        <source>both (简/繁, kana and symbols too)</source>
+        <translation>简繁都要（也有假名和符号）</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="614"/>
+        <source>Script I write</source>
+        <translation>我写的字（简体/繁体）</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="615"/>
         <source>Language of the pad (from its next start)</source>
         <translation>界面语言（下次启动起生效）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="583"/>
+        <location filename="../hwime/ui/window.py" line="616"/>
         <source>Forget what was learned ({0} samples)</source>
         <translation>忘记学到的笔迹（{0} 个样本）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="594"/>
+        <location filename="../hwime/ui/window.py" line="627"/>
         <source>Forgotten when you press OK</source>
         <translation>按“确定”后忘记</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="598"/>
+        <location filename="../hwime/ui/window.py" line="631"/>
         <source>hwime model (*.pt)</source>
         <translation>hwime 模型 (*.pt)</translation>
     </message>
@@ -288,12 +299,12 @@
 <context>
     <name>WarningBar</name>
     <message>
-        <location filename="../hwime/ui/window.py" line="90"/>
+        <location filename="../hwime/ui/window.py" line="93"/>
         <source>Dismiss</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="90"/>
+        <location filename="../hwime/ui/window.py" line="93"/>
         <source>Hide these warnings</source>
         <translation>隐藏这些警告</translation>
     </message>

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-DEFAULT_MODEL = "hwime-gb2312.pt"
+DEFAULT_MODEL = "hwime-all.pt"
 
 
 def asset_path(name: str) -> Path:

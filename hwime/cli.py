@@ -175,10 +175,13 @@ def cmd_recognize(args: argparse.Namespace) -> int:
     from .personal import Profile
     from .recognizer import ModelError, Recognizer, RecognitionError
 
+    script = _script(args.script, "recognize")
+    if script is None:
+        return 2
     try:
         # --learn without --profile learns into a throwaway profile: the user's own is never touched
         profile = Profile(args.profile) if args.profile else Profile(None)
-        rec = Recognizer.load(args.model, args.device, profile=profile)
+        rec = Recognizer.load(args.model, args.device, profile=profile, script=script)
     except ModelError as exc:
         print(f"hwime: {exc}", file=sys.stderr)
         return 2
@@ -276,14 +279,29 @@ def _recognize_lines(rec, args: argparse.Namespace) -> int:
     return failures
 
 
+def _script(value: str | None, command: str) -> str | None:
+    """--script checked (default: from the locale); None after one line on stderr for an unknown value."""
+    from .script import ScriptError, check_script, default_script
+
+    try:
+        return check_script(value) if value is not None else default_script()
+    except ScriptError as exc:
+        print(f"hwime {command}: --script: {exc}", file=sys.stderr)
+        return None
+
+
 def cmd_suggest(args: argparse.Namespace) -> int:
     from .language import LanguageError, load_language
 
     if args.top < 1:
         print("hwime suggest: --top must be at least 1", file=sys.stderr)
         return 2
+    script = _script(args.script, "suggest")
+    if script is None:
+        return 2
     try:
-        suggestions = load_language().continuations(args.text, args.top)
+        suggestions = load_language(script="traditional" if script == "traditional" else "simplified").continuations(
+            args.text, args.top)
     except LanguageError as exc:
         print(f"hwime: {exc}", file=sys.stderr)
         return 2
@@ -326,6 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
                         '[{"text", "score"}], "chars": [[{"char", "score"}]]}')
     p.add_argument("--decode", choices=["greedy", "beam"], default="beam",
                    help="--line: greedy (best frame by frame) or beam search with the language side (default)")
+    p.add_argument("--script", metavar="SCRIPT",
+                   help="simplified, traditional or both: the writer's script; a candidate of the other script is "
+                        "folded into its form in this one (這 → 这 for simplified); both shows forms as recognized, "
+                        "kana and symbols too (default: traditional for a zh_TW, zh_HK or zh_MO locale, else simplified)")
     p.add_argument("--model", dest="model", default=argparse.SUPPRESS, help="model bundle")
     p.add_argument("--device", dest="device", choices=["auto", "cpu", "cuda"], default=argparse.SUPPRESS,
                    help="where the model runs (default auto)")
@@ -334,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text", metavar="TEXT", help="what was written so far; its last one or two characters count")
     p.add_argument("--top", type=int, default=10, help="continuations to print (default 10)")
     p.add_argument("--json", action="store_true", help='one object: {"context", "suggestions": [{"text", "score"}]}')
+    p.add_argument("--script", metavar="SCRIPT", help="simplified or traditional continuations (both: simplified); "
+                   "default from the locale")
     p.set_defaults(func=cmd_suggest)
     return parser
 

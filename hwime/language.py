@@ -10,6 +10,10 @@ more characters with their frequencies. From it:
   read inside words, so the prior follows what was just sent;
 - ``continuations(context)``: words and characters that usually follow (联想), best first.
 
+The table is simplified Chinese; ``load_language(script="traditional")`` is the same table in traditional
+characters (``Language.converted``: OpenCC's phrase conversion, hwime.script), so a traditional writer after 中 is
+offered 國 and 頭 makes 髮 likely, and a character's usage is not zero because the word list is simplified.
+
 No Qt, no torch: numpy and the standard library, loaded once and cached.
 """
 
@@ -20,7 +24,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -87,6 +91,29 @@ class Language:
         if not chars:
             raise LanguageError(f"{path}: no #chars section")
         return cls(chars, words)
+
+    def converted(self, convert: Callable[[str], str]) -> "Language":
+        """The same table in another script: each word converted as a phrase (头发 → 頭髮, 发展 → 發展), and each
+        character's count shared among its forms as the converted words share it (发 → 發 mostly, 髮 in 头发)."""
+        converted = convert("\n".join(w for w, _ in self.words)).split("\n")
+        if len(converted) != len(self.words):  # a conversion that joined or split lines: word by word instead
+            converted = [convert(w) for w in self.words]
+        words: dict[str, float] = {}
+        split: dict[str, dict[str, float]] = {}
+        for (word, freq), other in zip(self.words, converted):
+            if len(other) != len(word):
+                other = "".join(convert(c) or c for c in word)
+            words[other] = words.get(other, 0.0) + freq
+            for a, b in zip(word, other):
+                row = split.setdefault(a, {})
+                row[b] = row.get(b, 0.0) + freq
+        chars: dict[str, float] = {}
+        for c, n in self.char_counts.items():
+            shares = split.get(c) or {(convert(c) or c)[0]: 1.0}
+            total = sum(shares.values())
+            for form, weight in shares.items():
+                chars[form] = chars.get(form, 0.0) + n * weight / total
+        return Language(chars, sorted(words.items(), key=lambda kv: (-kv[1], kv[0])))
 
     # --- the usage prior and context ----------------------------------------------------------------------------
     def probability(self, ch: str) -> float:
@@ -161,8 +188,14 @@ class Language:
 
 
 @lru_cache(maxsize=4)
-def load_language(path: str | None = None) -> Language:
-    """The bundled table (or the one at ``path``), read once per process."""
+def load_language(path: str | None = None, script: str = "simplified") -> Language:
+    """The bundled table (or the one at ``path``) in ``script`` (simplified, traditional; "both" reads the
+    simplified table), read and converted once per process."""
+    from .script import check_script, convert
+
+    check_script(script)
+    if script == "traditional":
+        return load_language(path).converted(lambda text: convert(text, "traditional"))
     return Language.read(path or asset_path(WORDS_FILE))
 
 
@@ -197,12 +230,18 @@ def build_table(dict_lines: Iterable[str], out: str | Path, alphabet: set[str], 
     return {"chars": len(chars), "words": len(kept), "bytes": out.stat().st_size}
 
 
-def reading(ch: str, most: int = 2) -> str:
-    """Pinyin with tone marks for a Chinese character (its first ``most`` readings, '/'-joined); '' otherwise.
-    pypinyin is imported on first use (about 0.3 s), which the pad does in its worker thread."""
-    if len(ch) != 1 or not "\u3400" <= ch <= "\u9fff":
+READING_STYLES = ("pinyin", "zhuyin")
+
+
+def reading(ch: str, most: int = 2, style: str = "pinyin") -> str:
+    """The reading of a Chinese character: pinyin with tone marks, or zhuyin (bopomofo, what Taiwan's writers read);
+    its first ``most`` readings, '/'-joined; '' for anything else. pypinyin is imported on first use (about 0.3 s),
+    which the pad does in its worker thread."""
+    if style not in READING_STYLES:
+        raise ValueError(f"reading style must be pinyin or zhuyin, not {style!r}")
+    if len(ch) != 1 or not ("\u3400" <= ch <= "\u9fff" or "\U00020000" <= ch <= "\U0003134f"):
         return ""
     from pypinyin import Style, pinyin
 
-    readings = pinyin(ch, style=Style.TONE, heteronym=True)[0]
+    readings = pinyin(ch, style=Style.TONE if style == "pinyin" else Style.BOPOMOFO, heteronym=True)[0]
     return "/".join(r for r in readings[:most] if r != ch)

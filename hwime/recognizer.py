@@ -31,6 +31,7 @@ from .ink import Ink
 from .model import build_model, model_options
 from .raster import (RasterError, RasterSpec, has_ink, ink_to_image, line_image_pieces, normalize, prepare_image,
                      prepare_written_line)
+from .script import Folding, check_script, convert, default_script, forms
 
 BUNDLE_FORMAT = "hwime-bundle/1"
 REQUIRED_KEYS = ("format", "arch", "labels", "raster", "state_dict")
@@ -165,7 +166,7 @@ PERSONAL_POWER = 1.0
 
 class Recognizer:
     def __init__(self, model: torch.nn.Module, labels: Sequence[str], spec: RasterSpec, device: torch.device,
-                 path: Path | None = None, metadata: dict | None = None):
+                 path: Path | None = None, metadata: dict | None = None, script: str | None = None):
         self.model = model.eval().to(device)
         self.ctc = bool(getattr(model, "ctc", False))  # per-frame logits with the blank first (hwime.ppocrv6)
         self._fast = None  # a CTC recognizer on the CPU: the frozen, traced network (hwime.ppocrv6.frozen_for_cpu)
@@ -182,7 +183,10 @@ class Recognizer:
         self.prior_weight = float(self.metadata.get("prior_weight", 0.0))  # λ; 0 = the model alone
         self.context_mix = float(self.metadata.get("context_mix", DEFAULT_CONTEXT_MIX))  # β
         self.use_prior = True  # the pad's setting and the API's switch
-        self._log_prior: np.ndarray | None = None
+        # the writer's script (hwime.script): which labels are answered and into what a candidate is folded
+        self.script = check_script(script) if script is not None else default_script()
+        self._foldings: dict[str, Folding] = {}
+        self._log_priors: dict[str, np.ndarray] = {}
         self.profile = None  # hwime.personal.Profile: what was learned from this writer
         self._prototypes = None
         self._index = {c: i for i, c in enumerate(self.labels)}
@@ -194,9 +198,13 @@ class Recognizer:
             self._head.register_forward_pre_hook(lambda module, args: setattr(module, "hwime_features", args[0]))
 
     @classmethod
-    def load(cls, path: str | Path | None = None, device: str = "auto", profile=None) -> "Recognizer":
+    def load(cls, path: str | Path | None = None, device: str = "auto", profile=None,
+             script: str | None = None) -> "Recognizer":
         """Load a bundle (the bundled model when path is None) on device auto/cpu/cuda; ``profile`` (a
-        hwime.personal.Profile, or a folder for one) adds what was learned from the writer."""
+        hwime.personal.Profile, or a folder for one) adds what was learned from the writer; ``script``
+        (simplified, traditional, both; default from the locale, hwime.script) is the writer's."""
+        if script is not None:
+            check_script(script)
         path = Path(path) if path else asset_path(DEFAULT_MODEL)
         bundle = read_bundle(path)
         labels = list(bundle["labels"])
@@ -232,7 +240,7 @@ class Recognizer:
         except (RasterError, TypeError) as exc:
             raise ModelError(f"{path}: bad raster spec ({exc})") from None
         check_ranking_values(meta, path)
-        rec = cls(model, labels, spec, dev, path, meta)
+        rec = cls(model, labels, spec, dev, path, meta, script)
         if note:
             rec.notes.append(note)
         if profile is not None:
@@ -341,49 +349,76 @@ class Recognizer:
         """uint8 (N, S, S) already through raster.prepare_image -> the network's softmax, (N, classes)."""
         return self.forward(batch)
 
-    # --- ranking: model ⊕ usage prior ⊕ context ------------------------------------------------------------------
-    def language(self):
+    # --- ranking: model ⊕ script ⊕ usage prior ⊕ context ---------------------------------------------------------
+    def folding(self, script: str | None = None) -> Folding:
+        """Which labels answer in ``script`` (default: the writer's) and where the others' probability goes."""
+        script = check_script(script or self.script)
+        if script not in self._foldings:
+            self._foldings[script] = Folding(self.labels, script)
+        return self._foldings[script]
+
+    def language(self, script: str | None = None):
+        """The language side in ``script``: the traditional table for traditional, the simplified one otherwise."""
         from .language import load_language
 
-        return load_language()
+        return load_language(script="traditional" if (script or self.script) == "traditional" else "simplified")
 
-    def usage_log_prior(self, context: str = "") -> np.ndarray:
-        """log p_usage(c | context) for every label (hwime.language)."""
+    def _language_keys(self, script: str) -> list[str]:
+        """Each label as the language table of ``script`` knows it: itself, or in "both" its simplified form."""
+        if script != "both":
+            return self.labels
+        return [forms(c, "simplified")[0] for c in self.labels]
+
+    def usage_log_prior(self, context: str = "", script: str | None = None) -> np.ndarray:
+        """log p_usage(c | context) for every label in ``script`` (hwime.language)."""
+        script = check_script(script or self.script)
+        language = self.language(script)
+        if script == "both":
+            context = convert(context, "simplified")  # "both" reads the simplified table
         if not context:
-            if self._log_prior is None:
-                self._log_prior = self.language().log_prior(self.labels)
-            return self._log_prior
-        return self.language().log_context(self.labels, context, self.context_mix)
+            if script not in self._log_priors:
+                self._log_priors[script] = language.log_prior(self._language_keys(script))
+            return self._log_priors[script]
+        return language.log_context(self._language_keys(script), context, self.context_mix)
 
     def scores(self, probs: torch.Tensor | np.ndarray, context: str = "", prior: bool | None = None,
-               weight: float | None = None, features: np.ndarray | None = None) -> torch.Tensor:
-        """Model probabilities (N, classes) -> the combined, renormalized scores (N, classes) on the CPU.
-        ``weight`` overrides λ (for choosing it); ``prior=False`` leaves the usage prior out; ``features`` (the
-        same pass's penultimate features) bring in what was learned from the writer."""
-        scores = torch.as_tensor(probs, dtype=torch.float32).cpu()
+               weight: float | None = None, features: np.ndarray | None = None,
+               script: str | None = None) -> torch.Tensor:
+        """Model probabilities (N, classes) -> the combined, renormalized scores (N, classes) on the CPU, folded
+        into ``script`` (default: the writer's; a label not answered there scores 0). ``weight`` overrides λ (for
+        choosing it); ``prior=False`` leaves the usage prior out; ``features`` (the same pass's penultimate
+        features) bring in what was learned from the writer."""
+        script = check_script(script or self.script)
+        folding = self.folding(script)
+        scores = folding.fold(torch.as_tensor(probs, dtype=torch.float32).cpu())
         use = self.use_prior if prior is None else prior
         lam = self.prior_weight if weight is None else weight
         log = None
         if use and lam > 0:
-            log = torch.log(scores.clamp_min(1e-12)) + lam * torch.from_numpy(self.usage_log_prior(context))
+            log = torch.log(scores.clamp_min(1e-12)) + lam * torch.from_numpy(self.usage_log_prior(context, script))
         if features is not None and self._prototypes is not None and len(self._prototypes):
             base = log if log is not None else torch.log(scores.clamp_min(1e-12))
             log = base + torch.from_numpy(self._prototypes.bonus(features))
-        return torch.softmax(log, dim=1) if log is not None else scores
+        if log is None:
+            return scores
+        if not folding.identity:  # what the script does not answer stays at 0, whatever the prior says
+            log = log.masked_fill(~torch.from_numpy(folding.answered), float("-inf"))
+        return torch.softmax(log, dim=1)
 
     def rank(self, probs: torch.Tensor | np.ndarray, top: int = 10, context: str = "",
-             prior: bool | None = None, features: np.ndarray | None = None) -> list[list[Candidate]]:
-        """Model probabilities (N, classes) -> candidates, combined with the usage prior, context and (given the
-        same pass's features) what was learned from the writer."""
+             prior: bool | None = None, features: np.ndarray | None = None,
+             script: str | None = None) -> list[list[Candidate]]:
+        """Model probabilities (N, classes) -> candidates in ``script``, combined with the usage prior, context and
+        (given the same pass's features) what was learned from the writer."""
         if top < 1:
             raise ValueError(f"top must be at least 1, got {top}")
-        scores = self.scores(probs, context, prior, features=features)
+        scores = self.scores(probs, context, prior, features=features, script=script)
         values, indices = scores.topk(min(top, len(self.labels)), dim=1)
         return [[Candidate(self.labels[j], float(v)) for v, j in zip(row_v, row_i)]
                 for row_v, row_i in zip(values.tolist(), indices.tolist())]
 
     def recognize_prepared(self, batch: np.ndarray, top: int = 10, context: str = "",
-                           prior: bool | None = None) -> list[list[Candidate]]:
+                           prior: bool | None = None, script: str | None = None) -> list[list[Candidate]]:
         """uint8 (N, S, S) already through raster.prepare_image -> top candidates for each; blank images get none."""
         if len(batch) == 0:
             return []
@@ -394,42 +429,44 @@ class Recognizer:
         if not inked:
             return out
         probs = self.forward(batch[inked])
-        for i, cands in zip(inked, self.rank(probs, top, context, prior, features=self._last_features)):
+        for i, cands in zip(inked, self.rank(probs, top, context, prior, features=self._last_features, script=script)):
             out[i] = cands
         return out
 
     def recognize_images(self, images: Sequence[np.ndarray], top: int = 10, batch_size: int = 256,
-                         context: str = "", prior: bool | None = None) -> list[list[Candidate]]:
+                         context: str = "", prior: bool | None = None,
+                         script: str | None = None) -> list[list[Candidate]]:
         """Grayscale glyph images (uint8, 255 = paper, any size and aspect) -> candidates for each.
 
         ``context``: the characters written just before (ranks by what usually follows them);
-        ``prior=False`` ranks by shape alone."""
+        ``prior=False`` ranks by shape alone; ``script`` overrides the writer's for this call."""
         out: list[list[Candidate]] = []
         for i in range(0, len(images), batch_size):
             batch = np.stack([prepare_image(im, self.spec) for im in images[i : i + batch_size]])
-            out += self.recognize_prepared(batch, top, context, prior)
+            out += self.recognize_prepared(batch, top, context, prior, script)
         return out
 
     def recognize_inks(self, inks: Sequence[Ink], top: int = 10, batch_size: int = 256, context: str = "",
-                       prior: bool | None = None) -> list[list[Candidate]]:
+                       prior: bool | None = None, script: str | None = None) -> list[list[Candidate]]:
         """Candidates for each ink; an empty ink has none."""
         out: list[list[Candidate]] = [[] for _ in inks]
         todo = [i for i, ink in enumerate(inks) if not ink.is_empty]
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]
             batch = np.stack([ink_to_image(inks[i], self.spec) for i in chunk])
-            for i, cands in zip(chunk, self.recognize_prepared(batch, top, context, prior)):
+            for i, cands in zip(chunk, self.recognize_prepared(batch, top, context, prior, script)):
                 out[i] = cands
         return out
 
-    def recognize_ink(self, ink: Ink, top: int = 10, context: str = "", prior: bool | None = None) -> list[Candidate]:
-        return self.recognize_inks([ink], top, context=context, prior=prior)[0]
+    def recognize_ink(self, ink: Ink, top: int = 10, context: str = "", prior: bool | None = None,
+                      script: str | None = None) -> list[Candidate]:
+        return self.recognize_inks([ink], top, context=context, prior=prior, script=script)[0]
 
     # --- lines (a CTC recognizer reads a run of characters) --------------------------------------------------------
     @torch.inference_mode()
-    def line_log_probs(self, sample: Ink | np.ndarray) -> np.ndarray:
+    def line_log_probs(self, sample: Ink | np.ndarray, script: str | None = None) -> np.ndarray:
         """A written line (ink) or a photo/scan of one (grayscale, any size) -> log-probabilities (frames, classes + 1),
-        blank first; (0, classes + 1) for a blank line."""
+        blank first, folded into ``script`` (default: the writer's); (0, classes + 1) for a blank line."""
         if not self.ctc:
             raise ModelError(f"{self.path.name if self.path else 'this model'} reads one character at a time; "
                              "line mode needs a line recognizer (the v3 bundle)")
@@ -442,13 +479,18 @@ class Recognizer:
         log_probs = torch.log_softmax(self._run(x)[0], dim=2)[0]
         if not torch.isfinite(log_probs).all():
             raise RecognitionError(f"the model gave NaN scores{f' ({self.path.name})' if self.path else ''}")
-        return log_probs.cpu().numpy()
+        folding = self.folding(script)
+        if folding.identity:
+            return log_probs.cpu().numpy()
+        folded = folding.fold_frames(np.exp(log_probs.cpu().numpy().astype(np.float64)))
+        return np.log(np.maximum(folded, 1e-30)).astype(np.float32)
 
-    def line_language_model(self, context: str = ""):
-        """(lm(prev, c), the class written before the line or -1) for hwime.decode.beam_search."""
-        language = self.language()
+    def line_language_model(self, context: str = "", script: str | None = None):
+        """(lm(prev, c), the class written before the line or -1) for hwime.decode.beam_search, in ``script``."""
+        script = check_script(script or self.script)
+        language = self.language(script)
         mix = float(self.metadata.get("line_mix", LINE_MIX))
-        labels = self.labels
+        labels = self._language_keys(script)
 
         def lm(prev: int, c: int) -> float:
             return language.next_log_prob(labels[prev] if prev >= 0 else "", labels[c], mix)
@@ -462,7 +504,7 @@ class Recognizer:
 
     def recognize_line(self, sample: Ink | np.ndarray, top: int = 5, context: str = "", decode: str = "beam",
                        beam: int = 10, alternatives: int = 10, language: bool = True,
-                       reread: bool = True) -> list[LineCandidate]:
+                       reread: bool = True, script: str | None = None) -> list[LineCandidate]:
         """The ``top`` best readings of a line, best first; [] for a blank one. ``decode``: "greedy" or "beam";
         ``language=False`` leaves the language side out of the beam; ``context``: the text written before.
         ``reread=False`` reads an image as ink is read, by its frames alone; by default an image is cut into the
@@ -471,11 +513,12 @@ class Recognizer:
 
         if top < 1:
             raise ValueError(f"top must be at least 1, got {top}")
-        log_probs = self.line_log_probs(sample)
+        script = check_script(script or self.script)
+        log_probs = self.line_log_probs(sample, script)
         if len(log_probs) == 0:
             return []
         use_lm = language and self.use_prior and decode == "beam"
-        lm, first = self.line_language_model(context) if use_lm else (None, -1)
+        lm, first = self.line_language_model(context, script) if use_lm else (None, -1)
         weight, bonus = self.line_weights() if use_lm else (0.0, 0.0)
         if decode == "greedy":
             found = [ctc.greedy(log_probs)]
@@ -486,7 +529,7 @@ class Recognizer:
         found = [d for d in found if d.labels] or found[:1]
         best = found[0]
         if not isinstance(sample, Ink) and reread and best.labels:
-            ranked, alts_of = self._reread_line(sample, best, max(beam, top), alternatives, lm, weight, first)
+            ranked, alts_of = self._reread_line(sample, best, max(beam, top), alternatives, lm, weight, first, script)
         else:
             ranked, alts_of = self._rank_line(log_probs, found, alternatives)
         ranked = ranked[:top]
@@ -529,7 +572,7 @@ class Recognizer:
         return ranked, alts_of
 
     def _reread_line(self, image: np.ndarray, best, beam: int, alternatives: int, lm, weight: float,
-                     first: int) -> tuple[list, list]:
+                     first: int, script: str | None = None) -> tuple[list, list]:
         """Each character of the best reading cut out of ``image`` and read alone (with what the writer taught);
         the strings decoded over those readings with the language side. Characters written apart, of uneven size,
         read better one by one than as a row (lines-dev casia: 22.0% → 17.4% CER); ink does not (1.4% → 3.4%)."""
@@ -538,7 +581,7 @@ class Recognizer:
 
         pieces = line_image_pieces(image, self.spec, ctc.cut_columns(best.spans, FRAME_STRIDE))
         batch = np.stack([prepare_image(piece, self.spec) for piece in pieces])
-        probs = self.scores(self.forward(batch), prior=False, features=self._last_features)
+        probs = self.scores(self.forward(batch), prior=False, features=self._last_features, script=script)
         values, indices = probs.topk(min(alternatives, len(self.labels)), dim=1)
         alts_of = [list(zip(row_i, row_v)) for row_v, row_i in zip(values.tolist(), indices.tolist())]
         options = [[(k, float(np.log(max(p, 1e-12)))) for k, p in alts] for alts in alts_of]

@@ -17,7 +17,8 @@ from platformdirs import user_config_path
 from .files import atomic_write_text, read_regular, set_aside
 
 MAX_SETTINGS_BYTES = 1 << 20
-LANGUAGES = ("auto", "en", "zh")  # the pad's words: as the system, English, Chinese
+LANGUAGES = ("auto", "en", "zh", "zh_TW")  # the pad's words: as the system, English, 简体中文, 繁體中文
+SCRIPT_CHOICES = ("auto", "simplified", "traditional", "both")  # the writer's script; auto: from the locale
 
 OUTPUT_MODES = ("copy", "type")
 DEVICES = ("auto", "cpu", "cuda")
@@ -39,7 +40,14 @@ class Settings:
     suggest: bool = True  # offer continuations (associated phrases) after a pick
     learn: bool = True  # learn from the user's picks (hwime.personal)
     line_mode: bool = False  # write a phrase in a wide line instead of one character in the square box
-    language: str = "auto"  # the pad's words: auto (Chinese on a Chinese system), en or zh
+    language: str = "auto"  # the pad's words: auto (Chinese on a Chinese system), en, zh or zh_TW
+    script: str = "auto"  # the writer's script (hwime.script): auto (traditional on zh_TW/HK/MO), or one of SCRIPTS
+
+    def writer_script(self, locale_name: str | None = None) -> str:
+        """The script the pad ranks in: the setting, or for auto the one the locale uses."""
+        from .script import default_script
+
+        return default_script(locale_name) if self.script == "auto" else self.script
 
     def validate(self) -> list[str]:
         """Reset values that make no sense to their defaults; return what was reset. Good entries of a list are kept."""
@@ -65,6 +73,7 @@ class Settings:
             "use_prior": flag, "use_context": flag, "show_pinyin": flag, "suggest": flag, "learn": flag,
             "line_mode": flag,
             "language": lambda v: v in LANGUAGES,
+            "script": lambda v: v in SCRIPT_CHOICES,
         }
         for name, ok in checks.items():
             value = getattr(self, name)

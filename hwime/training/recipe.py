@@ -49,7 +49,7 @@ class ModelConfig:
     in_channels: int = 1  # 3: a three-channel first layer fed copies of the gray image (RGB-trained seeds)
     channel_mean: list = field(default_factory=list)  # per input channel, after data.mean/std (ImageNet: .485 .456 .406)
     channel_std: list = field(default_factory=list)
-    # start from these weights: a checkpoint path, a model bundle (e.g. assets/hwime-gb2312.pt, the shipped model),
+    # start from these weights: a checkpoint path, a model bundle (e.g. assets/hwime-all.pt, the shipped model),
     # or "ppocrv6-tiny" / "ppocrv6-small" for what `import-ppocr` wrote (runs/ppocrv6-<tier>/imported.pt);
     # "" = from scratch
     init: str = ""

@@ -89,7 +89,7 @@ def run_pad(model: str | None = None, device: str | None = None) -> int:
         settings.device = device
     from .i18n import install_translation
 
-    translator = install_translation(app, settings.language)  # noqa: F841 (Qt does not own it: keep it alive)
+    translators = install_translation(app, settings.language)  # noqa: F841 (Qt does not own them: keep them alive)
     window = PadWindow(settings, path, warnings=warnings, profile_dir=default_profile_dir())
     window.closed.connect(app.quit)  # in type mode the pad is a tool window, which would not end the app
     window.show()

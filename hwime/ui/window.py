@@ -315,13 +315,16 @@ class PadWindow(QWidget):
     def _on_learned(self, count: int) -> None:
         self.learned_count = count
 
-    @staticmethod
-    def _reading(ch: str) -> str:
+    def _reading(self, ch: str) -> str:
+        """Pinyin; for a traditional writer zhuyin first (what Taiwan's writers read), then pinyin."""
         from ..language import reading  # imported (and warmed up) by the worker after the model loads
 
+        if self.worker.script == "traditional":
+            return "/".join(r for r in (reading(ch, 1, style="zhuyin"), reading(ch)) if r)
         return reading(ch)
 
     def _apply_options(self) -> None:
+        self.worker.script = self.settings.writer_script()
         self.worker.use_prior = self.settings.use_prior
         self.worker.use_context = self.settings.use_context
         self.worker.learn_enabled = self.settings.learn
@@ -527,6 +530,10 @@ class PadWindow(QWidget):
             self.model_ready = False
             self.show_status(self.tr("Loading the model…"))
             self.worker.load_model(self.settings.model_path, self.settings.device)
+        elif not self.canvas.ink.is_empty:  # the settings take effect at once: what is written is read again
+            self.request_recognition(self.canvas.ink)
+        elif self.showing == "suggestions":
+            self._offer_continuations()  # in the new script, or gone when continuations were turned off
         self.save()
 
     def save(self) -> None:
@@ -592,12 +599,19 @@ class SettingsDialog(QDialog):
         self.suggest.setChecked(settings.suggest)
         self.learn = QCheckBox(self.tr("Learn my handwriting from my picks (kept on this computer)"))
         self.learn.setChecked(settings.learn)
+        self.script = QComboBox()
+        for code, name in (("auto", self.tr("as the system")), ("simplified", "简体"), ("traditional", "繁體"),
+                           ("both", self.tr("both (简/繁, kana and symbols too)"))):
+            self.script.addItem(name, code)
+        self.script.setCurrentIndex(max(0, self.script.findData(settings.script)))
         self.language = QComboBox()
-        for code, name in (("auto", self.tr("as the system")), ("en", "English"), ("zh", "中文")):
+        for code, name in (("auto", self.tr("as the system")), ("en", "English"), ("zh", "简体中文"),
+                           ("zh_TW", "繁體中文")):
             self.language.addItem(name, code)
         self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
         for box in (self.prior, self.context, self.pinyin, self.suggest, self.learn):
             form.addRow(box)
+        form.addRow(self.tr("Script I write"), self.script)
         form.addRow(self.tr("Language of the pad (from its next start)"), self.language)
         self.forget = QPushButton(self.tr("Forget what was learned ({0} samples)").format(learned))
         self.forget.setEnabled(learned > 0)
@@ -630,3 +644,4 @@ class SettingsDialog(QDialog):
         settings.suggest = self.suggest.isChecked()
         settings.learn = self.learn.isChecked()
         settings.language = self.language.currentData()
+        settings.script = self.script.currentData()

@@ -39,6 +39,7 @@ class RecognitionWorker(QObject):
         self.top = top
         self.use_prior = True
         self.use_context = True
+        self.script = "simplified"  # the writer's (hwime.script); the window sets it from the settings
         self.learn_enabled = True
         self._lock = threading.Lock()
         self._pending: tuple[int, Ink, str, bool] | None = None
@@ -120,7 +121,7 @@ class RecognitionWorker(QObject):
         try:
             from ..language import load_language, reading
 
-            load_language()
+            load_language(script="traditional" if self.script == "traditional" else "simplified")
             reading("中")
         except Exception as exc:  # continuations and readings are extras: the pad works without them
             traceback.print_exc()
@@ -140,13 +141,14 @@ class RecognitionWorker(QObject):
             if line:
                 rec = self._recognizer
                 rec.use_prior = self.use_prior
-                candidates = rec.recognize_line(ink, LINE_CANDIDATES, context if self.use_context else "") \
-                    if not ink.is_empty else []
+                candidates = rec.recognize_line(ink, LINE_CANDIDATES, context if self.use_context else "",
+                                                script=self.script) if not ink.is_empty else []
                 self.candidatesReady.emit(request_id, candidates)
                 return
             options = {}
             if hasattr(self._recognizer, "use_prior"):
-                options = {"context": context if self.use_context else "", "prior": self.use_prior}
+                options = {"context": context if self.use_context else "", "prior": self.use_prior,
+                           "script": self.script}
             candidates = self._recognizer.recognize_ink(ink, self.top, **options) if not ink.is_empty else []
         except Exception as exc:  # shown in the status line; the next stroke tries again
             traceback.print_exc()
@@ -158,8 +160,12 @@ class RecognitionWorker(QObject):
     def _suggest(self, request_id: int, context: str, top: int) -> None:
         try:
             from ..language import load_language
+            from ..script import convert
 
-            suggestions = load_language().continuations(context, top)
+            traditional = self.script == "traditional"
+            if self.script == "both":  # "both" continues from the simplified table
+                context = convert(context, "simplified")
+            suggestions = load_language(script="traditional" if traditional else "simplified").continuations(context, top)
         except Exception as exc:
             traceback.print_exc()
             self.recognitionFailed.emit(request_id, f"no continuations ({type(exc).__name__}: {exc})")

@@ -1,0 +1,171 @@
+"""The writer's script — simplified (简体), traditional (繁體) or both — as a ranking concern.
+
+A bundle's classes hold both scripts (PP-OCRv6's dictionary reads 这 and 這 alike). In one script a candidate of
+the other is folded into its form in the writer's script and their probabilities added: the writer of 这 in
+simplified gets 这 whether the network preferred 這 or 这. Where a form has several counterparts (发 → 發/髮,
+后 → 後/后, 干 → 乾/幹/干) each is offered and the language side of that script ranks them (the usage prior and the
+context before: 頭 then 髮). Kana and symbols of the dictionary are answered only in ``both``: in a Chinese script
+they must not crowd out characters (一 is not ー, 口 is not ロ); digits, Latin letters and the Chinese punctuation the
+pad always had stay in every script.
+
+The tables are OpenCC's (the character tables STCharacters, TSCharacters, TWVariants and its phrase conversion),
+read from the opencc-python-reimplemented package, which ships them as text; no table is written here.
+No Qt, no torch at import (the Folding's torch use is in its method).
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .charset import DIGITS, LATIN, PUNCTUATION
+
+SCRIPTS = ("simplified", "traditional", "both")
+TRADITIONAL_REGIONS = ("TW", "HK", "MO")
+ALWAYS_ANSWERED = frozenset(DIGITS + LATIN + PUNCTUATION)  # the non-Han classes the pad had in every script
+
+
+class ScriptError(ValueError):
+    """An unknown script name; the message says what may be chosen."""
+
+
+def check_script(value: object) -> str:
+    if value not in SCRIPTS:
+        raise ScriptError(f"unknown script {str(value)[:40]!r}: choose simplified, traditional or both")
+    return value  # type: ignore[return-value]
+
+
+def default_script(locale_name: str | None = None) -> str:
+    """traditional for zh_TW, zh_HK, zh_MO (and zh_Hant); otherwise simplified. Without ``locale_name`` the
+    process's locale (LC_ALL, LC_MESSAGES, LANG, then the C library's)."""
+    if locale_name is None:
+        locale_name = next((os.environ[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG") if os.environ.get(k)), "")
+        if not locale_name:
+            try:
+                locale_name = locale.getlocale()[0] or ""
+            except ValueError:
+                locale_name = ""
+    name = locale_name.replace("-", "_").split(".")[0].split("@")[0]
+    parts = name.split("_")
+    if parts[0].lower() == "zh" and any(p.upper() in TRADITIONAL_REGIONS or p.lower() == "hant" for p in parts[1:]):
+        return "traditional"
+    return "simplified"
+
+
+def is_han(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith(("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH"))
+
+
+def in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _opencc_dir() -> Path:
+    try:
+        import opencc
+    except ImportError:
+        raise ScriptError("the script tables need the opencc-python-reimplemented package "
+                          "(pip install opencc-python-reimplemented)") from None
+    return Path(opencc.__file__).parent
+
+
+@lru_cache(maxsize=None)
+def character_table(name: str) -> dict[str, tuple[str, ...]]:
+    """One of OpenCC's character tables (STCharacters, TSCharacters, TWVariants): source -> its forms, the usual
+    one first."""
+    path = _opencc_dir() / "dictionary" / f"{name}.txt"
+    table: dict[str, tuple[str, ...]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        source, _, targets = line.partition("\t")
+        if len(source) == 1 and targets.split():
+            table[source] = tuple(targets.split())
+    return table
+
+
+def forms(ch: str, script: str) -> tuple[str, ...]:
+    """What ``ch`` is in ``script``: its counterparts there, the usual one first (itself when it already is)."""
+    if script == "both" or not is_han(ch):
+        return (ch,)
+    if script == "simplified":
+        if in_gb2312(ch):  # the simplified standard's own characters (乾, 後, 於 among them) stay what they are
+            return (ch,)
+        return character_table("TSCharacters").get(ch, (ch,))
+    found = character_table("STCharacters").get(ch, (ch,))
+    variants = character_table("TWVariants")  # Taiwan's standard forms (為 beside OpenCC's 爲, 裡 beside 裏)
+    return tuple(dict.fromkeys(f for form in found for f in (form, *variants.get(form, ()))))
+
+
+@lru_cache(maxsize=8)
+def _converter(config: str):
+    from opencc import OpenCC
+
+    _opencc_dir()
+    return OpenCC(config)
+
+
+def convert(text: str, script: str) -> str:
+    """Text in the given script by OpenCC's phrase conversion (s2tw / t2s); unchanged for ``both``."""
+    if script == "both" or not text:
+        return text
+    return _converter("s2tw" if script == "traditional" else "t2s").convert(text)
+
+
+class Folding:
+    """For one label list and one script: which labels are answered, and where each label's probability goes."""
+
+    def __init__(self, labels: Sequence[str], script: str):
+        self.script = check_script(script)
+        index = {c: i for i, c in enumerate(labels)}
+        sources, targets, shares = [], [], []
+        for i, ch in enumerate(labels):
+            if script != "both" and not is_han(ch) and ch not in ALWAYS_ANSWERED:
+                continue  # kana and symbols: only in both
+            into = [index[f] for f in forms(ch, script) if f in index] or [i]
+            sources += [i] * len(into)
+            targets += into
+            shares += [1.0 / len(into)] * len(into)  # split among its forms: the language side ranks them
+        sources, targets = np.array(sources, np.int64), np.array(targets, np.int64)
+        shares = np.array(shares, np.float32)
+        stay = sources == targets
+        self.keep = np.zeros(len(labels), np.float32)  # the share of its own probability a label keeps
+        self.keep[sources[stay]] = shares[stay]
+        # the probability that moves to a counterpart
+        self.sources, self.targets, self.shares = sources[~stay], targets[~stay], shares[~stay]
+        self.answered = self.keep > 0
+        self.answered[self.targets] = True
+        self.identity = bool((self.keep == 1).all()) and not len(self.sources)
+
+    def fold(self, probs):
+        """(N, labels) probabilities -> (N, labels) in the script: each answered label holds its own probability
+        and its counterparts'; a label not answered holds 0. Rows sum to 1 again."""
+        import torch
+
+        if self.identity:
+            return probs
+        out = probs * torch.from_numpy(self.keep).to(probs.device, probs.dtype)
+        if len(self.sources):
+            src = torch.from_numpy(self.sources).to(probs.device)
+            dst = torch.from_numpy(self.targets).to(probs.device)
+            share = torch.from_numpy(self.shares).to(probs.device, probs.dtype)
+            out.index_add_(1, dst, probs.index_select(1, src) * share)
+        return out / out.sum(dim=1, keepdim=True).clamp_min(1e-30)
+
+    def fold_frames(self, probs: np.ndarray) -> np.ndarray:
+        """(T, 1 + labels) CTC frame probabilities (blank first) folded the same way, for the line decoder."""
+        if self.identity:
+            return probs
+        out = probs.copy()
+        out[:, 1:] *= self.keep
+        if len(self.sources):
+            np.add.at(out, (slice(None), self.targets + 1), probs[:, self.sources + 1] * self.shares)
+        return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-30)
