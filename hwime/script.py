@@ -8,7 +8,10 @@ context before: 頭 then 髮). Kana and symbols of the dictionary are answered o
 they must not crowd out characters (一 is not ー, 口 is not ロ); digits, Latin letters and the Chinese punctuation the
 pad always had stay in every script.
 
-The tables are OpenCC's (the character tables STCharacters, TSCharacters, TWVariants and its phrase conversion),
+Japanese-only forms (図, 円) are folded into the Chinese characters they stand for in either Chinese script.
+
+The tables are OpenCC's (the character tables STCharacters, TSCharacters, TWVariants, JPVariants and its phrase
+conversion),
 read from the opencc-python-reimplemented package, which ships them as text; no table is written here.
 No Qt, no torch at import (the Folding's torch use is in its method).
 """
@@ -74,9 +77,13 @@ def _opencc_dir() -> Path:
     try:
         import opencc
     except ImportError:
+        opencc = None
+    folder = Path(opencc.__file__).parent if opencc is not None and opencc.__file__ else None
+    if folder is None or not (folder / "dictionary" / "STCharacters.txt").is_file():
+        # the official OpenCC package uses the same import name but keeps its tables in a binary form
         raise ScriptError("the script tables need the opencc-python-reimplemented package "
-                          "(pip install opencc-python-reimplemented)") from None
-    return Path(opencc.__file__).parent
+                          "(pip install opencc-python-reimplemented; it cannot share a venv with OpenCC's own)")
+    return folder
 
 
 @lru_cache(maxsize=None)
@@ -92,10 +99,33 @@ def character_table(name: str) -> dict[str, tuple[str, ...]]:
     return table
 
 
+def in_big5(ch: str) -> bool:
+    try:
+        ch.encode("big5")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+@lru_cache(maxsize=None)
+def japanese_forms() -> dict[str, tuple[str, ...]]:
+    """Japanese-only character forms (図, 円, 帰: in neither GB2312 nor Big5) -> the traditional forms they stand for,
+    from OpenCC's JPVariants table read backwards."""
+    out: dict[str, list[str]] = {}
+    for traditional, japanese in character_table("JPVariants").items():
+        for j in japanese:
+            if not in_gb2312(j) and not in_big5(j):
+                out.setdefault(j, []).append(traditional)
+    return {j: tuple(t) for j, t in out.items()}
+
+
 def forms(ch: str, script: str) -> tuple[str, ...]:
-    """What ``ch`` is in ``script``: its counterparts there, the usual one first (itself when it already is)."""
+    """What ``ch`` is in ``script``: its counterparts there, the usual one first (itself when it already is).
+    A Japanese-only form (図) is what it stands for in Chinese (圖, 图)."""
     if script == "both" or not is_han(ch):
         return (ch,)
+    if ch in japanese_forms():
+        return tuple(dict.fromkeys(f for t in japanese_forms()[ch] for f in forms(t, script)))
     if script == "simplified":
         if in_gb2312(ch):  # the simplified standard's own characters (乾, 後, 於 among them) stay what they are
             return (ch,)

@@ -347,3 +347,32 @@ def test_a_damaged_profile_is_reported_in_the_pad_until_dismissed(qtbot, setting
     qtbot.waitUntil(lambda: "could not be read" in window.warnings.text.text(), timeout=5000)
     assert (tmp_path / "profile" / "profile.json.bak").exists()
     window.shutdown()
+
+
+def test_a_traditional_writer_gets_traditional_candidates_readings_and_continuations(qtbot, settings_path, tmp_path):
+    from hwime.settings import Settings
+    from hwime.ui.window import PadWindow, SettingsDialog
+
+    pad = shown_pad(qtbot, PadWindow(Settings(device="cpu", script="traditional", learn=False), settings_path,
+                                     profile_dir=tmp_path / "profile"), (420, 640), timeout=20000)
+    try:
+        assert pad.worker.script == "traditional"
+        _write(qtbot, pad, ink_shi())
+        chars = [c.char for c in pad.bar.candidates]
+        assert chars[0] == "十" and "+" not in chars  # a symbol is not a character's rival in a Chinese script
+        assert pad.bar.buttons[0].reading == "ㄕˊ"  # zhuyin under the glyph
+        assert pad._reading("這") == "ㄓㄜˋ/zhè/yàn"  # zhuyin first, pinyin too
+        with qtbot.waitSignal(pad.worker.suggestionsReady, timeout=5000):
+            pad.deliver("中")
+        qtbot.waitUntil(lambda: bool(pad.bar.candidates), timeout=5000)
+        assert pad.bar.candidates[0].char == "國" and "国" not in [s.text for s in pad.bar.candidates]
+        # the script changed in the settings takes effect at once: the continuations are offered again
+        dialog = SettingsDialog(pad.settings, pad)
+        dialog.script.setCurrentIndex(dialog.script.findData("simplified"))
+        with qtbot.waitSignal(pad.worker.suggestionsReady, timeout=5000):
+            pad.apply_settings(dialog)
+        qtbot.waitUntil(lambda: bool(pad.bar.candidates) and pad.bar.candidates[0].char == "国", timeout=5000)
+        assert pad.worker.script == "simplified"
+        assert json.loads(settings_path.read_text(encoding="utf-8"))["script"] == "simplified"
+    finally:
+        pad.shutdown()

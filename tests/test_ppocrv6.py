@@ -392,3 +392,38 @@ def test_online_text_pages_ptts_and_wptt_are_line_sets(tiny_v3, tmp_path):
     (tmp_path / "tiny.ptts").write_bytes(b"\xff\x00\x00\x00PTTS")
     with pytest.raises(CasiaFormatError, match="not an online text page"):
         list(iter_online_page(tmp_path / "tiny.ptts"))
+
+
+def test_extend_classes_keeps_the_bundles_rows_and_adds_the_dictionarys(tiny_v3, tiny_bundle, tmp_path):
+    from hwime.charset import write_labels
+    from hwime.recognizer import Recognizer
+    from hwime.training.__main__ import main as training_main
+    from hwime.training.ppocr_import import class_rows, import_onnx, wheel_files
+
+    before = torch.load(tiny_v3, weights_only=True)
+    old = list(before["labels"])
+    onnx_path, dict_path = wheel_files("tiny")
+    model, dictionary = import_onnx("tiny", onnx_path, dict_path)
+    wanted = [c for c in dictionary if c not in old and c.strip() and c.isprintable()][:25]
+    # a dictionary row an old class already reads (a full-width class matched by NFKC) is not added twice
+    used = set(class_rows(old, dictionary))
+    shared = [c for i, c in enumerate(dictionary, start=1) if i in used and c not in old and c.strip()][:3]
+    labels_file = tmp_path / "more.txt"
+    write_labels(labels_file, old + wanted + shared)
+    out = tmp_path / "more.pt"
+    assert training_main(["extend-classes", str(tiny_v3), "--tier", "tiny", "--classes", str(labels_file),
+                          "--out", str(out)]) == 0
+    after = torch.load(out, weights_only=True)
+    assert after["labels"] == old + wanted
+    w0, w1 = before["state_dict"]["head.weight"], after["state_dict"]["head.weight"]
+    assert torch.equal(w1[: len(w0)], w0)  # the bundle's own rows (the blank and every old class) untouched
+    rows = class_rows(wanted, dictionary)
+    assert torch.equal(w1[len(w0):], model.head.weight[rows].to(w1.dtype))
+    assert all(torch.equal(after["state_dict"][k], v) for k, v in before["state_dict"].items() if not k.startswith("head."))
+    assert "head_extended" in after["provenance"] and "sha256" in after["provenance"]
+    rec = Recognizer.load(out, "cpu", script="both")
+    assert len(rec.labels) == len(old) + len(wanted)
+    from hwime.training.ppocr_import import PaddleImportError, extend_bundle
+
+    with pytest.raises(PaddleImportError, match="needs a PP-OCRv6 bundle, not 'hwnet'"):
+        extend_bundle(tiny_bundle, tmp_path / "other.pt", old)

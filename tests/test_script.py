@@ -52,6 +52,7 @@ def test_forms_come_from_opencc_tables_with_every_counterpart():
     assert forms("後", "simplified") == ("後",) and forms("乾", "simplified") == ("乾",)  # in GB2312: kept
     assert "為" in forms("为", "traditional")  # Taiwan's standard form beside OpenCC's 爲
     assert forms("這", "both") == ("這",) and forms("a", "traditional") == ("a",)
+    assert forms("図", "simplified") == ("图",) and forms("図", "traditional") == ("圖",) and forms("図", "both") == ("図",)
     assert convert("头发", "traditional") == "頭髮" and convert("這們說", "simplified") == "这们说"
 
 
