@@ -44,7 +44,10 @@ def _stroke_array(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
                 raise InkError(f"a point must be a list of numbers [x, y(, t(, pressure))], got {str(p)[:40]}")
     elif len(points) > MAX_POINTS_PER_STROKE:
         raise InkError(f"a stroke has {len(points)} points, more than {MAX_POINTS_PER_STROKE}")
-    arr = np.asarray(points, dtype=np.float32)
+    try:
+        arr = np.asarray(points, dtype=np.float32)
+    except OverflowError:  # an integer beyond any float (1 followed by 309 zeros): a bad input, not a crash
+        raise InkError(f"stroke coordinates must lie within ±{MAX_COORDINATE:g}") from None
     if arr.ndim != 2 or arr.shape[0] == 0 or not 2 <= arr.shape[1] <= 4:
         raise InkError(f"a stroke must be a non-empty list of [x, y(, t(, pressure))] points, got shape {arr.shape}")
     if not np.isfinite(arr[:, :2]).all():
@@ -153,6 +156,8 @@ def parse_json(data: bytes | str) -> object:
         raise InkError(f"not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise InkError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except ValueError as exc:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise InkError(f"not valid JSON ({str(exc)[:80]})") from None
     except RecursionError:
         raise InkError("JSON nested too deeply") from None
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -77,8 +78,15 @@ class Sample:
         char = obj["char"]
         if not isinstance(char, str) or len(char) != 1 or not char.isprintable():
             raise ValueError(f"bad character {char!r:.20}")
+        sample_id, when = obj["id"], obj["time"]
+        # JSON admits Infinity, NaN and 400-digit numbers: an id is an integer, a time a finite number of seconds
+        if isinstance(sample_id, bool) or not isinstance(sample_id, int) or abs(sample_id) >= 2**63:
+            raise ValueError(f"bad id {str(sample_id)[:20]}")
+        if isinstance(when, bool) or not isinstance(when, (int, float)) or \
+                not (isinstance(when, float) or abs(when) < 2**63) or not math.isfinite(float(when)):
+            raise ValueError(f"bad time {str(when)[:20]}")
         if "ink" in obj:
-            return cls(int(obj["id"]), char, float(obj["time"]), ink=Ink.from_json(obj["ink"]))
+            return cls(sample_id, char, float(when), ink=Ink.from_json(obj["ink"]))
         from PIL import Image
 
         data = io.BytesIO(base64.b64decode(obj["image"], validate=True))
@@ -86,7 +94,7 @@ class Sample:
             if im.width * im.height > MAX_SAMPLE_PIXELS:
                 raise ValueError(f"image of {im.width}x{im.height} pixels, more than a character's")
             image = np.asarray(im.convert("L"))
-        return cls(int(obj["id"]), char, float(obj["time"]), image=image)
+        return cls(sample_id, char, float(when), image=image)
 
 
 def default_profile_dir() -> Path:

@@ -526,7 +526,9 @@ class Recognizer:
             found = ctc.beam_search(log_probs, max(beam, top), lm, weight, bonus, first_prev=first)
         else:
             raise ValueError(f"decode must be greedy or beam, not {decode!r}")
-        found = [d for d in found if d.labels] or found[:1]
+        found = [d for d in found if d.labels]
+        if not found:  # frames that read as blank all along: nothing was written that can be offered
+            return []
         best = found[0]
         if not isinstance(sample, Ink) and reread and best.labels:
             ranked, alts_of = self._reread_line(sample, best, max(beam, top), alternatives, lm, weight, first, script)

@@ -148,6 +148,27 @@ def test_one_bad_sample_is_left_out_and_the_rest_stay_active(tmp_path):
     assert {"id": 99, "char": "中国", "time": 1.0, "ink": {"strokes": []}} in saved and len(saved) == 5
 
 
+def test_numbers_json_admits_but_no_sample_has_are_left_out_and_the_rest_load(tmp_path, tiny_bundle):
+    from hwime.recognizer import Recognizer
+
+    d = tmp_path / "prof"
+    d.mkdir()
+    Profile(d).add("十", ink=ink_shi())
+    text = (d / "profile.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    entry = data["samples"][0]
+    odd = [dict(entry, id=float("inf")), dict(entry, id=float("nan")), dict(entry, time=0), dict(entry, id=True)]
+    data["samples"] += odd
+    raw = json.dumps(data, ensure_ascii=False).replace('"time": 0', '"time": 1' + "0" * 400)  # a 401-digit time
+    (d / "profile.json").write_text(raw, encoding="utf-8")
+    p = Profile(d)
+    assert [s.char for s in p.samples] == ["十"]
+    assert [w.split(" in ")[0] for w in p.warnings] == [f"Learned sample {n}" for n in (2, 3, 4, 5)]
+    assert "bad id inf" in p.warnings[0] and "bad time 1000" in p.warnings[2]
+    rec = Recognizer.load(tiny_bundle, "cpu", profile=p)  # the pad's recognizer loads; no OverflowError
+    assert rec.recognize_ink(ink_shi(), 3)
+
+
 def test_learning_acts_from_the_first_sample_and_leaves_other_characters_alone():
     rec = Recognizer.load(None, "cpu")
     before_kou = rec.recognize_ink(ink_kou(), 10)

@@ -174,3 +174,27 @@ def test_v3_network_goes_on_learning_lines_from_a_bundle_with_its_backbone_froze
 
     assert Recognizer.load(tuned, "cpu").metadata["provenance"] == Recognizer.load(start, "cpu").metadata["provenance"]
     assert cer(start) > 0.15 and cer(tuned) <= 0.05  # it learned to read 伢 in lines it never saw
+
+
+def test_found_classes_never_hold_white_space_and_a_space_between_words_is_not_a_target():
+    from hwime.raster import RasterSpec
+    from hwime.training.linetrain import encode, resolve_labels
+    from hwime.training.recipe import load_recipe
+
+    recipe = load_recipe(None, ['data.classes="found"'])
+    labels = resolve_labels(recipe, ["the cat", "中 国\t人", "a\u3000b"])
+    assert labels == sorted(set("thecat中国人ab")) and not any(c.isspace() for c in labels)
+    image = np.full((48, 200), 255, np.uint8)
+    image[20:28, 20:180] = 0
+    data = encode([image, image], ["中 国", "中\t国人"], labels, RasterSpec(size=48, layout="line", width=96))
+    assert data.texts == ["中国", "中国人"] and data.skipped == 0
+    assert [t.tolist() for t in data.targets] == [[labels.index("中") + 1, labels.index("国") + 1],
+                                                  [labels.index(c) + 1 for c in "中国人"]]
+
+
+@pytest.mark.parametrize("name", ["/tmp/elsewhere", "../x", "a/b", "..", ""])
+def test_a_recipe_name_is_a_name_not_a_path(name):
+    from hwime.training.recipe import RecipeError, load_recipe
+
+    with pytest.raises(RecipeError, match="must be a plain name"):
+        load_recipe(None, [f"name={json.dumps(name)}"])

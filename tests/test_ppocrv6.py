@@ -427,3 +427,14 @@ def test_extend_classes_keeps_the_bundles_rows_and_adds_the_dictionarys(tiny_v3,
 
     with pytest.raises(PaddleImportError, match="needs a PP-OCRv6 bundle, not 'hwnet'"):
         extend_bundle(tiny_bundle, tmp_path / "other.pt", old)
+
+
+@pytest.mark.parametrize("shape", [(1, 5000), (1, 1), (3, 400)])
+def test_a_line_with_nothing_readable_offers_nothing_never_an_empty_string(tiny_v3, shape):
+    from hwime.recognizer import Recognizer
+
+    rec = Recognizer.load(tiny_v3, "cpu", script="both")
+    image = np.zeros(shape, np.uint8)  # all ink, no paper: no character can be read in it
+    for decode in ("greedy", "beam"):
+        found = rec.recognize_line(image, 5, decode=decode)
+        assert all(c.text for c in found)

@@ -50,6 +50,8 @@ def test_one_bad_input_costs_only_itself(tiny_bundle, tmp_path):
     (d / "nested.json").write_text("[" * 100_000)
     lines = [json.dumps({"char": "十", **ink_shi().to_json()}).encode()] * 1000
     lines[899] = lines[899].replace(b'"strokes"', b'"str\xffokes"')
+    lines[949] = b'{"char": "\xe5\x8d\x81", "strokes": [[[1' + b"0" * 309 + b', 1], [2, 3]]]}'  # beyond any float
+    lines[959] = b'{"strokes": [[[1' + b"0" * 5000 + b', 1], [2, 3]]]}'  # beyond Python's digits for an int
     (d / "many.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     os.mkfifo(d / "pipe.png")
     odd = os.fsdecode(b"caf\xe9.json")  # a Latin-1 file name: not UTF-8
@@ -64,7 +66,8 @@ def test_one_bad_input_costs_only_itself(tiny_bundle, tmp_path):
     assert by_input["blank.png"]["candidates"] == []  # a blank page is empty, not an error
     assert by_input["caf\\xe9.json"]["candidates"]  # the name is printable, the ink recognized
     jsonl = [o for o in out if "many.jsonl:" in o["input"]]
-    assert len(jsonl) == 999 and all(o["label"] == "十" for o in jsonl)
+    assert len(jsonl) == 997 and all(o["label"] == "十" for o in jsonl)
+    assert "many.jsonl:950" in err and "±1e+06" in err and "many.jsonl:960" in err
     assert not any(o["input"].endswith(":900") for o in jsonl) and any(o["input"].endswith(":1000") for o in jsonl)
     assert "many.jsonl:900" in err and "UTF-8" in err
     assert "bomb.png" in err and "too large" in err

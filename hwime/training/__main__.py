@@ -143,7 +143,25 @@ def cmd_evaluate(args) -> int:
     if not sets:
         print("nothing to evaluate on: pass --eval PATH (an image folder <char>/*.png or an ink .jsonl)", file=sys.stderr)
         return 2
-    results = [score_set(rec, load_any(s, rec.spec)) for s in sets]
+    def loaded(path):
+        data = load_any(path, rec.spec)
+        if not args.exclude:
+            return data
+        keep = [i for i, c in enumerate(data.labels) if c not in args.exclude]
+        return type(data)(data.name, data.images[keep], [data.labels[i] for i in keep],
+                          [data.groups[i] for i in keep] if data.groups else [])
+
+    results = []
+    for s in sets:
+        data = loaded(s)
+        if not any(c in rec._index for c in data.labels):  # e.g. traditional traces for a GB2312 model
+            print(f"{Path(s).name}: none of its {len(data.labels)} samples is of a class this model has; left out",
+                  file=sys.stderr)
+            continue
+        results.append(score_set(rec, data))
+    if not results:
+        print("nothing to evaluate: no set has a sample of this model's classes", file=sys.stderr)
+        return 2
     if not args.examples:
         for r in results:
             r["_examples"] = {k: v[:0] for k, v in r["_examples"].items()}
@@ -375,6 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image folder <char>/*.png or ink .jsonl with \"char\"; repeatable (default: ../shared/data sets)")
     p.add_argument("--script", choices=["simplified", "traditional", "both"],
                    help="the writer's script candidates are folded into (default: from the locale)")
+    p.add_argument("--exclude", default="", metavar="CHARS",
+                   help="leave out samples of these characters (to compare bundles on the same samples, e.g. 宬, "
+                        "which only the larger class set has)")
     p.add_argument("--casia", default="../shared/data/casia-hwdb-dev", help=argparse.SUPPRESS)
     p.add_argument("--tegaki", default="../shared/data/tegaki-online.jsonl", help=argparse.SUPPRESS)
     p.add_argument("--out", help="report folder (default training/reports/<model name>)")

@@ -45,10 +45,12 @@ class LineData:
 
 
 def encode(samples: list, texts: list[str], labels: list[str], spec: RasterSpec) -> LineData:
-    """Lines whose every character is a class; the others are counted in ``skipped``."""
+    """Lines whose every character is a class; the others are counted in ``skipped``. White space between words
+    (IAM's texts) is the gap a recognizer reads as blank frames, never a class: it is left out of the targets."""
     index = {c: i for i, c in enumerate(labels)}
     images, targets, kept, skipped = [], [], [], 0
     for sample, text in zip(samples, texts):
+        text = "".join(c for c in text if not c.isspace())
         if not text or any(c not in index for c in text):
             skipped += 1
             continue
@@ -92,8 +94,8 @@ def composed(recipe: Recipe, labels: list[str], count: int, seed: int) -> tuple[
 
 def resolve_labels(recipe: Recipe, texts: list[str]) -> list[str]:
     classes = recipe.data.classes
-    if classes == "found":
-        return sorted({c for t in texts for c in t})
+    if classes == "found":  # what a bundle may answer: no space, tab or control character becomes a class
+        return sorted({c for t in texts for c in t if charset.is_label_character(c)})
     return charset.class_set(classes)
 
 

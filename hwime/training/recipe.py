@@ -240,6 +240,11 @@ def load_recipe(path: str | Path | None, overrides: list[str] = ()) -> Recipe:
             known = ", ".join(sorted(node)) or "no keys"
             raise RecipeError(f"unknown recipe key {key!r} in --set; {'.'.join(sections) or 'the top level'} has {known}")
         node[leaf] = _parse_value(value)
+    name = recipe.get("name")
+    # a name is a folder under runs/: never a path that writes checkpoints and logs somewhere else
+    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise RecipeError(f"{path or 'recipe'}: name {str(name)[:60]!r} must be a plain name (no '/', '\\' or '..'): "
+                          "runs go to runs/<name>/")
     try:
         return Recipe.from_dict(recipe)
     except RasterError as exc:
