@@ -236,6 +236,7 @@ class PPOCRv6Rec(nn.Module):
     """(N, 1|3, 48, W) -> CTC logits (N, W // 8, num_classes + 1); output 0 is the blank."""
 
     ctc = True
+    input_height = INPUT_HEIGHT  # what the stages' pooling to one row was built for
 
     def __init__(self, tier: str, num_classes: int):
         super().__init__()

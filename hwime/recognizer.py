@@ -138,9 +138,13 @@ def check_tensor_sizes(state: dict, path: str | Path) -> None:
 
 
 def check_ranking_values(meta: dict, path: str | Path) -> None:
-    """The bundle's λ and β are numbers in range (a bundle is data, never a program)."""
-    for key, low, high in (("prior_weight", 0.0, 5.0), ("context_mix", 0.0, 1.0)):
+    """The bundle's ranking values (λ, β and the line decoder's) are numbers in range (a bundle is data, never a
+    program)."""
+    # the line decoder's: the language weight, the bonus per character (a log-score), the bigram mix
+    for key, low, high in (("prior_weight", 0.0, 5.0), ("context_mix", 0.0, 1.0), ("line_lm_weight", 0.0, 5.0),
+                           ("line_bonus", -20.0, 20.0), ("line_mix", 0.0, 1.0)):
         value = meta.get(key, low)
+        # NaN fails the range test too (every comparison with NaN is false)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
             raise ModelError(f"{path}: {key} must be a number from {low} to {high}, got {str(value)[:40]!r}")
 
@@ -215,6 +219,8 @@ class Recognizer:
             model = build_model(bundle["arch"], len(labels), **model_options(options))
         except (ValueError, TypeError) as exc:
             raise ModelError(f"{path}: {exc}") from None
+        except AttributeError as exc:  # options of another family (a fused flag on a network that has no fusing)
+            raise ModelError(f"{path}: the model options do not fit arch {str(bundle['arch'])[:40]!r} ({exc})") from None
         state = bundle["state_dict"]
         heads = [v for k, v in state.items() if k.endswith(".weight") and v.ndim == 2]
         blank = 1 if getattr(model, "ctc", False) else 0
@@ -240,7 +246,16 @@ class Recognizer:
         except (RasterError, TypeError) as exc:
             raise ModelError(f"{path}: bad raster spec ({exc})") from None
         check_ranking_values(meta, path)
+        height = getattr(model, "input_height", None)
+        if height is not None and spec.size != height:
+            raise ModelError(f"{path}: raster size {spec.size} does not fit arch {bundle['arch']!r}, which reads "
+                             f"rows {height} high")
         rec = cls(model, labels, spec, dev, path, meta, script)
+        try:  # one blank input through the network: a bundle whose parts disagree fails here, not at every input
+            rec.forward(np.full((1, spec.size, spec.input_width), 255, np.uint8))
+        except Exception as exc:
+            raise ModelError(f"{path}: the network cannot read its own input ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0][:120] if str(exc) else ''})") from None
         if note:
             rec.notes.append(note)
         if profile is not None:

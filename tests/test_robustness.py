@@ -156,6 +156,27 @@ def test_the_raster_spec_is_range_checked(tiny_bundle, tmp_path, raster):
     assert cli_main(["recognize", "--model", str(path), str(tmp_path)]) == 2  # a clean refusal, exit 2
 
 
+@pytest.mark.parametrize("values", [{"line_lm_weight": float("nan")}, {"line_lm_weight": [1, 2]},
+                                    {"line_bonus": "1.0"}, {"line_mix": 5}, {"line_bonus": float("inf")}])
+def test_the_line_decoders_values_are_checked_at_load(tiny_bundle, tmp_path, values):
+    path = _bundle(tiny_bundle, tmp_path, "line.pt", **values)
+    key = next(iter(values))
+    with pytest.raises(ModelError, match=f"{key} must be a number"):
+        Recognizer.load(path, "cpu")
+
+
+def test_a_bundle_whose_parts_disagree_is_refused_at_load_in_one_line(tiny_v3, tmp_path):
+    other_arch = _bundle(tiny_v3, tmp_path, "arch.pt", arch="crnn")
+    with pytest.raises(ModelError, match="do not fit arch 'crnn'"):
+        Recognizer.load(other_arch, "cpu")
+    b = torch.load(tiny_v3, weights_only=True)
+    for size in (8, 512):
+        wrong = _bundle(tiny_v3, tmp_path, f"size{size}.pt", raster={**b["raster"], "size": size, "width": 2 * size})
+        with pytest.raises(ModelError, match=f"raster size {size} does not fit"):
+            Recognizer.load(wrong, "cpu")
+        assert cli_main(["recognize", "--model", str(wrong), str(tmp_path)]) == 2
+
+
 def test_nan_weights_are_refused(tiny_bundle, tmp_path):
     b = torch.load(tiny_bundle, weights_only=True)
     key = next(k for k, v in b["state_dict"].items() if v.is_floating_point())
