@@ -361,7 +361,7 @@ def test_switching_mode_and_applying_settings_keep_the_window_size(qtbot, pad):
     dialog = SettingsDialog(pad.settings, pad)
     dialog.count.setValue(5)
     dialog.pen.setValue(9)
-    dialog.mode.setCurrentText("copy")
+    dialog.mode.setCurrentIndex(dialog.mode.findData("copy"))
     pad.apply_settings(dialog)
     qtbot.wait(20)
     assert pad.size() == size
@@ -559,16 +559,18 @@ def test_chinese_words_on_a_chinese_system_and_the_choice_in_settings(qtbot, tin
         ["zh_CN", "zh_CN", "zh_TW", "zh_TW", "zh_TW"]
     assert translation_for("zh_TW", "en_US") == "zh_TW" and translation_for("en", "zh_TW") is None
     assert install_translation(QApplication.instance(), "en", "zh_CN") is None
-    for locale, undo, clear, ready, cancel in (("zh_CN", "撤销", "清除", "就绪", "取消"),
-                                              ("zh_TW", "撤銷", "清除", "就緒", "取消")):
+    for locale, undo, clear, ready, cancel, chars, copy in (("zh_CN", "撤销", "清除", "就绪", "取消", "个字", "复制到剪贴板"),
+                                                           ("zh_TW", "撤銷", "清除", "就緒", "取消", "個字", "複製到剪貼簿")):
         translators = install_translation(QApplication.instance(), "auto", locale)
         assert translators is not None
         try:
             window = shown_pad(qtbot, PadWindow(Settings(model_path=str(tiny_bundle), device="cpu"), settings_path),
                                (360, 520), timeout=15000)
             assert window.undo_button.text() == undo and window.clear_button.text() == clear
-            assert window.status.text().startswith(ready)
+            assert window.status.text().startswith(ready) and chars in window.status.text()
+            assert "characters on" not in window.status.text()  # the model's description is translated too
             dialog = SettingsDialog(window.settings, window)
+            assert dialog.mode.currentText() == copy and dialog.mode.currentData() == "copy"
             box = dialog.findChild(QDialogButtonBox)
             # Qt's own buttons speak the same language (Qt's qtbase translations)
             assert box.button(QDialogButtonBox.StandardButton.Cancel).text().replace("&", "").startswith(cancel)

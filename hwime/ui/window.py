@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRect, QSignalBlocker, QSize, Qt, Signal
@@ -12,7 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from ..ink import Ink
 from ..output import Deliverer, keep_clipboard_after_exit
-from ..settings import DEVICES, OUTPUT_MODES, Settings, save_settings
+from ..settings import Settings, save_settings
 from .candidates import KEY_LABELS, CandidateBar, LineCells
 from .canvas import LINE_ASPECT, WritingCanvas
 from .i18n import is_dark
@@ -333,9 +334,25 @@ class PadWindow(QWidget):
         if request_id == self._request_id:
             self.show_status(self.tr("Recognition failed: {0}. Keep writing or clear to try again.").format(message), warn=True)
 
-    def _on_model_loaded(self, description: str) -> None:
+    def _on_model_loaded(self, info: dict) -> None:
         self.model_ready = True
-        self.show_status(self.tr("Ready — {0}.").format(description) + " " + self.ready_text())
+        where = {"cpu": self.tr("the CPU"), "cuda": self.tr("the GPU (CUDA)")}.get(info["device"], info["device"])
+        description = self.tr("{0} characters on {1}").format(info["classes"], where)
+        if info.get("file"):
+            description += f" ({info['file']})"
+        notes = [self._note(n) for n in info.get("notes", ())]
+        self.show_status(self.tr("Ready — {0}.").format(" — ".join([description] + notes)) + " " + self.ready_text())
+        if not self.canvas.ink.is_empty:
+            self.request_recognition(self.canvas.ink)
+
+    def _note(self, note: str) -> str:
+        """The recognizer's notes in the pad's language (they are plain English in the API)."""
+        if note == "CUDA is not available here; running on the CPU":
+            return self.tr("CUDA is not available here; running on the CPU")
+        lacking = re.fullmatch(r"(\d+) learned samples are of characters this model lacks", note)
+        if lacking:
+            return self.tr("{0} learned samples are of characters this model lacks").format(lacking.group(1))
+        return note
         if not self.canvas.ink.is_empty:
             self.request_recognition(self.canvas.ink)
 
@@ -565,9 +582,10 @@ class SettingsDialog(QDialog):
         self.forget_requested = False
         self.setWindowTitle(self.tr("hwime settings"))
         form = QFormLayout(self)
-        self.mode = QComboBox()
-        self.mode.addItems(OUTPUT_MODES)
-        self.mode.setCurrentText(settings.output_mode)
+        self.mode = QComboBox()  # the words shown are translated, the values stored are the settings'
+        for code, name in (("copy", self.tr("copy to the clipboard")), ("type", self.tr("type into the focused window"))):
+            self.mode.addItem(name, code)
+        self.mode.setCurrentIndex(max(0, self.mode.findData(settings.output_mode)))
         self.count = QSpinBox()
         self.count.setRange(1, 20)
         self.count.setValue(settings.candidate_count)
@@ -575,8 +593,10 @@ class SettingsDialog(QDialog):
         self.pen.setRange(1, 40)
         self.pen.setValue(settings.pen_width)
         self.device = QComboBox()
-        self.device.addItems(DEVICES)
-        self.device.setCurrentText(settings.device)
+        for code, name in (("auto", self.tr("auto (the GPU when there is one)")), ("cpu", self.tr("the CPU")),
+                           ("cuda", self.tr("the GPU (CUDA)"))):
+            self.device.addItem(name, code)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
         self.model = QLineEdit(settings.model_path)
         self.model.setPlaceholderText(self.tr("the bundled model"))
         browse = QPushButton("…")
@@ -633,10 +653,10 @@ class SettingsDialog(QDialog):
             self.model.setText(path)
 
     def apply(self, settings: Settings) -> None:
-        settings.output_mode = self.mode.currentText()
+        settings.output_mode = self.mode.currentData()
         settings.candidate_count = self.count.value()
         settings.pen_width = self.pen.value()
-        settings.device = self.device.currentText()
+        settings.device = self.device.currentData()
         settings.model_path = self.model.text().strip()
         settings.use_prior = self.prior.isChecked()
         settings.use_context = self.context.isChecked()

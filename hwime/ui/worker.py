@@ -22,7 +22,7 @@ class RecognitionWorker(QObject):
     candidatesReady = Signal(int, object)  # request id, list[Candidate] (line mode: list[LineCandidate])
     suggestionsReady = Signal(int, object)  # request id, list[Suggestion]
     recognitionFailed = Signal(int, str)
-    modelLoaded = Signal(str)  # a line describing the model
+    modelLoaded = Signal(object)  # {"classes", "device", "file", "notes"}: the window says it in its language
     modelFailed = Signal(str)
     learned = Signal(int)  # samples in the profile after a pick was learned
     notice = Signal(str)  # something the user should see until they dismiss it (e.g. a damaged profile set aside)
@@ -110,10 +110,9 @@ class RecognitionWorker(QObject):
             self.learned.emit(len(rec.profile))
             for warning in rec.profile.warnings:
                 self.notice.emit(warning)
-        notes = "; ".join(getattr(rec, "notes", []))
         name = getattr(rec, "path", None)
-        self.modelLoaded.emit(f"{len(rec.labels)} characters on {rec.device.type.upper()}"
-                              + (f" ({name.name})" if name else "") + (f" — {notes}" if notes else ""))
+        self.modelLoaded.emit({"classes": len(rec.labels), "device": rec.device.type,
+                               "file": name.name if name else "", "notes": list(getattr(rec, "notes", []))})
         self._warm_up()
 
     def _warm_up(self) -> None:
