@@ -191,6 +191,7 @@ class Recognizer:
         self.script = check_script(script) if script is not None else default_script()
         self._foldings: dict[str, Folding] = {}
         self._log_priors: dict[str, np.ndarray] = {}
+        self._keys: dict[str, list[str]] = {}
         self.profile = None  # hwime.personal.Profile: what was learned from this writer
         self._prototypes = None
         self._index = {c: i for i, c in enumerate(self.labels)}
@@ -382,7 +383,9 @@ class Recognizer:
         """Each label as the language table of ``script`` knows it: itself, or in "both" its simplified form."""
         if script != "both":
             return self.labels
-        return [forms(c, "simplified")[0] for c in self.labels]
+        if "both" not in self._keys:
+            self._keys["both"] = [forms(c, "simplified")[0] for c in self.labels]
+        return self._keys["both"]
 
     def usage_log_prior(self, context: str = "", script: str | None = None) -> np.ndarray:
         """log p_usage(c | context) for every label in ``script`` (hwime.language)."""

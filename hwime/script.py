@@ -175,9 +175,9 @@ class Folding:
         self.answered[self.targets] = True
         self.identity = bool((self.keep == 1).all()) and not len(self.sources)
 
-    def fold(self, probs):
+    def fold(self, probs, normalize: bool = True):
         """(N, labels) probabilities -> (N, labels) in the script: each answered label holds its own probability
-        and its counterparts'; a label not answered holds 0. Rows sum to 1 again."""
+        and its counterparts'; a label not answered holds 0. Rows sum to 1 again (unless ``normalize=False``)."""
         import torch
 
         if self.identity:
@@ -188,14 +188,14 @@ class Folding:
             dst = torch.from_numpy(self.targets).to(probs.device)
             share = torch.from_numpy(self.shares).to(probs.device, probs.dtype)
             out.index_add_(1, dst, probs.index_select(1, src) * share)
-        return out / out.sum(dim=1, keepdim=True).clamp_min(1e-30)
+        return out / out.sum(dim=1, keepdim=True).clamp_min(1e-30) if normalize else out
 
     def fold_frames(self, probs: np.ndarray) -> np.ndarray:
         """(T, 1 + labels) CTC frame probabilities (blank first) folded the same way, for the line decoder."""
+        import torch
+
         if self.identity:
             return probs
-        out = probs.copy()
-        out[:, 1:] *= self.keep
-        if len(self.sources):
-            np.add.at(out, (slice(None), self.targets + 1), probs[:, self.sources + 1] * self.shares)
-        return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-30)
+        frames = torch.from_numpy(np.ascontiguousarray(probs))
+        out = torch.cat([frames[:, :1], self.fold(frames[:, 1:], normalize=False)], dim=1)
+        return (out / out.sum(dim=1, keepdim=True).clamp_min(1e-30)).numpy()
