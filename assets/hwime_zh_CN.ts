@@ -91,7 +91,7 @@
     </message>
     <message>
         <location filename="../hwime/ui/window.py" line="222"/>
-        <location filename="../hwime/ui/window.py" line="546"/>
+        <location filename="../hwime/ui/window.py" line="559"/>
         <source>Loading the model…</source>
         <translation>正在加载模型…</translation>
     </message>
@@ -106,117 +106,117 @@
         <translation>在方格里写一个字。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="289"/>
+        <location filename="../hwime/ui/window.py" line="291"/>
         <source>Pick what character {0} should be.</source>
         <translation>选出第 {0} 个字应该是什么。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="310"/>
+        <location filename="../hwime/ui/window.py" line="320"/>
         <source>Character {0} is now {1}; pick the string to send it.</source>
         <translation>第 {0} 个字已改为 {1}；选这一串即可发送。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="335"/>
+        <location filename="../hwime/ui/window.py" line="345"/>
         <source>Recognition failed: {0}. Keep writing or clear to try again.</source>
         <translation>识别失败：{0}。继续写或清除后重试。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="339"/>
+        <location filename="../hwime/ui/window.py" line="349"/>
         <source>the CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="339"/>
+        <location filename="../hwime/ui/window.py" line="349"/>
         <source>the GPU (CUDA)</source>
         <translation>GPU（CUDA）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="340"/>
+        <location filename="../hwime/ui/window.py" line="350"/>
         <source>{0} characters on {1}</source>
         <translation>{0} 个字，运行在 {1}</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="344"/>
+        <location filename="../hwime/ui/window.py" line="354"/>
         <source>Ready — {0}.</source>
         <translation>就绪 — {0}。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="349"/>
+        <location filename="../hwime/ui/window.py" line="361"/>
         <source>CUDA is not available here; running on the CPU</source>
         <translation>这台电脑用不了 CUDA，改在 CPU 上运行</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="352"/>
+        <location filename="../hwime/ui/window.py" line="364"/>
         <source>{0} learned samples are of characters this model lacks</source>
         <translation>学到的 {0} 个样本是这个模型没有的字</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="359"/>
+        <location filename="../hwime/ui/window.py" line="371"/>
         <source>No recognizer: {0}</source>
         <translation>没有识别器：{0}</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="395"/>
+        <location filename="../hwime/ui/window.py" line="407"/>
         <source>{0} typed</source>
         <translation>已输入 {0}</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="395"/>
+        <location filename="../hwime/ui/window.py" line="407"/>
         <source>{0} copied to the clipboard</source>
         <translation>已复制 {0} 到剪贴板</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="416"/>
-        <source>Write a phrase in the line; click a string or press 1–9, 0, Space.</source>
-        <translation>在行里写一句话；点选一串，或按 1–9、0、空格。</translation>
+        <location filename="../hwime/ui/window.py" line="428"/>
+        <source>Write a phrase in the line; click a string or press 1–{0}, Space.</source>
+        <translation>在行里写一句话；点击一串，或按 1–{0}、空格。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="417"/>
+        <location filename="../hwime/ui/window.py" line="430"/>
         <source>Write a phrase in the line; click a string.</source>
         <translation>在行里写一句话；点选一串。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="418"/>
+        <location filename="../hwime/ui/window.py" line="431"/>
         <source>Write a character; click a candidate or press 1–9, 0, Space.</source>
         <translation>写一个字；点选候选，或按 1–9、0、空格。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="419"/>
+        <location filename="../hwime/ui/window.py" line="432"/>
         <source>Write a character; click a candidate.</source>
         <translation>写一个字；点选候选。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="456"/>
+        <location filename="../hwime/ui/window.py" line="469"/>
         <source>The last drawing is back: pick the right candidate (the wrong one was already sent).</source>
         <translation>上次的笔迹回来了：选出正确的候选（错的那个已经发出）。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="465"/>
+        <location filename="../hwime/ui/window.py" line="478"/>
         <source>{0} again</source>
         <translation>再发一次 {0}</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="478"/>
+        <location filename="../hwime/ui/window.py" line="491"/>
         <source>Mode: type — a click on a candidate types it into the window you were working in.</source>
         <translation>模式：输入 — 点选候选，就输入到你正在用的窗口。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="480"/>
+        <location filename="../hwime/ui/window.py" line="493"/>
         <source>Mode: copy — a click on a candidate (or 1–9, 0, Space) copies it.</source>
         <translation>模式：复制 — 点选候选（或按 1–9、0、空格）即复制。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="485"/>
+        <location filename="../hwime/ui/window.py" line="498"/>
         <source>Mode: type</source>
         <translation>模式：输入</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="485"/>
+        <location filename="../hwime/ui/window.py" line="498"/>
         <source>Mode: copy</source>
         <translation>模式：复制</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="559"/>
+        <location filename="../hwime/ui/window.py" line="572"/>
         <source>Could not save settings ({0}); they apply until the pad closes.</source>
         <translation>无法保存设置（{0}）；在关闭前仍然有效。</translation>
     </message>
@@ -224,124 +224,124 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../hwime/ui/window.py" line="581"/>
+        <location filename="../hwime/ui/window.py" line="594"/>
         <source>hwime settings</source>
         <translation>hwime 设置</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="584"/>
+        <location filename="../hwime/ui/window.py" line="597"/>
         <source>copy to the clipboard</source>
         <translation>复制到剪贴板</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="584"/>
+        <location filename="../hwime/ui/window.py" line="597"/>
         <source>type into the focused window</source>
         <translation>输入到当前窗口</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="594"/>
+        <location filename="../hwime/ui/window.py" line="607"/>
         <source>auto (the GPU when there is one)</source>
         <translation>自动（有 GPU 就用 GPU）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="594"/>
+        <location filename="../hwime/ui/window.py" line="607"/>
         <source>the CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="595"/>
+        <location filename="../hwime/ui/window.py" line="608"/>
         <source>the GPU (CUDA)</source>
         <translation>GPU（CUDA）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="599"/>
+        <location filename="../hwime/ui/window.py" line="612"/>
         <source>the bundled model</source>
         <translation>自带模型</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="605"/>
+        <location filename="../hwime/ui/window.py" line="618"/>
         <source>Output (copy to clipboard / type into the focused window)</source>
         <translation>输出（复制到剪贴板 / 输入到当前窗口）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="606"/>
+        <location filename="../hwime/ui/window.py" line="619"/>
         <source>Candidates shown</source>
         <translation>候选个数</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="607"/>
+        <location filename="../hwime/ui/window.py" line="620"/>
         <source>Pen width (pixels)</source>
         <translation>笔宽（像素）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="608"/>
+        <location filename="../hwime/ui/window.py" line="621"/>
         <source>Run the model on</source>
         <translation>模型运行在</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="609"/>
-        <location filename="../hwime/ui/window.py" line="649"/>
+        <location filename="../hwime/ui/window.py" line="622"/>
+        <location filename="../hwime/ui/window.py" line="662"/>
         <source>Model bundle</source>
         <translation>模型文件</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="610"/>
+        <location filename="../hwime/ui/window.py" line="623"/>
         <source>Rank common characters first</source>
         <translation>常用字排在前面</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="612"/>
+        <location filename="../hwime/ui/window.py" line="625"/>
         <source>Rank by the characters sent just before</source>
         <translation>按刚发送的字排序</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="614"/>
+        <location filename="../hwime/ui/window.py" line="627"/>
         <source>Show pinyin under the candidates</source>
         <translation>在候选下显示拼音</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="616"/>
+        <location filename="../hwime/ui/window.py" line="629"/>
         <source>Offer continuations (associated words) after a pick</source>
         <translation>选字后提供联想词</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="618"/>
+        <location filename="../hwime/ui/window.py" line="631"/>
         <source>Learn my handwriting from my picks (kept on this computer)</source>
         <translation>从我的选择学习我的笔迹（只保存在这台电脑上）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="621"/>
-        <location filename="../hwime/ui/window.py" line="626"/>
+        <location filename="../hwime/ui/window.py" line="634"/>
+        <location filename="../hwime/ui/window.py" line="639"/>
         <source>as the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="622"/>
+        <location filename="../hwime/ui/window.py" line="635"/>
         <source>both (简/繁, kana and symbols too)</source>
         <translation>简繁都要（也有假名和符号）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="632"/>
+        <location filename="../hwime/ui/window.py" line="645"/>
         <source>Script I write</source>
         <translation>我写的字（简体/繁体）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="633"/>
+        <location filename="../hwime/ui/window.py" line="646"/>
         <source>Language of the pad (from its next start)</source>
         <translation>界面语言（下次启动起生效）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="634"/>
+        <location filename="../hwime/ui/window.py" line="647"/>
         <source>Forget what was learned ({0} samples)</source>
         <translation>忘记学到的笔迹（{0} 个样本）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="645"/>
+        <location filename="../hwime/ui/window.py" line="658"/>
         <source>Forgotten when you press OK</source>
         <translation>按“确定”后忘记</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="649"/>
+        <location filename="../hwime/ui/window.py" line="662"/>
         <source>hwime model (*.pt)</source>
         <translation>hwime 模型 (*.pt)</translation>
     </message>

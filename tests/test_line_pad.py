@@ -46,9 +46,15 @@ def test_a_phrase_comes_back_whole_a_cell_fixes_a_character_and_the_string_is_se
     # the writer meant another second character: its cell shows the alternatives, a pick there fixes it
     qtbot.mouseClick(pad.cells.buttons[1], Qt.MouseButton.LeftButton)
     assert pad.showing == "alternatives" and pad.bar.candidates[0].char == "国"
+    assert len(pad.bar.buttons) == pad.settings.candidate_count  # a character's alternatives as the box offers them
+    assert len(pad.bar.candidates) > 4
     other = pad.bar.candidates[1].char
     qtbot.mouseClick(pad.bar.buttons[1], Qt.MouseButton.LeftButton)
     assert pad.bar.candidates[0].text == f"中{other}人" and [b.text() for b in pad.cells.buttons] == list(f"中{other}人")
+    assert len(pad.bar.buttons) == 4  # whole strings again
+    same_length = [c.text for c in pad.bar.candidates if len(c.text) == 3]
+    assert all(t[1] == other for t in same_length) and len(set(same_length)) == len(same_length)  # all carry the fix
+    assert "1–4" in pad.ready_text()
     QGuiApplication.clipboard().clear()
     with qtbot.waitSignal(pad.worker.learned, timeout=10000) as got:
         qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)

@@ -248,14 +248,15 @@ def cmd_export(args) -> int:
     return 0
 
 
-LINE_SETS = ["../shared/data/lines-dev/online.jsonl", "../shared/data/lines-dev/casia.tsv"]
+LINE_SETS = ["../shared/data/lines-dev/online.jsonl", "../shared/data/lines-dev/casia.tsv",
+             "../shared/data/lines-dev/names.tsv"]
 
 
 def cmd_evaluate_lines(args) -> int:
     from .export import recognizer_from_file, set_bundle_values
     from .linesets import lines_table, load_lines, score_lines, tune_line_language
 
-    rec = recognizer_from_file(args.model, args.device)
+    rec = recognizer_from_file(args.model, args.device, args.script)
     if not rec.ctc:
         print(f"{args.model} reads one character at a time: line evaluation needs a line recognizer", file=sys.stderr)
         return 2
@@ -456,6 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval", action="append", default=[], metavar="PATH",
                    help='ink .jsonl with "text", a .tsv of image<TAB>text, a .dgrl, .ptts or .wptt page, or an IAM-style '
                         'folder (default: ../shared/data/lines-dev)')
+    p.add_argument("--script", choices=["simplified", "traditional", "both"],
+                   help="the writer's script the lines are read in (default: from the locale)")
     p.add_argument("--limit", type=int, help="at most this many lines per set")
     p.add_argument("--tune", action="append", default=[], metavar="SET",
                    help="choose the decoder's language weight and bonus on these sets first (by name, e.g. online)")

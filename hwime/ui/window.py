@@ -276,6 +276,7 @@ class PadWindow(QWidget):
             self.bar.set_count(self.settings.candidate_count)
 
     def _show_lines(self) -> None:
+        self._size_bar()
         self.bar.set_candidates(self.lines)
         self.cells.show_text(self.lines[0].text if self.lines else "", frozenset(self.fixed))
 
@@ -284,6 +285,7 @@ class PadWindow(QWidget):
         if not self.lines or position >= len(self.lines[0].chars):
             return
         self.showing, self.alternatives_for = "alternatives", position
+        self.bar.set_count(self.settings.candidate_count)  # a character's alternatives: as many as the box offers
         self.bar.set_candidates(list(self.lines[0].chars[position]))
         self.cells.show_text(self.lines[0].text, frozenset(self.fixed), selected=position)
         self.show_status(self.tr("Pick what character {0} should be.").format(position + 1))
@@ -300,11 +302,19 @@ class PadWindow(QWidget):
         self.fixed[position] = char
         fixed = dataclasses.replace(best, text=text, chars=chars)
 
-        def agrees(c) -> bool:
-            return len(c.text) == len(text) and all(c.text[k] == v for k, v in self.fixed.items())
+        def with_fixes(c):
+            """A string as long as the best one carries every fix, so each offered string reads what was fixed."""
+            if len(c.text) != len(text):
+                return c
+            return dataclasses.replace(c, text="".join(self.fixed.get(k, ch) for k, ch in enumerate(c.text)))
 
-        rest = [c for c in self.lines[1:] if c.text != text]
-        self.lines = [fixed] + [c for c in rest if agrees(c)] + [c for c in rest if not agrees(c)]
+        rest, seen = [], {text}
+        for c in (with_fixes(c) for c in self.lines[1:]):
+            if c.text not in seen:
+                seen.add(c.text)
+                rest.append(c)
+        same = [c for c in rest if len(c.text) == len(text)]
+        self.lines = [fixed] + same + [c for c in rest if len(c.text) != len(text)]
         self.showing, self.alternatives_for = "candidates", None
         self._show_lines()
         self.show_status(self.tr("Character {0} is now {1}; pick the string to send it.").format(position + 1, char))
@@ -415,7 +425,8 @@ class PadWindow(QWidget):
     def ready_text(self) -> str:
         copy = self.settings.output_mode == "copy"  # a no-focus pad (type mode) gets no keys
         if self.settings.line_mode:
-            return self.tr("Write a phrase in the line; click a string or press 1–9, 0, Space.") if copy else \
+            return self.tr("Write a phrase in the line; click a string or press 1–{0}, Space.").format(LINE_CANDIDATES) \
+                if copy else \
                 self.tr("Write a phrase in the line; click a string.")
         return self.tr("Write a character; click a candidate or press 1–9, 0, Space.") if copy else \
             self.tr("Write a character; click a candidate.")
