@@ -334,10 +334,8 @@ def _line_ink(image: np.ndarray, spec: RasterSpec) -> np.ndarray:
     return find_ink(shrink(image, 4096), spec.threshold)
 
 
-def line_image_pieces(image: np.ndarray, spec: RasterSpec, cuts: Sequence[float]) -> list[np.ndarray]:
-    """A line image (as given to prepare_line) and where its characters part, as columns of prepare_line's output
-    (hwime.decode.cut_columns) -> each character's own image. Each cut moves to the palest column within a third of
-    the line's height (separately written characters have paper between them), the one nearest on a tie."""
+def _line_cuts(image: np.ndarray, spec: RasterSpec, cuts: Sequence[float]) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """(the line's ink, the columns where its characters part, each column's darkness); see line_image_pieces."""
     line = _line_ink(image, spec)
     h, w = line.shape
     pad = int(round(h * spec.margin))
@@ -353,7 +351,25 @@ def line_image_pieces(image: np.ndarray, spec: RasterSpec, cuts: Sequence[float]
         cut = int(palest[np.argmin(np.abs(palest - middle))])
         bounds.append(min(max(cut, bounds[-1] + 1), w - 1))
     bounds.append(w)
+    return line, bounds, darkness
+
+
+def line_image_pieces(image: np.ndarray, spec: RasterSpec, cuts: Sequence[float]) -> list[np.ndarray]:
+    """A line image (as given to prepare_line) and where its characters part, as columns of prepare_line's output
+    (hwime.decode.cut_columns) -> each character's own image. Each cut moves to the palest column within a third of
+    the line's height (separately written characters have paper between them), the one nearest on a tie."""
+    line, bounds, _ = _line_cuts(image, spec, cuts)
     return [line[:, a:max(b, a + 1)] for a, b in zip(bounds, bounds[1:])]
+
+
+def cuts_fall_on_paper(image: np.ndarray, spec: RasterSpec, cuts: Sequence[float]) -> bool:
+    """Whether every cut line_image_pieces would make passes through paper (a column with no ink at all once the
+    line's ink is found), not through a character: true of characters written apart, false where they touch or
+    overlap (real names on forms), where cutting breaks them. Measured on lines-dev (200 lines each, re-read CER):
+    casia 17.48% whatever the rule; names 30.9% re-read everywhere, 18.4% with 2% of a column's ink allowed,
+    16.6% (= frames alone) with none."""
+    _, bounds, darkness = _line_cuts(image, spec, cuts)
+    return all(darkness[b] == 0 for b in bounds[1:-1])
 
 
 def normalize(batch, spec: RasterSpec):

@@ -143,7 +143,7 @@ def test_a_written_line_comes_back_as_the_string(tiny_v3):
 
 def test_a_scanned_line_is_cut_at_the_paper_between_characters():
     from hwime.decode import cut_columns
-    from hwime.raster import RasterSpec, line_image_pieces, prepare_line
+    from hwime.raster import RasterSpec, cuts_fall_on_paper, line_image_pieces, prepare_line
 
     spec = RasterSpec(size=48, threshold=255, margin=0.15, layout="line", width=96)
     # three ink blocks of different widths on paper, the gaps not where an even split would put them
@@ -161,6 +161,11 @@ def test_a_scanned_line_is_cut_at_the_paper_between_characters():
         dark = np.flatnonzero((piece < 128).any(axis=0))
         assert dark[-1] - dark[0] + 1 == b - a  # one whole block in each piece, nothing of its neighbours
     assert len(line_image_pieces(image, spec, cut_columns(spans[:1], 8))) == 1
+    # the re-read's rule: every cut on paper here; where the characters touch, a cut would break one
+    assert cuts_fall_on_paper(image, spec, cut_columns(spans, 8))
+    touching = image.copy()
+    touching[28:32, 60:100] = 0  # a stroke joins the first two blocks, as a writer's pen runs on
+    assert not cuts_fall_on_paper(touching, spec, cut_columns(spans, 8))
 
 
 def test_a_scanned_line_is_reread_character_by_character(tiny_v3):
