@@ -91,7 +91,7 @@
     </message>
     <message>
         <location filename="../hwime/ui/window.py" line="222"/>
-        <location filename="../hwime/ui/window.py" line="559"/>
+        <location filename="../hwime/ui/window.py" line="567"/>
         <source>Loading the model…</source>
         <translation>正在加载模型…</translation>
     </message>
@@ -216,7 +216,12 @@
         <translation>模式：复制</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="572"/>
+        <location filename="../hwime/ui/window.py" line="521"/>
+        <source>Nothing to send yet: write a character first.</source>
+        <translation>还没有可发送的：先写一个字。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="580"/>
         <source>Could not save settings ({0}); they apply until the pad closes.</source>
         <translation>无法保存设置（{0}）；在关闭前仍然有效。</translation>
     </message>
@@ -224,124 +229,124 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../hwime/ui/window.py" line="594"/>
+        <location filename="../hwime/ui/window.py" line="602"/>
         <source>hwime settings</source>
         <translation>hwime 设置</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="597"/>
+        <location filename="../hwime/ui/window.py" line="605"/>
         <source>copy to the clipboard</source>
         <translation>复制到剪贴板</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="597"/>
+        <location filename="../hwime/ui/window.py" line="605"/>
         <source>type into the focused window</source>
         <translation>输入到当前窗口</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="607"/>
+        <location filename="../hwime/ui/window.py" line="615"/>
         <source>auto (the GPU when there is one)</source>
         <translation>自动（有 GPU 就用 GPU）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="607"/>
+        <location filename="../hwime/ui/window.py" line="615"/>
         <source>the CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="608"/>
+        <location filename="../hwime/ui/window.py" line="616"/>
         <source>the GPU (CUDA)</source>
         <translation>GPU（CUDA）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="612"/>
+        <location filename="../hwime/ui/window.py" line="620"/>
         <source>the bundled model</source>
         <translation>自带模型</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="618"/>
+        <location filename="../hwime/ui/window.py" line="626"/>
         <source>Output (copy to clipboard / type into the focused window)</source>
         <translation>输出（复制到剪贴板 / 输入到当前窗口）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="619"/>
+        <location filename="../hwime/ui/window.py" line="627"/>
         <source>Candidates shown</source>
         <translation>候选个数</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="620"/>
+        <location filename="../hwime/ui/window.py" line="628"/>
         <source>Pen width (pixels)</source>
         <translation>笔宽（像素）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="621"/>
+        <location filename="../hwime/ui/window.py" line="629"/>
         <source>Run the model on</source>
         <translation>模型运行在</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="622"/>
-        <location filename="../hwime/ui/window.py" line="662"/>
+        <location filename="../hwime/ui/window.py" line="630"/>
+        <location filename="../hwime/ui/window.py" line="670"/>
         <source>Model bundle</source>
         <translation>模型文件</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="623"/>
+        <location filename="../hwime/ui/window.py" line="631"/>
         <source>Rank common characters first</source>
         <translation>常用字排在前面</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="625"/>
+        <location filename="../hwime/ui/window.py" line="633"/>
         <source>Rank by the characters sent just before</source>
         <translation>按刚发送的字排序</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="627"/>
+        <location filename="../hwime/ui/window.py" line="635"/>
         <source>Show pinyin under the candidates</source>
         <translation>在候选下显示拼音</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="629"/>
+        <location filename="../hwime/ui/window.py" line="637"/>
         <source>Offer continuations (associated words) after a pick</source>
         <translation>选字后提供联想词</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="631"/>
+        <location filename="../hwime/ui/window.py" line="639"/>
         <source>Learn my handwriting from my picks (kept on this computer)</source>
         <translation>从我的选择学习我的笔迹（只保存在这台电脑上）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="634"/>
-        <location filename="../hwime/ui/window.py" line="639"/>
+        <location filename="../hwime/ui/window.py" line="642"/>
+        <location filename="../hwime/ui/window.py" line="647"/>
         <source>as the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="635"/>
+        <location filename="../hwime/ui/window.py" line="643"/>
         <source>both (简/繁, kana and symbols too)</source>
         <translation>简繁都要（也有假名和符号）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="645"/>
+        <location filename="../hwime/ui/window.py" line="653"/>
         <source>Script I write</source>
         <translation>我写的字（简体/繁体）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="646"/>
+        <location filename="../hwime/ui/window.py" line="654"/>
         <source>Language of the pad (from its next start)</source>
         <translation>界面语言（下次启动起生效）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="647"/>
+        <location filename="../hwime/ui/window.py" line="655"/>
         <source>Forget what was learned ({0} samples)</source>
         <translation>忘记学到的笔迹（{0} 个样本）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="658"/>
+        <location filename="../hwime/ui/window.py" line="666"/>
         <source>Forgotten when you press OK</source>
         <translation>按“确定”后忘记</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="662"/>
+        <location filename="../hwime/ui/window.py" line="670"/>
         <source>hwime model (*.pt)</source>
         <translation>hwime 模型 (*.pt)</translation>
     </message>

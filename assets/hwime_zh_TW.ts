@@ -91,7 +91,7 @@
     </message>
     <message>
         <location filename="../hwime/ui/window.py" line="222"/>
-        <location filename="../hwime/ui/window.py" line="559"/>
+        <location filename="../hwime/ui/window.py" line="567"/>
         <source>Loading the model…</source>
         <translation>正在載入模型…</translation>
     </message>
@@ -216,7 +216,12 @@
         <translation>模式：複製</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="572"/>
+        <location filename="../hwime/ui/window.py" line="521"/>
+        <source>Nothing to send yet: write a character first.</source>
+        <translation>還沒有可傳送的：先寫一個字。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="580"/>
         <source>Could not save settings ({0}); they apply until the pad closes.</source>
         <translation>無法儲存設定（{0}）；在關閉前仍然有效。</translation>
     </message>
@@ -224,124 +229,124 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../hwime/ui/window.py" line="594"/>
+        <location filename="../hwime/ui/window.py" line="602"/>
         <source>hwime settings</source>
         <translation>hwime 設定</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="597"/>
+        <location filename="../hwime/ui/window.py" line="605"/>
         <source>copy to the clipboard</source>
         <translation>複製到剪貼簿</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="597"/>
+        <location filename="../hwime/ui/window.py" line="605"/>
         <source>type into the focused window</source>
         <translation>輸入到目前視窗</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="607"/>
+        <location filename="../hwime/ui/window.py" line="615"/>
         <source>auto (the GPU when there is one)</source>
         <translation>自動（有 GPU 就用 GPU）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="607"/>
+        <location filename="../hwime/ui/window.py" line="615"/>
         <source>the CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="608"/>
+        <location filename="../hwime/ui/window.py" line="616"/>
         <source>the GPU (CUDA)</source>
         <translation>GPU（CUDA）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="612"/>
+        <location filename="../hwime/ui/window.py" line="620"/>
         <source>the bundled model</source>
         <translation>自帶模型</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="618"/>
+        <location filename="../hwime/ui/window.py" line="626"/>
         <source>Output (copy to clipboard / type into the focused window)</source>
         <translation>輸出（複製到剪貼簿 / 輸入到當前視窗）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="619"/>
+        <location filename="../hwime/ui/window.py" line="627"/>
         <source>Candidates shown</source>
         <translation>候選個數</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="620"/>
+        <location filename="../hwime/ui/window.py" line="628"/>
         <source>Pen width (pixels)</source>
         <translation>筆寬（畫素）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="621"/>
+        <location filename="../hwime/ui/window.py" line="629"/>
         <source>Run the model on</source>
         <translation>模型執行在</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="622"/>
-        <location filename="../hwime/ui/window.py" line="662"/>
+        <location filename="../hwime/ui/window.py" line="630"/>
+        <location filename="../hwime/ui/window.py" line="670"/>
         <source>Model bundle</source>
         <translation>模型檔案</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="623"/>
+        <location filename="../hwime/ui/window.py" line="631"/>
         <source>Rank common characters first</source>
         <translation>常用字排在前面</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="625"/>
+        <location filename="../hwime/ui/window.py" line="633"/>
         <source>Rank by the characters sent just before</source>
         <translation>按剛傳送的字排序</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="627"/>
+        <location filename="../hwime/ui/window.py" line="635"/>
         <source>Show pinyin under the candidates</source>
         <translation>在候選下顯示拼音</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="629"/>
+        <location filename="../hwime/ui/window.py" line="637"/>
         <source>Offer continuations (associated words) after a pick</source>
         <translation>選字後提供聯想詞</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="631"/>
+        <location filename="../hwime/ui/window.py" line="639"/>
         <source>Learn my handwriting from my picks (kept on this computer)</source>
         <translation>從我的選擇學習我的筆跡（只儲存在這臺電腦上）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="634"/>
-        <location filename="../hwime/ui/window.py" line="639"/>
+        <location filename="../hwime/ui/window.py" line="642"/>
+        <location filename="../hwime/ui/window.py" line="647"/>
         <source>as the system</source>
         <translation>跟隨系統</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="635"/>
+        <location filename="../hwime/ui/window.py" line="643"/>
         <source>both (简/繁, kana and symbols too)</source>
         <translation>簡繁都要（也有假名和符號）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="645"/>
+        <location filename="../hwime/ui/window.py" line="653"/>
         <source>Script I write</source>
         <translation>我寫的字（簡體/繁體）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="646"/>
+        <location filename="../hwime/ui/window.py" line="654"/>
         <source>Language of the pad (from its next start)</source>
         <translation>介面語言（下次啟動起生效）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="647"/>
+        <location filename="../hwime/ui/window.py" line="655"/>
         <source>Forget what was learned ({0} samples)</source>
         <translation>忘記學到的筆跡（{0} 個樣本）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="658"/>
+        <location filename="../hwime/ui/window.py" line="666"/>
         <source>Forgotten when you press OK</source>
         <translation>按「確定」後忘記</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="662"/>
+        <location filename="../hwime/ui/window.py" line="670"/>
         <source>hwime model (*.pt)</source>
         <translation>hwime 模型 (*.pt)</translation>
     </message>

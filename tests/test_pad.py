@@ -76,6 +76,15 @@ def test_digit_and_space_keys_pick(qtbot, pad):
     assert QGuiApplication.clipboard().text() == first
 
 
+def test_space_with_nothing_written_says_so_and_sends_nothing(qtbot, pad):
+    QGuiApplication.clipboard().setText("before")
+    qtbot.mouseClick(pad.clear_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(pad, Qt.Key.Key_Space)
+    assert "Nothing to send yet" in pad.status.text() and QGuiApplication.clipboard().text() == "before"
+    qtbot.mouseClick(pad.best_button, Qt.MouseButton.LeftButton)
+    assert "Nothing to send yet" in pad.status.text() and QGuiApplication.clipboard().text() == "before"
+
+
 def test_undo_and_clear(qtbot, pad):
     draw(qtbot, pad.canvas, ink_kou())
     assert len(pad.canvas.ink) == 3

@@ -147,7 +147,7 @@ class PadWindow(QWidget):
         self.settings_button = _tool_button(self.tr("Settings…"), self.tr("Output, candidates, pen, model"))
         self.undo_button.clicked.connect(self.undo)
         self.clear_button.clicked.connect(self.clear)
-        self.best_button.clicked.connect(lambda: self.bar.pick(0))
+        self.best_button.clicked.connect(self.send_best)
         self.mode_button.clicked.connect(self.toggle_mode)
         self.settings_button.clicked.connect(self.open_settings)
 
@@ -514,12 +514,20 @@ class PadWindow(QWidget):
             self.show()
 
     # --- keys, status, settings, closing ----------------------------------------------------------------
+    def send_best(self) -> None:
+        """Space and *Send 1st*: send what the bar shows as the default (its highlighted first cell), or say why
+        nothing goes out."""
+        if not self.bar.candidates:
+            self.show_status(self.tr("Nothing to send yet: write a character first."))
+            return
+        self.bar.pick(0)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key, text = event.key(), event.text()
         if text and text in KEY_LABELS:
             self.bar.pick(KEY_LABELS.index(text))
         elif key == Qt.Key.Key_Space:
-            self.bar.pick(0)
+            self.send_best()
         elif key == Qt.Key.Key_Backspace:
             self.undo()
         elif key == Qt.Key.Key_Escape:
