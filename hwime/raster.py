@@ -246,6 +246,24 @@ def threshold(image, level: int):
     return image.masked_fill(image >= level, 255)
 
 
+def gray_image(image: object) -> np.ndarray:
+    """What the recognizer accepts as an image: a 2-D numpy uint8 array, 255 = paper (other integer arrays within
+    0..255 are converted). Anything else is a RasterError saying what is expected: a bool or float array is
+    ambiguous (is 1 ink or paper, is the scale 0..1 or 0..255?), so it is refused rather than read wrongly."""
+    expected = "a grayscale image: a 2-D numpy uint8 array, 255 = paper"
+    if not isinstance(image, np.ndarray):
+        raise RasterError(f"expected {expected}, got {type(image).__name__}")
+    if image.ndim != 2 or image.size == 0:
+        raise RasterError(f"expected {expected}, got shape {image.shape}")
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype.kind in "iu" and image.min() >= 0 and image.max() <= 255:
+        return image.astype(np.uint8)
+    if image.dtype.kind in "iu":
+        raise RasterError(f"expected {expected}; this {image.dtype} array holds values outside 0..255")
+    raise RasterError(f"expected {expected}, got a {image.dtype} array (convert it to uint8 0..255 first)")
+
+
 def prepare_image(image: np.ndarray, spec: RasterSpec, *, crop: bool = True) -> np.ndarray:
     """Any grayscale glyph image (uint8, 255 = paper) -> uint8 (size, size) the network's way.
 

@@ -29,8 +29,8 @@ import torch
 from .bundled import DEFAULT_MODEL, asset_path
 from .ink import Ink
 from .model import build_model, model_options
-from .raster import (RasterError, RasterSpec, cuts_fall_on_paper, has_ink, ink_to_image, line_image_pieces, normalize,
-                     prepare_image, prepare_written_line)
+from .raster import (RasterError, RasterSpec, cuts_fall_on_paper, gray_image, has_ink, ink_to_image, line_image_pieces,
+                     normalize, prepare_image, prepare_written_line)
 from .script import Folding, check_script, convert, default_script, forms
 
 BUNDLE_FORMAT = "hwime-bundle/1"
@@ -460,7 +460,7 @@ class Recognizer:
         ``prior=False`` ranks by shape alone; ``script`` overrides the writer's for this call."""
         out: list[list[Candidate]] = []
         for i in range(0, len(images), batch_size):
-            batch = np.stack([prepare_image(im, self.spec) for im in images[i : i + batch_size]])
+            batch = np.stack([prepare_image(gray_image(im), self.spec) for im in images[i : i + batch_size]])
             out += self.recognize_prepared(batch, top, context, prior, script)
         return out
 
@@ -490,6 +490,8 @@ class Recognizer:
                              "line mode needs a line recognizer (the v3 bundle)")
         if isinstance(sample, Ink) and sample.is_empty:
             return np.zeros((0, len(self.labels) + 1), np.float32)
+        if not isinstance(sample, Ink):
+            sample = gray_image(sample)
         prepared = prepare_written_line(sample, self.spec)
         if not has_ink(prepared):
             return np.zeros((0, len(self.labels) + 1), np.float32)
@@ -551,6 +553,8 @@ class Recognizer:
         best = found[0]
         # the re-read only where the input shows paper between its characters: cuts through touching characters
         # (real names on forms) break them (lines-dev names: frames 17.1% CER, re-read everywhere 31.6%)
+        if not isinstance(sample, Ink):
+            sample = gray_image(sample)
         if not isinstance(sample, Ink) and reread and best.labels and \
                 cuts_fall_on_paper(sample, self.spec, ctc.cut_columns(best.spans, FRAME_STRIDE)):
             ranked, alts_of = self._reread_line(sample, best, max(beam, top), alternatives, lm, weight, first, script)

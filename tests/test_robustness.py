@@ -257,3 +257,21 @@ def test_save_does_not_follow_a_planted_temporary_symlink(settings_path, tmp_pat
     assert victim.read_text(encoding="utf-8") == "precious"
     assert load_settings(settings_path)[0].pen_width == 7
     assert sorted(p.name for p in settings_path.parent.iterdir()) == ["settings.json", "settings.tmp"]  # nothing left over
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros((40, 80), bool), "got a bool array"), (np.full((40, 80), 0.5), "got a float64 array"),
+    (np.full((40, 80), np.nan, np.float32), "got a float32 array"), ([[255, 0], [0, 255]], "got list"),
+    (None, "got NoneType"), (np.full((40, 80), -3, np.int8), "outside 0..255"), (np.zeros((4, 4, 3), np.uint8), "shape"),
+])
+def test_the_recognizer_takes_uint8_gray_images_and_says_what_it_expects_of_others(tiny_bundle, tiny_v3, bad, message):
+    from hwime.raster import RasterError
+
+    for rec, read in ((Recognizer.load(tiny_bundle, "cpu"), lambda r, im: r.recognize_images([im])),
+                      (Recognizer.load(tiny_v3, "cpu"), lambda r, im: r.recognize_line(im))):
+        with pytest.raises(RasterError, match=message) as err:
+            read(rec, bad)
+        assert "2-D numpy uint8 array, 255 = paper" in str(err.value)
+    ok = np.full((40, 80), 255, np.int64)
+    ok[10:30, 38:42] = 0  # integers within 0..255 convert safely
+    assert Recognizer.load(tiny_bundle, "cpu").recognize_images([ok])[0]
