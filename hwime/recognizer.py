@@ -416,7 +416,7 @@ class Recognizer:
             log = torch.log(scores.clamp_min(1e-12)) + lam * torch.from_numpy(self.usage_log_prior(context, script))
         if features is not None and self._prototypes is not None and len(self._prototypes):
             base = log if log is not None else torch.log(scores.clamp_min(1e-12))
-            log = base + torch.from_numpy(self._prototypes.bonus(features))
+            log = base + folding.fold_bonus(torch.from_numpy(self._prototypes.bonus(features)))
         if log is None:
             return scores
         if not folding.identity:  # what the script does not answer stays at 0, whatever the prior says

@@ -190,6 +190,17 @@ class Folding:
             out.index_add_(1, dst, probs.index_select(1, src) * share)
         return out / out.sum(dim=1, keepdim=True).clamp_min(1e-30) if normalize else out
 
+    def fold_bonus(self, bonus):
+        """(N, labels) log-score bonuses (what was learned from the writer) carried to each label's forms in the
+        script, the larger where several meet: a 國 taught in traditional helps 国 in simplified."""
+        import torch
+
+        if self.identity or not len(self.sources):
+            return bonus
+        src = torch.from_numpy(self.sources).to(bonus.device)
+        dst = torch.from_numpy(self.targets).to(bonus.device)
+        return bonus.scatter_reduce(1, dst.expand(len(bonus), -1), bonus.index_select(1, src), reduce="amax")
+
     def fold_frames(self, probs: np.ndarray) -> np.ndarray:
         """(T, 1 + labels) CTC frame probabilities (blank first) folded the same way, for the line decoder."""
         import torch

@@ -156,3 +156,17 @@ def test_the_command_line_takes_a_script_and_refuses_others_in_one_line(both_scr
     suggest = subprocess.run([sys.executable, "-m", "hwime", "suggest", "--script", "traditional", "--json", "中"],
                              capture_output=True, text=True, timeout=120)
     assert "國" in [s["text"] for s in json.loads(suggest.stdout)["suggestions"]]
+
+
+def test_what_the_writer_taught_in_one_script_helps_in_the_other(both_scripts, tmp_path):
+    from conftest import ink_kou, ink_shi
+    from hwime.personal import Profile
+
+    rec = both_scripts("traditional")
+    rec.attach_profile(Profile(tmp_path / "profile"))
+    ink = ink_shi()
+    rec.learn(ink, "國")
+    assert rec.recognize_ink(ink, 3)[0].char == "國"
+    assert rec.recognize_ink(ink, 3, script="simplified")[0].char == "国"  # the same writer, now in simplified
+    rec.learn(ink_kou(), "这")  # taught as simplified: 這 for the traditional script
+    assert rec.recognize_ink(ink_kou(), 3, script="traditional")[0].char == "這"
