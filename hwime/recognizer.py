@@ -83,29 +83,39 @@ def pick_device(device: str = "auto") -> tuple[torch.device, str | None]:
     return torch.device("cpu"), "CUDA is not available here; running on the CPU" if device == "cuda" else None
 
 
-def read_bundle(path: str | Path) -> dict:
+def read_weights_file(path: str | Path, what: str = "model bundle") -> object:
+    """``torch.load(weights_only=True)`` of a file hwime wrote (a bundle or a training checkpoint), with one line
+    naming the file for anything else: missing, a folder, not a zip torch wrote, a pickle that would run code (never
+    torch's advice to turn weights_only off), a damaged archive."""
     path = Path(path)
     if not path.exists():
         raise ModelNotFoundError(
-            f"no model bundle at {path}. Reinstall hwime to get the bundled model, choose another file in the "
+            f"no {what} at {path}. Reinstall hwime to get the bundled model, choose another file in the "
             f"settings, or train one with `python -m hwime.training` (see training/README.md)")
+    if path.is_dir():
+        raise ModelError(f"{path}: a folder, not a {what}")
     try:
         with open(path, "rb") as fh:
             magic = fh.read(4)
     except OSError as exc:
-        raise ModelError(f"{path}: cannot read the model bundle ({exc.strerror or exc})") from None
+        raise ModelError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
     if magic != b"PK\x03\x04":  # torch.save writes a zip archive; anything else is some other kind of file
-        raise ModelError(f"{path}: not a model bundle (not a file torch.save wrote)")
+        raise ModelError(f"{path}: not a {what} (not a file torch.save wrote)")
     try:
-        bundle = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         # torch's own message suggests turning weights_only off, which would let the file run code: never
         raise ModelError(f"{path}: refused: the file holds objects other than tensors and plain data, "
-                         f"so it is not a hwime model bundle") from None
+                         f"so it is not a hwime {what}") from None
     except Exception as exc:  # torch raises many kinds for a damaged or foreign file
         reason = str(exc).splitlines()[0][:160] if str(exc) else ""
-        raise ModelError(f"{path}: not a readable hwime model bundle "
+        raise ModelError(f"{path}: not a readable hwime {what} "
                          f"({type(exc).__name__}{': ' + reason if reason else ''})") from None
+
+
+def read_bundle(path: str | Path) -> dict:
+    path = Path(path)
+    bundle = read_weights_file(path)
     if not isinstance(bundle, dict) or any(k not in bundle for k in REQUIRED_KEYS):
         raise ModelError(f"{path}: not a hwime model bundle (it lacks {', '.join(REQUIRED_KEYS)})")
     if bundle["format"] != BUNDLE_FORMAT:

@@ -85,6 +85,16 @@ def test_a_wheel_file_with_another_hash_is_refused(tmp_path, monkeypatch):
     with pytest.raises(PaddleImportError, match="is not PaddlePaddle's"):
         import_ppocr("tiny", tmp_path / "out.pt", list("中国"))
     assert not (tmp_path / "out.pt").exists()
+    # the dictionary too: 中 and 国 swapped would give both characters each other's head rows
+    swapped = tmp_path / "swapped.txt"
+    chars = dict_path.read_text(encoding="utf-8").splitlines()
+    i, j = chars.index("中"), chars.index("国")
+    chars[i], chars[j] = chars[j], chars[i]
+    swapped.write_text("\n".join(chars) + "\n", encoding="utf-8")
+    monkeypatch.setattr(ppocr_import, "wheel_files", lambda tier: (onnx_path, swapped))
+    with pytest.raises(PaddleImportError, match=r"swapped.txt: sha256 .* is not PaddlePaddle's"):
+        import_ppocr("tiny", tmp_path / "out.pt", list("中国"))
+    assert not (tmp_path / "out.pt").exists()
 
 
 def test_class_rows_follow_the_dictionary_and_new_rows_stay_quiet():

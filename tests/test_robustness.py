@@ -275,3 +275,32 @@ def test_the_recognizer_takes_uint8_gray_images_and_says_what_it_expects_of_othe
     ok = np.full((40, 80), 255, np.int64)
     ok[10:30, 38:42] = 0  # integers within 0..255 convert safely
     assert Recognizer.load(tiny_bundle, "cpu").recognize_images([ok])[0]
+
+
+def test_every_model_file_the_trainers_read_goes_through_the_checked_reader(tiny_bundle, tmp_path):
+    import contextlib
+    import io
+
+    from hwime.training.__main__ import main as training_main
+
+    class Sneaky:
+        def __reduce__(self):
+            return (print, ("this must never run",))
+
+    pickled = tmp_path / "sneaky.pt"
+    torch.save({"model": Sneaky()}, pickled)  # a zip torch wrote, with a pickle inside that would run code
+    text = tmp_path / "text.pt"
+    text.write_text("hello, I am not a model\n")
+    folder = tmp_path / "folder.pt"
+    folder.mkdir()
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"something": torch.zeros(2)}, foreign)
+    for path, message in ((pickled, "refused: the file holds objects other than tensors"),
+                          (text, "not a checkpoint or model bundle"), (folder, "a folder"),
+                          (foreign, "no weights in it")):
+        for argv in (["evaluate-lines", str(path)], ["export", str(path), "--out", str(tmp_path / "o.pt")]):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                assert training_main(argv) == 2
+            assert message in err.getvalue() and "weights_only" not in err.getvalue(), (argv, err.getvalue())
+            assert err.getvalue().count("\n") == 1

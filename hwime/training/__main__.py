@@ -508,12 +508,14 @@ def main(argv: list[str] | None = None) -> int:
     from .casia import CasiaFormatError
     from .fonts import FontError
     from .ppocr_import import PaddleImportError
+    from ..recognizer import ModelError
     from .recipe import RecipeError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CasiaFormatError, FontError, RecipeError, PaddleImportError, FileNotFoundError, ValueError) as exc:
+    except (CasiaFormatError, FontError, RecipeError, PaddleImportError, ModelError, FileNotFoundError,
+            ValueError) as exc:
         print(f"python -m hwime.training {args.command}: {exc}", file=sys.stderr)
         return 2
 

@@ -28,7 +28,13 @@ def save(obj: dict, path: str | Path) -> Path:
 
 
 def load(path: str | Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """A training checkpoint or a bundle, read by the one checked reader (a ModelError naming the file otherwise)."""
+    from ..recognizer import ModelError, read_weights_file
+
+    obj = read_weights_file(path, "checkpoint or model bundle")
+    if not isinstance(obj, dict) or not ("model" in obj or "state_dict" in obj):
+        raise ModelError(f"{path}: not a hwime checkpoint or model bundle (no weights in it)")
+    return obj
 
 
 def load_start(path: str | Path) -> dict:

@@ -17,8 +17,8 @@ from . import checkpoint
 
 def recognizer_from_file(path: str | Path, device: str = "auto", script: str | None = None) -> Recognizer:
     """A Recognizer from a bundle or a training checkpoint, for the writer's ``script`` (default: the locale's)."""
-    probe = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(probe, dict) and probe.get("format") == BUNDLE_FORMAT:
+    probe = checkpoint.load(path)
+    if probe.get("format") == BUNDLE_FORMAT:
         return Recognizer.load(path, device, script=script)
     model, labels, recipe = checkpoint.load_model(path)
     dev, _ = pick_device(device)
