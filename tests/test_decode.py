@@ -101,3 +101,12 @@ def test_bad_input_shape_is_refused():
                                    ("abc", "xbz", 2), ("", "abc", 3)])
 def test_edit_distance(a, b, d):
     assert edit_distance(a, b) == d
+
+
+def test_beam_search_states_its_limit_instead_of_running_for_minutes():
+    from hwime.decode import MAX_BEAM_FRAMES
+
+    frames = np.log(np.full((MAX_BEAM_FRAMES + 1, 4), 0.25))
+    with pytest.raises(ValueError, match="at most 2000"):
+        beam_search(frames)
+    assert beam_search(frames[:240], beam=3)  # a line's worth decodes
