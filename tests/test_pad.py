@@ -192,6 +192,15 @@ def test_a_worker_exception_is_shown_and_the_pad_keeps_working(qtbot, tiny_bundl
     window.shutdown()
 
 
+def test_a_failure_with_no_request_is_shown_and_stays_when_the_writer_goes_on(qtbot, pad):
+    pad.worker.recognitionFailed.emit(-1, "could not learn this pick (RuntimeError: disk full)")
+    qtbot.waitUntil(lambda: "disk full" in pad.status.text(), timeout=2000)
+    assert any("disk full" in w for w in pad.warnings.messages)  # and in the warning bar until dismissed
+    with qtbot.waitSignal(pad.worker.candidatesReady, timeout=10000):
+        draw(qtbot, pad.canvas, ink_shi())  # a new drawing: the failure is kept (its state, not its words)
+    assert "disk full" in pad.status.text()
+
+
 def test_missing_model_opens_and_explains(qtbot, tmp_path, settings_path):
     window = PadWindow(Settings(model_path=str(tmp_path / "nope.pt")), settings_path)
     qtbot.addWidget(window)

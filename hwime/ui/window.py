@@ -230,7 +230,7 @@ class PadWindow(QWidget):
                 self.bar.set_candidates([])  # nothing to classify; any answer still on its way is stale
             return
         if self.showing == "suggestions" or len(ink) == 1:  # a new drawing: what the last message said is over
-            if self.model_ready and not self.status.text().startswith(("Recognition failed", "Could not")):
+            if self.model_ready and not self._status_lasting:
                 self.show_status(self.ready_text())
         self.showing = "candidates"  # a new stroke returns from continuations to recognition
         if self.model_ready:
@@ -342,7 +342,10 @@ class PadWindow(QWidget):
 
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id == self._request_id:
-            self.show_status(self.tr("Recognition failed: {0}. Keep writing or clear to try again.").format(message), warn=True)
+            self.show_status(self.tr("Recognition failed: {0}. Keep writing or clear to try again.").format(message),
+                             warn=True, lasting=True)
+        elif request_id < 0:  # no request of the writer's: warm-up, learning a pick, taking one back
+            self.show_status(self.tr("Not done: {0}").format(message), warn=True, lasting=True)
 
     def _on_model_loaded(self, info: dict) -> None:
         self.model_ready = True
@@ -535,8 +538,12 @@ class PadWindow(QWidget):
         else:
             super().keyPressEvent(event)
 
-    def show_status(self, text: str, warn: bool = False) -> None:
-        """The status line shows the latest event; a warning also stays in the warning bar until dismissed."""
+    _status_lasting = False  # the status is a failure a new drawing must not replace (a value, not the text shown)
+
+    def show_status(self, text: str, warn: bool = False, lasting: bool = False) -> None:
+        """The status line shows the latest event; a warning also stays in the warning bar until dismissed;
+        ``lasting``: a failure that stays on the status line when the writer starts a new drawing."""
+        self._status_lasting = lasting
         self.status.setText(text)
         dark = is_dark(self.palette())
         self.status.setStyleSheet(("color: #ff8a80" if dark else "color: #a33") if warn else
@@ -577,7 +584,8 @@ class PadWindow(QWidget):
         try:
             save_settings(self.settings, self.settings_path)
         except OSError as exc:
-            self.show_status(self.tr("Could not save settings ({0}); they apply until the pad closes.").format(exc), warn=True)
+            self.show_status(self.tr("Could not save settings ({0}); they apply until the pad closes.").format(exc),
+                             warn=True, lasting=True)
 
     def shutdown(self) -> None:
         self._thread.stop()
