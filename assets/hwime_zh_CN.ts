@@ -4,12 +4,12 @@
 <context>
     <name>CandidateBar</name>
     <message>
-        <location filename="../hwime/ui/candidates.py" line="137"/>
+        <location filename="../hwime/ui/candidates.py" line="169"/>
         <source>key {0}, {1:.0%} likely</source>
         <translation>按键 {0}，可能性 {1:.0%}</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/candidates.py" line="138"/>
+        <location filename="../hwime/ui/candidates.py" line="170"/>
         <source>{0:.0%} likely</source>
         <translation>可能性 {0:.0%}</translation>
     </message>
@@ -17,7 +17,7 @@
 <context>
     <name>LineCells</name>
     <message>
-        <location filename="../hwime/ui/candidates.py" line="192"/>
+        <location filename="../hwime/ui/candidates.py" line="224"/>
         <source>{0}: click to see what else this character could be</source>
         <translation>{0}：点击查看这个字还可能是什么</translation>
     </message>
@@ -91,7 +91,7 @@
     </message>
     <message>
         <location filename="../hwime/ui/window.py" line="222"/>
-        <location filename="../hwime/ui/window.py" line="574"/>
+        <location filename="../hwime/ui/window.py" line="576"/>
         <source>Loading the model…</source>
         <translation>正在加载模型…</translation>
     </message>
@@ -116,117 +116,117 @@
         <translation>第 {0} 个字已改为 {1}；选这一串即可发送。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="345"/>
+        <location filename="../hwime/ui/window.py" line="347"/>
         <source>Recognition failed: {0}. Keep writing or clear to try again.</source>
         <translation>识别失败：{0}。继续写或清除后重试。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="348"/>
+        <location filename="../hwime/ui/window.py" line="350"/>
         <source>Not done: {0}</source>
         <translation>没有做成：{0}</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="352"/>
+        <location filename="../hwime/ui/window.py" line="354"/>
         <source>the CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="352"/>
+        <location filename="../hwime/ui/window.py" line="354"/>
         <source>the GPU (CUDA)</source>
         <translation>GPU（CUDA）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="353"/>
+        <location filename="../hwime/ui/window.py" line="355"/>
         <source>{0} characters on {1}</source>
         <translation>{0} 个字，运行在 {1}</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="357"/>
+        <location filename="../hwime/ui/window.py" line="359"/>
         <source>Ready — {0}.</source>
         <translation>就绪 — {0}。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="364"/>
+        <location filename="../hwime/ui/window.py" line="366"/>
         <source>CUDA is not available here; running on the CPU</source>
         <translation>这台电脑用不了 CUDA，改在 CPU 上运行</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="367"/>
+        <location filename="../hwime/ui/window.py" line="369"/>
         <source>{0} learned samples are of characters this model lacks</source>
         <translation>学到的 {0} 个样本是这个模型没有的字</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="374"/>
+        <location filename="../hwime/ui/window.py" line="376"/>
         <source>No recognizer: {0}</source>
         <translation>没有识别器：{0}</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="410"/>
+        <location filename="../hwime/ui/window.py" line="412"/>
         <source>{0} typed</source>
         <translation>已输入 {0}</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="410"/>
+        <location filename="../hwime/ui/window.py" line="412"/>
         <source>{0} copied to the clipboard</source>
         <translation>已复制 {0} 到剪贴板</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="431"/>
+        <location filename="../hwime/ui/window.py" line="433"/>
         <source>Write a phrase in the line; click a string or press 1–{0}, Space.</source>
         <translation>在行里写一句话；点击一串，或按 1–{0}、空格。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="433"/>
+        <location filename="../hwime/ui/window.py" line="435"/>
         <source>Write a phrase in the line; click a string.</source>
         <translation>在行里写一句话；点选一串。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="434"/>
+        <location filename="../hwime/ui/window.py" line="436"/>
         <source>Write a character; click a candidate or press 1–9, 0, Space.</source>
         <translation>写一个字；点选候选，或按 1–9、0、空格。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="435"/>
+        <location filename="../hwime/ui/window.py" line="437"/>
         <source>Write a character; click a candidate.</source>
         <translation>写一个字；点选候选。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="472"/>
+        <location filename="../hwime/ui/window.py" line="474"/>
         <source>The last drawing is back: pick the right candidate (the wrong one was already sent).</source>
         <translation>上次的笔迹回来了：选出正确的候选（错的那个已经发出）。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="481"/>
+        <location filename="../hwime/ui/window.py" line="483"/>
         <source>{0} again</source>
         <translation>再发一次 {0}</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="494"/>
+        <location filename="../hwime/ui/window.py" line="496"/>
         <source>Mode: type — a click on a candidate types it into the window you were working in.</source>
         <translation>模式：输入 — 点选候选，就输入到你正在用的窗口。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="496"/>
+        <location filename="../hwime/ui/window.py" line="498"/>
         <source>Mode: copy — a click on a candidate (or 1–9, 0, Space) copies it.</source>
         <translation>模式：复制 — 点选候选（或按 1–9、0、空格）即复制。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="501"/>
+        <location filename="../hwime/ui/window.py" line="503"/>
         <source>Mode: type</source>
         <translation>模式：输入</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="501"/>
+        <location filename="../hwime/ui/window.py" line="503"/>
         <source>Mode: copy</source>
         <translation>模式：复制</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="524"/>
+        <location filename="../hwime/ui/window.py" line="526"/>
         <source>Nothing to send yet: write a character first.</source>
         <translation>还没有可发送的：先写一个字。</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="587"/>
+        <location filename="../hwime/ui/window.py" line="589"/>
         <source>Could not save settings ({0}); they apply until the pad closes.</source>
         <translation>无法保存设置（{0}）；在关闭前仍然有效。</translation>
     </message>
@@ -234,124 +234,134 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../hwime/ui/window.py" line="610"/>
+        <location filename="../hwime/ui/window.py" line="612"/>
         <source>hwime settings</source>
         <translation>hwime 设置</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="613"/>
+        <location filename="../hwime/ui/window.py" line="615"/>
         <source>copy to the clipboard</source>
         <translation>复制到剪贴板</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="613"/>
+        <location filename="../hwime/ui/window.py" line="615"/>
         <source>type into the focused window</source>
         <translation>输入到当前窗口</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="623"/>
+        <location filename="../hwime/ui/window.py" line="625"/>
         <source>auto (the GPU when there is one)</source>
         <translation>自动（有 GPU 就用 GPU）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="623"/>
+        <location filename="../hwime/ui/window.py" line="625"/>
         <source>the CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="624"/>
+        <location filename="../hwime/ui/window.py" line="626"/>
         <source>the GPU (CUDA)</source>
         <translation>GPU（CUDA）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="628"/>
+        <location filename="../hwime/ui/window.py" line="630"/>
         <source>the bundled model</source>
         <translation>自带模型</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="634"/>
+        <location filename="../hwime/ui/window.py" line="636"/>
         <source>Output (copy to clipboard / type into the focused window)</source>
         <translation>输出（复制到剪贴板 / 输入到当前窗口）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="635"/>
+        <location filename="../hwime/ui/window.py" line="637"/>
         <source>Candidates shown</source>
         <translation>候选个数</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="636"/>
+        <location filename="../hwime/ui/window.py" line="638"/>
         <source>Pen width (pixels)</source>
         <translation>笔宽（像素）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="637"/>
+        <location filename="../hwime/ui/window.py" line="639"/>
         <source>Run the model on</source>
         <translation>模型运行在</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="638"/>
-        <location filename="../hwime/ui/window.py" line="678"/>
+        <location filename="../hwime/ui/window.py" line="640"/>
+        <location filename="../hwime/ui/window.py" line="687"/>
         <source>Model bundle</source>
         <translation>模型文件</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="639"/>
+        <location filename="../hwime/ui/window.py" line="641"/>
         <source>Rank common characters first</source>
         <translation>常用字排在前面</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="641"/>
+        <location filename="../hwime/ui/window.py" line="643"/>
         <source>Rank by the characters sent just before</source>
         <translation>按刚发送的字排序</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="643"/>
+        <location filename="../hwime/ui/window.py" line="645"/>
         <source>Show pinyin under the candidates</source>
         <translation>在候选下显示拼音</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="645"/>
+        <location filename="../hwime/ui/window.py" line="647"/>
         <source>Offer continuations (associated words) after a pick</source>
         <translation>选字后提供联想词</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="647"/>
+        <location filename="../hwime/ui/window.py" line="649"/>
         <source>Learn my handwriting from my picks (kept on this computer)</source>
         <translation>从我的选择学习我的笔迹（只保存在这台电脑上）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="650"/>
-        <location filename="../hwime/ui/window.py" line="655"/>
+        <location filename="../hwime/ui/window.py" line="652"/>
+        <location filename="../hwime/ui/window.py" line="663"/>
         <source>as the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="651"/>
+        <location filename="../hwime/ui/window.py" line="653"/>
         <source>both (简/繁, kana and symbols too)</source>
         <translation>简繁都要（也有假名和符号）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="661"/>
+        <location filename="../hwime/ui/window.py" line="657"/>
+        <source>automatic (a clear face of the script)</source>
+        <translation>自动（选一种清楚的字体）</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="669"/>
         <source>Script I write</source>
         <translation>我写的字（简体/繁体）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="662"/>
+        <location filename="../hwime/ui/window.py" line="670"/>
+        <source>Candidates&apos; font</source>
+        <translation>候选的字体</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="671"/>
         <source>Language of the pad (from its next start)</source>
         <translation>界面语言（下次启动起生效）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="663"/>
+        <location filename="../hwime/ui/window.py" line="672"/>
         <source>Forget what was learned ({0} samples)</source>
         <translation>忘记学到的笔迹（{0} 个样本）</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="674"/>
+        <location filename="../hwime/ui/window.py" line="683"/>
         <source>Forgotten when you press OK</source>
         <translation>按“确定”后忘记</translation>
     </message>
     <message>
-        <location filename="../hwime/ui/window.py" line="678"/>
+        <location filename="../hwime/ui/window.py" line="687"/>
         <source>hwime model (*.pt)</source>
         <translation>hwime 模型 (*.pt)</translation>
     </message>

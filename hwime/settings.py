@@ -42,6 +42,7 @@ class Settings:
     line_mode: bool = False  # write a phrase in a wide line instead of one character in the square box
     language: str = "auto"  # the pad's words: auto (Chinese on a Chinese system), en, zh or zh_TW
     script: str = "auto"  # the writer's script (hwime.script): auto (traditional on zh_TW/HK/MO), or one of SCRIPTS
+    candidate_font: str = ""  # the candidates' face; "" chooses a clear one of the script (ui.candidates)
 
     def writer_script(self, locale_name: str | None = None) -> str:
         """The script the pad ranks in: the setting, or for auto the one the locale uses."""
@@ -74,6 +75,7 @@ class Settings:
             "line_mode": flag,
             "language": lambda v: v in LANGUAGES,
             "script": lambda v: v in SCRIPT_CHOICES,
+            "candidate_font": lambda v: isinstance(v, str) and len(v) <= 200,
         }
         for name, ok in checks.items():
             value = getattr(self, name)

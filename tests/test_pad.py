@@ -614,3 +614,32 @@ def test_a_dark_system_palette_gives_a_dark_pad(qtbot, tiny_bundle, settings_pat
     write_and_wait(qtbot, window, ink_shi())
     assert "#2f4f75" in window.bar.buttons[0].styleSheet()
     window.shutdown()
+
+
+def test_the_candidates_face_is_chosen_for_the_script_and_the_setting_changes_it(qtbot, pad, tmp_path):
+    from PySide6.QtGui import QFontDatabase
+
+    from conftest import build_segment_font
+    from hwime.ui.candidates import candidate_font_family
+    from hwime.ui.window import SettingsDialog
+
+    system = ["AR PL UKai CN", "Noto Serif CJK SC", "Noto Sans CJK TC", "Noto Sans CJK SC", "DejaVu Sans"]
+    assert candidate_font_family("simplified", system) == "Noto Sans CJK SC"  # a clear Hei face, not the brush one
+    assert candidate_font_family("traditional", system) == "Noto Sans CJK TC"  # in the script's own forms
+    assert candidate_font_family("traditional", ["Noto Serif CJK SC"]) == "Noto Serif CJK SC"
+    assert candidate_font_family("simplified", system, chosen="AR PL UKai CN") == "AR PL UKai CN"
+    assert candidate_font_family("simplified", ["DejaVu Sans"], chosen="Gone Font") == ""  # Qt's own default
+    font_id = QFontDatabase.addApplicationFont(str(build_segment_font(tmp_path / "face.ttf", "十口")))
+    family = QFontDatabase.applicationFontFamilies(font_id)[0]
+    try:
+        dialog = SettingsDialog(pad.settings, pad)
+        dialog.face.setCurrentIndex(dialog.face.findData(family) if dialog.face.findData(family) >= 0 else 0)
+        if dialog.face.currentData() != family:  # the dialog lists CJK faces; a segment font may not count as one
+            dialog.face.addItem(family, family)
+            dialog.face.setCurrentIndex(dialog.face.count() - 1)
+        pad.apply_settings(dialog)
+        assert pad.settings.candidate_font == family
+        write_and_wait(qtbot, pad, ink_shi())
+        assert pad.bar.family == family and pad.bar.buttons[0]._glyph_font.family() == family
+    finally:
+        QFontDatabase.removeApplicationFont(font_id)

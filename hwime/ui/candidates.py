@@ -27,6 +27,27 @@ def styles(widget: QWidget) -> tuple[str, str]:
     return (DARK_BEST_STYLE, DARK_OTHER_STYLE) if is_dark(widget.palette()) else (BEST_STYLE, OTHER_STYLE)
 
 
+# clear Hei (sans) faces first, then Song/Ming, each in the forms of the script being written: a candidate must look
+# like the character the writer means, not like whichever CJK font the system happens to list first (after the
+# training fonts are installed that was AR PL UKai, a brush face)
+FACES = {
+    "simplified": ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", "WenQuanYi Micro Hei",
+                   "WenQuanYi Zen Hei", "Noto Serif CJK SC", "Source Han Serif SC", "SimSun"],
+    "traditional": ["Noto Sans CJK TC", "Source Han Sans TC", "Microsoft JhengHei", "PingFang TC", "Noto Sans CJK HK",
+                    "Noto Serif CJK TC", "Source Han Serif TC", "PMingLiU", "MingLiU"],
+}
+
+
+def candidate_font_family(script: str, families: list[str], chosen: str = "") -> str:
+    """The face the candidates are drawn in: the setting's when the system has it, else the first clear face of
+    the script (of the other script after that), else "" (Qt's own default)."""
+    if chosen and chosen in families:
+        return chosen
+    order = FACES["traditional"] + FACES["simplified"] if script == "traditional" else \
+        FACES["simplified"] + FACES["traditional"]
+    return next((f for f in order if f in families), "")
+
+
 class CandidateButton(QPushButton):
     """A flat button that paints its key number in a corner, the character large and its reading small beneath
     (one widget drawing three texts: the bar repaints ten of these at every pen-up)."""
@@ -44,6 +65,10 @@ class CandidateButton(QPushButton):
         self._glyph_font = QFont()
         self._small_font = QFont()
         self._small_font.setPixelSize(9)
+
+    def set_family(self, family: str) -> None:
+        self._glyph_font = QFont(family) if family else QFont()
+        self.update()
 
     def text(self) -> str:  # what the button offers, for code and tests that read it like a plain button
         return self._text
@@ -106,7 +131,13 @@ class CandidateBar(QWidget):
         self.buttons: list[CandidateButton] = []
         self.candidates: list = []
         self.reading = reading
+        self.family = ""  # the candidates' face (candidate_font_family); "" is Qt's default
         self.set_count(count)
+
+    def set_family(self, family: str) -> None:
+        self.family = family
+        for b in self.buttons:
+            b.set_family(family)
 
     def set_count(self, count: int, per_row: int = PER_ROW) -> None:
         """``count`` buttons, ``per_row`` to a row (line mode: a few wide cells for whole strings)."""
@@ -117,6 +148,7 @@ class CandidateBar(QWidget):
         self.buttons = []
         for i in range(count):
             b = CandidateButton(i)
+            b.set_family(self.family)
             b.clicked.connect(lambda _=False, i=i: self.pick(i))
             self._layout.addWidget(b, i // per_row, i % per_row)
             self.buttons.append(b)

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRect, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent, QPalette
+from PySide6.QtGui import QCloseEvent, QFont, QFontDatabase, QGuiApplication, QKeyEvent, QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
                                QVBoxLayout, QWidget)
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from ..ink import Ink
 from ..output import Deliverer, keep_clipboard_after_exit
 from ..settings import Settings, save_settings
-from .candidates import KEY_LABELS, CandidateBar, LineCells
+from .candidates import KEY_LABELS, CandidateBar, LineCells, candidate_font_family
 from .canvas import LINE_ASPECT, WritingCanvas
 from .i18n import is_dark
 from .worker import LINE_CANDIDATES, RecognitionWorker, WorkerThread
@@ -336,6 +336,8 @@ class PadWindow(QWidget):
 
     def _apply_options(self) -> None:
         self.worker.script = self.settings.writer_script()
+        self.bar.set_family(candidate_font_family(self.worker.script, QFontDatabase.families(),
+                                                  self.settings.candidate_font))
         self.worker.use_prior = self.settings.use_prior
         self.worker.use_context = self.settings.use_context
         self.worker.learn_enabled = self.settings.learn
@@ -651,6 +653,12 @@ class SettingsDialog(QDialog):
                            ("both", self.tr("both (简/繁, kana and symbols too)"))):
             self.script.addItem(name, code)
         self.script.setCurrentIndex(max(0, self.script.findData(settings.script)))
+        self.face = QComboBox()
+        self.face.addItem(self.tr("automatic (a clear face of the script)"), "")
+        for family in sorted(set(QFontDatabase.families(QFontDatabase.WritingSystem.SimplifiedChinese))
+                             | set(QFontDatabase.families(QFontDatabase.WritingSystem.TraditionalChinese))):
+            self.face.addItem(family, family)
+        self.face.setCurrentIndex(max(0, self.face.findData(settings.candidate_font)))
         self.language = QComboBox()
         for code, name in (("auto", self.tr("as the system")), ("en", "English"), ("zh", "简体中文"),
                            ("zh_TW", "繁體中文")):
@@ -659,6 +667,7 @@ class SettingsDialog(QDialog):
         for box in (self.prior, self.context, self.pinyin, self.suggest, self.learn):
             form.addRow(box)
         form.addRow(self.tr("Script I write"), self.script)
+        form.addRow(self.tr("Candidates' font"), self.face)
         form.addRow(self.tr("Language of the pad (from its next start)"), self.language)
         self.forget = QPushButton(self.tr("Forget what was learned ({0} samples)").format(learned))
         self.forget.setEnabled(learned > 0)
@@ -692,3 +701,4 @@ class SettingsDialog(QDialog):
         settings.learn = self.learn.isChecked()
         settings.language = self.language.currentData()
         settings.script = self.script.currentData()
+        settings.candidate_font = self.face.currentData()
