@@ -6,10 +6,13 @@ import string
 from pathlib import Path
 from typing import Iterable
 
+from .files import read_text
+
 DIGITS = string.digits
 LATIN = string.ascii_letters
 # full-width punctuation a Chinese writer puts in text
 PUNCTUATION = "，。、？！：；“”（）"
+MAX_LABELS_BYTES = 16 << 20  # a labels file of every Unicode character would be ~5 MB
 
 
 def _gb2312_rows(first: int, last: int) -> list[str]:
@@ -79,7 +82,7 @@ def write_labels(path: str | Path, labels: Iterable[str]) -> None:
 
 
 def read_labels(path: str | Path) -> list[str]:
-    labels = [line.rstrip("\n") for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    labels = read_text(path, MAX_LABELS_BYTES).splitlines()  # a non-UTF-8 file: a ValueError naming it
     bad = [i + 1 for i, c in enumerate(labels) if len(c) != 1]
     if bad:
         raise ValueError(f"{path}: line {bad[0]} is not exactly one character")

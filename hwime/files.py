@@ -41,20 +41,48 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
-def read_regular(path: str | Path, limit: int) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes. A FIFO, device or socket would block or never end:
-    refused (OSError) before it is opened, as is a file over the limit."""
-    path = Path(path)
-    st = os.stat(path)  # follows a symlink to what it points at
+def size_text(n: int) -> str:
+    """Bytes for a message: 64 KB, 1.5 MB, 2 GB (units of 1,024)."""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
+
+
+def check_regular(path: str | Path, limit: int) -> os.stat_result:
+    """OSError unless ``path`` is a regular file of at most ``limit`` bytes (a symlink counts as what it points at):
+    what to ask before opening a file that a FIFO, a device or a sparse giant in its place would block or flood."""
+    st = os.stat(path)
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"{path}: a folder, not a file")
     if not stat.S_ISREG(st.st_mode):
         raise OSError(f"{path}: not a regular file (a FIFO, device or socket)")
     if st.st_size > limit:
-        raise OSError(f"{path}: {st.st_size / 1e6:.1f} MB, more than the {limit / 1e6:.0f} MB such a file may have")
+        size = size_text(st.st_size) if size_text(st.st_size) != size_text(limit) else f"{st.st_size:,} bytes"
+        raise OSError(f"{path}: {size}, more than the {size_text(limit)} such a file may have")
+    return st
+
+
+def read_regular(path: str | Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes. A FIFO, device or socket would block or never end:
+    refused (OSError) before it is opened (check_regular), as is a file over the limit."""
+    check_regular(path, limit)
     with open(path, "rb") as fh:
         data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise OSError(f"{path}: more than the {limit / 1e6:.0f} MB such a file may have")
+    if len(data) > limit:  # it grew since
+        raise OSError(f"{path}: more than the {size_text(limit)} such a file may have")
     return data
+
+
+def read_text(path: str | Path, limit: int) -> str:
+    """The UTF-8 text of a regular file of at most ``limit`` bytes (read_regular), a leading byte order mark
+    dropped (Windows editors write one). Bytes that are not UTF-8 are a ValueError naming the file and the byte,
+    not the codec's message, which names neither."""
+    data = read_regular(path, limit)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 def set_aside(path: str | Path) -> Path:

