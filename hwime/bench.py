@@ -75,17 +75,14 @@ def bench_lines(rec, inks, runs: int = 40) -> dict:
     """A line of 8 characters: beam 10 with the language side, the decoding alone and the whole reading."""
     import torch
 
-    from . import decode
 
     torch.set_num_threads(1)
     lines = [line_of(inks[i * 8 :]) for i in range(max(1, min(runs, len(inks) // 8)))]
-    lm, _ = rec.line_language_model("")
-    weight, bonus = rec.line_weights()  # the bundle's own, as recognize_line decodes
     frames = [rec.line_log_probs(line) for line in lines]
     beam, whole = [], []
     for lp in frames:
         t = time.perf_counter()
-        decode.beam_search(lp, 10, lm, weight, bonus)
+        rec.decode_line(lp, 10)  # the bundle's own weights, as recognize_line decodes
         beam.append((time.perf_counter() - t) * 1000)
     for line in lines:
         t = time.perf_counter()

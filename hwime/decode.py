@@ -21,6 +21,7 @@ import numpy as np
 NEG = -1e30
 BLANK_SURE = math.log(1 - 1e-4)  # a frame this surely blank extends nothing
 LanguageModel = Callable[[int, int], float]  # (previous class or -1 at the line's start, class) -> log p
+StartModel = Callable[[int], float]  # class -> its score as a line's first character, in place of the language's
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,12 @@ MAX_BEAM_FRAMES = 2000  # eight times the longest line the recognizer prepares
 
 
 def beam_search(log_probs: np.ndarray, beam: int = 10, lm: LanguageModel | None = None, lm_weight: float = 0.0,
-                bonus: float = 0.0, prune: float = 1e-3, per_frame: int = 12, first_prev: int = -1) -> list[Decoded]:
+                bonus: float = 0.0, prune: float = 1e-3, per_frame: int = 12, first_prev: int = -1,
+                start: StartModel | None = None) -> list[Decoded]:
     """The ``beam`` best strings, best first. Each character added costs ``lm_weight · lm(prev, c) + bonus``
     (the bonus offsets the language side's bias toward short strings); ``first_prev`` is the class written just
-    before the line (the writer's context), -1 for none.
+    before the line (the writer's context), -1 for none; ``start(c)`` (weighted already), where given, scores the
+    first character of a line with nothing before it instead of ``lm_weight · lm(-1, c)``.
 
     Time grows with frames × string length (a prefix is a tuple, copied and hashed as it grows; measured 0.76 s for
     1,000 frames, 40 s for 8,000): a line the recognizer prepares has at most 240 frames (raster.MAX_LINE_CHARS
@@ -78,11 +81,9 @@ def beam_search(log_probs: np.ndarray, beam: int = 10, lm: LanguageModel | None 
     lm_cache: dict[tuple[int, int], float] = {}
 
     def extension(prev: int, c: int) -> float:
-        if lm is None or lm_weight == 0.0:
-            return bonus
         key = (prev, c)
         if key not in lm_cache:
-            lm_cache[key] = lm_weight * lm(prev, c) + bonus
+            lm_cache[key] = _language_score(prev, c, lm, lm_weight, start) + bonus
         return lm_cache[key]
 
     for t in range(log_probs.shape[0]):
@@ -122,8 +123,15 @@ def beam_search(log_probs: np.ndarray, beam: int = 10, lm: LanguageModel | None 
     return [Decoded(prefix, float(p.total()), p.spans) for prefix, p in ranked]
 
 
+def _language_score(prev: int, c: int, lm: LanguageModel | None, lm_weight: float, start: StartModel | None) -> float:
+    if prev < 0 and start is not None:
+        return start(c)
+    return lm_weight * lm(prev, c) if lm is not None and lm_weight else 0.0
+
+
 def position_beam(options: list[list[tuple[int, float]]], beam: int = 10, lm: LanguageModel | None = None,
-                  lm_weight: float = 0.0, first_prev: int = -1) -> list[tuple[tuple[int, ...], float]]:
+                  lm_weight: float = 0.0, first_prev: int = -1,
+                  start: StartModel | None = None) -> list[tuple[tuple[int, ...], float]]:
     """Strings from a line already cut into characters: ``options`` holds each position's (class, log p), the
     language side added as in beam_search. The ``beam`` best (classes, score), best first."""
     beams: list[tuple[tuple[int, ...], float]] = [((), 0.0)]
@@ -132,7 +140,7 @@ def position_beam(options: list[list[tuple[int, float]]], beam: int = 10, lm: La
         for prefix, score in beams:
             prev = prefix[-1] if prefix else first_prev
             for c, log_p in choices:
-                language = lm_weight * lm(prev, c) if lm is not None and lm_weight else 0.0
+                language = _language_score(prev, c, lm, lm_weight, start)
                 grown.append((prefix + (c,), score + log_p + language))
         grown.sort(key=lambda kv: kv[1], reverse=True)
         beams = grown[:beam]

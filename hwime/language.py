@@ -2,13 +2,16 @@
 
 One compact table in assets/ (``zh-words.tsv.gz``, built by ``python -m hwime.training wordlist`` from the word
 list of the jieba package, MIT licence, JIEBA-LICENSE.txt beside it): a ``#chars`` section of character counts
-(every occurrence in the word list, weighted by the word's frequency) and a ``#words`` section of words of two or
-more characters with their frequencies. From it:
+(every occurrence in the word list, weighted by the word's frequency), a ``#words`` section of words of two or
+more characters with their frequencies, and a ``#surnames`` section (how many of the word list's personal names,
+jieba's ``nr`` tag, start with each character). From it:
 
 - ``log_prior(labels)``: log p(c), the usage prior the Recognizer adds with the bundle's weight λ;
 - ``log_context(labels, context)``: log of p(c) interpolated with p(c | the last character written), the bigram
   read inside words, so the prior follows what was just sent;
-- ``continuations(context)``: words and characters that usually follow (联想), best first.
+- ``continuations(context)``: words and characters that usually follow (联想), best first;
+- ``start_log_prob(ch, share)``: what a line starts with, the usage prior mixed with the surnames: a line is most
+  often a name (forms, addresses, signatures).
 
 The table is simplified Chinese; ``load_language(script="traditional")`` is the same table in traditional
 characters (``Language.converted``: OpenCC's phrase conversion, hwime.script), so a traditional writer after 中 is
@@ -50,8 +53,11 @@ class Suggestion:
 
 
 class Language:
-    def __init__(self, char_counts: dict[str, float], words: list[tuple[str, float]]):
+    def __init__(self, char_counts: dict[str, float], words: list[tuple[str, float]],
+                 surnames: dict[str, float] | None = None):
         self.char_counts = char_counts
+        self.surnames = dict(surnames or {})
+        self._surname_total = float(sum(self.surnames.values())) or 1.0
         self.total = float(sum(char_counts.values())) or 1.0
         self.words = words
         self._following: dict[str, dict[str, float]] = {}  # prev char -> next char -> weight
@@ -68,6 +74,7 @@ class Language:
         path = Path(path)
         chars: dict[str, float] = {}
         words: list[tuple[str, float]] = []
+        surnames: dict[str, float] = {}
         section = None
         try:
             with gzip.open(path, "rt", encoding="utf-8") as fh:
@@ -86,11 +93,13 @@ class Language:
                         chars[text] = value
                     elif section == "#words" and len(text) >= 2:
                         words.append((text, value))
+                    elif section == "#surnames" and len(text) == 1:
+                        surnames[text] = value
         except (OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
             raise LanguageError(f"{path}: unreadable language table ({exc})") from None
         if not chars:
             raise LanguageError(f"{path}: no #chars section")
-        return cls(chars, words)
+        return cls(chars, words, surnames)
 
     def converted(self, convert: Callable[[str], str]) -> "Language":
         """The same table in another script: each word converted as a phrase (头发 → 頭髮, 发展 → 發展), and each
@@ -113,7 +122,11 @@ class Language:
             total = sum(shares.values())
             for form, weight in shares.items():
                 chars[form] = chars.get(form, 0.0) + n * weight / total
-        return Language(chars, sorted(words.items(), key=lambda kv: (-kv[1], kv[0])))
+        surnames: dict[str, float] = {}
+        for c, n in self.surnames.items():  # a surname is a name: 张 is 張, never another reading
+            form = (convert(c) or c)[0]
+            surnames[form] = surnames.get(form, 0.0) + n
+        return Language(chars, sorted(words.items(), key=lambda kv: (-kv[1], kv[0])), surnames)
 
     # --- the usage prior and context ----------------------------------------------------------------------------
     def probability(self, ch: str) -> float:
@@ -154,6 +167,14 @@ class Language:
         if prev not in totals:
             totals[prev] = sum(row.values())
         return math.log((1 - mix) * prior + mix * row.get(ch, 0.0) / totals[prev])
+
+    def start_log_prob(self, ch: str, share: float) -> float:
+        """log((1 - share) p(ch) + share p(ch is a surname)): how likely a line is to start with ``ch`` when nothing
+        was written before it (the line decoder's first character; a table without surnames gives the prior)."""
+        prior = self.probability(ch)
+        if share <= 0 or not self.surnames:
+            return math.log(prior)
+        return math.log((1 - share) * prior + share * self.surnames.get(ch, 0.0) / self._surname_total)
 
     # --- continuations ------------------------------------------------------------------------------------------
     def continuations(self, context: str, top: int = 10) -> list[Suggestion]:
@@ -201,9 +222,11 @@ def load_language(path: str | None = None, script: str = "simplified") -> Langua
 
 def build_table(dict_lines: Iterable[str], out: str | Path, alphabet: set[str], max_words: int = 80_000) -> dict:
     """Write the compact table from jieba's dict.txt lines (``word freq pos``), keeping words whose characters are
-    all in ``alphabet``; returns counts for the record."""
+    all in ``alphabet``, and each character's count as the first of a two- or three-character personal name (``nr``);
+    returns counts for the record."""
     chars: dict[str, float] = {}
     words: dict[str, float] = {}
+    surnames: dict[str, float] = {}
     for line in dict_lines:
         parts = line.split()
         if len(parts) < 2:
@@ -215,19 +238,25 @@ def build_table(dict_lines: Iterable[str], out: str | Path, alphabet: set[str], 
             chars[c] = chars.get(c, 0.0) + freq
         if len(word) >= 2:
             words[word] = words.get(word, 0.0) + freq
+        if len(parts) >= 3 and parts[2] == "nr" and 2 <= len(word) <= 3:  # counted per name: a name's frequency
+            surnames[word[0]] = surnames.get(word[0], 0.0) + 1  # in prose says how famous, not how common its surname
     kept = sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))[:max_words]
     out = Path(out)
     partial = out.with_name(out.name + ".partial")
     with gzip.open(partial, "wt", encoding="utf-8", compresslevel=9) as fh:
-        fh.write("# hwime language table: character counts and words with frequencies, from jieba's dict.txt (MIT)\n")
+        fh.write("# hwime language table: character counts, words with frequencies and surnames, from jieba's "
+                 "dict.txt (MIT)\n")
         fh.write("#chars\n")
         for c, n in sorted(chars.items(), key=lambda kv: (-kv[1], kv[0])):
             fh.write(f"{c}\t{n:g}\n")
         fh.write("#words\n")
         for w, n in kept:
             fh.write(f"{w}\t{n:g}\n")
+        fh.write("#surnames\n")
+        for c, n in sorted(surnames.items(), key=lambda kv: (-kv[1], kv[0])):
+            fh.write(f"{c}\t{n:g}\n")
     partial.replace(out)
-    return {"chars": len(chars), "words": len(kept), "bytes": out.stat().st_size}
+    return {"chars": len(chars), "words": len(kept), "surnames": len(surnames), "bytes": out.stat().st_size}
 
 
 READING_STYLES = ("pinyin", "zhuyin")

@@ -70,6 +70,10 @@ class LineCandidate:
 # the line decoder's language side (hwime.decode): weight of log p(c | previous), a bonus per character, and the
 # bigram's share against the usage prior; a bundle may carry its own (line_lm_weight, line_bonus, line_mix)
 LINE_LM_WEIGHT, LINE_BONUS, LINE_MIX = 0.3, 1.0, 0.5
+# A line of at most NAME_MAX_CHARS with nothing written before it may be a name (forms, addresses, signatures: what
+# people write in lines most): its first character is scored by the usage prior mixed with the surnames
+# (Language.start_log_prob, SURNAME_SHARE of it), weighted by line_start_weight (a bundle may carry its own).
+NAME_MAX_CHARS, SURNAME_SHARE, LINE_START_WEIGHT = 4, 0.9, 0.5
 
 
 def pick_device(device: str = "auto") -> tuple[torch.device, str | None]:
@@ -152,7 +156,7 @@ def check_ranking_values(meta: dict, path: str | Path) -> None:
     program)."""
     # the line decoder's: the language weight, the bonus per character (a log-score), the bigram mix
     for key, low, high in (("prior_weight", 0.0, 5.0), ("context_mix", 0.0, 1.0), ("line_lm_weight", 0.0, 5.0),
-                           ("line_bonus", -20.0, 20.0), ("line_mix", 0.0, 1.0)):
+                           ("line_bonus", -20.0, 20.0), ("line_mix", 0.0, 1.0), ("line_start_weight", 0.0, 5.0)):
         value = meta.get(key, low)
         # NaN fails the range test too (every comparison with NaN is false)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
@@ -527,10 +531,36 @@ class Recognizer:
 
         return lm, self._index.get(context[-1:], -1) if context else -1
 
-    def line_weights(self) -> tuple[float, float]:
-        """(language weight, bonus per character) the line decoder uses: the bundle's tuned ones, else the defaults."""
+    def line_weights(self) -> tuple[float, float, float]:
+        """(language weight, bonus per character, a name's start weight) the line decoder uses: the bundle's tuned
+        ones, else the defaults."""
         return (float(self.metadata.get("line_lm_weight", LINE_LM_WEIGHT)),
-                float(self.metadata.get("line_bonus", LINE_BONUS)))
+                float(self.metadata.get("line_bonus", LINE_BONUS)),
+                float(self.metadata.get("line_start_weight", LINE_START_WEIGHT)))
+
+    def line_start_model(self, weight: float, script: str | None = None):
+        """c -> ``weight`` · log p(a line starts with c), surnames mixed in (see NAME_MAX_CHARS); None for weight 0."""
+        if weight <= 0:
+            return None
+        script = check_script(script or self.script)
+        language, labels = self.language(script), self._language_keys(script)
+        return lambda c: weight * language.start_log_prob(labels[c], SURNAME_SHARE)
+
+    def decode_line(self, log_probs: np.ndarray, beam: int = 10, context: str = "", script: str | None = None,
+                    language: bool = True, weights: tuple[float, float, float] | None = None) -> list:
+        """The beam's strings (hwime.decode.Decoded, best first) for a line's frames, with the language side unless
+        ``language=False`` (or the bundle turns it off): the bigram after ``context``, and where the line may be a
+        name, the surnames at its start. ``weights`` (lm weight, bonus, start weight) replace the bundle's."""
+        from . import decode as ctc
+
+        if not (language and self.use_prior):
+            return ctc.beam_search(log_probs, beam)
+        lm, first = self.line_language_model(context, script)
+        weight, bonus, start_weight = weights or self.line_weights()
+        start = None
+        if not context and len(ctc.greedy(log_probs).labels) <= NAME_MAX_CHARS:
+            start = self.line_start_model(start_weight, script)
+        return ctc.beam_search(log_probs, beam, lm, weight, bonus, first_prev=first, start=start)
 
     def recognize_line(self, sample: Ink | np.ndarray, top: int = 5, context: str = "", decode: str = "beam",
                        beam: int = 10, alternatives: int = 10, language: bool = True,
@@ -550,11 +580,11 @@ class Recognizer:
             return []
         use_lm = language and self.use_prior and decode == "beam"
         lm, first = self.line_language_model(context, script) if use_lm else (None, -1)
-        weight, bonus = self.line_weights() if use_lm else (0.0, 0.0)
+        weight, _, start_weight = self.line_weights() if use_lm else (0.0, 0.0, 0.0)
         if decode == "greedy":
             found = [ctc.greedy(log_probs)]
         elif decode == "beam":
-            found = ctc.beam_search(log_probs, max(beam, top), lm, weight, bonus, first_prev=first)
+            found = self.decode_line(log_probs, max(beam, top), context, script, language)
         else:
             raise ValueError(f"decode must be greedy or beam, not {decode!r}")
         found = [d for d in found if d.labels]
@@ -566,7 +596,10 @@ class Recognizer:
         pieces = line_pieces_on_paper(gray_image(sample), self.spec, ctc.cut_columns(best.spans, FRAME_STRIDE)) \
             if not isinstance(sample, Ink) and reread else None
         if pieces is not None:
-            ranked, alts_of = self._reread_line(pieces, best, max(beam, top), alternatives, lm, weight, first, script)
+            start = self.line_start_model(start_weight, script) \
+                if use_lm and not context and len(pieces) <= NAME_MAX_CHARS else None
+            ranked, alts_of = self._reread_line(pieces, best, max(beam, top), alternatives, lm, weight, first, script,
+                                                start)
         else:
             ranked, alts_of = self._rank_line(log_probs, found, alternatives)
         ranked = ranked[:top]
@@ -609,7 +642,7 @@ class Recognizer:
         return ranked, alts_of
 
     def _reread_line(self, pieces: list[np.ndarray], best, beam: int, alternatives: int, lm, weight: float,
-                     first: int, script: str | None = None) -> tuple[list, list]:
+                     first: int, script: str | None = None, start=None) -> tuple[list, list]:
         """Each character of the best reading (its piece of the image, raster.line_pieces_on_paper) read alone (with
         what the writer taught); the strings decoded over those readings with the language side. Characters written
         apart, of uneven size, read better one by one than as a row (lines-dev casia: 22.0% → 17.4% CER); ink does
@@ -621,7 +654,7 @@ class Recognizer:
         values, indices = probs.topk(min(alternatives, len(self.labels)), dim=1)
         alts_of = [list(zip(row_i, row_v)) for row_v, row_i in zip(values.tolist(), indices.tolist())]
         options = [[(k, float(np.log(max(p, 1e-12)))) for k, p in alts] for alts in alts_of]
-        strings = ctc.position_beam(options, beam, lm, weight, first)
+        strings = ctc.position_beam(options, beam, lm, weight, first, start)
         return [ctc.Decoded(labels, score, best.spans) for labels, score in strings], alts_of
 
     def line_ink_parts(self, ink: Ink, spans: Sequence[tuple[int, int]]) -> list[Ink]:

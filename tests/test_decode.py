@@ -57,6 +57,19 @@ def test_language_model_decides_an_ambiguous_character():
                        lm_weight=1.0, first_prev=7)[0].labels == (2,)
 
 
+def test_a_start_model_scores_the_first_character_of_a_line_with_nothing_before_it():
+    lp = frames([0.1, 0.02, 0.45, 0.43])  # 1 and 2 about as likely
+    surname = lambda c: math.log(0.9 if c == 2 else 0.05)  # noqa: E731
+    assert beam_search(lp, beam=5)[0].labels == (1,)
+    assert beam_search(lp, beam=5, start=surname)[0].labels == (2,)
+    # the start model stands in for the language at the start, and only there
+    assert beam_search(lp, beam=5, lm=lambda p, c: math.log(0.9 if c == 1 else 0.05), lm_weight=1.0,
+                       start=surname)[0].labels == (2,)
+    assert beam_search(lp, beam=5, start=surname, first_prev=7)[0].labels == (1,)  # context written: not a start
+    options = [[(1, math.log(0.51)), (2, math.log(0.49))], [(1, math.log(0.51)), (2, math.log(0.49))]]
+    assert position_beam(options, beam=1, start=surname)[0][0] == (2, 1)
+
+
 def test_position_beam_ranks_strings_of_cut_characters_with_the_language():
     options = [[(0, math.log(0.9)), (3, math.log(0.1))], [(1, math.log(0.55)), (2, math.log(0.45))]]
     plain = position_beam(options, beam=4)

@@ -107,3 +107,23 @@ def test_transparent_png_is_composed_on_paper(tmp_path):
     im.save(tmp_path / "t.png")
     g = load_image(tmp_path / "t.png")
     assert g[0, 0] == 255 and g[10, 10] == 0
+
+
+def test_a_grey_scan_of_a_line_keeps_its_own_paper_and_ends_in_the_networks_padding():
+    from hwime.raster import LINE_MARGIN, RasterSpec, frame_line, normalize, prepare_line
+
+    scan = np.full((200, 900), 205, np.uint8)  # grey paper, as forms are scanned
+    scan[80:120, 100:400] = 40  # the line's ink: 40 high
+    framed = frame_line(scan)
+    least, most = (round(m * 40) for m in LINE_MARGIN)
+    assert 40 + 2 * least <= framed.shape[0] <= 40 + 2 * most
+    border = np.concatenate([framed[0], framed[-1], framed[:, 0], framed[:, -1]])
+    assert (border == 205).all()  # the writer's paper, never a white frame around a grey scan
+    tight = scan[75:125, 100:400]  # cropped to the ink's ends by someone else: paper added in the paper's colour
+    assert frame_line(tight).shape == (50, 300 + 2 * least) and (frame_line(tight)[:, :least] == 205).all()
+    assert (frame_line(np.full((30, 30), 205, np.uint8)) == 205).all()  # a blank page comes back as it is
+    spec = RasterSpec(size=48, threshold=255, mean=0.5, std=0.5, layout="line", width=96)
+    line = prepare_line(scan, spec)
+    assert line.shape[0] == 48 and line.shape[1] % 8 == 0
+    x = normalize(line[None], spec)
+    assert x.shape[-1] >= line.shape[1] + 48 and (x[..., line.shape[1]:] == 0).all()  # one height of padding

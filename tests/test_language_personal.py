@@ -1,6 +1,7 @@
 """Usage prior, context, continuations and pinyin (hwime.language); learning the writer (hwime.personal)."""
 
 import gzip
+import math
 import json
 import os
 import subprocess
@@ -19,14 +20,15 @@ from hwime.personal import PROFILE_FORMAT, Profile, ProfileError
 from hwime.recognizer import Recognizer
 
 ROOT = Path(__file__).resolve().parents[1]
-DICT = ["中国 500 ns", "中心 100 n", "中国人 50 n", "国家 300 n", "人 900 n", "中 200 f", "心 10 n", "abc 5 eng"]
+DICT = ["中国 500 ns", "中心 100 n", "中国人 50 n", "国家 300 n", "人 900 n", "中 200 f", "心 10 n", "abc 5 eng",
+        "国人 3 nr", "国家人 2 nr", "心人 9 nr", "人人心人 1 nr"]
 
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory) -> Language:
     path = tmp_path_factory.mktemp("lang") / "t.tsv.gz"
     stats = build_table(DICT, path, alphabet=set("中国心人家"))
-    assert stats["words"] == 4  # abc is outside the alphabet
+    assert stats["words"] == 8  # abc is outside the alphabet
     return Language.read(path)
 
 
@@ -39,6 +41,15 @@ def test_table_counts_characters_by_usage_and_offers_continuations(table):
     assert after[2].word == "中国人"
     assert table.continuations("中国", 3)[0].text in ("人", "家")  # two characters of context count
     assert table.continuations("", 3) == [] and table.continuations("龘", 3) == []
+
+
+def test_surnames_come_from_the_names_of_the_word_list_and_rank_a_lines_start(table):
+    assert table.surnames == {"国": 2, "心": 1}  # two- and three-character names, counted per name
+    assert table.start_log_prob("国", 0.9) > table.start_log_prob("人", 0.9)  # 人 is commoner, but starts no name
+    assert table.probability("人") > table.probability("国")
+    assert table.start_log_prob("人", 0.0) == pytest.approx(math.log(table.probability("人")))
+    traditional = table.converted(lambda text: text.replace("国", "國"))
+    assert traditional.surnames == {"國": 2, "心": 1}
 
 
 def test_context_moves_probability_to_what_follows(table):

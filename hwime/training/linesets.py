@@ -244,31 +244,29 @@ def lines_table(results: list[dict]) -> str:
 
 
 def tune_line_language(rec, sets: list[LineSet], guards: list[LineSet] = (), max_rise: float = 0.01,
-                       weights=(0.0, 0.1, 0.2, 0.3, 0.5, 0.8), bonuses=(0.0, 0.5, 1.0, 2.0, 3.0)) -> tuple[dict, list[dict]]:
-    """The line decoder's (lm weight, bonus) with the lowest mean CER over ``sets`` among those that raise no
-    ``guards`` set's CER more than ``max_rise`` above the decoder without a language side (lines of random
-    characters, where the language can only mislead, must stay readable). The frames of each line are computed once.
-    Returns the best and every grid point's figures."""
-    from .. import decode
-
-    lm, first = rec.line_language_model("")
+                       weights=(0.0, 0.1, 0.2, 0.3, 0.5), bonuses=(0.0, 0.5, 1.0, 2.0),
+                       starts=(0.0, 0.5, 1.0)) -> tuple[dict, list[dict]]:
+    """The line decoder's (lm weight, bonus, a name's start weight) with the lowest mean CER over ``sets`` among
+    those that raise no ``guards`` set's CER more than ``max_rise`` above the decoder without a language side (lines
+    of random characters, where the language can only mislead, must stay readable). The frames of each line are
+    computed once. Returns the best and every grid point's figures."""
     everything = list(sets) + [g for g in guards if g not in sets]
     frames = [[rec.line_log_probs(s) for s in data.samples] for data in everything]
     table = []
-    for w in weights:
-        for b in bonuses:
-            row = {"line_lm_weight": w, "line_bonus": b}
-            for data, lps in zip(everything, frames):
-                errors = 0
-                for lp, text in zip(lps, data.texts):
-                    found = decode.beam_search(lp, 10, lm, w, b) if len(lp) else []
-                    best = "".join(rec.labels[c] for c in found[0].labels) if found else ""
-                    errors += edit_distance(best, text)
-                row[data.name] = errors / sum(map(len, data.texts))
-            row["mean_cer"] = float(np.mean([row[d.name] for d in sets]))
-            table.append(row)
-    plain = table[0]  # weight 0, bonus 0: the beam alone
+    for w, b, start in itertools.product(weights, bonuses, starts):
+        row = {"line_lm_weight": w, "line_bonus": b, "line_start_weight": start}
+        for data, lps in zip(everything, frames):
+            errors = 0
+            for lp, text in zip(lps, data.texts):
+                found = rec.decode_line(lp, 10, weights=(w, b, start)) if len(lp) else []
+                best = "".join(rec.labels[c] for c in found[0].labels) if found else ""
+                errors += edit_distance(best, text)
+            row[data.name] = errors / sum(map(len, data.texts))
+        row["mean_cer"] = float(np.mean([row[d.name] for d in sets]))
+        table.append(row)
+    plain = table[0]  # all weights 0: the beam alone
     for row in table:
         row["allowed"] = all(row[g.name] <= plain[g.name] + max_rise for g in guards)
-    best = min((r for r in table if r["allowed"]), key=lambda r: (r["mean_cer"], r["line_lm_weight"]))
+    best = min((r for r in table if r["allowed"]),
+               key=lambda r: (r["mean_cer"], r["line_lm_weight"], r["line_start_weight"]))
     return best, table
