@@ -114,18 +114,21 @@ def cmd_train_lines(args) -> int:
     run = Path(args.run_dir or Path("runs") / recipe.name)
     summary = train_lines(recipe, run, resume=args.resume, max_steps=args.max_steps, device=args.device)
     print(json.dumps(summary), flush=True)
-    return 0
+    if summary.get("signal"):
+        print(f"stopped by {summary['signal']} at step {summary['interrupted_at']}; checkpoint saved in {run}: "
+              f"continue with --resume", file=sys.stderr)
+    return 130 if summary.get("signal") else 0
 
 
 def cmd_compose_lines(args) -> int:
     from PIL import Image
 
     from .linetrain import composed, resolve_labels
+    from .runs import output_folder
 
     recipe = load_recipe(args.recipe, args.overrides)
+    out = output_folder(args.out, "--out")  # before the lines are composed, not after
     images, texts = composed(recipe, resolve_labels(recipe, []), args.count, args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     for i, (image, text) in enumerate(zip(images, texts)):
         Image.fromarray(image).save(out / f"{i:04d}.png")
         (out / f"{i:04d}.txt").write_text(text + "\n", encoding="utf-8")
@@ -255,7 +258,10 @@ LINE_SETS = ["../shared/data/lines-dev/online.jsonl", "../shared/data/lines-dev/
 def cmd_evaluate_lines(args) -> int:
     from .export import recognizer_from_file, set_bundle_values
     from .linesets import lines_table, load_lines, score_lines, tune_line_language
+    from .runs import output_file
 
+    if args.out:  # before the sets are scored, not after
+        output_file(args.out, "--out")
     if args.limit is not None and args.limit < 0:
         raise ValueError(f"--limit is a number of lines per set, 0 or more (0: all), not {args.limit}")
     # the sets first: a bad one is reported in a moment, not after the model has loaded
@@ -273,23 +279,25 @@ def cmd_evaluate_lines(args) -> int:
         guards = [s for s in sets if s.name in args.guard]
         best, table = tune_line_language(rec, chosen, guards, args.max_rise)
         names = [s.name for s in chosen + [g for g in guards if g not in chosen]]
-        print("| lm weight | bonus | " + " | ".join(f"{n} CER" for n in names) + " | mean over --tune | allowed |")
-        print("|---|---|" + "---|" * (len(names) + 2))
+        print("| lm weight | bonus | start weight | " + " | ".join(f"{n} CER" for n in names) +
+              " | mean over --tune | allowed |")
+        print("|---|---|---|" + "---|" * (len(names) + 2))
         for row in table:
             cells = " | ".join(f"{row[n]:.2%}" for n in names)
-            print(f"| {row['line_lm_weight']:g} | {row['line_bonus']:g} | {cells} | {row['mean_cer']:.2%} | "
+            print(f"| {row['line_lm_weight']:g} | {row['line_bonus']:g} | {row['line_start_weight']:g} | {cells} | {row['mean_cer']:.2%} | "
                   f"{'yes' if row['allowed'] else 'no'} |")
-        print(f"chosen: lm weight {best['line_lm_weight']:g}, bonus {best['line_bonus']:g}")
+        print(f"chosen: lm weight {best['line_lm_weight']:g}, bonus {best['line_bonus']:g}, "
+              f"start weight {best['line_start_weight']:g}")
         if args.write:
             set_bundle_values(args.model, line_lm_weight=float(best["line_lm_weight"]),
-                              line_bonus=float(best["line_bonus"]))
+                              line_bonus=float(best["line_bonus"]),
+                              line_start_weight=float(best["line_start_weight"]))
             rec = recognizer_from_file(args.model, args.device)
             print(f"stored in {args.model}")
     results = [score_lines(rec, s) for s in sets]
     table = lines_table(results)
     print(table)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(table + "\n", encoding="utf-8")
         Path(args.out).with_suffix(".json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
         print(f"wrote {args.out}")
@@ -299,9 +307,10 @@ def cmd_evaluate_lines(args) -> int:
 def cmd_import_ppocr(args) -> int:
     from .. import charset
     from .ppocr_import import import_ppocr
+    from .runs import output_file
 
     classes = charset.class_set(args.classes)
-    out = Path(args.out or Path("runs") / f"ppocrv6-{args.tier}" / "imported.pt")
+    out = output_file(args.out or Path("runs") / f"ppocrv6-{args.tier}" / "imported.pt", "--out")
     summary = import_ppocr(args.tier, out, classes, args.onnx, args.dict)
     print(f"wrote {out}: {summary['classes']} classes, {summary['from_dictionary']} from the dictionary's "
           f"{summary['dictionary']} rows, {summary['new_rows']} new rows to learn ({summary['missing_sample']}…)")
@@ -378,7 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("train-lines", help="train a line recognizer (crnn, or v3 fine-tuned) on whole lines with "
-                       "CTC: the recipe's [lines] sets and composed lines")
+                       "CTC: the recipe's [lines] sets and composed lines",
+                       description="Composed lines are drawn as the batches first need them (about 45 ms a line on "
+                       "one core, with a progress bar), so --max-steps N composes N batches' lines. checkpoint.pt is "
+                       "written every train.checkpoint_every steps, at each epoch's end, and on Ctrl-C or SIGTERM "
+                       "(exit status 130); --resume goes on from it. See training/README.md.")
     _recipe_args(p)
     _run_args(p)
     p.set_defaults(func=cmd_train_lines)
@@ -519,8 +532,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CasiaFormatError, FontError, RecipeError, PaddleImportError, ModelError, FileNotFoundError,
-            ValueError) as exc:
+    # OSError: a full disk, or a file taken away mid-run, is one line too (runs.output_folder checks the outputs up
+    # front, with a clearer message)
+    except (CasiaFormatError, FontError, RecipeError, PaddleImportError, ModelError, OSError, ValueError) as exc:
         print(f"python -m hwime.training {args.command}: {exc}", file=sys.stderr)
         return 2
 

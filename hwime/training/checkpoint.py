@@ -4,6 +4,8 @@ checkpoint.pt (every `checkpoint_every` steps and at each epoch's end) holds eve
     model, optimizer, scheduler (state dicts), state (epoch, step_in_epoch, global_step, best_top1, best_loss,
     bad_epochs, seconds), torch_rng, cuda_rng and scaler (CUDA runs only), recipe (JSON text), labels.
     Augmentation needs no state: each step's draws come from (seed, rank, step) (train.step_generator).
+    train-lines' state holds best_cer, and epoch_loss / epoch_lines (the epoch so far, for its log row) instead of
+    the top-1 keys; hwime.training.runs.restore reads both for --resume.
 best.pt (the best validation epoch) holds model, epoch, val_top1, labels, recipe.
 Both say ``fused`` when they hold a CTC recognizer's inference form (hwime.ppocrv6, as import-ppocr writes it);
 an imported starting point also holds provenance, dictionary and class_rows (hwime.training.ppocr_import).

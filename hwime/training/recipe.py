@@ -152,6 +152,27 @@ CHOICES = {
 }
 
 
+# the least value a number may have: below it a run fails deep inside torch (a batch of 0, no epoch to schedule)
+MINIMUM = {
+    "train.epochs": 1,
+    "train.batch_size": 1,
+    "train.checkpoint_every": 1,
+    "train.threads": 0,  # 0 = half the cores
+    "train.workers": -1,  # -1 = chosen by device
+    "train.lr": 0.0,
+    "train.warmup_epochs": 0.0,
+    "train.t_max": 0,
+    "train.patience": 0,
+    "data.synthetic_per_class": 0,
+    "data.synthetic_val_per_class": 0,
+    "lines.synthetic": 0,
+    "lines.synthetic_val": 0,
+    "lines.max_chars": 2,  # the composer's words have two characters at least
+}
+# lists whose items are file names, font names or globs
+TEXT_LISTS = ("data.gnt", "data.pot", "data.val_gnt", "data.val_pot", "data.fonts", "lines.train", "lines.val")
+
+
 class RecipeError(ValueError):
     """A recipe key that does not exist or a value of the wrong type; the message names the key."""
 
@@ -193,6 +214,11 @@ def check_recipe(recipe: dict, schema: dict | None = None, where: str = "") -> N
             raise RecipeError(f"recipe key {name!r} must be {_kind(default)}, got {value!r}")
         elif name in CHOICES and value not in CHOICES[name]:
             raise RecipeError(f"recipe key {name!r} must be one of {', '.join(map(repr, CHOICES[name]))}, got {value!r}")
+        elif name in MINIMUM and not value >= MINIMUM[name]:  # `not >=`: NaN is refused too
+            raise RecipeError(f"recipe key {name!r} must be at least {MINIMUM[name]}, got {value!r}")
+        elif name in TEXT_LISTS and not all(isinstance(v, str) for v in value):
+            bad = next(v for v in value if not isinstance(v, str))
+            raise RecipeError(f"recipe key {name!r} must be a list of text (file names or globs), got {bad!r} in it")
 
 
 def _merge(base: dict, over: dict) -> dict:

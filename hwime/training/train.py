@@ -12,7 +12,6 @@ import json
 import math
 import os
 import signal
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from . import checkpoint
 from .augment import augment_batch, binarize, seed_augment_batch
 from .progress import progress
 from .recipe import Recipe, TrainConfig
+from .runs import clear_temporaries, output_folder, restore, stop_signals
 
 
 class PackedImages:
@@ -179,6 +179,9 @@ def build_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: in
     epochs) and plateau (ReduceLROnPlateau on the validation loss) step once an epoch."""
     warmup = max(2, int(cfg.warmup_epochs * steps_per_epoch))  # OneCycleLR needs two warm-up steps
     if cfg.schedule == "onecycle":
+        # a 2-step run makes OneCycleLR's warm-up end where it starts (a ZeroDivisionError in its first step): the
+        # shortest cycle it runs is 3 steps, of which a 1- or 2-step run takes the first
+        total_steps = max(3, total_steps)
         return torch.optim.lr_scheduler.OneCycleLR(
             opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=min(0.5, warmup / total_steps),
             div_factor=25, final_div_factor=1e3)
@@ -343,7 +346,9 @@ def setup(recipe: Recipe, data_dirs: list[Path], run_dir: Path, resume: bool, de
         rank, world = 0, 1
     dev = torch.device(device)
     torch.set_num_threads(int(cfg.threads) or default_threads())
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if rank == 0:
+        output_folder(run_dir, "--run-dir")
+        clear_temporaries(run_dir)
 
     spec = data_spec(data_dirs, recipe)
     labels = charset.read_labels(data_dirs[0] / "labels.txt")
@@ -377,19 +382,8 @@ def setup(recipe: Recipe, data_dirs: list[Path], run_dir: Path, resume: bool, de
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_top1": -1.0, "best_loss": math.inf,
              "bad_epochs": 0, "seconds": 0.0}
     ckpt_path = run_dir / "checkpoint.pt"
-    if resume and not ckpt_path.exists():
-        raise FileNotFoundError(f"nothing to resume: {ckpt_path} does not exist (run without --resume to start)")
     if resume:
-        ckpt = checkpoint.load(ckpt_path)
-        changed = _recipe_changes(json.loads(ckpt["recipe"]), recipe.to_dict())
-        if changed:
-            raise ValueError(f"{ckpt_path} was trained with another recipe ({'; '.join(changed[:6])}); resume with the "
-                             "same recipe and --set values, or start a new run folder")
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        sched.load_state_dict(ckpt["scheduler"])
-        state.update(ckpt["state"])
-        torch.set_rng_state(ckpt["torch_rng"])
+        ckpt = restore(ckpt_path, recipe, model, opt, sched, state)
         if dev.type == "cuda" and "cuda_rng" in ckpt:
             torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
         if use_amp and "scaler" in ckpt:
@@ -537,23 +531,17 @@ def train(recipe: Recipe, data_dirs: str | Path | list, run_dir: str | Path, res
     """
     dirs = [Path(d) for d in (data_dirs if isinstance(data_dirs, (list, tuple)) else [data_dirs])]
     run = setup(recipe, dirs, Path(run_dir), resume, device)
-    stop = {"signal": None}
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, lambda number, frame: stop.update(signal=signal.Signals(number).name))
     stopped_early = False
     try:
-        while run.state["epoch"] < run.cfg.epochs:
-            interrupted = train_one_epoch(run, stop, max_steps, log_every)
-            if interrupted:
-                return interrupted
-            if end_epoch(run):
-                stopped_early = True
-                break
+        with stop_signals() as stop:
+            while run.state["epoch"] < run.cfg.epochs:
+                interrupted = train_one_epoch(run, stop, max_steps, log_every)
+                if interrupted:
+                    return interrupted
+                if end_epoch(run):
+                    stopped_early = True
+                    break
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         run.log.close()
     if run.distributed:
         dist.barrier()
@@ -562,23 +550,3 @@ def train(recipe: Recipe, data_dirs: str | Path | list, run_dir: str | Path, res
     return {"epochs": state["epoch"], "steps": state["global_step"], "best_val_top1": state["best_top1"],
             "seconds": round(state["seconds"], 1), "stopped_early": stopped_early, "world_size": run.world}
 
-
-def _recipe_changes(stored: dict, current: dict, where: str = "", defaults: dict | None = None) -> list[str]:
-    """What differs between the checkpoint's recipe and this one; a key added to hwime since, at its default, is
-    not a change."""
-    from .recipe import DEFAULTS
-
-    defaults = DEFAULTS if defaults is None else defaults
-    out = []
-    for key in sorted(set(stored) | set(current)):
-        a, b = stored.get(key), current.get(key)
-        d = defaults.get(key) if isinstance(defaults, dict) else None
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += _recipe_changes(a, b, f"{where}{key}.", d if isinstance(d, dict) else {})
-        elif key not in stored and b == d:
-            continue
-        elif f"{where}{key}" in ("train.threads", "train.workers"):  # how many cores a run uses is not what it learns
-            continue
-        elif a != b:
-            out.append(f"{where}{key}: {a!r} then, {b!r} now")
-    return out
