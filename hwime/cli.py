@@ -22,6 +22,16 @@ from .raster import IMAGE_SUFFIXES, RasterError, load_image
 INK_SUFFIXES = {".json", ".jsonl"}
 
 
+def score_text(score: float) -> str:
+    """Three significant digits (0.912, 0.0412, 3.10e-05): a runner-up never reads as 0.00 beside the first."""
+    return f"{score:#.3g}"
+
+
+def score_value(score: float) -> float:
+    """A score for JSON: four significant digits, so a small runner-up keeps its size instead of rounding to 0."""
+    return float(f"{score:.4g}")
+
+
 def display_name(path: Path | str) -> str:
     """A file name that can always be printed: bytes that are not UTF-8 are shown as \\xNN escapes."""
     return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
@@ -212,10 +222,10 @@ def cmd_recognize(args: argparse.Namespace) -> int:
     def emit(name: str, label: str | None, cands: list) -> None:
         if args.json:
             print(json.dumps({"input": name, "label": label,
-                              "candidates": [{"char": c.char, "score": round(c.score, 4)} for c in cands]},
+                              "candidates": [{"char": c.char, "score": score_value(c.score)} for c in cands]},
                              ensure_ascii=False), flush=False)
         else:
-            shown = "  ".join(f"{c.char} {c.score:.2f}" for c in cands) or "(empty)"
+            shown = "  ".join(f"{c.char} {score_text(c.score)}" for c in cands) or "(empty)"
             print(f"{text_cell(name)}\t{shown}" + (f"\t[label {text_cell(label)}]" if label else ""))
 
     def flush() -> None:
@@ -268,11 +278,11 @@ def _recognize_lines(rec, args: argparse.Namespace) -> int:
         if args.json:
             best = found[0] if found else None
             print(json.dumps({"input": name, "label": label, "text": best.text if best else "",
-                              "candidates": [{"text": c.text, "score": round(c.score, 4)} for c in found],
-                              "chars": [[{"char": a.char, "score": round(a.score, 4)} for a in alts]
+                              "candidates": [{"text": c.text, "score": score_value(c.score)} for c in found],
+                              "chars": [[{"char": a.char, "score": score_value(a.score)} for a in alts]
                                         for alts in (best.chars if best else ())]}, ensure_ascii=False), flush=True)
         else:
-            shown = "  ".join(f"{c.text} {c.score:.2f}" for c in found) or "(empty)"
+            shown = "  ".join(f"{c.text} {score_text(c.score)}" for c in found) or "(empty)"
             print(f"{text_cell(name)}\t{shown}" + (f"\t[label {text_cell(label)}]" if label else ""), flush=True)
     if failures:
         print(f"hwime: {failures} input(s) could not be recognized", file=sys.stderr)

@@ -4,7 +4,8 @@ A bundle is one file loadable with ``torch.load(weights_only=True)`` (it can nev
 format, arch, labels, raster (a RasterSpec dict), state_dict, and plain metadata (recipe, data, metrics);
 model_options (in_channels, channel_mean, channel_std, fused; absent = one channel);
 optionally ``provenance`` (JSON text: where imported weights came from, their files' sha256 and licence);
-optionally ``prior_weight`` (λ) and ``context_mix`` (β), chosen on real dev sets when the bundle was made.
+optionally ``prior_weight`` (λ) and ``context_mix`` (β), chosen on real dev sets when the bundle was made;
+optionally ``score_temperature`` (T, `python -m hwime.training tune-temperature`): what a Candidate reports.
 
 A CTC line recognizer (PP-OCRv6: per-frame logits, blank first) reads a lone character as a short line: each
 class's probability is its best frame's, renormalized over the classes (hwime.decode reads whole lines).
@@ -13,7 +14,9 @@ Ranking happens here and only here (the pad, `hwime recognize` and `evaluate` al
     score(c) = log p_model(c | image) + λ · log p_usage(c | context) + personal(c | image)
 where p_usage is the language table's usage prior, mixed with the bigram after the last character written
 (β) when a context is given (hwime.language), and personal is the bonus of the writer's own samples of c
-(hwime.personal; zero for characters they never taught). Scores are renormalized so a Candidate's stays 0..1.
+(hwime.personal; zero for characters they never taught). The order is by that score; a Candidate reports
+softmax(score / T) (``calibrated``), which keeps the order and makes a 0.9 right about 9 times in 10 on the dev sets
+(the model alone: softmax(logits / T)). Without T (1) it is the plain renormalized score.
 """
 
 from __future__ import annotations
@@ -52,14 +55,16 @@ class RecognitionError(RuntimeError):
 @dataclass(frozen=True)
 class Candidate:
     char: str
-    score: float  # softmax probability, 0..1
+    score: float  # calibrated probability, 0..1: softmax(score / T), see ``Recognizer.calibrated``
 
 
 @dataclass(frozen=True)
 class LineCandidate:
     text: str
-    score: float  # share among the n-best strings, 0..1
-    chars: tuple  # per position of text: that position's alternatives (Candidate, best first; text's own first)
+    score: float  # share among the n-best strings, 0..1; a line's candidates come highest first
+    # per position of text: that position's alternatives (Candidate, highest score first; the text's own first
+    # unless the language side chose it over a character its shape reads as more likely)
+    chars: tuple
     spans: tuple = ()  # per position: its first and last CTC frame (line_ink_parts cuts the ink with them)
 
     @property
@@ -74,6 +79,27 @@ LINE_LM_WEIGHT, LINE_BONUS, LINE_MIX = 0.3, 1.0, 0.5
 # people write in lines most): its first character is scored by the usage prior mixed with the surnames
 # (Language.start_log_prob, SURNAME_SHARE of it), weighted by line_start_weight (a bundle may carry its own).
 NAME_MAX_CHARS, SURNAME_SHARE, LINE_START_WEIGHT = 4, 0.9, 0.5
+
+
+def line_shares(scores: Sequence[float]) -> np.ndarray:
+    """Each of a line's strings' share (0..1, summing to 1) from their log-scores, the decoder's best first. None
+    scores above the best: the best was chosen with the language side, which a string with one character read
+    otherwise is not scored with (its frames alone may read it higher), so the reading stays the decoder's."""
+    scores = np.array(scores, dtype=np.float64)
+    scores[1:] = np.minimum(scores[1:], scores[0])
+    shares = np.exp(scores - scores.max())
+    return shares / shares.sum()
+
+
+def sorted_line_candidates(found: list[LineCandidate]) -> list[LineCandidate]:
+    """Highest score first, for the strings and for each position's alternatives; stable, so ties keep the
+    decoder's order (its best string first, a position's own character first)."""
+    import dataclasses
+
+    def by_score(cands):
+        return sorted(cands, key=lambda c: -c.score)
+
+    return [dataclasses.replace(c, chars=tuple(tuple(by_score(alts)) for alts in c.chars)) for c in by_score(found)]
 
 
 def pick_device(device: str = "auto") -> tuple[torch.device, str | None]:
@@ -151,12 +177,17 @@ def check_tensor_sizes(state: dict, path: str | Path) -> None:
             raise ModelError(f"{path}: more than {MAX_BUNDLE_ELEMENTS:,} weights: not a model hwime wrote")
 
 
+# T beyond these is no calibration: below 0.1 every score is 0 or 1, above 10 the first is barely above the rest
+SCORE_TEMPERATURE_RANGE = (0.1, 10.0)
+
+
 def check_ranking_values(meta: dict, path: str | Path) -> None:
-    """The bundle's ranking values (λ, β and the line decoder's) are numbers in range (a bundle is data, never a
-    program)."""
+    """The bundle's ranking values (λ, β, the line decoder's, the scores' temperature) are numbers in range (a
+    bundle is data, never a program)."""
     # the line decoder's: the language weight, the bonus per character (a log-score), the bigram mix
     for key, low, high in (("prior_weight", 0.0, 5.0), ("context_mix", 0.0, 1.0), ("line_lm_weight", 0.0, 5.0),
-                           ("line_bonus", -20.0, 20.0), ("line_mix", 0.0, 1.0), ("line_start_weight", 0.0, 5.0)):
+                           ("line_bonus", -20.0, 20.0), ("line_mix", 0.0, 1.0), ("line_start_weight", 0.0, 5.0),
+                           ("score_temperature", *SCORE_TEMPERATURE_RANGE)):
         value = meta.get(key, low)
         # NaN fails the range test too (every comparison with NaN is false)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
@@ -200,6 +231,7 @@ class Recognizer:
         self.notes: list[str] = []
         self.prior_weight = float(self.metadata.get("prior_weight", 0.0))  # λ; 0 = the model alone
         self.context_mix = float(self.metadata.get("context_mix", DEFAULT_CONTEXT_MIX))  # β
+        self.score_temperature = float(self.metadata.get("score_temperature", 1.0))  # T; 1 = the scores as ranked
         self.use_prior = True  # the pad's setting and the API's switch
         # the writer's script (hwime.script): which labels are answered and into what a candidate is folded
         self.script = check_script(script) if script is not None else default_script()
@@ -445,9 +477,21 @@ class Recognizer:
         if top < 1:
             raise ValueError(f"top must be at least 1, got {top}")
         scores = self.scores(probs, context, prior, features=features, script=script)
-        values, indices = scores.topk(min(top, len(self.labels)), dim=1)
+        # the order is the ranking scores' own; only what each candidate reports is calibrated
+        indices = scores.topk(min(top, len(self.labels)), dim=1).indices
+        values = self.calibrated(scores).gather(1, indices)
         return [[Candidate(self.labels[j], float(v)) for v, j in zip(row_v, row_i)]
                 for row_v, row_i in zip(values.tolist(), indices.tolist())]
+
+    def calibrated(self, scores: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """Ranking scores (N, classes) from ``scores`` -> the probabilities candidates report: softmax(log score / T)
+        with the bundle's T (or ``temperature``). Monotone in the score, so the order stays the ranking's; a label
+        the script does not answer (0) stays 0."""
+        t = self.score_temperature if temperature is None else float(temperature)
+        if t == 1.0:
+            return scores
+        # float64: at T > 1 a runner-up's share comes from log-scores far below the first's
+        return torch.softmax(torch.log(scores.double()) / t, dim=1).float()
 
     def recognize_prepared(self, batch: np.ndarray, top: int = 10, context: str = "",
                            prior: bool | None = None, script: str | None = None) -> list[list[Candidate]]:
@@ -603,9 +647,7 @@ class Recognizer:
         else:
             ranked, alts_of = self._rank_line(log_probs, found, alternatives)
         ranked = ranked[:top]
-        scores = np.array([d.score for d in ranked])
-        shares = np.exp(scores - scores.max())
-        shares /= shares.sum()
+        shares = line_shares([d.score for d in ranked])
         out = []
         for d, share in zip(ranked, shares.tolist()):
             chars = []
@@ -615,7 +657,7 @@ class Recognizer:
                 chars.append(tuple([Candidate(self.labels[c], own)] +
                                    [Candidate(self.labels[k], p) for k, p in alts if k != c][: alternatives - 1]))
             out.append(LineCandidate("".join(self.labels[c] for c in d.labels), float(share), tuple(chars), d.spans))
-        return out
+        return sorted_line_candidates(out)
 
     def _rank_line(self, log_probs: np.ndarray, found: list, alternatives: int) -> tuple[list, list]:
         """The beam's strings in the order a writer wants them, and the best string's alternatives per position.

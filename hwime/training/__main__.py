@@ -209,6 +209,35 @@ def cmd_tune_prior(args) -> int:
     return 0
 
 
+def cmd_tune_temperature(args) -> int:
+    from .evaluate import choose_temperature
+    from .export import recognizer_from_file, set_bundle_values
+    from .realsets import every_nth, load_any
+
+    rec = recognizer_from_file(args.model, args.device, args.script)
+    paths = args.eval or [p for p in DEV_SETS if Path(p).exists()]
+    if not paths:
+        print("nothing to tune on: pass --eval PATH", file=sys.stderr)
+        return 2
+    sets = [every_nth(load_any(p, rec.spec), args.every, args.offset) for p in paths]
+    best, table = choose_temperature(rec, sets)
+    names = [n for n in table[0] if isinstance(table[0][n], dict)]
+    counts = ", ".join(f"{n}: {table[0][n]['samples']} samples" for n in names)
+    part = f"; one sample in {args.every}, from number {args.offset}" if args.every > 1 else ""
+    print(f"ECE of the first candidate's score ({counts}{part}; λ = {rec.prior_weight:g}, script {rec.script})")
+    print("| T | " + " | ".join(f"{n} ECE / mean score / top-1" for n in names) + " | mean ECE over the sets |")
+    print("|---|" + "---|" * (len(names) + 1))
+    for row in table:
+        cells = " | ".join(f"{row[n]['ece']:.3f} / {row[n]['confidence']:.3f} / {row[n]['top1']:.1%}" for n in names)
+        print(f"| {row['temperature']:g} | {cells} | {row['mean_ece']:.3f} |")
+    at = {r["temperature"]: r for r in table}
+    print(f"chosen T = {best:g}: mean ECE {at[1.0]['mean_ece']:.3f} at T = 1 -> {at[best]['mean_ece']:.3f}")
+    if args.write:
+        set_bundle_values(args.model, score_temperature=float(best))
+        print(f"stored score_temperature={best:g} in {args.model}")
+    return 0
+
+
 def cmd_adaptation(args) -> int:
     from .. import recognizer
     from .adaptation import measure
@@ -433,6 +462,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "reads real writing well loses more per point than the prior brings)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
     p.set_defaults(func=cmd_tune_prior)
+
+    p = sub.add_parser("tune-temperature", help="choose the temperature T that calibrates the candidates' scores "
+                                                "(lowest ECE) on real dev sets; --write stores it in the bundle")
+    p.add_argument("model", help="model bundle")
+    p.add_argument("--eval", action="append", default=[], metavar="PATH", help="labelled set (default: ../shared/data sets)")
+    p.add_argument("--every", type=int, default=1, metavar="N", help="every Nth sample of each set (default 1: all)")
+    p.add_argument("--offset", type=int, default=0, help="with --every: the first sample taken (a held-out check)")
+    p.add_argument("--script", choices=["simplified", "traditional", "both"],
+                   help="the writer's script candidates are folded into (default: from the locale)")
+    p.add_argument("--write", action="store_true", help="store the chosen T in the bundle (score_temperature)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
+    p.set_defaults(func=cmd_tune_temperature)
 
     p = sub.add_parser("adaptation", help="measure learning from a writer's picks on the real sets (fresh profiles)")
     p.add_argument("--model", help="model bundle (default: the bundled model)")

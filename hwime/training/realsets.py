@@ -60,3 +60,11 @@ def load_ink_jsonl(path: str | Path, spec: RasterSpec, name: str | None = None) 
 def load_any(path: str | Path, spec: RasterSpec) -> LabelledSet:
     path = Path(path)
     return load_image_folder(path, spec) if path.is_dir() else load_ink_jsonl(path, spec)
+
+
+def every_nth(data: LabelledSet, every: int, offset: int = 0) -> LabelledSet:
+    """Samples offset, offset + every, …: a quick measure on part of a set, or a held-out check on the others."""
+    if every < 1 or not 0 <= offset < every:
+        raise ValueError(f"--every must be 1 or more and --offset from 0 to every - 1, not {every} and {offset}")
+    keep = slice(offset, None, every)
+    return LabelledSet(data.name, data.images[keep], data.labels[keep], data.groups[keep])
