@@ -7,7 +7,9 @@
    stroke given a hand's 100 ms), the clock starts before the last mouse release and stops when the candidate bar
    has repainted;
 3. for a line recognizer: a line of 8 characters (real traces side by side) decoded with beam 10 and the language
-   side, the decoding alone and the whole recognize_line.
+   side, the decoding alone and the whole recognize_line;
+4. for a line recognizer: real written names (lines-dev/names, grey scans) read one at a time on one thread as
+   ``hwime recognize --line`` reads them (the image loaded, prepared, read and decoded): lines per second.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_INKS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "tegaki-online.jsonl"
+DEFAULT_NAMES = DEFAULT_INKS.parent / "lines-dev" / "names.tsv"
 
 
 def _inks(path: Path | None, count: int):
@@ -95,6 +98,26 @@ def bench_lines(rec, inks, runs: int = 40) -> dict:
 STROKE_MS = 100  # how long the last stroke of a character takes a hand, at least
 
 
+def bench_line_images(rec, tsv: Path, count: int = 200) -> dict:
+    """Line images listed in a ``file<TAB>text`` .tsv, read one at a time from disk to strings on one thread."""
+    import torch
+
+    from .raster import load_image
+
+    torch.set_num_threads(1)
+    rows = [r.partition("\t")[0] for r in tsv.read_text(encoding="utf-8-sig").splitlines() if "\t" in r]
+    # as the line sets write them: beside the .tsv, or in the folder named after it (lines-dev/names.tsv, names/)
+    paths = [tsv.parent / n if (tsv.parent / n).exists() else tsv.parent / tsv.stem / n
+             for n in rows[:: max(1, len(rows) // count)][:count]]
+    rec.recognize_line(load_image(paths[0]))  # warm: the language table and the first allocations
+    times = []
+    for path in paths:
+        t = time.perf_counter()
+        rec.recognize_line(load_image(path), top=5)
+        times.append((time.perf_counter() - t) * 1000)
+    return {**_stats(times), "lines_per_second": 1000 * len(times) / sum(times)}
+
+
 def bench_pen_up(model: str | None, inks, settings_dir: Path, instant: bool = False) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
@@ -166,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--widths", default="", help="line recognizers: input widths to time, e.g. 48,96,160")
     parser.add_argument("--inks", type=Path, default=DEFAULT_INKS, help="ink .jsonl to write (default: ../shared/data tegaki set)")
     parser.add_argument("--count", type=int, default=200, help="characters to write")
+    parser.add_argument("--names", type=Path, default=DEFAULT_NAMES,
+                        help="line images to read, a file<TAB>text .tsv (default: ../shared/data lines-dev/names.tsv)")
     parser.add_argument("--no-pad", dest="pad", action="store_false", help="skip the pen-up measurement")
     parser.add_argument("--instant-strokes", action="store_true",
                         help="pen-up: draw the last stroke in no time (the clock then also counts the previous "
@@ -194,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {"model": str(rec.path), "inks": source, "torch": torch.__version__, "inference_one_thread": inference}
     if rec.ctc:
         result["line_of_8"] = bench_lines(rec, inks)
+        if args.names and args.names.exists():
+            result["line_images"] = {"set": str(args.names), **bench_line_images(rec, args.names)}
     if args.pad:
         with tempfile.TemporaryDirectory() as d:
             result["pen_up_to_candidates_painted"] = bench_pen_up(args.model, inks[: max(20, len(inks) // 2)], Path(d),
@@ -209,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"line of 8 characters ({lines['frames_mean']:.0f} frames): beam 10 + language decode p50 "
               f"{lines['beam10_decode']['p50_ms']:.2f} ms p95 {lines['beam10_decode']['p95_ms']:.2f} ms; whole "
               f"recognize_line p50 {lines['recognize_line']['p50_ms']:.2f} ms (n={lines['recognize_line']['n']})")
+    if "line_images" in result:
+        images = result["line_images"]
+        print(f"line images ({images['set']}), read one at a time on one thread: {images['lines_per_second']:.1f} "
+              f"lines/s, p50 {images['p50_ms']:.1f} ms p95 {images['p95_ms']:.1f} ms (n={images['n']})")
     if args.pad:
         pen_up = result["pen_up_to_candidates_painted"]
         print(f"pen-up -> candidates painted: p50 {pen_up['p50_ms']:.2f} ms  p95 {pen_up['p95_ms']:.2f} ms  "

@@ -248,8 +248,14 @@ def test_line_sets_and_their_metrics(tiny_v3, tmp_path):
         for decoding in ("greedy", "beam", "beam+lm"):
             assert r[decoding]["cer"] == 0.0 and r[decoding]["line_accuracy"] == 1.0
     assert "| online (2 lines) | beam+lm | 0.00% | 100.0% | 100.0% |" in lines_table(results)
-    best, table = tune_line_language(rec, sets[:1], sets[1:], weights=(0.0, 0.3), bonuses=(0.0, 1.0))
-    assert len(table) == 4 and best["mean_cer"] == 0.0 and all("scans" in r and "allowed" in r for r in table)
+    best, table = tune_line_language(rec, sets[:1], sets[1:], weights=(0.0, 0.3), bonuses=(0.0, 1.0),
+                                     starts=(0.0, 0.5))
+    assert len(table) == 8 and best["mean_cer"] == 0.0 and all("scans" in r and "allowed" in r for r in table)
+    assert {r["line_start_weight"] for r in table} == {0.0, 0.5}
+    from hwime.bench import bench_line_images
+
+    timed = bench_line_images(rec, tmp_path / "scans.tsv", count=5)
+    assert timed["n"] == 1 and timed["lines_per_second"] > 0
     (tmp_path / "notes.md").write_text("# not lines", encoding="utf-8")
     with pytest.raises(ValueError, match="a line set is"):
         load_lines(tmp_path / "notes.md")

@@ -80,7 +80,8 @@ def cmd_wordlist(args) -> int:
     lines = _jieba_dict_lines(args.dict, args.jieba_version)
     out = Path(args.out or Path(__file__).resolve().parents[2] / "assets" / WORDS_FILE)
     stats = build_table(lines, out, set(charset.named_set("gb2312+punct")), max_words=args.max_words)
-    print(f"wrote {out}: {stats['chars']} characters, {stats['words']} words, {stats['bytes'] / 1e6:.2f} MB")
+    print(f"wrote {out}: {stats['chars']} characters, {stats['words']} words, {stats['surnames']} surnames, "
+          f"{stats['bytes'] / 1e6:.2f} MB")
     return 0
 
 
@@ -313,8 +314,8 @@ def cmd_evaluate_lines(args) -> int:
         print("|---|---|---|" + "---|" * (len(names) + 2))
         for row in table:
             cells = " | ".join(f"{row[n]:.2%}" for n in names)
-            print(f"| {row['line_lm_weight']:g} | {row['line_bonus']:g} | {row['line_start_weight']:g} | {cells} | {row['mean_cer']:.2%} | "
-                  f"{'yes' if row['allowed'] else 'no'} |")
+            print(f"| {row['line_lm_weight']:g} | {row['line_bonus']:g} | {row['line_start_weight']:g} | {cells} | "
+                  f"{row['mean_cer']:.2%} | {'yes' if row['allowed'] else 'no'} |")
         print(f"chosen: lm weight {best['line_lm_weight']:g}, bonus {best['line_bonus']:g}, "
               f"start weight {best['line_start_weight']:g}")
         if args.write:
