@@ -95,4 +95,6 @@ def class_set(spec: str) -> list[str]:
     """A recipe's or a command's classes: a labels file (one character per line) when ``spec`` names one, else a
     named set (named_set)."""
     path = Path(spec).expanduser()
+    if path.is_dir():
+        raise ValueError(f"{spec}: a folder, not a labels file (one character per line) or a class set's name")
     return read_labels(path) if path.is_file() else named_set(spec)

@@ -238,6 +238,22 @@ def test_a_dictionary_that_is_a_folder_is_called_a_folder(tmp_path):
         source_files("tiny", tmp_path / "rec.onnx", tmp_path / "dict")
 
 
+def test_wordlist_and_class_files_that_cannot_be_read_are_one_line(tmp_path, capsys):
+    from hwime import charset
+    from hwime.training.__main__ import main
+
+    (tmp_path / "gbk.txt").write_bytes("中国 5 ns\n".encode("gbk"))
+    (tmp_path / "folder").mkdir()
+    out = str(tmp_path / "t.tsv.gz")
+    assert main(["wordlist", "--dict", str(tmp_path / "gbk.txt"), "--out", out]) != 0
+    assert "gbk.txt: not UTF-8 text (byte 0)" in capsys.readouterr().err
+    assert main(["wordlist", "--dict", str(tmp_path / "folder"), "--out", out]) != 0
+    err = capsys.readouterr().err
+    assert "folder: a folder, not a file" in err and "Traceback" not in err
+    with pytest.raises(ValueError, match="folder: a folder, not a labels file"):
+        charset.class_set(str(tmp_path / "folder"))
+
+
 def test_a_dgrl_line_without_pixels_is_refused_by_the_reader_at_its_offset(tmp_path):
     page = casia.write_dgrl(tmp_path / "flat.dgrl", [("中", np.zeros((0, 5), np.uint8))])
     offset = 36 + len(b"hwime") + 12

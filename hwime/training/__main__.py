@@ -54,14 +54,19 @@ def cmd_fonts(args) -> int:
     return 1 if failed else 0
 
 
+MAX_DICT_BYTES = 64 << 20  # jieba's dict.txt is 5 MB
+
+
 def _jieba_dict_lines(path: str | None, version: str = "0.42.1") -> list[str]:
     """jieba's dict.txt (word, frequency, part of speech per line): from ``path``, or from the PyPI sdist."""
     import subprocess
     import tarfile
     import tempfile
 
-    if path:
-        return Path(path).read_text(encoding="utf-8").splitlines()
+    from ..files import read_text
+
+    if path:  # a regular UTF-8 file, or one line naming the file (a folder, not UTF-8, too large)
+        return read_text(path, MAX_DICT_BYTES).splitlines()
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q", "-d", tmp,
                         f"jieba=={version}"], check=True)
