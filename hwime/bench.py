@@ -99,22 +99,23 @@ STROKE_MS = 100  # how long the last stroke of a character takes a hand, at leas
 
 
 def bench_line_images(rec, tsv: Path, count: int = 200) -> dict:
-    """Line images listed in a ``file<TAB>text`` .tsv, read one at a time from disk to strings on one thread."""
+    """The first ``count`` line images of a ``file<TAB>text`` .tsv (read as evaluate-lines reads it), each read from
+    disk to strings on one thread."""
     import torch
 
-    from .raster import load_image
+    from .training.linesets import load_lines
 
     torch.set_num_threads(1)
-    rows = [r.partition("\t")[0] for r in tsv.read_text(encoding="utf-8-sig").splitlines() if "\t" in r]
-    # as the line sets write them: beside the .tsv, or in the folder named after it (lines-dev/names.tsv, names/)
-    paths = [tsv.parent / n if (tsv.parent / n).exists() else tsv.parent / tsv.stem / n
-             for n in rows[:: max(1, len(rows) // count)][:count]]
-    rec.recognize_line(load_image(paths[0]))  # warm: the language table and the first allocations
+    samples = iter(load_lines(tsv, count).samples)
     times = []
-    for path in paths:
+    while True:  # the clock covers loading each image too, as `hwime recognize --line` meets it
         t = time.perf_counter()
-        rec.recognize_line(load_image(path), top=5)
+        image = next(samples, None)
+        if image is None:
+            break
+        rec.recognize_line(image, top=5)
         times.append((time.perf_counter() - t) * 1000)
+    times = times[1:] or times  # the first warms the language table and the first allocations
     return {**_stats(times), "lines_per_second": 1000 * len(times) / sum(times)}
 
 

@@ -590,6 +590,10 @@ class Recognizer:
         language, labels = self.language(script), self._language_keys(script)
         return lambda c: weight * language.start_log_prob(labels[c], SURNAME_SHARE)
 
+    def _name_start(self, context: str, length: int, weight: float, script: str | None):
+        """line_start_model where a line of ``length`` characters after ``context`` may be a name, else None."""
+        return self.line_start_model(weight, script) if not context and length <= NAME_MAX_CHARS else None
+
     def decode_line(self, log_probs: np.ndarray, beam: int = 10, context: str = "", script: str | None = None,
                     language: bool = True, weights: tuple[float, float, float] | None = None) -> list:
         """The beam's strings (hwime.decode.Decoded, best first) for a line's frames, with the language side unless
@@ -601,9 +605,7 @@ class Recognizer:
             return ctc.beam_search(log_probs, beam)
         lm, first = self.line_language_model(context, script)
         weight, bonus, start_weight = weights or self.line_weights()
-        start = None
-        if not context and len(ctc.greedy(log_probs).labels) <= NAME_MAX_CHARS:
-            start = self.line_start_model(start_weight, script)
+        start = self._name_start(context, len(ctc.greedy(log_probs).labels), start_weight, script)
         return ctc.beam_search(log_probs, beam, lm, weight, bonus, first_prev=first, start=start)
 
     def recognize_line(self, sample: Ink | np.ndarray, top: int = 5, context: str = "", decode: str = "beam",
@@ -640,8 +642,7 @@ class Recognizer:
         pieces = line_pieces_on_paper(gray_image(sample), self.spec, ctc.cut_columns(best.spans, FRAME_STRIDE)) \
             if not isinstance(sample, Ink) and reread else None
         if pieces is not None:
-            start = self.line_start_model(start_weight, script) \
-                if use_lm and not context and len(pieces) <= NAME_MAX_CHARS else None
+            start = self._name_start(context, len(pieces), start_weight, script) if use_lm else None
             ranked, alts_of = self._reread_line(pieces, best, max(beam, top), alternatives, lm, weight, first, script,
                                                 start)
         else:

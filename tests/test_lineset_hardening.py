@@ -43,6 +43,14 @@ def line_image(path: Path) -> Path:
     return path
 
 
+def iam_folder(tmp_path: Path) -> Path:
+    """An IAM-style folder holding one line image, 0001.png, its text still to be written."""
+    iam = tmp_path / "iam"
+    iam.mkdir()
+    line_image(iam / "0001.png")
+    return iam
+
+
 @contextmanager
 def fifo(path: Path):
     """A FIFO at ``path``. A writer opens it and closes at once, so a reader that does open it (the bug) gets an
@@ -139,27 +147,21 @@ def test_a_ptts_memory_bomb_is_one_line_from_evaluate_lines(tmp_path, capsys, mo
 
 
 def test_an_iam_text_that_is_a_fifo_is_refused_instead_of_hanging(tmp_path):
-    iam = tmp_path / "iam"
-    iam.mkdir()
-    line_image(iam / "0001.png")
+    iam = iam_folder(tmp_path)
     with fifo(iam / "0001.txt"):
         with pytest.raises(LineSetError, match="0001.txt: not a regular file"):
             load_lines(iam)
 
 
 def test_an_iam_text_that_is_a_device_is_refused(tmp_path):
-    iam = tmp_path / "iam"
-    iam.mkdir()
-    line_image(iam / "0001.png")
+    iam = iam_folder(tmp_path)
     (iam / "0001.txt").symlink_to("/dev/null")  # as /dev/zero, which was read until memory ran out
     with pytest.raises(LineSetError, match="0001.txt: not a regular file"):
         load_lines(iam)
 
 
 def test_an_iam_text_larger_than_a_text_is_refused_unread(tmp_path):
-    iam = tmp_path / "iam"
-    iam.mkdir()
-    line_image(iam / "0001.png")
+    iam = iam_folder(tmp_path)
     with open(iam / "0001.txt", "wb") as fh:  # sparse: NUL bytes that were read whole and became the label
         fh.truncate((64 << 10) + 1)  # MAX_LABEL_BYTES + 1
     with pytest.raises(LineSetError, match="0001.txt: 65,537 bytes, more than the 64 KB such a file may have"):
@@ -209,9 +211,7 @@ def test_texts_that_are_not_utf8_are_named(tmp_path):
     (tmp_path / "lines.tsv").write_bytes("0001.png\t中国\n".encode("gbk"))
     with pytest.raises(LineSetError, match=r"lines.tsv: not UTF-8 text \(byte 9\)"):
         load_lines(tmp_path / "lines.tsv")
-    iam = tmp_path / "iam"
-    iam.mkdir()
-    line_image(iam / "0001.png")
+    iam = iam_folder(tmp_path)
     (iam / "0001.txt").write_bytes("中国".encode("gbk"))
     with pytest.raises(LineSetError, match=r"0001.txt: not UTF-8 text \(byte 0\)"):
         load_lines(iam)
