@@ -316,10 +316,10 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         print(f"hwime: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"context": valid_text(args.text), "suggestions": [{"text": s.text, "score": round(s.score, 4)}
+        print(json.dumps({"context": valid_text(args.text), "suggestions": [{"text": s.text, "score": score_value(s.score)}
                                                                  for s in suggestions]}, ensure_ascii=False))
-    else:
-        print("  ".join(f"{s.text} {s.score:.2f}" for s in suggestions) or "(no continuations)")
+    else:  # three significant digits, as recognize prints: a 0.0121 runner-up is not 0.01, nor 0.00
+        print("  ".join(f"{s.text} {score_text(s.score)}" for s in suggestions) or "(no continuations)")
     return 0
 
 
@@ -363,7 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the model runs (default auto)")
     p.set_defaults(func=cmd_recognize)
     p = sub.add_parser("suggest", help="print continuations (associated words) after TEXT")
-    p.add_argument("text", metavar="TEXT", help="what was written so far; its last one or two characters count")
+    p.add_argument("text", metavar="TEXT", help="what was written so far: continued from the longest end of it that "
+                   "starts a word the table knows (up to four characters), else with the words that usually come next")
     p.add_argument("--top", type=int, default=10, help="continuations to print (default 10)")
     p.add_argument("--json", action="store_true", help='one object: {"context", "suggestions": [{"text", "score"}]}')
     p.add_argument("--script", metavar="SCRIPT", help="simplified or traditional continuations (both: simplified); "

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gzip
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -61,12 +62,10 @@ class Language:
         self.total = float(sum(char_counts.values())) or 1.0
         self.words = words
         self._following: dict[str, dict[str, float]] = {}  # prev char -> next char -> weight
-        self._starting: dict[str, list[tuple[str, float]]] = {}  # first char -> words, most frequent first
         for word, freq in words:  # the file lists words most frequent first
             for a, b in zip(word, word[1:]):
                 row = self._following.setdefault(a, {})
                 row[b] = row.get(b, 0.0) + freq
-            self._starting.setdefault(word[0], []).append((word, freq))
 
     # --- loading -------------------------------------------------------------------------------------------
     @classmethod
@@ -177,35 +176,138 @@ class Language:
         return math.log((1 - share) * prior + share * self.surnames.get(ch, 0.0) / self._surname_total)
 
     # --- continuations ------------------------------------------------------------------------------------------
+    def _units(self) -> tuple[list[str], np.ndarray, dict[str, float], list[str]]:
+        """What a writer writes one at a time, sorted for prefix look-ups: the table's words, and single characters
+        used as words (a character's count less its occurrences inside the listed words: 了, 是, 的 …); the
+        cumulative counts give the mass of every unit starting with a prefix in two bisections. Built on the first
+        continuation (about 0.1 s), not at load."""
+        cached = self.__dict__.get("_unit_index")
+        if cached is not None:
+            return cached
+        units = dict(self.words)
+        inside: dict[str, float] = {}
+        for word, freq in self.words:
+            for c in word:
+                inside[c] = inside.get(c, 0.0) + freq
+        for c, n in self.char_counts.items():
+            alone = n - inside.get(c, 0.0)
+            if alone > 0.01 * n:  # a character that is (almost) only ever part of words is no unit of its own
+                units[c] = units.get(c, 0.0) + alone
+        keys = sorted(units)
+        cumulative = np.concatenate([[0.0], np.cumsum([units[k] for k in keys])])
+        common = [k for k, _ in sorted(units.items(), key=lambda kv: (-kv[1], kv[0]))[:COMMON_UNITS]]
+        self._unit_index = (keys, cumulative, units, common)
+        return self._unit_index
+
+    def _range(self, prefix: str) -> tuple[int, int]:
+        keys = self._units()[0]
+        return bisect_left(keys, prefix), bisect_left(keys, prefix + "\U0010ffff")
+
+    def _mass(self, prefix: str) -> float:
+        """How often what is written next starts with ``prefix`` (summed unit counts)."""
+        lo, hi = self._range(prefix)
+        cumulative = self._units()[1]
+        return float(cumulative[hi] - cumulative[lo])
+
+    def _context_weights(self, context: str) -> tuple[list[tuple[str, float]], float]:
+        """The back-off over the context's tails: [(tail, weight per count)] and the weight of a new unit.
+
+        The longest tail the table knows as the start of a unit (up to MAX_TAIL characters) is the word being
+        written; with probability (its count as a whole unit) / (all units it starts) that word is complete and a
+        new unit follows. A share β = distinct units / (distinct units + their count) (Witten-Bell) backs off to
+        the next shorter tail, and past the shortest to a new unit: after 今天 it is 今天下午 or a new word, seldom
+        天安门; 们 starts nothing, so 们 is followed by a new unit. The weights sum to 1, so do the probabilities."""
+        _, cumulative, units, _ = self._units()
+        levels: list[tuple[str, float]] = []
+        fresh = 0.0
+        remaining = 1.0
+        for k in range(min(MAX_TAIL, len(context)), 0, -1):
+            tail = context[-k:]
+            lo, hi = self._range(tail)
+            if hi <= lo:
+                continue
+            count = float(cumulative[hi] - cumulative[lo])
+            beta = (hi - lo) / ((hi - lo) + count)
+            weight = remaining * (1 - beta)
+            levels.append((tail, weight / count))
+            fresh += weight * units.get(tail, 0.0) / count
+            remaining *= beta
+        return levels, fresh + remaining
+
+    def continuation_probability(self, context: str, text: str) -> float:
+        """P(what is written after ``context`` starts with ``text``), in the back-off of ``continuations``."""
+        if not context or not text:
+            return 0.0
+        return self._probability(self._context_weights(context), text)
+
+    def _probability(self, weights: tuple[list[tuple[str, float]], float], text: str) -> float:
+        levels, fresh = weights
+        total = float(self._units()[1][-1]) or 1.0
+        return sum(w * self._mass(tail + text) for tail, w in levels) + fresh * self._mass(text) / total
+
     def continuations(self, context: str, top: int = 10) -> list[Suggestion]:
-        """What usually follows ``context`` (its last one or two characters), best first: the next characters,
-        ranked by all the words they continue, and — in about a third of the places — whole words, which go out
-        whole (中 offers 国, 心, 央 … and 华人民共和国)."""
+        """What usually comes after ``context``, best first: next characters and — in up to a third of the places —
+        the rest of a word, which goes out whole (中 offers 国, 心, 央 … and 华人民共和国).
+
+        Continued from the longest tail of ``context`` the table knows (see ``_context_weights``): 今天 → 今天下午's
+        下午 or the words that commonly come next, 我们 → a new word. A suggestion's score is the share of what is
+        written next that it would be picked for: each possible continuation counts for the longest suggestion it
+        starts with, so the scores are disjoint and sum to at most 1 (国 after 中 counts 中国家 … but not
+        中华人民共和国, which 华人民共和国 takes)."""
         if not context or top < 1:
             return []
-        chars: dict[str, float] = {}
-        words: dict[str, float] = {}
-        wholes: dict[str, str] = {}
-        for k, weight in ((2, 4.0), (1, 1.0)):  # a match on two characters says more than one
-            tail = context[-k:]
-            if len(tail) < k:
-                continue
-            for word, freq in self._starting.get(tail[0], ()):
-                if len(word) > k and word.startswith(tail):
-                    rest = word[k:]
-                    chars[rest[0]] = chars.get(rest[0], 0.0) + weight * freq
+        keys, _, units, common = self._units()
+        weights = self._context_weights(context)
+        levels = weights[0]
+        probability: dict[str, float] = {}
+
+        def p(text: str) -> float:
+            if text not in probability:
+                probability[text] = self._probability(weights, text)
+            return probability[text]
+
+        chars: set[str] = set()
+        wholes: dict[str, str] = {}  # a word's rest -> the whole word, for display
+        for tail, _ in levels:
+            lo, hi = self._range(tail)
+            for key in keys[lo:hi] if hi - lo <= MAX_SCANNED else ():
+                rest = key[len(tail):]
+                if rest:
+                    chars.add(rest[0])
                     if len(rest) > 1:
-                        words[rest] = words.get(rest, 0.0) + weight * freq
-                        wholes.setdefault(rest, word)
-        total = sum(chars.values())
-        if not total:
-            return []
-        words = {w: v for w, v in words.items() if v >= 0.01 * total}  # no odd idioms on a thin thread
-        n_words = min(len(words), top // 3)
-        best_chars = sorted(chars.items(), key=lambda kv: (-kv[1], kv[0]))[: top - n_words]
-        best_words = sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))[:n_words]
-        ranked = sorted(best_chars + best_words, key=lambda kv: (-kv[1], kv[0]))
-        return [Suggestion(text, value / total, wholes.get(text, context[-1:] + text)) for text, value in ranked]
+                        wholes.setdefault(rest, key)
+            if hi - lo > MAX_SCANNED:  # a very productive tail: its most common units are enough
+                for key in sorted(keys[lo:hi], key=lambda k: -units[k])[:MAX_SCANNED]:
+                    rest = key[len(tail):]
+                    if rest:
+                        chars.add(rest[0])
+                        if len(rest) > 1:
+                            wholes.setdefault(rest, key)
+        for unit in common:  # a new unit
+            chars.add(unit[0])
+            if len(unit) > 1:
+                wholes.setdefault(unit, unit)
+        best_chars = sorted(chars, key=lambda c: (-p(c), c))[:top]
+        words = [w for w in wholes if units.get(wholes[w], 0.0) > 0 and p(w) >= WORD_SHARE]
+        best_words = sorted(words, key=lambda w: (-p(w), w))[: top // 3]
+        pool = list(dict.fromkeys(best_words + best_chars))
+        chosen = sorted(pool, key=lambda t: (-_share(t, pool, p), t))[:top]
+        scored = sorted(((t, _share(t, chosen, p)) for t in chosen), key=lambda ts: (-ts[1], ts[0]))
+        return [Suggestion(text, score, wholes.get(text, context[-1:] + text)) for text, score in scored if score > 0]
+
+
+MAX_TAIL = 4  # characters of context that can be the start of the word being written
+MAX_SCANNED = 3000  # units looked at per tail (中 starts about 1,300 of the table's; 一 more)
+COMMON_UNITS = 60  # the most common units, looked at for what starts a new one
+WORD_SHARE = 0.01  # a word's rest is offered whole when at least this share of what follows starts with it
+
+
+def _share(text: str, chosen: Sequence[str], p: Callable[[str], float]) -> float:
+    """P(text) less what longer suggestions in ``chosen`` take: each continuation counts for its longest
+    suggestion."""
+    longer = [t for t in chosen if len(t) > len(text) and t.startswith(text)]
+    maximal = [t for t in longer if not any(len(u) < len(t) and t.startswith(u) for u in longer)]
+    return max(0.0, p(text) - sum(p(t) for t in maximal))
 
 
 @lru_cache(maxsize=4)
