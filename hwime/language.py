@@ -268,21 +268,20 @@ class Language:
 
         chars: set[str] = set()
         wholes: dict[str, str] = {}  # a word's rest -> the whole word, for display
-        for tail, _ in levels:
+        for tail, _ in levels:  # each tail's likeliest next characters and word rests: only these are scored
             lo, hi = self._range(tail)
-            for key in keys[lo:hi] if hi - lo <= MAX_SCANNED else ():
+            scanned = keys[lo:hi] if hi - lo <= MAX_SCANNED else sorted(keys[lo:hi], key=lambda k: -units[k])[:MAX_SCANNED]
+            starts: dict[str, float] = {}
+            rests: list[tuple[float, str, str]] = []
+            for key in scanned:
                 rest = key[len(tail):]
                 if rest:
-                    chars.add(rest[0])
+                    starts[rest[0]] = starts.get(rest[0], 0.0) + units[key]
                     if len(rest) > 1:
-                        wholes.setdefault(rest, key)
-            if hi - lo > MAX_SCANNED:  # a very productive tail: its most common units are enough
-                for key in sorted(keys[lo:hi], key=lambda k: -units[k])[:MAX_SCANNED]:
-                    rest = key[len(tail):]
-                    if rest:
-                        chars.add(rest[0])
-                        if len(rest) > 1:
-                            wholes.setdefault(rest, key)
+                        rests.append((units[key], rest, key))
+            chars.update(sorted(starts, key=lambda c: -starts[c])[: top + 5])
+            for _, rest, key in sorted(rests, reverse=True)[:top]:
+                wholes.setdefault(rest, key)
         for unit in common:  # a new unit
             chars.add(unit[0])
             if len(unit) > 1:
