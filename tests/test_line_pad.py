@@ -71,17 +71,17 @@ def test_a_phrase_comes_back_whole_a_cell_fixes_a_character_and_the_string_is_se
 
 
 def test_switching_modes_keeps_the_ink_and_is_remembered(qtbot, line_pad):
+    """(What happens to a phrase written before the switch: tests/test_window_layout.py.)"""
     pad = line_pad
     with qtbot.waitSignal(pad.worker.candidatesReady, timeout=20000):
         draw_scaled(qtbot, pad.canvas, line_ink("人"))
     strokes = len(pad.canvas.ink)
-    with qtbot.waitSignal(pad.worker.candidatesReady, timeout=20000) as got:
-        qtbot.mouseClick(pad.line_button, Qt.MouseButton.LeftButton)  # off: the square box reads the same ink
-    assert not pad.settings.line_mode and len(pad.canvas.ink) == strokes
-    assert got.args[1] and hasattr(got.args[1][0], "char") and not pad.cells.isVisible()
-    assert abs(pad.canvas.width() - pad.canvas.height()) <= 1
+    qtbot.mouseClick(pad.line_button, Qt.MouseButton.LeftButton)  # off: the line's ink stays a line until sent
+    assert not pad.settings.line_mode and len(pad.canvas.ink) == strokes and pad.line_shape
     saved = json.loads(pad.settings_path.read_text(encoding="utf-8"))
     assert saved["line_mode"] is False
+    qtbot.mouseClick(pad.clear_button, Qt.MouseButton.LeftButton)
+    assert not pad.cells.isVisible() and abs(pad.canvas.width() - pad.canvas.height()) <= 1
 
 
 def test_the_cells_stay_at_the_left_however_often_they_are_shown(qtbot):

@@ -15,6 +15,9 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QSizePolicy
 from .i18n import is_dark
 
 KEY_LABELS = "1234567890"
+SIZES = (18, 16, 14, 12, 11, 10)  # the candidates' point sizes, largest first
+WORD_PT = 12  # a word (a continuation, a line's string) gets cells enough to read at this size on one line
+ROW_HEIGHT = 54
 PER_ROW = 10  # 20 candidates make two rows, never a window wider than the screen
 BEST_STYLE = "QPushButton { background: #cfe3ff; border-radius: 5px; font-weight: bold; }"
 OTHER_STYLE = "QPushButton { border-radius: 5px; } QPushButton:hover { background: #eef3fa; }"
@@ -55,7 +58,7 @@ class CandidateButton(QPushButton):
     def __init__(self, index: int, parent: QWidget | None = None):
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # clicking must not take focus from the target app
-        self.setMinimumSize(40, 54)
+        self.setMinimumSize(40, ROW_HEIGHT)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setFlat(True)
         self.key = KEY_LABELS[index] if index < len(KEY_LABELS) else ""
@@ -83,6 +86,29 @@ class CandidateButton(QPushButton):
             self._style = style
             self.setStyleSheet(style)
 
+    def _glyph_box(self):
+        return self.rect().adjusted(2, 2, -2, -12 if self.reading else 0)
+
+    def text_layout(self) -> tuple[int, list[str]]:
+        """The point size and the lines the text is drawn in: the largest face that fits the cell (a word in a
+        narrow cell, a line in a wide one). The bar gives a word cells enough for one line at WORD_PT or more;
+        only a text wider than the whole bar at 10 pt takes two lines, and only then is it elided."""
+        width = self._glyph_box().width()
+        for size in SIZES:
+            self._glyph_font.setPointSize(size)
+            if QFontMetrics(self._glyph_font).horizontalAdvance(self._text) <= width:
+                return size, [self._text]
+        fm = QFontMetrics(self._glyph_font)
+        per_line = max(1, int(width // max(1, fm.horizontalAdvance(self._text[:1]))))
+        first, rest = self._text[:per_line], self._text[per_line:]
+        return SIZES[-1], [first, fm.elidedText(rest, Qt.TextElideMode.ElideRight, width)]
+
+    def needed_width(self, text: str) -> int:
+        """How wide a cell must be for ``text`` on one line at WORD_PT."""
+        font = QFont(self._glyph_font)
+        font.setPointSize(WORD_PT)
+        return QFontMetrics(font).horizontalAdvance(text) + 6
+
     def paintEvent(self, event) -> None:
         super().paintEvent(event)  # background, hover and the best candidate's highlight
         if not self._text:
@@ -92,25 +118,12 @@ class CandidateButton(QPushButton):
         p.setFont(self._small_font)
         p.setPen(QColor(138, 138, 138))
         p.drawText(r.adjusted(3, 1, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.key)
-        glyph_box = r.adjusted(2, 2, -2, -12 if self.reading else 0)
-        # the largest face that fits the cell (a word in a narrow cell, a line in a wide one); below 10 pt a word
-        # takes two lines (民代表 and 民代表大会 must not both read 民代表…), and only then is it elided
-        fits = False
-        for size in (18, 16, 14, 12, 11, 10):
-            self._glyph_font.setPointSize(size)
-            if QFontMetrics(self._glyph_font).horizontalAdvance(self._text) <= glyph_box.width():
-                fits = True
-                break
+        glyph_box = self._glyph_box()
+        size, lines = self.text_layout()
+        self._glyph_font.setPointSize(size)
         p.setFont(self._glyph_font)
         p.setPen(self.palette().buttonText().color())
-        if fits:
-            p.drawText(glyph_box, Qt.AlignmentFlag.AlignCenter, self._text)
-        else:
-            fm = p.fontMetrics()
-            per_line = max(1, int(glyph_box.width() // max(1, fm.horizontalAdvance(self._text[0]))))
-            first, rest = self._text[:per_line], self._text[per_line:]
-            second = fm.elidedText(rest, Qt.TextElideMode.ElideRight, glyph_box.width())
-            p.drawText(glyph_box, Qt.AlignmentFlag.AlignCenter, f"{first}\n{second}")
+        p.drawText(glyph_box, Qt.AlignmentFlag.AlignCenter, "\n".join(lines))
         if self.reading:
             p.setFont(self._small_font)
             p.setPen(QColor(102, 102, 102))
@@ -132,6 +145,8 @@ class CandidateBar(QWidget):
         self.candidates: list = []
         self.reading = reading
         self.family = ""  # the candidates' face (candidate_font_family); "" is Qt's default
+        self._all: list = []  # what was offered; ``candidates`` is what of it is shown (whole words that fit)
+        self._spans: list[int] | None = None
         self.set_count(count)
 
     def set_family(self, family: str) -> None:
@@ -150,16 +165,66 @@ class CandidateBar(QWidget):
             b = CandidateButton(i)
             b.set_family(self.family)
             b.clicked.connect(lambda _=False, i=i: self.pick(i))
-            self._layout.addWidget(b, i // per_row, i % per_row)
             self.buttons.append(b)
-        self.set_candidates(self.candidates[:count])
+        self.rows = max(1, -(-count // per_row))
+        for c in range(self._layout.columnCount()):
+            self._layout.setColumnStretch(c, 0)
+        for c in range(per_row):
+            self._layout.setColumnStretch(c, 1)  # equal cells, whatever the texts
+        # as tall with words in wide cells as with characters (the window does not move)
+        self.setFixedHeight(self.rows * ROW_HEIGHT + (self.rows - 1) * self._layout.verticalSpacing())
+        self._spans: list[int] | None = None
+        self.set_candidates(self._all)
 
     def set_reading(self, reading: Callable[[str], str] | None) -> None:
         self.reading = reading
-        self.set_candidates(self.candidates)
+        self.set_candidates(self._all)
+
+    def _cell_width(self) -> float:
+        width = self.width() if self.testAttribute(Qt.WidgetAttribute.WA_Resized) or self.isVisible() else 516
+        return (width - (self.per_row - 1) * self._layout.horizontalSpacing()) / self.per_row
+
+    def _spans_for(self, texts: list[str]) -> list[int]:
+        """Cells per text, in order, as many texts as fit the bar's rows whole: one cell for a character, as many
+        as a word needs to be read on one line (a full row at most); the rest are left out, never cut."""
+        if not self.buttons:
+            return []
+        cell, gap = self._cell_width(), self._layout.horizontalSpacing()
+        spans, row, col = [], 0, 0
+        for text in texts[: len(self.buttons)]:
+            need = self.buttons[0].needed_width(text) if len(text) > 1 else 0
+            span = next((k for k in range(1, self.per_row + 1) if k * cell + (k - 1) * gap - 4 >= need), self.per_row)
+            if col + span > self.per_row:
+                row, col = row + 1, 0
+            if row >= self.rows:
+                break
+            spans.append(span)
+            col += span
+        return spans
+
+    def _place(self, spans: list[int]) -> None:
+        if spans == self._spans:
+            return
+        self._spans = spans
+        for b in self.buttons:
+            self._layout.removeWidget(b)
+        row = col = 0
+        for i, b in enumerate(self.buttons):
+            span = spans[i] if i < len(spans) else 1
+            if col + span > self.per_row:
+                row, col = row + 1, 0
+            if i < len(spans) or not any(k > 1 for k in spans):
+                self._layout.addWidget(b, row, col, 1, span)
+                b.show()  # now, not when the layout's queued show comes: the window fits itself to the rows at once
+                col += span
+            else:
+                b.hide()  # words took its place
 
     def set_candidates(self, candidates: list) -> None:
-        self.candidates = list(candidates[: len(self.buttons)])
+        self._all = list(candidates)
+        spans = self._spans_for([c.char for c in self._all])
+        self.candidates = list(self._all[: len(spans)])
+        self._place(spans)
         for i, b in enumerate(self.buttons):
             if i < len(self.candidates):
                 c = self.candidates[i]
@@ -178,6 +243,11 @@ class CandidateBar(QWidget):
                 b.setEnabled(False)
                 b.set_style("")
         self.shown.emit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._all and self._spans_for([c.char for c in self._all]) != self._spans:
+            self.set_candidates(self._all)  # a wider bar has room for more words, a narrower one for fewer
 
     def pick(self, index: int) -> bool:
         if 0 <= index < len(self.candidates):
@@ -225,5 +295,6 @@ class LineCells(QWidget):
             b.setStyleSheet(best if i == selected else fixed_style if i in fixed else other)
             b.clicked.connect(lambda _=False, i=i: self.cellClicked.emit(i))
             self._row.addWidget(b)
+            b.show()
             self.buttons.append(b)
         self._row.addStretch(1)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRect, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QFontDatabase, QGuiApplication, QKeyEvent, QPalette
+from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QRect, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import (QCloseEvent, QFont, QFontDatabase, QGuiApplication, QKeyEvent, QPalette, QTextLayout,
+                           QTextOption)
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
                                QVBoxLayout, QWidget)
@@ -54,14 +55,28 @@ class AspectBox(QWidget):
         super().resizeEvent(event)
 
 
+STATUS_LINES = 2
+
+
 class StatusLine(QLabel):
-    """One line that never wraps: a long message is elided (the whole of it in the tooltip), so the window's layout
-    does not move when the message changes."""
+    """The latest event in two lines, as wide as the window is: the text wraps (between words, or between any two
+    characters of Chinese) and only what is left past the second line is elided (the whole text is in the
+    tooltip). It is always two lines tall and asks for no width, so neither a new message nor a long one moves the
+    window's layout or makes the window wider."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._full = ""
-        self.setFixedHeight(self.fontMetrics().height() + 4)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * STATUS_LINES + 4)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(0)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, self.height())
+
+    def sizeHint(self) -> QSize:
+        return QSize(0, self.height())
 
     def setText(self, text: str) -> None:
         self._full = text
@@ -75,8 +90,31 @@ class StatusLine(QLabel):
         self._elide()
         super().resizeEvent(event)
 
+    def shown_lines(self) -> list[str]:
+        """The lines as shown: the text broken to the label's width, the last one elided when more is left."""
+        width = max(10, self.width() - 2)
+        metrics = self.fontMetrics()
+        layout = QTextLayout(self._full, self.font())
+        option = QTextOption()
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        layout.setTextOption(option)
+        lines: list[str] = []
+        layout.beginLayout()
+        while len(lines) < STATUS_LINES:
+            line = layout.createLine()
+            if not line.isValid():
+                break
+            line.setLineWidth(width)
+            start = line.textStart()
+            if len(lines) == STATUS_LINES - 1:  # the last line shown: the rest of the text, elided if it is more
+                lines.append(metrics.elidedText(self._full[start:].strip(), Qt.TextElideMode.ElideRight, width))
+            else:
+                lines.append(self._full[start:start + line.textLength()].rstrip())
+        layout.endLayout()
+        return [ln for ln in lines if ln] or [""]
+
     def _elide(self) -> None:
-        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(10, self.width())))
+        super().setText("\n".join(self.shown_lines()))
 
 
 class WarningBar(QFrame):
@@ -188,7 +226,7 @@ class PadWindow(QWidget):
         self.sent = ""  # what this pad sent lately, oldest first: the context of the next character
         self.showing = "candidates"  # or "suggestions": continuations after a pick
         # the last pick: its drawing, candidates, character and Recent before it, so Undo can take it back
-        self._last_pick: tuple[Ink, list, str, list] | None = None
+        self._last_pick: tuple[Ink, list, str, list, bool] | None = None  # … and whether it was a line
         self.learned_count = 0
         self.model_ready = False
         # line mode: the n-best strings shown, the positions the writer fixed, the position whose alternatives show
@@ -207,6 +245,7 @@ class PadWindow(QWidget):
         self.canvas.inkGrowing.connect(self.request_recognition)
         self.bar.picked.connect(self._on_pick)
 
+        self._left_at: dict[bool, tuple[int, int]] = {}  # per shape (line or not): the window's size when it was left
         self._mode_applied: str | None = None
         self._apply_mode()
         # the saved place and size first, and the Line button set without its signal: set_line_mode saves the
@@ -226,6 +265,8 @@ class PadWindow(QWidget):
     def request_recognition(self, ink: Ink) -> None:
         self._request_id += 1
         if ink.is_empty:
+            if self.line_shape != self.settings.line_mode:  # what was written in the other shape is done with
+                self._apply_line_mode()
             if self.showing == "candidates":
                 self.bar.set_candidates([])  # nothing to classify; any answer still on its way is stale
             return
@@ -235,12 +276,12 @@ class PadWindow(QWidget):
         self.showing = "candidates"  # a new stroke returns from continuations to recognition
         if self.model_ready:
             self.worker.request(self._request_id, ink, self.sent[-CONTEXT_KEPT:] if self.settings.use_context else "",
-                                line=self.settings.line_mode)
+                                line=self.line_shape)
 
     def _on_candidates(self, request_id: int, candidates: list) -> None:
         if request_id != self._request_id or self.showing not in ("candidates", "alternatives"):
             return
-        if self.settings.line_mode:
+        if self.line_shape:
             self.lines, self.fixed, self.alternatives_for = list(candidates), {}, None
             self.showing = "candidates"
             self._show_lines()
@@ -248,29 +289,75 @@ class PadWindow(QWidget):
             self.bar.set_candidates(candidates)
 
     # --- line mode ---------------------------------------------------------------------------------------------
+    @property
+    def line_shape(self) -> bool:
+        """Whether the canvas is the line now, and so how the ink on it is read. It follows the Line setting
+        whenever the canvas is empty; ink keeps the shape it was written in (see set_line_mode)."""
+        return self.canvas.aspect != 1.0
+
     def set_line_mode(self, on: bool) -> None:
-        """Switch between the square box and the line; the ink written so far stays and is read the new way."""
-        if on == self.settings.line_mode and self.canvas.aspect == (LINE_ASPECT if on else 1.0):
+        """The Line button. What is written is never reread the other way, clipped or sent: with nothing written
+        the canvas takes the new shape at once; a character written in the square moves into the line's first cell
+        (the phrase goes on from it); a phrase written in the line stays a line, offered whole, until it is sent,
+        cleared or undone, and then the square comes."""
+        if on == self.settings.line_mode and on == self.line_shape:
             return
         self.settings.line_mode = on
-        self._apply_line_mode()
-        self.save()
-        self.show_status(self.tr("Line: write a phrase, then pick the whole string; click a character below to fix it.")
-                         if on else self.tr("Write one character in the box."))
-        self.request_recognition(self.canvas.ink)
+        ink = self.canvas.ink
+        if ink.is_empty or on == self.line_shape:  # (pressed twice: the ink being written never noticed)
+            if on != self.line_shape:
+                self._apply_line_mode()
+            self.show_status(self.tr("Line: write a phrase, then pick the whole string; click a character below to "
+                                     "fix it.") if on else self.tr("Write one character in the box."))
+        elif on:  # the square's character, scaled into the line's first cell, read again as the start of a line
+            side = self.canvas.height()
+            self._apply_line_mode()
+            self.canvas.set_ink(self._scaled(ink, self.canvas.height() / max(1, side)))
+            self.show_status(self.tr("Line: the character is the line's first; write the rest after it."))
+            self.request_recognition(self.canvas.ink)
+        else:
+            self.show_status(self.tr("The phrase stays a line: pick its string or Clear; then the box comes."))
+        self.save()  # the setting, and the window's size as the new shape made it
 
-    def _apply_line_mode(self) -> None:
-        on = self.settings.line_mode
+    @staticmethod
+    def _scaled(ink: Ink, factor: float) -> Ink:
+        strokes = [stroke.copy() for stroke in ink.strokes]
+        for stroke in strokes:
+            stroke[:, :2] *= factor  # x and y; the times and pressures stay
+        return Ink.from_strokes(strokes)
+
+    def _apply_line_mode(self, on: bool | None = None) -> None:
+        """Give the canvas a shape (the setting's unless ``on`` says), the bar and the cells with it."""
+        on = self.settings.line_mode if on is None else on
+        if on != self.line_shape:
+            self._left_at[self.line_shape] = (self.width(), self.height())
         self.canvas.set_line_mode(on)
+        self.canvas_box.setMinimumSize(self.canvas.minimumSize())  # a line may be lower than the square's least
         self.canvas_box.relayout()
         self._size_bar()
         self.lines, self.fixed, self.alternatives_for = [], {}, None
         self.cells.show_text("")
         self.cells.setVisible(on)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """The window as tall as the shape needs at its width: a line box as wide as the window with no empty
+        bands above and below, the square as tall as it is wide (as far as the screen allows). A maximized or
+        hidden window (its saved geometry still to come) is left alone."""
+        if not self.isVisible() or self.windowState() & (Qt.WindowState.WindowMaximized | Qt.WindowState.WindowFullScreen):
+            return
+        # the other rows (the cells, the bar's rows: fixed heights) as the new shape has them, laid out now
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        wanted = self.height() - self.canvas_box.height() + round(self.canvas_box.width() / self.canvas.aspect)
+        room = self.screen().availableGeometry().height() - (self.frameGeometry().height() - self.height())
+        before = self._left_at.get(self.line_shape)
+        if not self.line_shape and before and before[0] == self.width():
+            wanted = before[1]  # back to the square at the width it was left at: as tall as it was then
+        self.resize(self.width(), max(self.minimumSizeHint().height(), min(wanted, room)))
 
     def _size_bar(self) -> None:
         """The candidate bar for the mode: whole strings in a few wide cells, or the characters the settings ask."""
-        if self.settings.line_mode:
+        if self.line_shape:
             self.bar.set_count(LINE_CANDIDATES, per_row=2)
         else:
             self.bar.set_count(self.settings.candidate_count)
@@ -382,18 +469,18 @@ class PadWindow(QWidget):
         if self.showing == "alternatives" and self.alternatives_for is not None:
             self._fix(self.alternatives_for, choice.char)
             return
-        if self.settings.line_mode and self.showing == "candidates" and not ink.is_empty:
+        if self.line_shape and self.showing == "candidates" and not ink.is_empty:
             # the whole string goes out; the characters the writer corrected teach the profile with their strokes
             if self.fixed and self.settings.learn and self.model_ready and index == 0:
                 self.worker.learn_line(ink, self.lines[0].spans, dict(self.fixed))
-            self._last_pick = (ink, list(self.bar.candidates), choice.char, list(self.settings.recent))
+            self._last_pick = (ink, list(self.bar.candidates), choice.char, list(self.settings.recent), True)
             self.deliver(choice.char)
             return
         recent_before = list(self.settings.recent)
         if self.showing == "candidates" and not ink.is_empty:
             if self.settings.learn and self.model_ready:
                 self.worker.learn(ink, choice.char)
-            self._last_pick = (ink, list(self.bar.candidates), choice.char, recent_before)
+            self._last_pick = (ink, list(self.bar.candidates), choice.char, recent_before, False)
         else:
             self._last_pick = None  # a continuation has no drawing: nothing to learn
         self.deliver(choice.char)
@@ -429,7 +516,7 @@ class PadWindow(QWidget):
 
     def ready_text(self) -> str:
         copy = self.settings.output_mode == "copy"  # a no-focus pad (type mode) gets no keys
-        if self.settings.line_mode:
+        if self.line_shape:
             return self.tr("Write a phrase in the line; click a string or press 1–{0}, Space.").format(LINE_CANDIDATES) \
                 if copy else \
                 self.tr("Write a phrase in the line; click a string.")
@@ -455,7 +542,7 @@ class PadWindow(QWidget):
         if self.canvas.ink.is_empty and self._last_pick is not None:
             # the pick is taken back whatever comes next (another pick, Clear, new ink): it is unlearned, leaves
             # Recent and the context now
-            ink, candidates, char, recent_before = self._last_pick
+            ink, candidates, char, recent_before, line = self._last_pick
             self._last_pick = None
             self.worker.unlearn(ink)
             if self.sent.endswith(char):
@@ -465,8 +552,10 @@ class PadWindow(QWidget):
             self.save()
             self._request_id += 1
             self.showing = "candidates"
+            if line != self.line_shape:  # the drawing comes back in the shape it was written in
+                self._apply_line_mode(line)
             self.canvas.set_ink(ink)
-            if self.settings.line_mode:
+            if line:
                 self.lines = list(candidates)
                 self._show_lines()
             else:
