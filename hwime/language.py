@@ -10,8 +10,8 @@ jieba's ``nr`` tag, start with each character). From it:
 - ``log_context(labels, context)``: log of p(c) interpolated with p(c | the last character written), the bigram
   read inside words, so the prior follows what was just sent;
 - ``continuations(context)``: words and characters that usually follow (联想), best first;
-- ``start_log_prob(ch, share)``: what a line starts with, the usage prior mixed with the surnames: a line is most
-  often a name (forms, addresses, signatures).
+- ``name_start_log_ratio(ch, share)``: how much likelier a line starts with ``ch`` when it may be a name (forms,
+  addresses, signatures) than when it is ordinary text.
 
 The table is simplified Chinese; ``load_language(script="traditional")`` is the same table in traditional
 characters (``Language.converted``: OpenCC's phrase conversion, hwime.script), so a traditional writer after 中 is
@@ -167,13 +167,17 @@ class Language:
             totals[prev] = sum(row.values())
         return math.log((1 - mix) * prior + mix * row.get(ch, 0.0) / totals[prev])
 
-    def start_log_prob(self, ch: str, share: float) -> float:
-        """log((1 - share) p(ch) + share p(ch is a surname)): how likely a line is to start with ``ch`` when nothing
-        was written before it (the line decoder's first character; a table without surnames gives the prior)."""
-        prior = self.probability(ch)
+    def name_start_log_ratio(self, ch: str, share: float) -> float:
+        """log((1 - share) + share · p(ch starts a name) / p(ch)): a line's first character, when the line is a name
+        with probability ``share``, against the same line read as ordinary text (0 with no surnames or share 0).
+        Bounded below by log(1 - share), the same for every character that starts no name, so a line of rare
+        characters that is no name keeps the network's order (the mixture of the prior and the surnames this
+        replaces took up to 10 nats from a rare first character: lines-dev casia 17.6% → 19.2% CER)."""
         if share <= 0 or not self.surnames:
-            return math.log(prior)
-        return math.log((1 - share) * prior + share * self.surnames.get(ch, 0.0) / self._surname_total)
+            return 0.0
+        if not 0 <= share < 1:
+            raise ValueError(f"share must be from 0 to below 1, got {share}")
+        return math.log((1 - share) + share * self.surnames.get(ch, 0.0) / self._surname_total / self.probability(ch))
 
     # --- continuations ------------------------------------------------------------------------------------------
     def _units(self) -> tuple[list[str], np.ndarray, dict[str, float], list[str]]:

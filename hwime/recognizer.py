@@ -24,7 +24,7 @@ from __future__ import annotations
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -76,9 +76,27 @@ class LineCandidate:
 # bigram's share against the usage prior; a bundle may carry its own (line_lm_weight, line_bonus, line_mix)
 LINE_LM_WEIGHT, LINE_BONUS, LINE_MIX = 0.3, 1.0, 0.5
 # A line of at most NAME_MAX_CHARS with nothing written before it may be a name (forms, addresses, signatures: what
-# people write in lines most): its first character is scored by the usage prior mixed with the surnames
-# (Language.start_log_prob, SURNAME_SHARE of it), weighted by line_start_weight (a bundle may carry its own).
-NAME_MAX_CHARS, SURNAME_SHARE, LINE_START_WEIGHT = 4, 0.9, 0.5
+# people write in lines most), with probability line_name_share: its first character gains
+# line_start_weight · Language.name_start_log_ratio (a bundle may carry its own of both).
+NAME_MAX_CHARS, LINE_NAME_SHARE, LINE_START_WEIGHT = 4, 0.3, 0.5
+
+
+class LineWeights(NamedTuple):
+    """The line decoder's language side: weight of the bigram, bonus per character, weight of a name's start and
+    how likely a short line with nothing before it is to be a name."""
+    lm: float
+    bonus: float
+    start: float
+    name_share: float
+
+
+class LineReading(NamedTuple):
+    """What a line shows before any language (Recognizer.read_line): the frames' log-probabilities (frames,
+    classes + 1, blank first), and where the image was cut, each character's (class, probability) alternatives read
+    alone and the frame spans it was cut at (else None and ())."""
+    log_probs: np.ndarray
+    pieces: list | None
+    spans: tuple
 
 
 def line_shares(scores: Sequence[float]) -> np.ndarray:
@@ -187,6 +205,7 @@ def check_ranking_values(meta: dict, path: str | Path) -> None:
     # the line decoder's: the language weight, the bonus per character (a log-score), the bigram mix
     for key, low, high in (("prior_weight", 0.0, 5.0), ("context_mix", 0.0, 1.0), ("line_lm_weight", 0.0, 5.0),
                            ("line_bonus", -20.0, 20.0), ("line_mix", 0.0, 1.0), ("line_start_weight", 0.0, 5.0),
+                           ("line_name_share", 0.0, 0.95),
                            ("score_temperature", *SCORE_TEMPERATURE_RANGE)):
         value = meta.get(key, low)
         # NaN fails the range test too (every comparison with NaN is false)
@@ -575,85 +594,125 @@ class Recognizer:
 
         return lm, self._index.get(context[-1:], -1) if context else -1
 
-    def line_weights(self) -> tuple[float, float, float]:
-        """(language weight, bonus per character, a name's start weight) the line decoder uses: the bundle's tuned
-        ones, else the defaults."""
-        return (float(self.metadata.get("line_lm_weight", LINE_LM_WEIGHT)),
-                float(self.metadata.get("line_bonus", LINE_BONUS)),
-                float(self.metadata.get("line_start_weight", LINE_START_WEIGHT)))
+    def line_weights(self) -> LineWeights:
+        """The line decoder's language side: the bundle's tuned values, else the defaults."""
+        m = self.metadata
+        return LineWeights(float(m.get("line_lm_weight", LINE_LM_WEIGHT)), float(m.get("line_bonus", LINE_BONUS)),
+                           float(m.get("line_start_weight", LINE_START_WEIGHT)),
+                           float(m.get("line_name_share", LINE_NAME_SHARE)))
 
-    def line_start_model(self, weight: float, script: str | None = None):
-        """c -> ``weight`` · log p(a line starts with c), surnames mixed in (see NAME_MAX_CHARS); None for weight 0."""
-        if weight <= 0:
+    def line_start_model(self, weight: float, share: float, script: str | None = None):
+        """c -> ``weight`` · how much likelier a line starts with c when it is a name with probability ``share``
+        (Language.name_start_log_ratio); None where either is 0."""
+        if weight <= 0 or share <= 0:
             return None
         script = check_script(script or self.script)
         language, labels = self.language(script), self._language_keys(script)
-        return lambda c: weight * language.start_log_prob(labels[c], SURNAME_SHARE)
+        return lambda c: weight * language.name_start_log_ratio(labels[c], share)
 
-    def _name_start(self, context: str, length: int, weight: float, script: str | None):
+    def _name_start(self, context: str, length: int, weights: LineWeights, script: str | None):
         """line_start_model where a line of ``length`` characters after ``context`` may be a name, else None."""
-        return self.line_start_model(weight, script) if not context and length <= NAME_MAX_CHARS else None
+        if context or length > NAME_MAX_CHARS:
+            return None
+        return self.line_start_model(weights.start, weights.name_share, script)
 
     def decode_line(self, log_probs: np.ndarray, beam: int = 10, context: str = "", script: str | None = None,
-                    language: bool = True, weights: tuple[float, float, float] | None = None) -> list:
+                    language: bool = True, weights: LineWeights | None = None) -> list:
         """The beam's strings (hwime.decode.Decoded, best first) for a line's frames, with the language side unless
         ``language=False`` (or the bundle turns it off): the bigram after ``context``, and where the line may be a
-        name, the surnames at its start. ``weights`` (lm weight, bonus, start weight) replace the bundle's."""
+        name, the surnames at its start. ``weights`` replace the bundle's."""
         from . import decode as ctc
 
         if not (language and self.use_prior):
             return ctc.beam_search(log_probs, beam)
         lm, first = self.line_language_model(context, script)
-        weight, bonus, start_weight = weights or self.line_weights()
-        start = self._name_start(context, len(ctc.greedy(log_probs).labels), start_weight, script)
-        return ctc.beam_search(log_probs, beam, lm, weight, bonus, first_prev=first, start=start)
+        weights = weights or self.line_weights()
+        start = self._name_start(context, len(ctc.greedy(log_probs).labels), weights, script)
+        return ctc.beam_search(log_probs, beam, lm, weights.lm, weights.bonus, first_prev=first, start=start)
+
+    def read_line(self, sample: Ink | np.ndarray, script: str | None = None, reread: bool = True,
+                  alternatives: int = 10) -> LineReading:
+        """What a line shows before any language: its frames' log-probabilities (line_log_probs), and for an image
+        whose characters stand apart on paper (raster.line_pieces_on_paper, cut where the plain beam's characters
+        part), each character read alone, as the single box reads it: its ``alternatives`` (class, probability),
+        best first. None for ink, for touching characters (real names on forms: cuts through them break them,
+        lines-dev names 17.1% CER by frames, 31.6% re-read everywhere) and with ``reread=False``."""
+        from . import decode as ctc
+        from .ppocrv6 import FRAME_STRIDE
+
+        script = check_script(script or self.script)
+        log_probs = self.line_log_probs(sample, script)
+        if isinstance(sample, Ink) or not reread or len(log_probs) == 0:
+            return LineReading(log_probs, None, ())
+        plain = next((d for d in ctc.beam_search(log_probs, 10) if d.labels), None)
+        if plain is None:
+            return LineReading(log_probs, None, ())
+        pieces = line_pieces_on_paper(gray_image(sample), self.spec, ctc.cut_columns(plain.spans, FRAME_STRIDE))
+        if pieces is None:
+            return LineReading(log_probs, None, ())
+        batch = np.stack([prepare_image(piece, self.spec) for piece in pieces])
+        probs = self.scores(self.forward(batch), prior=False, features=self._last_features, script=script)
+        values, indices = probs.topk(min(alternatives, len(self.labels)), dim=1)
+        return LineReading(log_probs, [list(zip(row_i, row_v)) for row_v, row_i in zip(values.tolist(),
+                                                                                     indices.tolist())], plain.spans)
+
+    def decode_reading(self, log_probs: np.ndarray, pieces: list | None, beam: int = 10, context: str = "",
+                       script: str | None = None, decode: str = "beam", language: bool = True,
+                       weights: LineWeights | None = None) -> list:
+        """read_line's evidence -> strings (hwime.decode.Decoded, best first): over the pieces where the line was cut
+        (each character's alternatives, with the language side), else over the frames (greedy, or the beam with the
+        language side unless ``language=False``). The pieces' strings carry no spans (see recognize_line)."""
+        from . import decode as ctc
+
+        if decode not in ("greedy", "beam"):
+            raise ValueError(f"decode must be greedy or beam, not {decode!r}")
+        if pieces is None:
+            if decode == "greedy":
+                return [ctc.greedy(log_probs)]
+            return self.decode_line(log_probs, beam, context, script, language, weights)
+        options = [[(k, float(np.log(max(p, 1e-12)))) for k, p in alts] for alts in pieces]
+        if not (language and self.use_prior and decode == "beam"):
+            return [ctc.Decoded(labels, score, ()) for labels, score in ctc.position_beam(options, beam)]
+        lm, first = self.line_language_model(context, script)
+        weights = weights or self.line_weights()
+        start = self._name_start(context, len(pieces), weights, script)
+        strings = ctc.position_beam(options, beam, lm, weights.lm, first, start)
+        return [ctc.Decoded(labels, score, ()) for labels, score in strings]
 
     def recognize_line(self, sample: Ink | np.ndarray, top: int = 5, context: str = "", decode: str = "beam",
                        beam: int = 10, alternatives: int = 10, language: bool = True,
                        reread: bool = True, script: str | None = None) -> list[LineCandidate]:
         """The ``top`` best readings of a line, best first; [] for a blank one. ``decode``: "greedy" or "beam";
         ``language=False`` leaves the language side out of the beam; ``context``: the text written before.
-        ``reread=False`` reads an image as ink is read, by its frames alone; by default an image is cut into the
-        best reading's characters and each is read on its own, as the single box does (strings decoded over those)."""
+        ``reread=False`` reads an image as ink is read, by its frames alone; by default an image whose characters
+        stand apart is cut into them and each is read on its own, as the single box does (read_line)."""
         from . import decode as ctc
-        from .ppocrv6 import FRAME_STRIDE
 
         if top < 1:
             raise ValueError(f"top must be at least 1, got {top}")
+        if decode not in ("greedy", "beam"):
+            raise ValueError(f"decode must be greedy or beam, not {decode!r}")
         script = check_script(script or self.script)
-        log_probs = self.line_log_probs(sample, script)
+        log_probs, pieces, cut_spans = self.read_line(sample, script, reread, alternatives)
         if len(log_probs) == 0:
             return []
-        use_lm = language and self.use_prior and decode == "beam"
-        lm, first = self.line_language_model(context, script) if use_lm else (None, -1)
-        weight, _, start_weight = self.line_weights() if use_lm else (0.0, 0.0, 0.0)
-        if decode == "greedy":
-            found = [ctc.greedy(log_probs)]
-        elif decode == "beam":
-            found = self.decode_line(log_probs, max(beam, top), context, script, language)
-        else:
-            raise ValueError(f"decode must be greedy or beam, not {decode!r}")
+        found = self.decode_reading(log_probs, pieces, max(beam, top), context, script, decode, language)
         found = [d for d in found if d.labels]
         if not found:  # frames that read as blank all along: nothing was written that can be offered
             return []
-        best = found[0]
-        # the re-read only where the input shows paper between its characters: cuts through touching characters
-        # (real names on forms) break them (lines-dev names: frames 17.1% CER, re-read everywhere 31.6%)
-        pieces = line_pieces_on_paper(gray_image(sample), self.spec, ctc.cut_columns(best.spans, FRAME_STRIDE)) \
-            if not isinstance(sample, Ink) and reread else None
-        if pieces is not None:
-            start = self._name_start(context, len(pieces), start_weight, script) if use_lm else None
-            ranked, alts_of = self._reread_line(pieces, best, max(beam, top), alternatives, lm, weight, first, script,
-                                                start)
+        if pieces is not None:  # every string has one character per piece: the spans it was cut at
+            ranked = [ctc.Decoded(d.labels, d.score, cut_spans) for d in found]
+            alts_of, best_spans = pieces, cut_spans
         else:
             ranked, alts_of = self._rank_line(log_probs, found, alternatives)
+            best_spans = found[0].spans
         ranked = ranked[:top]
         shares = line_shares([d.score for d in ranked])
         out = []
         for d, share in zip(ranked, shares.tolist()):
             chars = []
             for pos, (c, span) in enumerate(zip(d.labels, d.spans)):
-                alts = alts_of[pos] if d.spans is best.spans else ctc.span_alternatives(log_probs, span, alternatives)
+                alts = alts_of[pos] if d.spans is best_spans else ctc.span_alternatives(log_probs, span, alternatives)
                 own = next((p for k, p in alts if k == c), 0.0)
                 chars.append(tuple([Candidate(self.labels[c], own)] +
                                    [Candidate(self.labels[k], p) for k, p in alts if k != c][: alternatives - 1]))
@@ -683,22 +742,6 @@ class Recognizer:
                 seen.add(d.labels)
                 ranked.append(d)
         return ranked, alts_of
-
-    def _reread_line(self, pieces: list[np.ndarray], best, beam: int, alternatives: int, lm, weight: float,
-                     first: int, script: str | None = None, start=None) -> tuple[list, list]:
-        """Each character of the best reading (its piece of the image, raster.line_pieces_on_paper) read alone (with
-        what the writer taught); the strings decoded over those readings with the language side. Characters written
-        apart, of uneven size, read better one by one than as a row (lines-dev casia: 22.0% → 17.4% CER); ink does
-        not (1.4% → 3.4%)."""
-        from . import decode as ctc
-
-        batch = np.stack([prepare_image(piece, self.spec) for piece in pieces])
-        probs = self.scores(self.forward(batch), prior=False, features=self._last_features, script=script)
-        values, indices = probs.topk(min(alternatives, len(self.labels)), dim=1)
-        alts_of = [list(zip(row_i, row_v)) for row_v, row_i in zip(values.tolist(), indices.tolist())]
-        options = [[(k, float(np.log(max(p, 1e-12)))) for k, p in alts] for alts in alts_of]
-        strings = ctc.position_beam(options, beam, lm, weight, first, start)
-        return [ctc.Decoded(labels, score, best.spans) for labels, score in strings], alts_of
 
     def line_ink_parts(self, ink: Ink, spans: Sequence[tuple[int, int]]) -> list[Ink]:
         """The strokes under each character of a line read from ``ink`` (its frame spans): each stroke goes to the

@@ -45,9 +45,14 @@ def test_table_counts_characters_by_usage_and_offers_continuations(table):
 
 def test_surnames_come_from_the_names_of_the_word_list_and_rank_a_lines_start(table):
     assert table.surnames == {"国": 2, "心": 1}  # two- and three-character names, counted per name
-    assert table.start_log_prob("国", 0.9) > table.start_log_prob("人", 0.9)  # 人 is commoner, but starts no name
+    assert table.name_start_log_ratio("国", 0.5) > table.name_start_log_ratio("人", 0.5)  # 人 is commoner, starts no name
     assert table.probability("人") > table.probability("国")
-    assert table.start_log_prob("人", 0.0) == pytest.approx(math.log(table.probability("人")))
+    # what starts no name loses the same, log(1 - share), however rare it is: a line that is no name keeps its order
+    assert table.name_start_log_ratio("人", 0.3) == pytest.approx(math.log(0.7))
+    assert table.name_start_log_ratio("龘", 0.3) == pytest.approx(math.log(0.7))
+    assert table.name_start_log_ratio("国", 0.0) == 0.0
+    with pytest.raises(ValueError):
+        table.name_start_log_ratio("国", 1.0)
     traditional = table.converted(lambda text: text.replace("国", "國"))
     assert traditional.surnames == {"國": 2, "心": 1}
 

@@ -249,9 +249,10 @@ def test_line_sets_and_their_metrics(tiny_v3, tmp_path):
             assert r[decoding]["cer"] == 0.0 and r[decoding]["line_accuracy"] == 1.0
     assert "| online (2 lines) | beam+lm | 0.00% | 100.0% | 100.0% |" in lines_table(results)
     best, table = tune_line_language(rec, sets[:1], sets[1:], weights=(0.0, 0.3), bonuses=(0.0, 1.0),
-                                     starts=(0.0, 0.5))
-    assert len(table) == 8 and best["mean_cer"] == 0.0 and all("scans" in r and "allowed" in r for r in table)
-    assert {r["line_start_weight"] for r in table} == {0.0, 0.5}
+                                     starts=(0.0, 0.5), shares=(0.3, 0.5))
+    # a start weight of 0 makes the share moot: one row for it, two for 0.5
+    assert len(table) == 12 and best["mean_cer"] == 0.0 and all("scans" in r and "allowed" in r for r in table)
+    assert {(r["line_start_weight"], r["line_name_share"]) for r in table} == {(0.0, 0.0), (0.5, 0.3), (0.5, 0.5)}
     from hwime.bench import bench_line_images
 
     timed = bench_line_images(rec, tmp_path / "scans.tsv", count=5)

@@ -158,7 +158,8 @@ def test_the_raster_spec_is_range_checked(tiny_bundle, tmp_path, raster):
 
 @pytest.mark.parametrize("values", [{"line_lm_weight": float("nan")}, {"line_lm_weight": [1, 2]},
                                     {"line_bonus": "1.0"}, {"line_mix": 5}, {"line_bonus": float("inf")},
-                                    {"line_start_weight": -1}, {"line_start_weight": float("nan")}])
+                                    {"line_start_weight": -1}, {"line_start_weight": float("nan")},
+                                    {"line_name_share": 1.0}, {"line_name_share": -0.1}])
 def test_the_line_decoders_values_are_checked_at_load(tiny_bundle, tmp_path, values):
     path = _bundle(tiny_bundle, tmp_path, "line.pt", **values)
     key = next(iter(values))

@@ -314,19 +314,21 @@ def cmd_evaluate_lines(args) -> int:
         guards = [s for s in sets if s.name in args.guard]
         best, table = tune_line_language(rec, chosen, guards, args.max_rise)
         names = [s.name for s in chosen + [g for g in guards if g not in chosen]]
-        print("| lm weight | bonus | start weight | " + " | ".join(f"{n} CER" for n in names) +
+        print("| lm weight | bonus | start weight | name share | " + " | ".join(f"{n} CER" for n in names) +
               " | mean over --tune | allowed |")
-        print("|---|---|---|" + "---|" * (len(names) + 2))
+        print("|---|---|---|---|" + "---|" * (len(names) + 2))
         for row in table:
             cells = " | ".join(f"{row[n]:.2%}" for n in names)
-            print(f"| {row['line_lm_weight']:g} | {row['line_bonus']:g} | {row['line_start_weight']:g} | {cells} | "
+            print(f"| {row['line_lm_weight']:g} | {row['line_bonus']:g} | {row['line_start_weight']:g} | "
+                  f"{row['line_name_share']:g} | {cells} | "
                   f"{row['mean_cer']:.2%} | {'yes' if row['allowed'] else 'no'} |")
         print(f"chosen: lm weight {best['line_lm_weight']:g}, bonus {best['line_bonus']:g}, "
-              f"start weight {best['line_start_weight']:g}")
+              f"start weight {best['line_start_weight']:g}, name share {best['line_name_share']:g}")
         if args.write:
             set_bundle_values(args.model, line_lm_weight=float(best["line_lm_weight"]),
                               line_bonus=float(best["line_bonus"]),
-                              line_start_weight=float(best["line_start_weight"]))
+                              line_start_weight=float(best["line_start_weight"]),
+                              line_name_share=float(best["line_name_share"]))
             rec = recognizer_from_file(args.model, args.device)
             print(f"stored in {args.model}")
     results = [score_lines(rec, s) for s in sets]

@@ -245,20 +245,26 @@ def lines_table(results: list[dict]) -> str:
 
 def tune_line_language(rec, sets: list[LineSet], guards: list[LineSet] = (), max_rise: float = 0.01,
                        weights=(0.0, 0.1, 0.2, 0.3, 0.5), bonuses=(0.0, 0.5, 1.0, 2.0),
-                       starts=(0.0, 0.5, 1.0)) -> tuple[dict, list[dict]]:
-    """The line decoder's (lm weight, bonus, a name's start weight) with the lowest mean CER over ``sets`` among
-    those that raise no ``guards`` set's CER more than ``max_rise`` above the decoder without a language side (lines
-    of random characters, where the language can only mislead, must stay readable). The frames of each line are
-    computed once. Returns the best and every grid point's figures."""
+                       starts=(0.0, 0.5, 1.0), shares=(0.1, 0.3, 0.5)) -> tuple[dict, list[dict]]:
+    """The line decoder's (lm weight, bonus, a name's start weight and share) with the lowest mean CER over ``sets``
+    among those that raise no ``guards`` set's CER more than ``max_rise`` above the decoder without a language side
+    (lines of random characters, where the language can only mislead, must stay readable). Each line is read as the
+    default path reads it (Recognizer.read_line: its frames, and an image's pieces where it is cut) once, then
+    decoded at every grid point. Returns the best and every grid point's figures."""
+    from ..recognizer import LineWeights
+
     everything = list(sets) + [g for g in guards if g not in sets]
-    frames = [[rec.line_log_probs(s) for s in data.samples] for data in everything]
+    readings = [[rec.read_line(s) for s in data.samples] for data in everything]
+    grid = [(w, b, start, share if start else 0.0) for w, b, start, share in
+            itertools.product(weights, bonuses, starts, shares) if start or share == shares[0]]
     table = []
-    for w, b, start in itertools.product(weights, bonuses, starts):
-        row = {"line_lm_weight": w, "line_bonus": b, "line_start_weight": start}
-        for data, lps in zip(everything, frames):
+    for w, b, start, share in grid:
+        row = {"line_lm_weight": w, "line_bonus": b, "line_start_weight": start, "line_name_share": share}
+        for data, reads in zip(everything, readings):
             errors = 0
-            for lp, text in zip(lps, data.texts):
-                found = rec.decode_line(lp, 10, weights=(w, b, start)) if len(lp) else []
+            for reading, text in zip(reads, data.texts):
+                found = rec.decode_reading(reading.log_probs, reading.pieces, 10,
+                                           weights=LineWeights(w, b, start, share)) if len(reading.log_probs) else []
                 best = "".join(rec.labels[c] for c in found[0].labels) if found else ""
                 errors += edit_distance(best, text)
             row[data.name] = errors / sum(map(len, data.texts))
@@ -268,5 +274,5 @@ def tune_line_language(rec, sets: list[LineSet], guards: list[LineSet] = (), max
     for row in table:
         row["allowed"] = all(row[g.name] <= plain[g.name] + max_rise for g in guards)
     best = min((r for r in table if r["allowed"]),
-               key=lambda r: (r["mean_cer"], r["line_lm_weight"], r["line_start_weight"]))
+               key=lambda r: (r["mean_cer"], r["line_lm_weight"], r["line_start_weight"], r["line_name_share"]))
     return best, table
