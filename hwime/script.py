@@ -8,6 +8,10 @@ context before: 頭 then 髮). Kana and symbols of the dictionary are answered o
 they must not crowd out characters (一 is not ー, 口 is not ロ); digits, Latin letters and the Chinese punctuation the
 pad always had stay in every script.
 
+In simplified, the simplified standards' own characters stay what they are: GB2312's (乾, 後, 於 among them) and
+those of the 通用规范汉字表 of 2013 (8,105 characters, assets/general-standard-chars.txt), which restored 昇, 陞, 祕
+and a few more for names and set uses and added the name characters 喆, 堃 (OpenCC folds 昇 into 升).
+
 Japanese-only forms (図, 円) are folded into the Chinese characters they stand for in either Chinese script.
 
 The tables are OpenCC's (the character tables STCharacters, TSCharacters, TWVariants, JPVariants and its phrase
@@ -27,11 +31,13 @@ from typing import Sequence
 
 import numpy as np
 
+from .bundled import asset_path
 from .charset import DIGITS, LATIN, PUNCTUATION
 
 SCRIPTS = ("simplified", "traditional", "both")
 TRADITIONAL_REGIONS = ("TW", "HK", "MO")
 ALWAYS_ANSWERED = frozenset(DIGITS + LATIN + PUNCTUATION)  # the non-Han classes the pad had in every script
+GENERAL_STANDARD_FILE = "general-standard-chars.txt"
 
 
 class ScriptError(ValueError):
@@ -101,6 +107,18 @@ def character_table(name: str) -> dict[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=None)
+def general_standard() -> frozenset[str]:
+    """The 8,105 characters of the 通用规范汉字表 (2013), the standard simplified text is written in today."""
+    text = asset_path(GENERAL_STANDARD_FILE).read_text(encoding="utf-8")
+    return frozenset("".join(line for line in text.splitlines() if not line.startswith("#")))
+
+
+def simplified_standard(ch: str) -> bool:
+    """Whether a simplified writer writes ``ch`` as it is: GB2312 or the 通用规范汉字表 has it."""
+    return encodes(ch, "gb2312") or ch in general_standard()
+
+
+@lru_cache(maxsize=None)
 def japanese_forms() -> dict[str, tuple[str, ...]]:
     """Japanese-only character forms (図, 円, 帰: in neither GB2312 nor Big5) -> the traditional forms they stand for,
     from OpenCC's JPVariants table read backwards."""
@@ -120,7 +138,7 @@ def forms(ch: str, script: str) -> tuple[str, ...]:
     if ch in japanese_forms():
         return tuple(dict.fromkeys(f for t in japanese_forms()[ch] for f in forms(t, script)))
     if script == "simplified":
-        if encodes(ch, "gb2312"):  # the simplified standard's own characters (乾, 後, 於 among them) stay what they are
+        if simplified_standard(ch):  # 乾, 後, 於 (GB2312), 昇, 祕 (the 2013 table) stay what they are
             return (ch,)
         return character_table("TSCharacters").get(ch, (ch,))
     found = character_table("STCharacters").get(ch, (ch,))

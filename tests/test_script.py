@@ -50,6 +50,9 @@ def test_forms_come_from_opencc_tables_with_every_counterpart():
     assert forms("后", "traditional")[:2] == ("後", "后") and set(forms("干", "traditional")) == {"乾", "幹", "干"}
     assert forms("這", "simplified") == ("这",) and forms("这", "simplified") == ("这",)
     assert forms("後", "simplified") == ("後",) and forms("乾", "simplified") == ("乾",)  # in GB2312: kept
+    # the 通用规范汉字表 (2013) restored 昇 for names (毕昇) and holds 喆, 堃: a simplified writer writes them as they are
+    assert forms("昇", "simplified") == ("昇",) and forms("喆", "simplified") == ("喆",) and forms("堃", "simplified") == ("堃",)
+    assert forms("們", "simplified") == ("们",) and forms("昇", "traditional") == ("昇",)
     assert "為" in forms("为", "traditional")  # Taiwan's standard form beside OpenCC's 爲
     assert forms("這", "both") == ("這",) and forms("a", "traditional") == ("a",)
     assert forms("図", "simplified") == ("图",) and forms("図", "traditional") == ("圖",) and forms("図", "both") == ("図",)
