@@ -261,10 +261,22 @@ def cmd_adaptation(args) -> int:
 
 def cmd_language_bench(args) -> int:
     from .export import recognizer_from_file
-    from .languagebench import context_effect, continuation_quality
+    from .languagebench import context_effect, continuation_quality, qt_translation_texts, running_text_savings
     from .realsets import load_any
 
     result = {"continuations": continuation_quality(_jieba_dict_lines(args.dict))}
+    if args.text:  # the writer's own text, in the script it is written in
+        from ..files import read_text
+
+        texts = {args.script or "simplified": [read_text(path, MAX_DICT_BYTES) for path in args.text]}
+        result["running_text"] = {"source": args.text, **running_text_savings(texts)}
+    else:
+        result["running_text"] = {"source": "PySide6's Qt translations (zh_CN; zh_TW for traditional)",
+                                  **running_text_savings({"simplified": qt_translation_texts("zh_CN"),
+                                                          "traditional": qt_translation_texts("zh_TW")})}
+    if args.no_recognizer:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return 0
     rec = recognizer_from_file(args.model, "cpu") if args.model else __import__("hwime").Recognizer.load(None, "cpu")
     for path in args.eval or [p for p in DEV_SETS[1:2] if Path(p).exists()]:
         data = load_any(path, rec.spec)
@@ -496,6 +508,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model bundle (default: the bundled model)")
     p.add_argument("--dict", help="jieba dict.txt (default: pip download the jieba sdist)")
     p.add_argument("--eval", action="append", default=[], metavar="PATH", help="labelled set (default: tegaki-online)")
+    p.add_argument("--text", action="append", default=[], metavar="PATH",
+                   help="UTF-8 text to measure keystrokes saved on (repeatable; default: PySide6's Chinese Qt "
+                        "translations)")
+    p.add_argument("--script", choices=["simplified", "traditional"], help="--text is in this script (default simplified)")
+    p.add_argument("--no-recognizer", action="store_true", help="continuations only: skip context on dev traces")
     p.set_defaults(func=cmd_language_bench)
 
     p = sub.add_parser("ablation", help="one change at a time at a small budget, scored on the dev sets (a table)")
