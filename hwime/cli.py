@@ -20,6 +20,9 @@ from .ink import MAX_JSON_BYTES, Ink, InkError, iter_jsonl, parse_json
 from .raster import IMAGE_SUFFIXES, RasterError, load_image
 
 INK_SUFFIXES = {".json", ".jsonl"}
+# inputs read per pass: each holds (frames x classes) logits and their softmax (2 x 0.9 MB at 18,768 classes), so 256
+# at once peaked at 1.9 GB on tegaki-online.jsonl; 32 reads as fast on a CPU
+BATCH = 32
 
 
 def score_text(score: float) -> str:
@@ -250,7 +253,7 @@ def cmd_recognize(args: argparse.Namespace) -> int:
             print(f"hwime: {error}", file=sys.stderr)
             continue
         batch.append((name, sample, label))
-        if len(batch) >= 256:
+        if len(batch) >= BATCH:
             flush()
     flush()
     if failures:
@@ -263,6 +266,11 @@ def _recognize_lines(rec, args: argparse.Namespace) -> int:
     inputs could not be read."""
     from .recognizer import ModelError, RecognitionError
 
+    import torch
+
+    # one line at a time, each a small pass: a second thread costs more than it gives (lines-dev names, 2 cores:
+    # 53 lines/s on one thread, 37 on two)
+    torch.set_num_threads(1)
     failures = 0
     for name, sample, label, error in _samples(args.paths, rec.spec, line=True):
         if error:

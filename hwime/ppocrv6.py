@@ -59,7 +59,11 @@ INPUT_HEIGHT = 48
 
 def pointwise(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     """A 1×1 convolution as one matrix product over the channels: torch's CPU convolution takes a slow generic path
-    for 1×1 kernels (measured: 40% of small's time); on a channels-last tensor the permutes are free views."""
+    for 1×1 kernels (measured: 40% of small's time); on a channels-last tensor the permutes are free views. Exported
+    to ONNX it stays a convolution: onnxruntime's 1×1 convolutions are its fast path, and the permutes would cost
+    two transposes each (hwime.onnx_engine)."""
+    if torch.onnx.is_in_onnx_export():
+        return conv(x)
     return F.linear(x.permute(0, 2, 3, 1), conv.weight.flatten(1), conv.bias).permute(0, 3, 1, 2)
 
 
@@ -299,7 +303,9 @@ def frozen_for_cpu(net: PPOCRv6Rec, width: int = 96) -> torch.jit.ScriptModule |
     try:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")
-            traced = torch.jit.trace(WithFeatures(net).eval(), torch.zeros(1, 1, INPUT_HEIGHT, width))
+            # check_trace re-runs and compares the trace, importing torch.distributed to do it: 1.6 s of every load
+            traced = torch.jit.trace(WithFeatures(net).eval(), torch.zeros(1, 1, INPUT_HEIGHT, width),
+                                     check_trace=False)
             return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
     except Exception:  # an unusual torch build: the eager network gives the same answers
         return None

@@ -226,7 +226,21 @@ def check_labels(labels: object, path: str | Path) -> None:
         seen.add(ch)
 
 
+ENGINES = ("auto", "onnx", "torch")
+
+
+def check_engine(engine: str | None) -> str:
+    """The CPU runtime asked for (``engine``, else HWIME_ENGINE, else auto); ValueError for another."""
+    import os
+
+    value = engine if engine is not None else (os.environ.get("HWIME_ENGINE") or "auto")
+    if value not in ENGINES:
+        raise ValueError(f"engine must be auto, onnx or torch, not {value!r}")
+    return value
+
+
 DEFAULT_CONTEXT_MIX = 0.3
+SYMBOL_FLOOR = 0.01  # a symbol's least score, as a share of the first candidate's, to be offered (measured: README)
 PERSONAL_STRENGTH = 5.0  # log-score added at a perfect match with the writer's own samples (measured: README)
 PERSONAL_FLOOR = 0.5  # cosine similarity below which the writer's samples say nothing
 PERSONAL_POWER = 1.0
@@ -234,20 +248,32 @@ PERSONAL_POWER = 1.0
 
 class Recognizer:
     def __init__(self, model: torch.nn.Module, labels: Sequence[str], spec: RasterSpec, device: torch.device,
-                 path: Path | None = None, metadata: dict | None = None, script: str | None = None):
+                 path: Path | None = None, metadata: dict | None = None, script: str | None = None,
+                 engine: str | None = None):
         self.model = model.eval().to(device)
         self.ctc = bool(getattr(model, "ctc", False))  # per-frame logits with the blank first (hwime.ppocrv6)
-        self._fast = None  # a CTC recognizer on the CPU: the frozen, traced network (hwime.ppocrv6.frozen_for_cpu)
+        self.notes: list[str] = []
+        # a CTC recognizer on the CPU runs under onnxruntime (hwime.onnx_engine: the bundle's export, cached), else
+        # torch's frozen, traced network (hwime.ppocrv6.frozen_for_cpu); ``engine`` (or HWIME_ENGINE): auto | onnx |
+        # torch — torch is the reference the tests compare with
+        self.engine = check_engine(engine)
+        self._fast = None
+        self._onnx = None
         if self.ctc and device.type == "cpu" and getattr(model, "fused", False):
-            from .ppocrv6 import frozen_for_cpu
+            if self.engine != "torch" and path is not None and Path(path).is_file():
+                from .onnx_engine import load_engine
+                from .ppocrv6 import INPUT_HEIGHT
 
-            self._fast = frozen_for_cpu(self.model, spec.input_width)
+                self._onnx = load_engine(path, self.model, INPUT_HEIGHT, spec.input_width, self.notes)
+            if self._onnx is None:
+                from .ppocrv6 import frozen_for_cpu
+
+                self._fast = frozen_for_cpu(self.model, spec.input_width)
         self.labels = list(labels)
         self.spec = spec
         self.device = device
         self.path = path
         self.metadata = metadata or {}
-        self.notes: list[str] = []
         self.prior_weight = float(self.metadata.get("prior_weight", 0.0))  # λ; 0 = the model alone
         self.context_mix = float(self.metadata.get("context_mix", DEFAULT_CONTEXT_MIX))  # β
         self.score_temperature = float(self.metadata.get("score_temperature", 1.0))  # T; 1 = the scores as ranked
@@ -267,14 +293,21 @@ class Recognizer:
             self._head.hwime_features = None
             self._head.register_forward_pre_hook(lambda module, args: setattr(module, "hwime_features", args[0]))
 
+    @property
+    def engine_name(self) -> str:
+        """The runtime the network runs under: onnxruntime or torch."""
+        return "onnxruntime" if self._onnx is not None else "torch"
+
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "auto", profile=None,
-             script: str | None = None) -> "Recognizer":
+             script: str | None = None, engine: str | None = None) -> "Recognizer":
         """Load a bundle (the bundled model when path is None) on device auto/cpu/cuda; ``profile`` (a
         hwime.personal.Profile, or a folder for one) adds what was learned from the writer; ``script``
-        (simplified, traditional, both; default from the locale, hwime.script) is the writer's."""
+        (simplified, traditional, both; default from the locale, hwime.script) is the writer's; ``engine`` the CPU
+        runtime (auto: onnxruntime where it works, else torch; default HWIME_ENGINE or auto)."""
         if script is not None:
             check_script(script)
+        check_engine(engine)
         path = Path(path) if path else asset_path(DEFAULT_MODEL)
         bundle = read_bundle(path)
         labels = list(bundle["labels"])
@@ -316,7 +349,7 @@ class Recognizer:
         if height is not None and spec.size != height:
             raise ModelError(f"{path}: raster size {spec.size} does not fit arch {bundle['arch']!r}, which reads "
                              f"rows {height} high")
-        rec = cls(model, labels, spec, dev, path, meta, script)
+        rec = cls(model, labels, spec, dev, path, meta, script, engine)
         try:  # one blank input through the network: a bundle whose parts disagree fails here, not at every input
             rec.forward(np.full((1, spec.size, spec.input_width), 255, np.uint8))
         except Exception as exc:
@@ -421,6 +454,9 @@ class Recognizer:
 
     def _run(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(logits, the head's input features) of one pass."""
+        if self._onnx is not None:
+            logits, features = self._onnx(x.numpy())
+            return torch.from_numpy(logits), torch.from_numpy(features)
         if self._fast is not None:
             logits, features = self._fast(x)
             return logits.float(), features

@@ -2,6 +2,13 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "HWIME_CACHE_DIR" not in os.environ:  # the ONNX export of the bundle: made once per run, not in the user's cache
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["HWIME_CACHE_DIR"] = tempfile.mkdtemp(prefix="hwime-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["HWIME_CACHE_DIR"], True)
 
 import numpy as np
 import pytest
