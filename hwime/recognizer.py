@@ -17,6 +17,11 @@ where p_usage is the language table's usage prior, mixed with the bigram after t
 (hwime.personal; zero for characters they never taught). The order is by that score; a Candidate reports
 softmax(score / T) (``calibrated``), which keeps the order and makes a 0.9 right about 9 times in 10 on the dev sets
 (the model alone: softmax(logits / T)). Without T (1) it is the plain renormalized score.
+
+A label that is no Han character (digits, Latin, punctuation; in *both* also kana and symbols) is offered only where
+its score is at least ``symbol_floor`` (bundle key, default SYMBOL_FLOOR) of the first candidate's: a 9 or a 。 that
+the shape (and, for 。, the context) makes likely stays, the faint 。 or g among a complex character's runners-up
+makes room for the next character.
 """
 
 from __future__ import annotations
@@ -205,7 +210,7 @@ def check_ranking_values(meta: dict, path: str | Path) -> None:
     # the line decoder's: the language weight, the bonus per character (a log-score), the bigram mix
     for key, low, high in (("prior_weight", 0.0, 5.0), ("context_mix", 0.0, 1.0), ("line_lm_weight", 0.0, 5.0),
                            ("line_bonus", -20.0, 20.0), ("line_mix", 0.0, 1.0), ("line_start_weight", 0.0, 5.0),
-                           ("line_name_share", 0.0, 0.95),
+                           ("line_name_share", 0.0, 0.95), ("symbol_floor", 0.0, 1.0),
                            ("score_temperature", *SCORE_TEMPERATURE_RANGE)):
         value = meta.get(key, low)
         # NaN fails the range test too (every comparison with NaN is false)
@@ -277,6 +282,10 @@ class Recognizer:
         self.prior_weight = float(self.metadata.get("prior_weight", 0.0))  # λ; 0 = the model alone
         self.context_mix = float(self.metadata.get("context_mix", DEFAULT_CONTEXT_MIX))  # β
         self.score_temperature = float(self.metadata.get("score_temperature", 1.0))  # T; 1 = the scores as ranked
+        self.symbol_floor = float(self.metadata.get("symbol_floor", SYMBOL_FLOOR))
+        from .script import is_han
+
+        self._symbols = torch.tensor([not is_han(ch) for ch in self.labels])  # digits, Latin, punctuation, kana, …
         self.use_prior = True  # the pad's setting and the API's switch
         # the writer's script (hwime.script): which labels are answered and into what a candidate is folded
         self.script = check_script(script) if script is not None else default_script()
@@ -533,10 +542,21 @@ class Recognizer:
             raise ValueError(f"top must be at least 1, got {top}")
         scores = self.scores(probs, context, prior, features=features, script=script)
         # the order is the ranking scores' own; only what each candidate reports is calibrated
-        indices = scores.topk(min(top, len(self.labels)), dim=1).indices
+        indices = self.offered(scores).topk(min(top, len(self.labels)), dim=1).indices
         values = self.calibrated(scores).gather(1, indices)
         return [[Candidate(self.labels[j], float(v)) for v, j in zip(row_v, row_i)]
                 for row_v, row_i in zip(values.tolist(), indices.tolist())]
+
+    def offered(self, scores: torch.Tensor, floor: float | None = None) -> torch.Tensor:
+        """Ranking scores (N, classes) with each symbol below ``floor`` (default the bundle's) times its row's first
+        score moved below every character (-1), so it is offered only once the characters run out. Where a symbol is
+        first, symbols are being written (l, 1, I, 丨 look alike): the row is left as it is."""
+        floor = self.symbol_floor if floor is None else float(floor)
+        if floor <= 0:
+            return scores
+        first, where = scores.max(dim=1, keepdim=True)
+        unlikely = self._symbols & (scores < floor * first) & ~self._symbols[where]
+        return scores.masked_fill(unlikely, -1.0)
 
     def calibrated(self, scores: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
         """Ranking scores (N, classes) from ``scores`` -> the probabilities candidates report: softmax(log score / T)
