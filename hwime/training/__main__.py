@@ -12,6 +12,7 @@ from .recipe import load_recipe
 
 
 DEV_SETS = ["../shared/data/casia-hwdb-dev", "../shared/data/tegaki-online.jsonl", "../shared/data/chinese-mnist-dev"]
+DEV_TRAD = "../shared/data/tegaki-trad.jsonl"  # real traditional and rare characters' traces
 
 
 def _recipe_args(p: argparse.ArgumentParser) -> None:
@@ -148,7 +149,9 @@ def cmd_evaluate(args) -> int:
     from .realsets import load_any
 
     rec = recognizer_from_file(args.model, args.device, args.script)
-    sets = list(args.eval) or [p for p in (Path(args.casia), Path(args.tegaki)) if p.exists()]
+    # by default every real dev set there is (a change is guarded on all of them, never on one)
+    sets = list(args.eval) or [p for p in (Path(args.casia), Path(args.tegaki), *map(Path, DEV_SETS[2:]),
+                                           Path(DEV_TRAD)) if p.exists()]
     if not sets:
         print("nothing to evaluate on: pass --eval PATH (an image folder <char>/*.png or an ink .jsonl)", file=sys.stderr)
         return 2
