@@ -164,7 +164,11 @@ def convert(text: str, script: str) -> str:
 class Folding:
     """For one label list and one script: which labels are answered, and where each label's probability goes."""
 
-    def __init__(self, labels: Sequence[str], script: str):
+    def __init__(self, labels: Sequence[str], script: str, usage: np.ndarray | None = None):
+        """``usage`` (each label's usage probability in ``script``): a label with several forms splits its
+        probability among them by how often each is written (合 -> 合 far more than 閤), for a reader with no
+        language side of its own to rank them (the line decoder); without it, evenly (the single box's usage prior
+        and context rank them)."""
         self.script = check_script(script)
         index = {c: i for i, c in enumerate(labels)}
         sources, targets, shares = [], [], []
@@ -174,7 +178,11 @@ class Folding:
             into = [index[f] for f in forms(ch, script) if f in index] or [i]
             sources += [i] * len(into)
             targets += into
-            shares += [1.0 / len(into)] * len(into)  # split among its forms: the language side ranks them
+            if usage is not None and len(into) > 1:
+                weight = np.asarray(usage, np.float64)[into] + 1e-9  # a form never seen in use keeps a sliver
+                shares += (weight / weight.sum()).tolist()
+            else:
+                shares += [1.0 / len(into)] * len(into)
         sources, targets = np.array(sources, np.int64), np.array(targets, np.int64)
         shares = np.array(shares, np.float32)
         stay = sources == targets

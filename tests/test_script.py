@@ -107,6 +107,29 @@ def test_frames_fold_like_characters():
     assert Folding(LABELS, "both").fold_frames(frames) is frames
 
 
+def test_a_line_splits_a_character_among_its_forms_by_usage_the_box_evenly():
+    from hwime.recognizer import Recognizer
+
+    rec = Recognizer.load(None, "cpu")  # the bundle answers 合 and 閤 both
+    for by_usage in (False, True):
+        f = rec.folding("traditional", by_usage=by_usage)
+        i = rec._index["合"]
+        to_other = float(f.shares[(f.sources == i) & (f.targets == rec._index["閤"])].sum())
+        assert float(f.keep[i]) + to_other == pytest.approx(1.0)
+        if by_usage:  # the line decoder has no usage prior of its own: 合 stays 合, not a tie broken by label order
+            assert f.keep[i] > 0.9 > to_other
+        else:  # the box's usage prior and context rank the forms (頭 then 髮)
+            assert f.keep[i] == pytest.approx(0.5) == to_other
+    frames = np.full((1, len(rec.labels) + 1), 1e-6)
+    frames[0, 1 + rec._index["合"]] = 0.9
+    frames /= frames.sum(1, keepdims=True)
+    lines = rec.folding("traditional", by_usage=True).fold_frames(frames)
+    assert lines[0, 1 + rec._index["合"]] > 10 * lines[0, 1 + rec._index["閤"]]
+    f, fa = rec.folding("traditional", by_usage=True), rec._index["发"]
+    to = {ch: float(f.shares[(f.sources == fa) & (f.targets == rec._index[ch])].sum()) for ch in "發髮"}
+    assert to["發"] > to["髮"] > 0  # 髮 keeps a share: after 頭 the bigram can still choose it
+
+
 def test_the_language_side_in_traditional():
     from hwime.language import load_language
 
