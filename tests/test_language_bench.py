@@ -72,3 +72,31 @@ def test_running_text_savings_uses_the_shipped_table_of_each_script():
     for script in ("simplified", "traditional"):
         row = got[script]["top5"]
         assert row["chars"] == 7 and row["saved"] >= 5  # 华人民共和国 follows 中 in either script's table
+
+
+def test_render_runs_are_distinct_runs_of_chinese_within_bounds_and_repeatable():
+    from hwime.training.languagebench import render_runs
+
+    texts = ["打开文件(&O)…", "保存文件，关闭窗口", "打开文件", "a b", "一二三四五六七八九十"]
+    runs = render_runs(texts, count=10, shortest=4, longest=6)
+    assert sorted(runs) == ["一二三四五六", "保存文件", "关闭窗口", "打开文件"]
+    assert render_runs(texts, count=2, seed=1, longest=6) == render_runs(texts, count=2, seed=1, longest=6)
+    assert len(render_runs(texts, count=2, longest=6)) == 2
+
+
+def test_script_renders_says_what_is_missing_and_measures_each_script(monkeypatch):
+    from hwime import Recognizer
+    from hwime.training import languagebench
+
+    rec = Recognizer.load(None, "cpu")
+    monkeypatch.setitem(languagebench.RENDER_FACES, "simplified", ("/nonexistent/ukai.ttc", 0))
+    got = languagebench.script_renders(rec, {"simplified": ["打开文件"]}, count=1)
+    assert "fonts-arphic-ukai" in got["simplified"]["skipped"]
+    monkeypatch.undo()
+    if not Path(languagebench.RENDER_FACES["traditional"][0]).is_file():
+        pytest.skip("AR PL UKai is not installed (apt-get install fonts-arphic-ukai)")
+    got = languagebench.script_renders(rec, {"traditional": ["開啟檔案", "中華民國"]}, count=2, height=24)
+    row = got["traditional"]
+    assert (row["lines"], row["characters"], row["single_characters"]) == (2, 8, 6)
+    assert row["cer_beam"] <= 0.25 and row["top1_no_context"] >= 0.5  # large, clear renders are read
+    assert all(0 <= row[k] <= 1 for k in ("cer_beam", "cer_bundle", "cer_beam+lm", "top1_previous_character"))

@@ -281,6 +281,11 @@ def cmd_language_bench(args) -> int:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
     rec = recognizer_from_file(args.model, "cpu") if args.model else __import__("hwime").Recognizer.load(None, "cpu")
+    if args.renders:  # the language side in each script, on renders of that script's own text
+        from .languagebench import script_renders
+
+        result["renders"] = script_renders(rec, {"simplified": qt_translation_texts("zh_CN"),
+                                                 "traditional": qt_translation_texts("zh_TW")}, args.renders)
     for path in args.eval or [p for p in DEV_SETS[1:2] if Path(p).exists()]:
         data = load_any(path, rec.spec)
         result[data.name] = context_effect(rec, data)
@@ -516,6 +521,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "translations)")
     p.add_argument("--script", choices=["simplified", "traditional"], help="--text is in this script (default simplified)")
     p.add_argument("--no-recognizer", action="store_true", help="continuations only: skip context on dev traces")
+    p.add_argument("--renders", type=int, default=300, metavar="N",
+                   help="lines of each script's Qt translations rendered in AR PL UKai CN / TW (apt-get install "
+                        "fonts-arphic-ukai) and read with and without the language side (default 300; 0: none)")
     p.set_defaults(func=cmd_language_bench)
 
     p = sub.add_parser("ablation", help="one change at a time at a small budget, scored on the dev sets (a table)")

@@ -200,3 +200,71 @@ def context_effect(rec: Recognizer, data: LabelledSet, mixes=(0.1, 0.3, 0.5), se
     finally:
         rec.context_mix = saved
     return out
+
+
+# what each script's renders are drawn in: a brush face close to handwriting, in the forms that script writes
+# (training's own font, `python -m hwime.training fonts`: apt-get install fonts-arphic-ukai)
+RENDER_FACES = {"simplified": ("/usr/share/fonts/truetype/arphic/ukai.ttc", 0),  # AR PL UKai CN
+                "traditional": ("/usr/share/fonts/truetype/arphic/ukai.ttc", 2)}  # AR PL UKai TW
+
+
+def render_runs(texts: list[str], count: int = 300, seed: int = 0, shortest: int = 4, longest: int = 8) -> list[str]:
+    """Up to ``count`` distinct runs of Chinese characters, ``shortest`` to ``longest`` long, drawn from ``texts``."""
+    runs = sorted({run[:longest] for text in texts for run in CJK_RUN.findall(text) if len(run) >= shortest})
+    rng = np.random.default_rng(seed)
+    return [runs[i] for i in sorted(rng.choice(len(runs), min(count, len(runs)), replace=False))]
+
+
+def render_line(text: str, face: tuple[str, int], height: int = 30, blur: float = 0.7) -> np.ndarray:
+    """``text`` written in ``face``, ``height`` pixels per character, softened a little (a scan's blur)."""
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+    font = ImageFont.truetype(face[0], height, index=face[1])
+    left, top, right, bottom = font.getbbox(text)
+    image = Image.new("L", (right - left + height, bottom - top + height // 2), 255)
+    ImageDraw.Draw(image).text((height // 2 - left, height // 4 - top), text, font=font, fill=0)
+    return np.asarray(image.filter(ImageFilter.GaussianBlur(blur)))
+
+
+def script_renders(rec: Recognizer, texts_by_script: dict[str, list[str]], count: int = 300,
+                   lm_weight: float = 0.3, height: int = 10) -> dict:
+    """The language side in each script on renders of that script's own text, small (``height`` pixels a character,
+    softened: at 30 pixels every render is read right and the language side has nothing to do): lines read by their
+    frames with the beam alone, with the bundle's language side and with the bigram at ``lm_weight`` (no name
+    start: these are no names), and each character after a line's first read alone with no context and after the
+    character truly before it."""
+    from ..decode import edit_distance
+    from ..recognizer import LineWeights
+
+    out = {}
+    for script, texts in texts_by_script.items():
+        face = RENDER_FACES[script]
+        if not Path(face[0]).is_file():
+            out[script] = {"skipped": f"{face[0]} is missing (apt-get install fonts-arphic-ukai)"}
+            continue
+        runs = render_runs(texts, count)
+        errors = {"beam": 0, "bundle": 0, "beam+lm": 0}
+        chars = 0
+        alone = {"no_context": 0, "previous_character": 0}
+        singles = 0
+        weights = LineWeights(lm_weight, 0.0, 0.0, 0.0)
+        for run in runs:
+            reading = rec.read_line(render_line(run, face, height), script, reread=False)
+            for name, language, w in (("beam", False, None), ("bundle", True, None), ("beam+lm", True, weights)):
+                best = rec.decode_reading(reading.log_probs, None, context="", script=script, language=language,
+                                          weights=w)
+                text = "".join(rec.labels[i] for i in best[0].labels) if best else ""
+                errors[name] += edit_distance(text, run)
+            chars += len(run)
+            images = [render_line(ch, face, height + 2) for ch in run[1:]]
+            plain = rec.recognize_images(images, 1, script=script)
+            for i, (ch, image) in enumerate(zip(run[1:], images)):
+                alone["no_context"] += bool(plain[i]) and plain[i][0].char == ch
+                after = rec.recognize_images([image], 1, context=run[i], script=script)[0]
+                alone["previous_character"] += bool(after) and after[0].char == ch
+                singles += 1
+        out[script] = {"lines": len(runs), "characters": chars, "lm_weight": lm_weight,
+                       **{f"cer_{k}": v / max(chars, 1) for k, v in errors.items()},
+                       "single_characters": singles,
+                       **{f"top1_{k}": v / max(singles, 1) for k, v in alone.items()}}
+    return out
