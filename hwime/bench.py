@@ -245,6 +245,11 @@ class Probe(QObject):  # lives in the main thread: the worker's signals reach it
     @Slot(object)
     def ready(self, _info=None):
         print("ready", time.time() - t0, flush=True)
+        try:  # the pad's memory once Ready (Linux)
+            status = Path("/proc/self/status").read_text()
+            print("rss_mb", int(status.split("VmRSS:")[1].split()[0]) / 1024, flush=True)
+        except (OSError, IndexError, ValueError):
+            pass
         QTimer.singleShot(0, self.close)
     @Slot(str)
     def failed(self, message):
@@ -291,7 +296,7 @@ def bench_startup(model: str | None, image: Path | None, runs: int = 3) -> dict:
             if r.returncode != 0:
                 raise SystemExit(f"bench: hwime recognize failed: {r.stderr[-500:]}")
         out["recognize_one_image_s"] = float(np.median(walls))
-    shown, ready, closed = [], [], []
+    shown, ready, closed, memory = [], [], [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as d:
             r = subprocess.run([sys.executable, "-c", PAD_START, repr(time.time()), model or "", d],
@@ -302,9 +307,11 @@ def bench_startup(model: str | None, image: Path | None, runs: int = 3) -> dict:
         shown.append(float(lines["shown"]))
         ready.append(float(lines["ready"]))
         closed.append(float(lines.get("closed", "nan")))
+        memory.append(float(lines.get("rss_mb", "nan")))
     out["pad_window_shown_s"] = float(np.median(shown))
     out["pad_ready_s"] = float(np.median(ready))
     out["pad_close_s"] = float(np.median(closed))
+    out["pad_rss_mb_at_ready"] = float(np.median(memory))
     return out
 
 
@@ -384,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
         if "recognize_one_image_s" in st:
             print(f"start-up: `hwime recognize` of one image {st['recognize_one_image_s']:.2f} s (target <= 4 s); ", end="")
         print(f"the pad's window shown {st['pad_window_shown_s']:.2f} s, Ready {st['pad_ready_s']:.2f} s "
-              f"(target <= 2 s), closed {st['pad_close_s']:.2f} s after it was asked to (fresh processes, median of 3)")
+              f"(target <= 2 s), closed {st['pad_close_s']:.2f} s after it was asked to; its memory at Ready "
+              f"{st['pad_rss_mb_at_ready']:.0f} MB (fresh processes, median of 3)")
     if args.pad:
         pen_up = result["pen_up_to_candidates_painted"]
         print(f"pen-up -> candidates painted: p50 {pen_up['p50_ms']:.2f} ms  p95 {pen_up['p95_ms']:.2f} ms  "
