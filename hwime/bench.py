@@ -291,7 +291,8 @@ def bench_startup(model: str | None, image: Path | None, runs: int = 3) -> dict:
         for _ in range(runs):
             t = time.perf_counter()
             r = subprocess.run([sys.executable, "-m", "hwime.cli", "recognize", str(image)]
-                               + (["--model", model] if model else []), capture_output=True, text=True, env=env)
+                               + (["--model", model] if model else []), capture_output=True, text=True, env=env,
+                               timeout=300)
             walls.append(time.perf_counter() - t)
             if r.returncode != 0:
                 raise SystemExit(f"bench: hwime recognize failed: {r.stderr[-500:]}")
