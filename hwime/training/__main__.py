@@ -310,6 +310,25 @@ LINE_SETS = ["../shared/data/lines-dev/online.jsonl", "../shared/data/lines-dev/
              "../shared/data/lines-dev/names.tsv"]
 
 
+def cmd_as_shipped(args) -> int:
+    from .asshipped import character_accuracy, line_cer
+    from .export import recognizer_from_file
+    from .linesets import load_lines
+
+    rec = recognizer_from_file(args.model, "cpu", args.script)
+    if not rec.ctc:
+        print(f"{args.model} reads one character at a time: it was never shipped as a line network", file=sys.stderr)
+        return 2
+    result = {}
+    for folder in args.chars or [p for p in (DEV_SETS[0], DEV_SETS[2]) if Path(p).is_dir()]:
+        result[Path(folder).name] = character_accuracy(rec, folder, args.script)
+    for path in args.lines or [p for p in LINE_SETS if Path(p).exists()]:
+        lines = load_lines(path)
+        result[f"lines {lines.name}"] = line_cer(rec, lines, args.script)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
 def cmd_evaluate_lines(args) -> int:
     from .export import recognizer_from_file, set_bundle_values
     from .linesets import lines_table, load_lines, score_lines, tune_line_language
@@ -543,6 +562,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-stats", help="stats.json from prepare, stored in the bundle as the data description")
     p.add_argument("--onnx", help="also write an ONNX file and check its outputs match")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("as-shipped", help="the bundle's network read as PaddlePaddle ships it (whole image to 48 "
+                       "rows, no crop, greedy): the bar for our own reading paths, on characters and lines (JSON)")
+    p.add_argument("model", help="model bundle of a line recognizer (v3, v4)")
+    p.add_argument("--chars", action="append", default=[], metavar="FOLDER",
+                   help="<char>/<image> folder (default: casia-hwdb-dev and chinese-mnist-dev)")
+    p.add_argument("--lines", action="append", default=[], metavar="PATH", help="line set (default: lines-dev)")
+    p.add_argument("--script", choices=["simplified", "traditional", "both"], help="the writer's script")
+    p.set_defaults(func=cmd_as_shipped)
 
     p = sub.add_parser("evaluate-lines", help="CER, line accuracy and top-5 line accuracy of a line recognizer, "
                        "greedy / beam / beam + language, on labelled written lines")
