@@ -123,11 +123,16 @@ def _samples(paths: list[str], spec, line: bool = False) -> Iterator[Sample]:
             elif suffix == ".json":
                 if f.stat().st_size > MAX_JSON_BYTES:
                     raise InkError(f"larger than {MAX_JSON_BYTES >> 20} MB")
-                obj = parse_json(f.read_bytes())
+                data = f.read_bytes()
+                if not data.strip():
+                    raise InkError("an empty file (ink JSON is {\"strokes\": [[[x, y], ...], ...]})")
+                obj = parse_json(data)
                 label = obj.get(key) if isinstance(obj, dict) else None
                 yield name, from_ink(Ink.from_json(obj)), _label(label), None
             else:
+                read = 0
                 for number, ink, label in iter_jsonl(f, key):
+                    read += 1
                     where = f"{name}:{number}"
                     if isinstance(ink, InkError):
                         yield where, None, None, str(ink).replace(str(f), name, 1)
@@ -136,6 +141,8 @@ def _samples(paths: list[str], spec, line: bool = False) -> Iterator[Sample]:
                         yield where, from_ink(ink), _label(label), None
                     except (RasterError, InkError, MemoryError, ValueError) as exc:
                         yield where, None, None, f"{where}: {type(exc).__name__}: {exc}"
+                if not read:
+                    yield name, None, None, f"{name}: no ink in it (a .jsonl holds one ink JSON object per line)"
         except (InkError, RasterError) as exc:
             message = str(exc)
             yield name, None, None, message if message.startswith(name) else f"{name}: {message}"

@@ -107,6 +107,7 @@ class XTestTyper:
         self._free: list[int] = []
         self._bound: OrderedDict[str, tuple[int, float]] = OrderedDict()  # char -> (keycode, last pressed), LRU first
         self._width = 1
+        self.own_windows: set[int] = set()  # the pad's own windows: keys sent while one has the focus are lost
 
     def _connect(self):
         try:
@@ -152,12 +153,36 @@ class XTestTyper:
         self._bound[char] = (keycode, self.clock())
         return keycode
 
+    def _check_focus(self, display) -> None:
+        """A TypingError unless an application's window has the keyboard focus: with none (the window manager's own
+        window, the root, nothing under the pointer) or the pad's own, the keys would go nowhere."""
+        from Xlib import X
+
+        focus = display.get_input_focus().focus
+        root = display.screen().root
+        if focus == X.PointerRoot:  # no window manager: keys go to the window under the pointer
+            focus = root.query_pointer().child
+        if isinstance(focus, int) or focus.id == root.id:
+            raise TypingError("no window has the keyboard focus to type into")
+        window = focus
+        for _ in range(64):  # from the focused window up to its top level (a widget's subwindow has no WM_CLASS)
+            if window.id in self.own_windows:
+                raise TypingError("the pad itself has the keyboard focus; click where the text should go")
+            if window.get_wm_class() is not None or window.get_wm_name():
+                return
+            parent = window.query_tree().parent
+            if isinstance(parent, int) or parent.id == root.id:
+                break
+            window = parent
+        raise TypingError("no window has the keyboard focus to type into")
+
     def __call__(self, text: str) -> None:
         from Xlib import X
         from Xlib.ext import xtest
 
         display = self._display or self._connect()
         try:
+            self._check_focus(display)
             for char in text:
                 keycode = self._keycode_for(char)
                 xtest.fake_input(display, X.KeyPress, keycode)
@@ -220,6 +245,12 @@ class Deliverer:
         self.copy_to_clipboard = copy_to_clipboard
         self.mode = mode
         self.backends = typing_backends() if backends is None else backends
+
+    def set_own_windows(self, ids: set[int]) -> None:
+        """The pad's own native windows: typing is refused while one of them has the keyboard focus."""
+        for _, send in self.backends:
+            if isinstance(send, XTestTyper):
+                send.own_windows = set(ids)
 
     def close(self) -> None:
         """Give back what the typing backends hold (the X11 typer's keycodes)."""

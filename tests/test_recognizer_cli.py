@@ -111,6 +111,18 @@ def test_cli_folder_and_bad_files_are_reported_while_the_rest_run(tiny_bundle, i
     assert "missing.png: no such file" in captured.err
 
 
+def test_empty_ink_files_are_named_not_passed_over_in_silence(tiny_bundle, tmp_path, capsys):
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    (tmp_path / "blank.jsonl").write_text("\n\n", encoding="utf-8")
+    (tmp_path / "empty.json").write_bytes(b"  \n")
+    rc = main(["recognize", "--model", str(tiny_bundle), *(str(tmp_path / n) for n in ("empty.jsonl", "blank.jsonl",
+                                                                                       "empty.json"))])
+    err = capsys.readouterr().err
+    assert rc == 1 and "3 input(s) could not be recognized" in err
+    assert "empty.jsonl: no ink in it" in err and "blank.jsonl: no ink in it" in err
+    assert "empty.json: an empty file" in err and "Traceback" not in err
+
+
 def test_cli_text_output_and_bad_model(tiny_bundle, inputs, tmp_path, capsys):
     assert main(["recognize", "--model", str(tiny_bundle), str(inputs / "shi.json")]) == 0
     assert str(inputs / "shi.json") in capsys.readouterr().out

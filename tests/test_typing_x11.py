@@ -132,3 +132,35 @@ def test_no_display_is_a_typing_error_and_the_character_is_copied(tmp_path):
     deliverer = Deliverer(copied.append, "type", backends=[("XTEST", XTestTyper(":987"))])
     result = deliverer.deliver("中")
     assert result.method == "clipboard" and copied == ["中"] and "cannot open the X display" in result.note
+
+
+def test_with_no_window_focused_the_character_is_copied_and_the_pad_says_why(xserver):
+    from Xlib import X, display
+
+    d = display.Display(xserver)
+    d.set_input_focus(X.PointerRoot, X.RevertToPointerRoot, X.CurrentTime)  # no window manager, nothing focused
+    d.screen().root.warp_pointer(1, 1)  # the pointer over the bare root: keys would go nowhere
+    d.sync()
+    copied = []
+    deliverer = Deliverer(copied.append, "type", backends=[("XTEST", XTestTyper(xserver))])
+    result = deliverer.deliver("中")
+    assert result.method == "clipboard" and copied == ["中"]
+    assert "no window has the keyboard focus" in result.note
+    deliverer.close()
+    d.close()
+
+
+def test_with_the_pads_own_window_focused_the_character_is_copied(xserver, recorder):
+    from Xlib import display
+
+    d = display.Display(xserver)
+    focused = d.get_input_focus().focus.id  # the recorder's window stands in for the pad's own
+    copied = []
+    deliverer = Deliverer(copied.append, "type", backends=[("XTEST", XTestTyper(xserver))])
+    deliverer.set_own_windows({focused})
+    result = deliverer.deliver("中")
+    assert result.method == "clipboard" and copied == ["中"] and "the pad itself has the keyboard focus" in result.note
+    deliverer.set_own_windows(set())
+    assert deliverer.deliver("国").method == "XTEST" and recorder.wait_for("国") == "国"
+    deliverer.close()
+    d.close()

@@ -606,6 +606,16 @@ class PadWindow(QWidget):
             self.restoreGeometry(geometry)
         if visible:
             self.show()
+            if mode == "copy":  # back to a window that takes keys: take them now, not at the next click
+                self.activateWindow()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # the typer refuses to type while the pad itself has the focus (the keys would be lost); the native window
+        # is new after every mode change, so it is told again each time the pad is shown
+        own = getattr(self.deliverer, "set_own_windows", None)
+        if own is not None and QGuiApplication.platformName() == "xcb":
+            own({int(self.winId())})
 
     # --- keys, status, settings, closing ----------------------------------------------------------------
     def send_best(self) -> None:
