@@ -641,5 +641,10 @@ def test_the_candidates_face_is_chosen_for_the_script_and_the_setting_changes_it
         assert pad.settings.candidate_font == family
         write_and_wait(qtbot, pad, ink_shi())
         assert pad.bar.family == family and pad.bar.buttons[0]._glyph_font.family() == family
+        pad.bar.pick(0)  # the Recent row and a line's cells show characters in the same face (not the system's)
+        qtbot.waitUntil(lambda: bool(pad._recent_buttons))
+        assert all(b.font().family() == family for b in pad._recent_buttons)
+        pad.cells.show_text("十口")
+        assert [b.font().family() for b in pad.cells.buttons] == [family, family]
     finally:
         QFontDatabase.removeApplicationFont(font_id)

@@ -122,3 +122,35 @@ def test_continuations_are_never_wrapped_or_cut(qtbot, line_pad):
         assert lines == [b.text()] and size >= 12, (b.text(), size, lines)
     assert [b.key for b in shown] == list("1234567890")[: len(shown)]
     assert pad.minimumSizeHint().width() <= DEFAULT_SIZE[0]
+
+
+def test_the_writing_box_keeps_its_place_while_a_character_is_written_after_the_count_changes(qtbot, line_pad):
+    from hwime.ui.window import SettingsDialog
+
+    pad = line_pad
+    dialog = SettingsDialog(pad.settings, pad)
+    dialog.count.setValue(20)
+    pad.apply_settings(dialog)
+    qtbot.wait(50)
+    before = pad.canvas.geometry()
+    with qtbot.waitSignal(pad.worker.candidatesReady, timeout=20000):
+        draw_scaled(qtbot, pad.canvas, ink_shi())
+    qtbot.waitUntil(lambda: bool(pad.bar.candidates), timeout=10000)
+    qtbot.wait(50)
+    assert len(pad.bar.buttons) == 20 and pad.canvas.geometry() == before
+
+
+def test_the_line_box_does_not_move_when_a_cell_shows_its_alternatives(qtbot, line_pad):
+    pad = line_pad
+    qtbot.mouseClick(pad.line_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(pad.worker.candidatesReady, timeout=20000):
+        draw_scaled(qtbot, pad.canvas, line_ink("中国人"))
+    qtbot.waitUntil(lambda: bool(pad.cells.buttons), timeout=10000)
+    qtbot.wait(50)
+    before = pad.canvas.geometry()
+    qtbot.mouseClick(pad.cells.buttons[1], Qt.MouseButton.LeftButton)
+    qtbot.wait(50)
+    assert pad.showing == "alternatives" and pad.canvas.geometry() == before
+    qtbot.mouseClick(pad.bar.buttons[1], Qt.MouseButton.LeftButton)
+    qtbot.wait(50)
+    assert pad.canvas.geometry() == before

@@ -273,6 +273,7 @@ class LineCells(QWidget):
         self._row.setSpacing(2)
         self.buttons: list[QPushButton] = []
         self.text = ""
+        self.family = ""  # the candidates' face, so a line's characters look as the single box's do
         self.setFixedHeight(34)  # present or empty, the row keeps its height: the window does not jump
 
     def show_text(self, text: str, fixed: frozenset = frozenset(), selected: int | None = None) -> None:
@@ -288,7 +289,7 @@ class LineCells(QWidget):
             b = QPushButton(ch)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             b.setFixedSize(32, 32)
-            font = b.font()
+            font = QFont(self.family) if self.family else b.font()
             font.setPixelSize(20)
             b.setFont(font)
             b.setToolTip(self.tr("{0}: click to see what else this character could be").format(ch))

@@ -372,7 +372,11 @@ class PadWindow(QWidget):
         if not self.lines or position >= len(self.lines[0].chars):
             return
         self.showing, self.alternatives_for = "alternatives", position
-        self.bar.set_count(self.settings.candidate_count)  # a character's alternatives: as many as the box offers
+        # a character's alternatives, as many as the box offers, in as many rows as the strings had: the line box
+        # stays where the writer was looking
+        count = self.settings.candidate_count
+        rows = self.bar.rows
+        self.bar.set_count(count, per_row=max(1, -(-count // rows)))
         self.bar.set_candidates(list(self.lines[0].chars[position]))
         self.cells.show_text(self.lines[0].text, frozenset(self.fixed), selected=position)
         self.show_status(self.tr("Pick what character {0} should be.").format(position + 1))
@@ -391,17 +395,15 @@ class PadWindow(QWidget):
 
         def with_fixes(c):
             """A string as long as the best one carries every fix, so each offered string reads what was fixed."""
-            if len(c.text) != len(text):
-                return c
             return dataclasses.replace(c, text="".join(self.fixed.get(k, ch) for k, ch in enumerate(c.text)))
 
+        # a string of another length has no position k to carry the fixes: it would undo them, so it goes
         rest, seen = [], {text}
-        for c in (with_fixes(c) for c in self.lines[1:]):
+        for c in (with_fixes(c) for c in self.lines[1:] if len(c.text) == len(text)):
             if c.text not in seen:
                 seen.add(c.text)
                 rest.append(c)
-        same = [c for c in rest if len(c.text) == len(text)]
-        self.lines = [fixed] + same + [c for c in rest if len(c.text) != len(text)]
+        self.lines = [fixed] + rest
         self.showing, self.alternatives_for = "candidates", None
         self._show_lines()
         self.show_status(self.tr("Character {0} is now {1}; pick the string to send it.").format(position + 1, char))
@@ -423,8 +425,13 @@ class PadWindow(QWidget):
 
     def _apply_options(self) -> None:
         self.worker.script = self.settings.writer_script()
-        self.bar.set_family(candidate_font_family(self.worker.script, QFontDatabase.families(),
-                                                  self.settings.candidate_font))
+        family = candidate_font_family(self.worker.script, QFontDatabase.families(), self.settings.candidate_font)
+        self.bar.set_family(family)
+        self.cells.family = family  # the line's cells and the Recent row show characters in the same face
+        if family != getattr(self, "_glyph_family", None):
+            self._glyph_family = family
+            if hasattr(self, "_recent_buttons"):
+                self._refresh_recent()
         self.worker.use_prior = self.settings.use_prior
         self.worker.use_context = self.settings.use_context
         self.worker.learn_enabled = self.settings.learn
@@ -571,7 +578,7 @@ class PadWindow(QWidget):
         for ch in self.settings.recent[:RECENT_SHOWN]:
             b = _tool_button(ch, self.tr("{0} again").format(ch))
             b.setFlat(True)
-            b.setFont(QFont(b.font().family(), 13))
+            b.setFont(QFont(getattr(self, "_glyph_family", "") or b.font().family(), 13))
             b.setFixedSize(30, 30)
             b.clicked.connect(lambda _=False, ch=ch: self.deliver(ch, clear=False))
             self.recent.addWidget(b)
