@@ -252,9 +252,11 @@ def pad_margin(image: np.ndarray, margin: float) -> np.ndarray:
 
 
 def resize(image: np.ndarray, size: int) -> np.ndarray:
-    pil = Image.fromarray(image)
-    method = Image.Resampling.BOX if pil.width >= size else Image.Resampling.BILINEAR
-    return np.asarray(pil.resize((size, size), method))
+    # bilinear (PIL's, antialiased when it shrinks) as lines are resized, not a box filter: measured 2026-12-04 with
+    # the v4 bundle, top-1 / top-10 casia-hwdb-dev 83.5/98.2 -> 84.0/97.9%, tegaki-online 96.3/99.6 -> 96.5/99.6%,
+    # chinese-mnist-dev 97.1/99.8 -> 97.6/99.8%; lines-dev casia rows (cut, each read as the box reads it) 17.62 ->
+    # 16.44% CER, names 10.41 -> 10.38%
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
 
 
 def threshold(image, level: int):
