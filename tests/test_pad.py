@@ -646,5 +646,6 @@ def test_the_candidates_face_is_chosen_for_the_script_and_the_setting_changes_it
         assert all(b.font().family() == family for b in pad._recent_buttons)
         pad.cells.show_text("十口")
         assert [b.font().family() for b in pad.cells.buttons] == [family, family]
+        assert family in pad.status.font().families()  # the window's own Chinese text too, after the system's face
     finally:
         QFontDatabase.removeApplicationFont(font_id)

@@ -430,6 +430,14 @@ class PadWindow(QWidget):
         self.cells.family = family  # the line's cells and the Recent row show characters in the same face
         if family != getattr(self, "_glyph_family", None):
             self._glyph_family = family
+            # the window's own text (status, notices, buttons) keeps the system's face for Latin and takes the
+            # candidates' for Chinese, instead of whatever face fontconfig falls back to (a brush face, once installed)
+            font = QFont(QGuiApplication.font())
+            if family:
+                font.setFamilies([QGuiApplication.font().family(), family])
+            self.setFont(font)
+            for label in self.findChildren(QLabel):  # a style sheet (the status's colour) stops the propagation
+                label.setFont(font)
             if hasattr(self, "_recent_buttons"):
                 self._refresh_recent()
         self.worker.use_prior = self.settings.use_prior
