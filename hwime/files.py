@@ -41,6 +41,17 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes, read a megabyte at a time (hex)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def size_text(n: int) -> str:
     """Bytes for a message: 64 KB, 1.5 MB, 2 GB (units of 1,024)."""
     for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):

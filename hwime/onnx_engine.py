@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_write, file_sha256
+
 EXPORT_FORMAT = "hwime-onnx/2"  # (logits, the head's input features); change it when the export changes
 TOLERANCE = 1e-3  # the largest difference from torch allowed, relative to the logits' largest magnitude
 
@@ -31,14 +33,6 @@ def cache_dir() -> Path:
     from platformdirs import user_cache_path
 
     return user_cache_path("hwime", appauthor=False) / "onnx"
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def cache_path(bundle: str | Path) -> Path:
@@ -147,8 +141,6 @@ def load_engine(bundle: str | Path, net, height: int, width: int, notes: list[st
             notes.append(f"onnxruntime not used: the export failed ({type(exc).__name__})")
         return None
     try:
-        from .files import atomic_write
-
         atomic_write(target, lambda fh: fh.write(data))
     except OSError:  # a read-only cache: this run uses the export it made all the same
         pass

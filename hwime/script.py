@@ -171,6 +171,7 @@ class Folding:
         and context rank them)."""
         self.script = check_script(script)
         index = {c: i for i, c in enumerate(labels)}
+        usage = None if usage is None else np.asarray(usage, np.float64)
         sources, targets, shares = [], [], []
         for i, ch in enumerate(labels):
             if script != "both" and not is_han(ch) and ch not in ALWAYS_ANSWERED:
@@ -179,7 +180,7 @@ class Folding:
             sources += [i] * len(into)
             targets += into
             if usage is not None and len(into) > 1:
-                weight = np.asarray(usage, np.float64)[into] + 1e-9  # a form never seen in use keeps a sliver
+                weight = usage[into] + 1e-9  # a form never seen in use keeps a sliver
                 shares += (weight / weight.sum()).tolist()
             else:
                 shares += [1.0 / len(into)] * len(into)

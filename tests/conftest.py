@@ -112,6 +112,16 @@ def shown_pad(qtbot, window, size: tuple[int, int], timeout: int):
     return window
 
 
+def crosses(count: int) -> np.ndarray:
+    """A scanned line of ``count`` 十 written apart, paper between them (uint8, 255 = paper)."""
+    image = np.full((80, 20 + 90 * count), 255, np.uint8)
+    for i in range(count):
+        x = 20 + 90 * i
+        image[38:44, x:x + 60] = 0
+        image[10:70, x + 27:x + 33] = 0
+    return image
+
+
 def medians_ink(ch: str) -> Ink:
     """A character drawn along its Make Me a Hanzi stroke medians (assets/mmah-medians.npz)."""
     from hwime.training.strokedata import StrokeTable

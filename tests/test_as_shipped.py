@@ -9,18 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import crosses
 from hwime import Recognizer
 from hwime.training.asshipped import character_accuracy, line_cer, shipped_input
 from hwime.training.linesets import load_lines
-
-
-def crosses(count: int) -> np.ndarray:
-    image = np.full((80, 20 + 90 * count), 255, np.uint8)
-    for i in range(count):
-        x = 20 + 90 * i
-        image[38:44, x:x + 60] = 0
-        image[10:70, x + 27:x + 33] = 0
-    return image
 
 
 def test_the_input_is_the_whole_image_at_48_rows_padded_with_zeros():

@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 
+from conftest import crosses
 from hwime.recognizer import LineWeights, Recognizer
 
 
@@ -38,16 +39,6 @@ def test_a_name_is_read_with_its_surname_only_at_a_short_lines_start(rec):
     pieces = [[(mu, 0.55), (li, 0.45)], [(rec._index["小"], 1.0)], [(rec._index["龙"], 1.0)]]
     assert rec.labels[rec.decode_reading(frames, pieces, weights=weights)[0].labels[0]] == "李"
     assert rec.labels[rec.decode_reading(frames, pieces, language=False)[0].labels[0]] == "木"
-
-
-def crosses(count: int) -> np.ndarray:
-    """A scanned line of ``count`` 十 written apart, paper between them."""
-    image = np.full((80, 20 + 90 * count), 255, np.uint8)
-    for i in range(count):
-        x = 20 + 90 * i
-        image[38:44, x:x + 60] = 0
-        image[10:70, x + 27:x + 33] = 0
-    return image
 
 
 def test_a_line_of_one_character_is_read_by_its_frames_and_characters_apart_are_cut(rec):

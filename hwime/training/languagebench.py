@@ -234,6 +234,7 @@ def script_renders(rec: Recognizer, texts_by_script: dict[str, list[str]], count
     start: these are no names), and each character after a line's first read alone with no context and after the
     character truly before it."""
     from ..decode import edit_distance
+    from ..raster import prepare_image
     from ..recognizer import LineWeights
 
     out = {}
@@ -256,12 +257,14 @@ def script_renders(rec: Recognizer, texts_by_script: dict[str, list[str]], count
                 text = "".join(rec.labels[i] for i in best[0].labels) if best else ""
                 errors[name] += edit_distance(text, run)
             chars += len(run)
-            images = [render_line(ch, face, height + 2) for ch in run[1:]]
-            plain = rec.recognize_images(images, 1, script=script)
-            for i, (ch, image) in enumerate(zip(run[1:], images)):
-                alone["no_context"] += bool(plain[i]) and plain[i][0].char == ch
-                after = rec.recognize_images([image], 1, context=run[i], script=script)[0]
-                alone["previous_character"] += bool(after) and after[0].char == ch
+            # one pass for the line's characters, ranked without and with what comes before each
+            glyphs = [prepare_image(render_line(ch, face, height + 2), rec.spec) for ch in run[1:]]
+            probs = rec.forward(np.stack(glyphs))
+            plain = rec.rank(probs, 1, script=script)
+            for i, ch in enumerate(run[1:]):
+                after = rec.rank(probs[i:i + 1], 1, context=run[i], script=script)[0]
+                alone["no_context"] += plain[i][0].char == ch
+                alone["previous_character"] += after[0].char == ch
                 singles += 1
         out[script] = {"lines": len(runs), "characters": chars, "lm_weight": lm_weight,
                        **{f"cer_{k}": v / max(chars, 1) for k, v in errors.items()},

