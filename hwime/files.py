@@ -16,11 +16,12 @@ from typing import BinaryIO, Callable
 MAX_BACKUPS = 10  # set-aside copies of a damaged file kept per file; the oldest goes first
 
 
-def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], None], follow_symlinks: bool = True) -> Path:
     """Call ``write(file)`` on a temporary file beside ``path`` and rename it over ``path``. A symlink at ``path``
-    (a dotfiles checkout) is written through: its target gets the new content and the link stays."""
+    (a dotfiles checkout) is written through: its target gets the new content and the link stays. With
+    ``follow_symlinks=False`` (a cache, whose names anyone can compute) the link itself is replaced by the file."""
     path = Path(path)
-    if path.is_symlink():
+    if follow_symlinks and path.is_symlink():
         path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)

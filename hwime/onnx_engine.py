@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from .files import atomic_write, file_sha256
 
 EXPORT_FORMAT = "hwime-onnx/2"  # (logits, the head's input features); change it when the export changes
 TOLERANCE = 1e-3  # the largest difference from torch allowed, relative to the logits' largest magnitude
+MAX_EXPORT_BYTES = 256 << 20  # ten times the largest export (hwime-all.pt's is 21 MB): a bigger file is not ours
 
 
 def cache_dir() -> Path:
@@ -108,6 +110,21 @@ def _agrees(engine: OnnxEngine, net, height: int, width: int) -> float:
     return float(np.abs(expected - got).max() / max(float(np.abs(expected).max()), 1e-12))
 
 
+def read_cached(target: Path) -> bytes | None:
+    """The bytes of a cached export, or None where there is none to trust: missing, a symlink (anyone who has the
+    bundle can compute the name and plant one), a FIFO or device, or larger than any export."""
+    try:
+        st = os.lstat(target)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_EXPORT_BYTES:
+            return None
+        fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read(MAX_EXPORT_BYTES + 1)
+    except OSError:
+        return None
+    return data if len(data) <= MAX_EXPORT_BYTES else None
+
+
 def load_engine(bundle: str | Path, net, height: int, width: int, notes: list[str] | None = None) -> OnnxEngine | None:
     """The cached export of ``bundle`` (exported now when missing, damaged or disagreeing with torch), or None where
     onnxruntime is missing or anything fails (a line in ``notes`` says why; the caller runs torch)."""
@@ -121,9 +138,10 @@ def load_engine(bundle: str | Path, net, height: int, width: int, notes: list[st
         if notes is not None:
             notes.append(f"onnxruntime not used: cannot read {bundle} ({exc})")
         return None
-    if target.is_file():
+    cached = read_cached(target)
+    if cached is not None:
         try:
-            engine = OnnxEngine(target.read_bytes(), target)
+            engine = OnnxEngine(cached, target)
             if _agrees(engine, net, height, width) <= TOLERANCE:
                 return engine
         except Exception:  # damaged, truncated, another program's file: export it again
@@ -141,7 +159,8 @@ def load_engine(bundle: str | Path, net, height: int, width: int, notes: list[st
             notes.append(f"onnxruntime not used: the export failed ({type(exc).__name__})")
         return None
     try:
-        atomic_write(target, lambda fh: fh.write(data))
+        # the name is computable from the bundle: a link planted there is replaced, never written through
+        atomic_write(target, lambda fh: fh.write(data), follow_symlinks=False)
     except OSError:  # a read-only cache: this run uses the export it made all the same
         pass
     return engine

@@ -117,3 +117,37 @@ def test_the_session_follows_torchs_thread_count(cache):
         assert rec._onnx.threads == 2
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dangling", [False, True])
+def test_a_link_planted_at_the_cache_entry_is_replaced_never_written_through(cache, tmp_path, dangling):
+    # the entry's name is computable by anyone who has the bundle (issue 39 item 1)
+    from hwime.bundled import DEFAULT_MODEL, asset_path
+
+    victim = tmp_path / "notes.txt"
+    if not dangling:
+        victim.write_text("my notes\n")
+        victim.chmod(0o644)
+    entry = onnx_engine.cache_path(asset_path(DEFAULT_MODEL))
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    entry.symlink_to(victim)
+    assert Recognizer.load(None, "cpu").engine_name == "onnxruntime"
+    assert not entry.is_symlink() and entry.is_file() and entry.stat().st_size > 1 << 20
+    if dangling:
+        assert not victim.exists()
+    else:
+        assert victim.read_text() == "my notes\n" and victim.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_cache_entry_that_is_a_fifo_or_too_large_is_exported_again(cache, monkeypatch):
+    import os
+
+    from hwime.bundled import DEFAULT_MODEL, asset_path
+
+    entry = onnx_engine.cache_path(asset_path(DEFAULT_MODEL))
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(entry)  # reading it would block for ever
+    assert Recognizer.load(None, "cpu").engine_name == "onnxruntime"
+    assert entry.is_file() and not entry.is_fifo()
+    monkeypatch.setattr(onnx_engine, "MAX_EXPORT_BYTES", entry.stat().st_size - 1)
+    assert onnx_engine.read_cached(entry) is None
