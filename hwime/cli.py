@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 import re
-import stat
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -18,6 +17,7 @@ import numpy as np
 
 from .ink import MAX_JSON_BYTES, Ink, InkError, iter_jsonl, parse_json
 from .raster import IMAGE_SUFFIXES, RasterError, load_image
+from .samples import char_folder, is_regular
 
 INK_SUFFIXES = {".json", ".jsonl"}
 # inputs read per pass: each holds (frames x classes) logits and their softmax (2 x 0.9 MB at 18,768 classes), so 256
@@ -62,11 +62,11 @@ def _expand(paths: list[str]) -> Iterator[Path | str]:
                 if not found:
                     yield f"{display_name(p)}: no images or ink files in this folder"
                 for f in found:
-                    yield f if _is_regular(f) else f"{display_name(f)}: not a regular file, skipped"
+                    yield f if is_regular(f) else f"{display_name(f)}: not a regular file, skipped"
             elif not p.exists():
                 yield f"{display_name(p)}: " + ("a symbolic link that leads nowhere (a loop, or its target is gone)"
                                                 if p.is_symlink() else "no such file")
-            elif not _is_regular(p):
+            elif not is_regular(p):
                 yield f"{display_name(p)}: not a regular file (a FIFO, device or socket), skipped"
             elif p.suffix.lower() not in wanted:
                 yield f"{display_name(p)}: not an image (png/jpg/bmp) or ink (.json/.jsonl) file"
@@ -89,13 +89,6 @@ def folder_label(path: Path, roots: list[str]) -> str | None:
             path.parent.parent == Path(r) for r in roots if Path(r).is_dir()):
         return parent
     return None
-
-
-def _is_regular(path: Path) -> bool:
-    try:
-        return stat.S_ISREG(path.stat().st_mode)
-    except OSError:
-        return False
 
 
 Sample = tuple[str, "np.ndarray | None", "str | None", "str | None"]
@@ -162,8 +155,7 @@ def _learn_from(rec, paths: list[str]) -> int:
     failures = 0
     for p in map(Path, paths):
         if p.is_dir():
-            items = [(d.name, f) for d in sorted(p.iterdir()) if d.is_dir() for f in sorted(d.iterdir())
-                     if f.suffix.lower() in IMAGE_SUFFIXES and _is_regular(f)]
+            items = list(char_folder(p))
             if not items:
                 print(f"hwime: --learn {display_name(p)}: no <char>/ image folders", file=sys.stderr)
                 failures += 1
@@ -173,7 +165,7 @@ def _learn_from(rec, paths: list[str]) -> int:
                 except (RasterError, ProfileError) as exc:
                     print(f"hwime: --learn {display_name(f)}: {exc}", file=sys.stderr)
                     failures += 1
-        elif p.suffix.lower() == ".jsonl" and _is_regular(p):
+        elif p.suffix.lower() == ".jsonl" and is_regular(p):
             for number, ink, label in iter_jsonl(p):
                 where = f"{display_name(p)}:{number}"
                 try:
@@ -220,13 +212,13 @@ def cmd_recognize(args: argparse.Namespace) -> int:
     failures = 0
     for warning in profile.warnings[shown:]:  # e.g. a profile folder that cannot be written: learned in memory
         print(f"hwime: {warning}", file=sys.stderr)
-    rec.use_prior = not args.no_prior
+    prior = not args.no_prior
     if args.line and not rec.ctc:
         print(f"hwime recognize --line: {display_name(rec.path or 'the model')} reads one character at a time; "
               "line mode needs a line recognizer (the bundled v3 model)", file=sys.stderr)
         return 2
     if args.line:
-        return 1 if _recognize_lines(rec, args) or not_learned else 0
+        return 1 if _recognize_lines(rec, args, prior) or not_learned else 0
     batch: list[tuple[str, np.ndarray | None, str | None]] = []
 
     def emit(name: str, label: str | None, cands: list) -> None:
@@ -242,7 +234,8 @@ def cmd_recognize(args: argparse.Namespace) -> int:
         nonlocal failures
         images = [s for _, s, _ in batch if s is not None]
         try:
-            results = iter(rec.recognize_prepared(np.stack(images), args.top, context=args.context) if images else [])
+            results = iter(rec.recognize_prepared(np.stack(images), args.top, context=args.context,
+                                                         prior=prior) if images else [])
         except (RecognitionError, RuntimeError, MemoryError) as exc:  # the model failed on this batch: say so per input
             for name, _, _ in batch:
                 print(f"hwime: {name}: recognition failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
@@ -268,7 +261,7 @@ def cmd_recognize(args: argparse.Namespace) -> int:
     return 1 if failures or not_learned else 0
 
 
-def _recognize_lines(rec, args: argparse.Namespace) -> int:
+def _recognize_lines(rec, args: argparse.Namespace, prior: bool) -> int:
     """--line: each input is a written line (ink, or an image of one); prints its best strings. Returns how many
     inputs could not be read."""
     from .recognizer import ModelError, RecognitionError
@@ -285,7 +278,7 @@ def _recognize_lines(rec, args: argparse.Namespace) -> int:
             print(f"hwime: {error}", file=sys.stderr)
             continue
         try:
-            found = rec.recognize_line(sample, args.top, args.context, args.decode) if sample is not None else []
+            found = rec.recognize_line(sample, args.top, args.context, args.decode, language=prior) if sample is not None else []
         except (RecognitionError, ModelError, RasterError, RuntimeError, MemoryError, ValueError) as exc:
             print(f"hwime: {name}: recognition failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
             failures += 1
@@ -325,7 +318,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     if script is None:
         return 2
     try:
-        suggestions = load_language(script="traditional" if script == "traditional" else "simplified").continuations(
+        suggestions = load_language(script=script).continuations(
             args.text, args.top)
     except LanguageError as exc:
         print(f"hwime: {exc}", file=sys.stderr)

@@ -168,6 +168,13 @@ def iter_jsonl(path: str | Path, label_key: str = "char") -> Iterator[tuple[int,
 
     Each line is decoded on its own, so a bad byte or bad JSON costs that line only.
     """
+    for number, ink, obj in iter_jsonl_rows(path):
+        label = obj.get(label_key) if isinstance(obj, dict) else None
+        yield number, ink, label if isinstance(label, str) else None
+
+
+def iter_jsonl_rows(path: str | Path) -> Iterator[tuple[int, Ink | InkError, dict | None]]:
+    """iter_jsonl with each line's whole object (its other keys: "source", a writer…), None where it is no object."""
     with open(path, "rb") as fh:
         number = 0
         while True:
@@ -187,8 +194,7 @@ def iter_jsonl(path: str | Path, label_key: str = "char") -> Iterator[tuple[int,
             except InkError as exc:
                 yield number, InkError(f"{path}:{number}: {exc}"), None
                 continue
-            label = obj.get(label_key) if isinstance(obj, dict) else None
             try:
-                yield number, Ink.from_json(obj), label if isinstance(label, str) else None
+                yield number, Ink.from_json(obj), obj if isinstance(obj, dict) else None
             except InkError as exc:
                 yield number, InkError(f"{path}:{number}: {exc}"), None

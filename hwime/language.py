@@ -313,15 +313,20 @@ def _share(text: str, chosen: Sequence[str], p: Callable[[str], float]) -> float
     return max(0.0, p(text) - sum(p(t) for t in maximal))
 
 
-@lru_cache(maxsize=4)
 def load_language(path: str | None = None, script: str = "simplified") -> Language:
     """The bundled table (or the one at ``path``) in ``script`` (simplified, traditional; "both" reads the
     simplified table), read and converted once per process."""
-    from .script import check_script, convert
+    from .script import check_script
 
-    check_script(script)
+    return _table(path, "traditional" if check_script(script) == "traditional" else "simplified")
+
+
+@lru_cache(maxsize=4)
+def _table(path: str | None, script: str) -> Language:
+    from .script import convert
+
     if script == "traditional":
-        return load_language(path).converted(lambda text: convert(text, "traditional"))
+        return _table(path, "simplified").converted(lambda text: convert(text, "traditional"))
     return Language.read(path or asset_path(WORDS_FILE))
 
 

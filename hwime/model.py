@@ -73,6 +73,7 @@ class CRNN(nn.Module):
     way), two bidirectional LSTM layers read across the columns, a linear layer gives classes + 1, the blank first."""
 
     ctc = True
+    frame_stride = 8  # input columns per output frame: three poolings by 2 across
 
     def __init__(self, num_classes: int, channels: Sequence[int] = (32, 64, 128, 256), hidden: int = 256):
         super().__init__()
@@ -172,11 +173,20 @@ def model_options(table: dict) -> dict:
     return {k: table[k] for k in MODEL_OPTIONS if k in table}
 
 
+def head_of(model: nn.Module) -> nn.Linear:
+    """The layer that turns the features into outputs: the ``head`` the networks hwime defines declare, the
+    classifier's last layer or ``fc`` of torchvision's, through the channel adapter build_model may put first."""
+    if isinstance(model, nn.Sequential) and isinstance(model[0], GrayToChannels):
+        return head_of(model[-1])
+    for head in (getattr(model, "head", None), getattr(model, "fc", None)):
+        if isinstance(head, nn.Linear):
+            return head
+    classifier = getattr(model, "classifier", None)
+    if isinstance(classifier, nn.Sequential) and isinstance(classifier[-1], nn.Linear):
+        return classifier[-1]
+    raise ValueError(f"{type(model).__name__} declares no head")
+
+
 def head_size(model: nn.Module) -> int:
-    """Number of classes the model's last linear layer produces (a CTC head's blank not counted)."""
-    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
-    return last.out_features - (1 if getattr(model, "ctc", False) else 0)
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+    """Number of classes the model's head produces (a CTC head's blank not counted)."""
+    return head_of(model).out_features - (1 if getattr(model, "ctc", False) else 0)

@@ -241,6 +241,7 @@ class PPOCRv6Rec(nn.Module):
 
     ctc = True
     input_height = INPUT_HEIGHT  # what the stages' pooling to one row was built for
+    frame_stride = FRAME_STRIDE
 
     def __init__(self, tier: str, num_classes: int):
         super().__init__()
@@ -309,11 +310,3 @@ def frozen_for_cpu(net: PPOCRv6Rec, width: int = 96) -> torch.jit.ScriptModule |
             return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
     except Exception:  # an unusual torch build: the eager network gives the same answers
         return None
-
-
-def ppocrv6_tiny(num_classes: int, in_channels: int = 1) -> PPOCRv6Rec:
-    return PPOCRv6Rec("tiny", num_classes)
-
-
-def ppocrv6_small(num_classes: int, in_channels: int = 1) -> PPOCRv6Rec:
-    return PPOCRv6Rec("small", num_classes)

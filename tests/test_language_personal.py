@@ -223,7 +223,7 @@ def test_a_new_model_bundle_re_embeds_the_stored_ink(tmp_path):
     target = next(c for c in "日月大小" if c != rec_a.recognize_ink(ink_kou(), 1)[0].char)
     rec_a.learn(ink_kou(), target)
     rec_b = Recognizer.load(b, "cpu", profile=Profile(tmp_path / "prof"))  # the upgrade: same profile folder
-    assert rec_b._prototypes is not None and len(rec_b._prototypes) == 1
+    assert rec_b.prototypes is not None and len(rec_b.prototypes) == 1
     assert rec_b.recognize_ink(ink_kou(), 1)[0].char == target
 
 

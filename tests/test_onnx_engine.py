@@ -10,7 +10,7 @@ import torch
 from conftest import ink_kou, ink_shi
 from hwime import Recognizer
 from hwime import onnx_engine
-from hwime.recognizer import check_engine
+from hwime.network import check_engine
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -40,10 +40,9 @@ def test_onnxruntime_gives_torchs_candidates_and_features(cache):
     lp_fast, lp_ref = fast.line_log_probs(image), reference.line_log_probs(image)
     assert lp_fast.shape == lp_ref.shape and lp_fast.shape[0] > 12
     assert np.abs(lp_fast - lp_ref).max() <= 1e-2 * max(1.0, float(np.abs(lp_ref).max()))
-    fast.forward(np.stack([np.full((48, 96), 255, np.uint8)] * 2))
-    reference.forward(np.stack([np.full((48, 96), 255, np.uint8)] * 2))
-    assert np.allclose(fast._last_features, reference._last_features,
-                       atol=1e-3 * float(np.abs(reference._last_features).max()))
+    blank = np.stack([np.full((48, 96), 255, np.uint8)] * 2)
+    fast_features, reference_features = fast.forward_features(blank)[1], reference.forward_features(blank)[1]
+    assert np.allclose(fast_features, reference_features, atol=1e-3 * float(np.abs(reference_features).max()))
 
 
 def test_the_export_is_made_once_and_then_read_from_the_cache(cache, monkeypatch):
@@ -111,10 +110,10 @@ def test_the_session_follows_torchs_thread_count(cache):
     try:
         torch.set_num_threads(1)
         rec.recognize_ink(ink_shi(), 1)
-        assert rec._onnx.threads == 1
+        assert rec.network.engine.session.threads == 1
         torch.set_num_threads(2)
         rec.recognize_ink(ink_shi(), 1)
-        assert rec._onnx.threads == 2
+        assert rec.network.engine.session.threads == 2
     finally:
         torch.set_num_threads(before)
 

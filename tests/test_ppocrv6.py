@@ -253,9 +253,9 @@ def test_line_sets_and_their_metrics(tiny_v3, tmp_path):
     # a start weight of 0 makes the share moot: one row for it, two for 0.5
     assert len(table) == 12 and best["mean_cer"] == 0.0 and all("scans" in r and "allowed" in r for r in table)
     assert {(r["line_start_weight"], r["line_name_share"]) for r in table} == {(0.0, 0.0), (0.5, 0.3), (0.5, 0.5)}
-    from hwime.bench import bench_line_images
+    from hwime.bench import bench_line_images, line_image_files
 
-    timed = bench_line_images(rec, tmp_path / "scans.tsv", count=5)
+    timed = bench_line_images(rec, line_image_files(tmp_path / "scans.tsv", count=5))
     assert timed["n"] == 1 and timed["lines_per_second"] > 0
     (tmp_path / "notes.md").write_text("# not lines", encoding="utf-8")
     with pytest.raises(ValueError, match="a line set is"):
@@ -327,11 +327,13 @@ def test_the_frozen_cpu_network_gives_the_eager_answers(tiny_v3):
     from hwime.recognizer import Recognizer
 
     rec = Recognizer.load(tiny_v3, "cpu", engine="torch")  # torch's own fast path (onnxruntime: test_onnx_engine)
-    assert rec._fast is not None
+    from hwime.network import TracedEngine
+
+    assert isinstance(rec.network.engine, TracedEngine)
     for shape in ((1, 1, 48, 96), (3, 1, 48, 96), (1, 1, 48, 400)):
         x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32))
         with torch.inference_mode():
-            logits, features = rec._fast(x)
+            logits, features = rec.network.engine.traced(x)
             eager = rec.model(x)
         # relative to the logits' scale (~10): the two paths round differently on different CPUs
         assert (logits - eager).abs().max() <= 1e-4 * eager.abs().max()

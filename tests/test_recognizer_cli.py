@@ -167,10 +167,10 @@ def test_the_bundled_model_answers_every_character_of_the_dictionary_in_the_writ
     assert all(c.isprintable() and not c.isspace() for c in rec.labels)
     simplified, traditional = rec.folding("simplified"), rec.folding("traditional")
     for ch in "镕喆堃昇":  # names a mainland writer must be able to write (昇: the 2013 table's, OpenCC folds it)
-        assert simplified.answered[rec._index[ch]]
+        assert simplified.answered[rec.codec.index[ch]]
     for ch in "這們說國":
-        assert traditional.answered[rec._index[ch]] and not simplified.answered[rec._index[ch]]
-    assert not traditional.answered[rec._index["国"]] and not simplified.answered[rec._index["ロ"]]
+        assert traditional.answered[rec.codec.index[ch]] and not simplified.answered[rec.codec.index[ch]]
+    assert not traditional.answered[rec.codec.index["国"]] and not simplified.answered[rec.codec.index["ロ"]]
     assert asset_path(DEFAULT_MODEL).stat().st_size <= 12 * 2**20
 
 

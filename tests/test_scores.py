@@ -86,7 +86,7 @@ def overconfident_set(rec: Recognizer, monkeypatch, n: int = 2000, sharpness: fl
     said = torch.softmax(torch.from_numpy(sharpness * z), dim=1).float()
     images = np.zeros((n, rec.spec.size, rec.spec.size), np.uint8)
     images[:, 0, 0], images[:, 0, 1] = np.arange(n) // 256, np.arange(n) % 256
-    monkeypatch.setattr(rec, "probabilities",
+    monkeypatch.setattr(rec, "forward",
                         lambda batch: said[torch.from_numpy(batch[:, 0, 0].astype(np.int64) * 256 + batch[:, 0, 1])])
     return LabelledSet("synthetic", images, truth)
 
@@ -102,7 +102,8 @@ def test_the_chosen_temperature_lowers_the_calibration_error(tiny_bundle, monkey
     assert 1.8 < best < 3.5  # near the 2.5 the set was made overconfident by
     assert after < before / 4
     assert len({row["synthetic"]["top1"] for row in table}) == 1  # every T: the same first candidates
-    rec.score_temperature = best  # the evaluation report measures the scores as the pad shows them
+    # the evaluation report measures the scores as the pad shows them, with the bundle's T set to the chosen one
+    rec.set_ranking_values(score_temperature=best)
     report = score_set(rec, data)
     assert report["ece"] == pytest.approx(after, abs=1e-6)
     assert report["ece_temperature_1"] == pytest.approx(before, abs=1e-6)
@@ -133,7 +134,7 @@ def test_tune_temperature_writes_a_temperature_the_bundle_loads_with(tiny_bundle
 
 
 def test_line_shares_never_put_a_string_above_the_decoders_best():
-    from hwime.recognizer import line_shares
+    from hwime.readers import line_shares
 
     shares = line_shares([-1.0, -6.0, -2.0, 1.0])
     assert shares.sum() == pytest.approx(1.0)
@@ -141,7 +142,7 @@ def test_line_shares_never_put_a_string_above_the_decoders_best():
 
 
 def test_line_candidates_and_each_positions_alternatives_come_highest_first():
-    from hwime.recognizer import sorted_line_candidates
+    from hwime.readers import sorted_line_candidates
 
     def cand(text, score, *alts):
         return LineCandidate(text, score, tuple(tuple(Candidate(c, s) for c, s in pos) for pos in alts))
@@ -162,10 +163,12 @@ def out_of_order(monkeypatch):
     and a position whose own character its shape reads second."""
     from hwime import decode as ctc
 
-    original = Recognizer._rank_line
+    from hwime.readers import LineReader
 
-    def ranked(self, log_probs, found, alternatives):
-        order, alts_of = original(self, log_probs, found, alternatives)
+    original = LineReader._rank
+
+    def ranked(log_probs, found, alternatives):
+        order, alts_of = original(log_probs, found, alternatives)
         best = order[0]
         other = next(k for k, _ in alts_of[0] if k != best.labels[0])
         own = best.labels[0]
@@ -176,7 +179,7 @@ def out_of_order(monkeypatch):
         longer = ctc.Decoded(best.labels + best.labels[-1:], best.score - 1.0, best.spans + best.spans[-1:])
         return [best, low, longer, high], alts_of
 
-    monkeypatch.setattr(Recognizer, "_rank_line", ranked)
+    monkeypatch.setattr(LineReader, "_rank", staticmethod(ranked))
 
 
 def test_a_lines_candidates_come_out_sorted_by_score(tiny_v3, out_of_order):

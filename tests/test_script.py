@@ -75,7 +75,7 @@ def test_a_candidate_of_the_other_script_is_folded_and_scores_merged(both_script
 
 def test_one_form_with_several_counterparts_offers_each_ranked_by_the_context(both_scripts):
     rec = both_scripts("traditional")
-    rec.prior_weight = 1.0
+    rec.set_ranking_values(prior_weight=1.0)
     p = probs(发=0.9)
     alone = ranked(rec, p)
     assert alone[:2] == ["發", "髮"] and "发" not in alone  # 發 is written far more often
@@ -113,20 +113,20 @@ def test_a_line_splits_a_character_among_its_forms_by_usage_the_box_evenly():
     rec = Recognizer.load(None, "cpu")  # the bundle answers 合 and 閤 both
     for by_usage in (False, True):
         f = rec.folding("traditional", by_usage=by_usage)
-        i = rec._index["合"]
-        to_other = float(f.shares[(f.sources == i) & (f.targets == rec._index["閤"])].sum())
+        i = rec.codec.index["合"]
+        to_other = float(f.shares[(f.sources == i) & (f.targets == rec.codec.index["閤"])].sum())
         assert float(f.keep[i]) + to_other == pytest.approx(1.0)
         if by_usage:  # the line decoder has no usage prior of its own: 合 stays 合, not a tie broken by label order
             assert f.keep[i] > 0.9 > to_other
         else:  # the box's usage prior and context rank the forms (頭 then 髮)
             assert f.keep[i] == pytest.approx(0.5) == to_other
     frames = np.full((1, len(rec.labels) + 1), 1e-6)
-    frames[0, 1 + rec._index["合"]] = 0.9
+    frames[0, 1 + rec.codec.index["合"]] = 0.9
     frames /= frames.sum(1, keepdims=True)
     lines = rec.folding("traditional", by_usage=True).fold_frames(frames)
-    assert lines[0, 1 + rec._index["合"]] > 10 * lines[0, 1 + rec._index["閤"]]
-    f, fa = rec.folding("traditional", by_usage=True), rec._index["发"]
-    to = {ch: float(f.shares[(f.sources == fa) & (f.targets == rec._index[ch])].sum()) for ch in "發髮"}
+    assert lines[0, 1 + rec.codec.index["合"]] > 10 * lines[0, 1 + rec.codec.index["閤"]]
+    f, fa = rec.folding("traditional", by_usage=True), rec.codec.index["发"]
+    to = {ch: float(f.shares[(f.sources == fa) & (f.targets == rec.codec.index[ch])].sum()) for ch in "發髮"}
     assert to["發"] > to["髮"] > 0  # 髮 keeps a share: after 頭 the bigram can still choose it
 
 

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from hwime import Recognizer
-from hwime.recognizer import ModelError, SYMBOL_FLOOR
+from hwime.recognizer import ModelError
+from hwime.ranking import SYMBOL_FLOOR
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +31,11 @@ def test_a_faint_symbol_makes_room_for_the_next_character(rec):
     got = [c.char for c in rec.rank(probabilities(rec, shares), 10, prior=False)[0]]
     assert got[:2] == ["我", "找"] and not {"。", "9", "g"} & set(got)
     assert {"戎", "伐"} <= set(got)  # characters scoring less than the symbols are offered instead
-    rec.symbol_floor = 0.0
+    rec.set_ranking_values(symbol_floor=0.0)
     try:
         floorless = [c.char for c in rec.rank(probabilities(rec, shares), 10, prior=False)[0]]
     finally:
-        rec.symbol_floor = SYMBOL_FLOOR
+        rec.set_ranking_values(symbol_floor=SYMBOL_FLOOR)
     assert {"。", "9", "g"} <= set(floorless)  # the floor, not the shares, keeps them out
 
 

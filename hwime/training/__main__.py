@@ -166,7 +166,7 @@ def cmd_evaluate(args) -> int:
     results = []
     for s in sets:
         data = loaded(s)
-        if not any(c in rec._index for c in data.labels):  # e.g. traditional traces for a GB2312 model
+        if not any(c in rec.codec for c in data.labels):  # e.g. traditional traces for a GB2312 model
             print(f"{Path(s).name}: none of its {len(data.labels)} samples is of a class this model has; left out",
                   file=sys.stderr)
             continue
@@ -382,10 +382,10 @@ def cmd_evaluate_lines(args) -> int:
 
 def cmd_import_ppocr(args) -> int:
     from .. import charset
-    from .ppocr_import import import_ppocr
+    from .ppocr_import import import_ppocr, ppocrv6_dictionary
     from .runs import output_file
 
-    classes = charset.class_set(args.classes)
+    classes = charset.class_set(args.classes, ppocrv6_dictionary)
     out = output_file(args.out or Path("runs") / f"ppocrv6-{args.tier}" / "imported.pt", "--out")
     summary = import_ppocr(args.tier, out, classes, args.onnx, args.dict)
     print(f"wrote {out}: {summary['classes']} classes, {summary['from_dictionary']} from the dictionary's "
@@ -397,9 +397,9 @@ def cmd_import_ppocr(args) -> int:
 
 def cmd_extend_classes(args) -> int:
     from .. import charset
-    from .ppocr_import import extend_bundle
+    from .ppocr_import import extend_bundle, ppocrv6_dictionary
 
-    summary = extend_bundle(args.bundle, args.out, charset.class_set(args.classes), args.tier, args.onnx, args.dict)
+    summary = extend_bundle(args.bundle, args.out, charset.class_set(args.classes, ppocrv6_dictionary), args.tier, args.onnx, args.dict)
     print(f"wrote {args.out}: {summary['classes']} classes ({summary['before']} kept, {summary['added']} rows from the "
           f"dictionary{', not in it: ' + summary['not_in_dictionary'] if summary['not_in_dictionary'] else ''})")
     return 0

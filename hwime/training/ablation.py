@@ -76,7 +76,7 @@ def score_variant(best: Path, sets: list[LabelledSet], prior_weight: float) -> d
     out = {}
     for data in sets:
         alone = score_set(rec, data, prior=False)
-        rec.prior_weight = prior_weight
+        rec.set_ranking_values(prior_weight=prior_weight)
         ranked = score_set(rec, data, prior=True)
         out[data.name] = {"samples": alone["samples"], "top1": alone["top1"], "top10": alone["top10"],
                           "top1_prior": ranked["top1"], "top1_usage_weighted_prior": ranked["top1_usage_weighted"]}

@@ -9,16 +9,16 @@ Protocols (each writer gets a fresh in-memory profile, so nothing touches the us
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from ..ink import Ink
+from ..ink import Ink, iter_jsonl_rows
 from ..personal import Profile
 from ..raster import load_image
+from ..samples import char_folder
 from ..recognizer import Recognizer
 
 
@@ -30,31 +30,31 @@ def _top1(rec: Recognizer, prepared: np.ndarray, labels: list[str]) -> float:
 
 
 def _fresh(rec: Recognizer) -> Recognizer:
-    rec.profile, rec._prototypes = None, None
+    rec.detach_profile()
     rec.attach_profile(Profile(None))
     return rec
 
 
 def tegaki_writers(rec: Recognizer, jsonl: Path, ks=(1, 2, 4)) -> dict:
     by_source: dict[str, list[tuple[str, Ink]]] = defaultdict(list)
-    for line in open(jsonl, encoding="utf-8"):
-        obj = json.loads(line)
-        by_source[obj.get("source", "")].append((obj["char"], Ink.from_json(obj)))
+    for _, ink, obj in iter_jsonl_rows(jsonl):
+        if isinstance(ink, Ink) and obj is not None and isinstance(obj.get("char"), str):
+            by_source[obj.get("source", "")].append((obj["char"], ink))
     templates = [(c, i) for s, rows in by_source.items() if "japanese" not in s for c, i in rows]
-    t_prep = np.stack([rec._sample_image(i, None) for _, i in templates])
+    t_prep = np.stack([rec.sample_image(i, None) for _, i in templates])
     t_labels = [c for c, _ in templates]
     out = {}
     for writer in ("japanese-native1", "japanese-learner1"):
         sessions = [by_source[f"tegaki/{writer}/train-s{k}"] for k in range(1, 5)]
         test = by_source[f"tegaki/{writer}/eval-s1"]
-        prep = np.stack([rec._sample_image(i, None) for _, i in test])
+        prep = np.stack([rec.sample_image(i, None) for _, i in test])
         labels = [c for c, _ in test]
         _fresh(rec)
         row = {"samples": len(test), "before": _top1(rec, prep, labels), "templates_before": _top1(rec, t_prep, t_labels)}
         learned = 0
         for k in range(1, max(ks) + 1):
             for c, ink in sessions[k - 1]:
-                if c in rec._index:
+                if c in rec.codec:
                     rec.learn(ink, c)
                     learned += 1
             if k in ks:
@@ -67,15 +67,14 @@ def tegaki_writers(rec: Recognizer, jsonl: Path, ks=(1, 2, 4)) -> dict:
 
 def mnist_writers(rec: Recognizer, folder: Path) -> dict:
     samples: dict[str, dict[str, list[tuple[int, np.ndarray]]]] = defaultdict(lambda: defaultdict(list))
-    for char_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-        for f in sorted(char_dir.glob("*.png")):
-            writer, _, n = f.stem.partition("-")
-            samples[writer][char_dir.name].append((int(n), load_image(f)))
+    for char, f in char_folder(folder):
+        writer, _, n = f.stem.partition("-")
+        samples[writer][char].append((int(n), load_image(f)))
     before, after = [], []
     for writer, chars in samples.items():
         _fresh(rec)
         tests = [(c, img) for c, rows in chars.items() for n, img in sorted(rows)[1:2]]
-        prep = np.stack([rec._sample_image(None, img) for _, img in tests])
+        prep = np.stack([rec.sample_image(None, img) for _, img in tests])
         labels = [c for c, _ in tests]
         before.append(_top1(rec, prep, labels))
         for c, rows in chars.items():
@@ -85,10 +84,13 @@ def mnist_writers(rec: Recognizer, folder: Path) -> dict:
 
 
 def casia_cross_writer(rec: Recognizer, folder: Path, ks=(1, 2, 4)) -> dict:
-    classes = {p.name: sorted(p.glob("*.png"), key=lambda f: int(f.stem)) for p in folder.iterdir()
-               if p.is_dir() and p.name in rec._index}
+    classes: dict[str, list[Path]] = defaultdict(list)
+    for char, f in char_folder(folder):
+        if char in rec.codec:
+            classes[char].append(f)
+    classes = {c: sorted(files, key=lambda f: int(f.stem)) for c, files in classes.items()}
     test = [(c, f) for c, files in classes.items() for f in files[max(ks):]]
-    prep = np.stack([rec._sample_image(None, load_image(f)) for _, f in test])
+    prep = np.stack([rec.sample_image(None, load_image(f)) for _, f in test])
     labels = [c for c, _ in test]
     _fresh(rec)
     out = {"samples": len(test), "before": _top1(rec, prep, labels)}
@@ -113,8 +115,8 @@ def latency(rec: Recognizer, profile_sizes=(0, 150, 4000), runs: int = 200) -> d
         for n in profile_sizes:
             _fresh(rec)
             if n:
-                feats = rng.normal(size=(n, rec._embed([rec._sample_image(ink, None)]).shape[-1])).astype(np.float32)
-                protos = rec._ensure_prototypes(feats.shape[1])
+                feats = rng.normal(size=(n, rec.embed([rec.sample_image(ink, None)]).shape[-1])).astype(np.float32)
+                protos = rec.ensure_prototypes(feats.shape[1])
                 for k, f in enumerate(feats):  # four samples per character, as a writer's store fills up
                     protos.add(k % max(1, n // 4), f)
             for _ in range(20):
@@ -124,7 +126,7 @@ def latency(rec: Recognizer, profile_sizes=(0, 150, 4000), runs: int = 200) -> d
                 t = time.perf_counter()
                 rec.recognize_ink(ink, 10)
                 times.append((time.perf_counter() - t) * 1000)
-            out[n] = {"learned_classes": len(rec._prototypes) if rec._prototypes is not None else 0,
+            out[n] = {"learned_classes": len(rec.prototypes) if rec.prototypes is not None else 0,
                       "p50_ms": float(np.percentile(times, 50))}
     finally:
         torch.set_num_threads(threads)

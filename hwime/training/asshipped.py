@@ -17,7 +17,8 @@ import numpy as np
 
 from ..decode import edit_distance, greedy
 from ..ink import Ink
-from ..raster import IMAGE_SUFFIXES, gray_image, load_image, render_line_ink
+from ..raster import gray_image, load_image, render_line_ink
+from ..samples import char_folder
 
 HEIGHT = 48
 PADDED_WIDTH = 320  # PaddleOCR's rec_image_shape 3,48,320
@@ -39,7 +40,7 @@ def shipped_input(gray: np.ndarray) -> np.ndarray:
 def _pass(rec, gray: np.ndarray):
     import torch
 
-    logits, _ = rec._run(torch.from_numpy(shipped_input(gray)))
+    logits, _ = rec.network(torch.from_numpy(shipped_input(gray)))
     return torch.softmax(logits.float(), dim=2)[0]  # (frames, 1 + classes)
 
 
@@ -47,11 +48,10 @@ def character_accuracy(rec, folder: str | Path, script: str | None = None, top: 
     """A <char>/<image> folder read as shipped: top-1 and top-``top`` of each image's best frame per class."""
     folding = rec.folding(script)
     hits1 = hits_top = count = 0
-    for path in sorted(Path(folder).glob("*/*")):
-        label = path.parent.name
-        if path.suffix.lower() not in IMAGE_SUFFIXES or label not in rec._index:
+    for label, path in char_folder(folder):
+        if label not in rec.codec:
             continue
-        best = folding.fold(_pass(rec, load_image(path))[:, 1:].amax(dim=0)[None])[0]
+        best = folding.fold(rec.codec.class_columns(_pass(rec, load_image(path))).amax(dim=0)[None])[0]
         ranked = [rec.labels[j] for j in best.topk(top).indices.tolist()]
         hits1 += ranked[0] == label
         hits_top += label in ranked

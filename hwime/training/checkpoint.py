@@ -31,7 +31,8 @@ def save(obj: dict, path: str | Path) -> Path:
 
 def load(path: str | Path) -> dict:
     """A training checkpoint or a bundle, read by the one checked reader (a ModelError naming the file otherwise)."""
-    from ..recognizer import ModelError, read_weights_file
+    from ..recognizer import ModelError
+    from ..bundle import read_weights_file
 
     obj = read_weights_file(path, "checkpoint or model bundle")
     if not isinstance(obj, dict) or not ("model" in obj or "state_dict" in obj):
@@ -43,7 +44,7 @@ def load_start(path: str | Path) -> dict:
     """A starting point for fine-tuning in the checkpoint's terms (model, labels, fused, provenance, class_rows when
     imported): a checkpoint, or a model bundle (its fp16 weights back in fp32), so the shipped model can go on
     learning."""
-    from ..recognizer import BUNDLE_FORMAT, read_bundle
+    from ..bundle import BUNDLE_FORMAT, read_bundle
 
     probe = load(path)
     if not (isinstance(probe, dict) and probe.get("format") == BUNDLE_FORMAT):

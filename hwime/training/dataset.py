@@ -19,6 +19,7 @@ from .. import charset
 from ..raster import RasterSpec, ink_to_image, prepare_image
 from ..files import atomic_write
 from .casia import CasiaFormatError, iter_gnt, iter_pot
+from .ppocr_import import ppocrv6_dictionary
 from .progress import progress, warn
 from .recipe import Recipe
 
@@ -181,7 +182,7 @@ def prepare(recipe: Recipe, out: str | Path, skip_bad: bool = False, workers: in
         if not labels:
             raise ValueError('classes = "found" needs .gnt or .pot training files')
     else:  # a named set, or a labels file (an ablation's class subset)
-        labels = charset.class_set(d.classes)
+        labels = charset.class_set(d.classes, ppocrv6_dictionary)
     index = {c: i for i, c in enumerate(labels)}
 
     fonts = recipe_fonts(recipe) if d.synthetic_per_class or d.synthetic_val_per_class else []

@@ -20,7 +20,7 @@ ECE_BINS = 15
 
 def model_probabilities(rec: Recognizer, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
     """The network's own softmax, (N, classes), before any prior."""
-    return np.concatenate([rec.probabilities(images[i : i + batch_size]).cpu().numpy()
+    return np.concatenate([rec.forward(images[i : i + batch_size]).cpu().numpy()
                            for i in range(0, len(images), batch_size)])
 
 

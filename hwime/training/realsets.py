@@ -5,15 +5,15 @@ Both become uint8 images through hwime.raster exactly as the pad would make them
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..ink import Ink
-from ..raster import IMAGE_SUFFIXES, RasterSpec, ink_to_image, load_image, prepare_image
-from .progress import progress
+from ..ink import InkError, iter_jsonl_rows
+from ..raster import RasterSpec, ink_to_image, load_image, prepare_image
+from ..samples import char_folder
+from .progress import progress, warn
 
 
 @dataclass
@@ -27,11 +27,9 @@ class LabelledSet:
 def load_image_folder(root: str | Path, spec: RasterSpec, name: str | None = None) -> LabelledSet:
     root = Path(root)
     images, labels = [], []
-    for folder in progress(sorted(p for p in root.iterdir() if p.is_dir()), desc=f"reading {root.name}", unit="class"):
-        for f in sorted(folder.iterdir()):
-            if f.suffix.lower() in IMAGE_SUFFIXES:
-                images.append(prepare_image(load_image(f), spec))
-                labels.append(folder.name)
+    for label, f in progress(char_folder(root), desc=f"reading {root.name}", unit="image"):
+        images.append(prepare_image(load_image(f), spec))
+        labels.append(label)
     if not images:
         raise ValueError(f"{root}: no <char>/*.png images")
     return LabelledSet(name or root.name, np.stack(images), labels)
@@ -41,17 +39,16 @@ def load_ink_jsonl(path: str | Path, spec: RasterSpec, name: str | None = None) 
     """Every line with a "char"; the group is the line's "source" with its session suffix dropped."""
     path = Path(path)
     images, labels, groups = [], [], []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(progress(fh, desc=f"reading {path.name}", unit="line"), start=1):
-            if not line.strip():
-                continue
-            obj = json.loads(line)
-            if not isinstance(obj.get("char"), str):
-                continue
-            images.append(ink_to_image(Ink.from_json(obj), spec))
-            labels.append(obj["char"])
-            source = str(obj.get("source", ""))
-            groups.append(source.rsplit("/", 1)[0] if "/" in source else source)
+    for _, ink, obj in progress(iter_jsonl_rows(path), desc=f"reading {path.name}", unit="line"):
+        if isinstance(ink, InkError):
+            warn(str(ink))  # that line only: the others are read
+            continue
+        if obj is None or not isinstance(obj.get("char"), str):
+            continue
+        images.append(ink_to_image(ink, spec))
+        labels.append(obj["char"])
+        source = str(obj.get("source", ""))
+        groups.append(source.rsplit("/", 1)[0] if "/" in source else source)
     if not images:
         raise ValueError(f"{path}: no labelled ink")
     return LabelledSet(name or path.stem, np.stack(images), labels, groups)

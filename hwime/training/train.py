@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from .. import charset
 from ..model import build_model
 from ..raster import RasterSpec, normalize
-from ..recognizer import pick_device
+from ..network import pick_device
 from . import checkpoint
 from .augment import augment_batch, binarize, seed_augment_batch
 from .progress import progress

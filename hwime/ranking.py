@@ -1,0 +1,177 @@
+"""Ranking: the network's probabilities -> the scores candidates are ordered and reported by. Here and only here.
+
+    score(c) = log p_model(c | image) + λ · log p_usage(c | context) + personal(c | image)
+
+over the labels folded into the writer's script (hwime.script.Folding), where p_usage is the language table's
+usage prior, mixed with the bigram after the last character written (β) when a context is given (hwime.language),
+and personal is the bonus of the writer's own samples of c (hwime.personal; zero for characters they never taught).
+The order is by that score; a Candidate reports softmax(score / T) (``calibrated``), which keeps the order and makes
+a 0.9 right about 9 times in 10 on the dev sets. Without T (1) it is the plain renormalized score.
+
+A label that is no Han character (digits, Latin, punctuation; in *both* also kana and symbols) is offered only where
+its score is at least ``symbol_floor`` of the first candidate's (``offered``): a 9 or a 。 the shape makes likely
+stays, the faint 。 among a complex character's runners-up makes room for the next character.
+
+The bundle's values are a frozen RankingValues; what changes per call (script, context, the prior on or off) is a
+frozen RankingOptions: nothing here is a switch someone flips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from .bundle import LabelCodec
+from .script import Folding, check_script, convert, forms, is_han
+
+DEFAULT_CONTEXT_MIX = 0.3
+SYMBOL_FLOOR = 0.01  # a symbol's least score, as a share of the first candidate's, to be offered (measured: README)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    char: str
+    score: float  # calibrated probability, 0..1: softmax(score / T), see ``Ranker.calibrated``
+
+
+@dataclass(frozen=True)
+class RankingValues:
+    """The bundle's ranking values (hwime.bundle.check_ranking_values bounds them)."""
+
+    prior_weight: float = 0.0  # λ; 0 = the model alone
+    context_mix: float = DEFAULT_CONTEXT_MIX  # β
+    score_temperature: float = 1.0  # T; 1 = the scores as ranked
+    symbol_floor: float = SYMBOL_FLOOR
+
+    @classmethod
+    def from_metadata(cls, meta: dict) -> "RankingValues":
+        return cls(float(meta.get("prior_weight", 0.0)), float(meta.get("context_mix", DEFAULT_CONTEXT_MIX)),
+                   float(meta.get("score_temperature", 1.0)), float(meta.get("symbol_floor", SYMBOL_FLOOR)))
+
+
+@dataclass(frozen=True)
+class RankingOptions:
+    """What one call ranks with: the writer's ``script``, the ``context`` written just before, the usage prior
+    (``prior``) at weight ``weight`` (None: the bundle's λ; set only to choose λ)."""
+
+    script: str
+    context: str = ""
+    prior: bool = True
+    weight: float | None = None
+
+
+class PersonalTerm(Protocol):
+    """What the writer taught (hwime.personal.Prototypes): a log-score bonus per class for the pass's features."""
+
+    def __len__(self) -> int: ...
+
+    def bonus(self, features: np.ndarray) -> np.ndarray: ...
+
+
+class Ranker:
+    """The ranking terms over one codec's labels, with the per-script tables built once and kept."""
+
+    def __init__(self, codec: LabelCodec, values: RankingValues):
+        self.codec = codec
+        self.labels = list(codec.labels)
+        self.values = values
+        self.symbols = torch.tensor([not is_han(ch) for ch in self.labels])  # digits, Latin, punctuation, kana, …
+        self._foldings: dict[tuple[str, bool], Folding] = {}
+        self._log_priors: dict[str, np.ndarray] = {}
+        self._keys: dict[str, list[str]] = {}
+
+    # --- the script and the language side ----------------------------------------------------------------------------
+    def folding(self, script: str, by_usage: bool = False) -> Folding:
+        """Which labels answer in ``script`` and where the others' probability goes; ``by_usage``: a label with
+        several forms splits by their usage (for lines, see Folding)."""
+        key = (script, by_usage)
+        if key not in self._foldings:
+            usage = np.exp(self.usage_log_prior("", script)) if by_usage and script != "both" else None
+            self._foldings[key] = Folding(self.labels, script, usage)
+        return self._foldings[key]
+
+    @staticmethod
+    def language(script: str):
+        """The language side in ``script`` (hwime.language: "both" reads the simplified table)."""
+        from .language import load_language
+
+        return load_language(script=script)
+
+    def language_keys(self, script: str) -> list[str]:
+        """Each label as the language table of ``script`` knows it: itself, or in "both" its simplified form."""
+        if script != "both":
+            return self.labels
+        if "both" not in self._keys:
+            self._keys["both"] = [forms(c, "simplified")[0] for c in self.labels]
+        return self._keys["both"]
+
+    def usage_log_prior(self, context: str, script: str) -> np.ndarray:
+        """log p_usage(c | context) for every label in ``script`` (hwime.language)."""
+        script = check_script(script)
+        language = self.language(script)
+        if script == "both":
+            context = convert(context, "simplified")  # "both" reads the simplified table
+        if not context:
+            if script not in self._log_priors:
+                self._log_priors[script] = language.log_prior(self.language_keys(script))
+            return self._log_priors[script]
+        return language.log_context(self.language_keys(script), context, self.values.context_mix)
+
+    # --- the terms ---------------------------------------------------------------------------------------------------
+    def scores(self, probs: torch.Tensor | np.ndarray, options: RankingOptions, features: np.ndarray | None = None,
+               personal: PersonalTerm | None = None) -> torch.Tensor:
+        """Model probabilities (N, classes) -> the combined, renormalized scores (N, classes) on the CPU, folded
+        into the script (a label not answered there scores 0); ``features`` (the same pass's) bring in ``personal``."""
+        script = check_script(options.script)
+        folding = self.folding(script)
+        scores = folding.fold(torch.as_tensor(probs, dtype=torch.float32).cpu())
+        lam = self.values.prior_weight if options.weight is None else options.weight
+        log = None
+        if options.prior and lam > 0:
+            log = torch.log(scores.clamp_min(1e-12)) + lam * torch.from_numpy(
+                self.usage_log_prior(options.context, script))
+        if features is not None and personal is not None and len(personal):
+            base = log if log is not None else torch.log(scores.clamp_min(1e-12))
+            log = base + folding.fold_bonus(torch.from_numpy(personal.bonus(features)))
+        if log is None:
+            return scores
+        if not folding.identity:  # what the script does not answer stays at 0, whatever the prior says
+            log = log.masked_fill(~torch.from_numpy(folding.answered), float("-inf"))
+        return torch.softmax(log, dim=1)
+
+    def offered(self, scores: torch.Tensor, floor: float | None = None) -> torch.Tensor:
+        """Ranking scores (N, classes) with each symbol below ``floor`` (default the bundle's) times its row's first
+        score moved below every character (-1), so it is offered only once the characters run out. Where a symbol is
+        first, symbols are being written (l, 1, I, 丨 look alike): the row is left as it is."""
+        floor = self.values.symbol_floor if floor is None else float(floor)
+        if floor <= 0:
+            return scores
+        first, where = scores.max(dim=1, keepdim=True)
+        unlikely = self.symbols & (scores < floor * first) & ~self.symbols[where]
+        return scores.masked_fill(unlikely, -1.0)
+
+    def calibrated(self, scores: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """Ranking scores (N, classes) -> the probabilities candidates report: softmax(log score / T) with the
+        bundle's T (or ``temperature``). Monotone in the score, so the order stays the ranking's; a label the
+        script does not answer (0) stays 0."""
+        t = self.values.score_temperature if temperature is None else float(temperature)
+        if t == 1.0:
+            return scores
+        # float64: at T > 1 a runner-up's share comes from log-scores far below the first's
+        return torch.softmax(torch.log(scores.double()) / t, dim=1).float()
+
+    def rank(self, probs: torch.Tensor | np.ndarray, top: int, options: RankingOptions,
+             features: np.ndarray | None = None, personal: PersonalTerm | None = None) -> list[list[Candidate]]:
+        """Model probabilities (N, classes) -> the ``top`` candidates of each row, best first."""
+        if top < 1:
+            raise ValueError(f"top must be at least 1, got {top}")
+        scores = self.scores(probs, options, features, personal)
+        # the order is the ranking scores' own; only what each candidate reports is calibrated
+        indices = self.offered(scores).topk(min(top, len(self.labels)), dim=1).indices
+        values = self.calibrated(scores).gather(1, indices)
+        return [[Candidate(self.labels[j], float(v)) for v, j in zip(row_v, row_i)]
+                for row_v, row_i in zip(values.tolist(), indices.tolist())]
+

@@ -1,0 +1,61 @@
+"""hwime.ranking: the score terms, configured by frozen options (no switch on the recognizer)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from hwime.bundle import LabelCodec
+from hwime.ranking import Ranker, RankingOptions, RankingValues
+
+
+@pytest.fixture
+def ranker():
+    return Ranker(LabelCodec("的口日1。"), RankingValues(prior_weight=1.0, score_temperature=1.0))
+
+
+def test_options_are_frozen_and_the_prior_is_per_call(ranker):
+    options = RankingOptions("simplified")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.prior = False  # type: ignore[misc]
+    probs = torch.tensor([[0.30, 0.36, 0.34, 0.0, 0.0]])
+    shape_alone = ranker.rank(probs, 3, RankingOptions("simplified", prior=False))[0]
+    with_usage = ranker.rank(probs, 3, options)[0]
+    assert shape_alone[0].char == "口"
+    assert with_usage[0].char == "的"  # far commoner: the usage prior lifts it over a shape read a little higher
+    assert ranker.rank(probs, 3, RankingOptions("simplified", prior=False))[0] == shape_alone  # nothing was flipped
+
+
+def test_a_faint_symbol_is_offered_only_after_the_characters(ranker):
+    scores = torch.tensor([[0.60, 0.30, 0.096, 0.003, 0.001]])
+    offered = ranker.offered(scores)
+    assert offered[0, 3] < 0 and offered[0, 4] < 0 and offered[0, 2] > 0
+    assert torch.equal(ranker.offered(scores, floor=0.0), scores)
+    symbol_first = torch.tensor([[0.1, 0.1, 0.1, 0.69, 0.01]])
+    assert torch.equal(ranker.offered(symbol_first), symbol_first)  # symbols are being written: left as they are
+
+
+def test_the_temperature_keeps_the_order_and_softens_the_reported_scores():
+    ranker = Ranker(LabelCodec("甲乙丙"), RankingValues(score_temperature=2.0))
+    scores = torch.tensor([[0.8, 0.15, 0.05]])
+    reported = ranker.calibrated(scores)
+    assert reported.argsort(descending=True).tolist() == [[0, 1, 2]]
+    assert float(reported[0, 0]) < 0.8 and float(reported.sum()) == pytest.approx(1.0, rel=1e-6)
+    assert torch.equal(ranker.calibrated(scores, temperature=1.0), scores)
+
+
+def test_the_writers_term_adds_its_bonus_for_the_features(ranker):
+    class Taught:  # the PersonalTerm protocol: a bonus for 日 whatever the features
+        def __len__(self):
+            return 1
+
+        def bonus(self, features):
+            out = np.zeros((len(features), 5), np.float32)
+            out[:, 2] = 5.0
+            return out
+
+    probs = torch.tensor([[0.30, 0.36, 0.34, 0.0, 0.0]])
+    options = RankingOptions("simplified", prior=False)
+    assert ranker.rank(probs, 1, options, np.zeros((1, 4), np.float32), Taught())[0][0].char == "日"
+    assert ranker.rank(probs, 1, options, None, Taught())[0][0].char == "口"  # no features of the pass: no term
