@@ -30,6 +30,7 @@ from .model import build_model, model_options
 from .raster import RasterError, RasterSpec
 
 BUNDLE_FORMAT = "hwime-bundle/1"
+CTC_BLANK = 0  # the output a CTC head gives to "no character here"
 REQUIRED_KEYS = ("format", "arch", "labels", "raster", "state_dict")
 
 
@@ -63,7 +64,7 @@ class LabelCodec:
     @property
     def offset(self) -> int:
         """The output of class 0."""
-        return 1 if self.blank else 0
+        return CTC_BLANK + 1 if self.blank else 0
 
     @property
     def outputs(self) -> int:

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import charset
+from ..bundle import CTC_BLANK, LabelCodec
 from ..decode import edit_distance, greedy
 from ..model import build_model, ctc_arch
 from ..ppocrv6 import FRAME_STRIDE
@@ -92,7 +93,7 @@ class LineData:
         if composed is not None:
             for store in (self.images, self.targets, self.texts):
                 store += [None] * len(composed)
-            self._index = {c: k + 1 for k, c in enumerate(composed.labels)}  # output 0 is the blank
+            self.codec = LabelCodec(composed.labels, blank=True)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -110,7 +111,7 @@ class LineData:
                     return False
                 text, image = self.composed.line(i - self.real)
                 self.images[i] = prepare_written_line(image, self.spec)
-                self.targets[i] = np.array([self._index[c] for c in text], np.int64)
+                self.targets[i] = np.array(self.codec.encode(text), np.int64)
                 self.texts[i] = text
                 bar.update(1)
         finally:
@@ -121,15 +122,15 @@ class LineData:
 def encode(samples: list, texts: list[str], labels: list[str], spec: RasterSpec) -> LineData:
     """Lines whose every character is a class; the others are counted in ``skipped``. White space between words
     (IAM's texts) is the gap a recognizer reads as blank frames, never a class: it is left out of the targets."""
-    index = {c: i for i, c in enumerate(labels)}
+    codec = LabelCodec(labels, blank=True)
     images, targets, kept, skipped = [], [], [], 0
     for sample, text in zip(samples, texts):
         text = "".join(c for c in text if not c.isspace())
-        if not text or any(c not in index for c in text):
+        if not text or any(c not in codec for c in text):
             skipped += 1
             continue
         images.append(prepare_written_line(sample, spec))
-        targets.append(np.array([index[c] + 1 for c in text], np.int64))  # output 0 is the blank
+        targets.append(np.array(codec.encode(text), np.int64))
         kept.append(text)
     return LineData(images, targets, kept, skipped)
 
@@ -208,7 +209,8 @@ def collate(data: LineData, idx: np.ndarray, spec: RasterSpec) -> tuple[torch.Te
 
 def line_loss(logits: torch.Tensor, targets: torch.Tensor, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     log_probs = logits.float().log_softmax(2).transpose(0, 1)  # (T, N, classes + 1)
-    return F.ctc_loss(log_probs, targets, frames.clamp(max=log_probs.shape[0]), lengths, blank=0, zero_infinity=True)
+    return F.ctc_loss(log_probs, targets, frames.clamp(max=log_probs.shape[0]), lengths, blank=CTC_BLANK,
+                      zero_infinity=True)
 
 
 @torch.inference_mode()

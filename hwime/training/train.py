@@ -22,6 +22,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .. import charset
+from ..bundle import CTC_BLANK
 from ..model import build_model
 from ..raster import RasterSpec, normalize
 from ..network import pick_device
@@ -130,7 +131,8 @@ def batch_loss(logits: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, reductio
     n, t = logits.shape[:2]
     log_probs = logits.float().log_softmax(2).transpose(0, 1)
     lengths = torch.full((n,), t, dtype=torch.long)
-    return F.ctc_loss(log_probs, (y + 1).view(n, 1), lengths, torch.ones(n, dtype=torch.long), blank=0,
+    outputs = y + CTC_BLANK + 1  # a CTC head's outputs: the blank, then the classes (hwime.bundle.LabelCodec)
+    return F.ctc_loss(log_probs, outputs.view(n, 1), lengths, torch.ones(n, dtype=torch.long), blank=CTC_BLANK,
                       reduction=reduction, zero_infinity=True)
 
 
@@ -138,7 +140,7 @@ def predictions(logits: torch.Tensor) -> torch.Tensor:
     """The top class of each sample: a CTC recognizer's by its best frame, as the Recognizer ranks."""
     if logits.ndim == 2:
         return logits.argmax(1)
-    return logits.softmax(2)[..., 1:].amax(1).argmax(1)
+    return logits.softmax(2)[..., CTC_BLANK + 1:].amax(1).argmax(1)
 
 
 def start_from(model_arch: str, labels: list[str], init: str, trainable: str) -> tuple[torch.nn.Module, bool]:
