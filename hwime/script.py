@@ -46,7 +46,7 @@ class ScriptError(ValueError):
 
 def check_script(value: object) -> str:
     if value not in SCRIPTS:
-        raise ScriptError(f"unknown script {str(value)[:40]!r}: choose simplified, traditional or both")
+        raise ScriptError(f"unknown script {str(value)[:40]!r}: choose {', '.join(SCRIPTS[:-1])} or {SCRIPTS[-1]}")
     return value  # type: ignore[return-value]
 
 

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..script import SCRIPTS
 from .recipe import load_recipe
 
 
@@ -484,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model bundle (.pt from export) or training checkpoint (runs/<name>/best.pt)")
     p.add_argument("--eval", action="append", default=[], metavar="PATH",
                    help="image folder <char>/*.png or ink .jsonl with \"char\"; repeatable (default: ../shared/data sets)")
-    p.add_argument("--script", choices=["simplified", "traditional", "both"],
+    p.add_argument("--script", choices=SCRIPTS,
                    help="the writer's script candidates are folded into (default: from the locale)")
     p.add_argument("--exclude", default="", metavar="CHARS",
                    help="leave out samples of these characters (to compare bundles on the same samples, e.g. 宬, "
@@ -516,7 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval", action="append", default=[], metavar="PATH", help="labelled set (default: ../shared/data sets)")
     p.add_argument("--every", type=int, default=1, metavar="N", help="every Nth sample of each set (default 1: all)")
     p.add_argument("--offset", type=int, default=0, help="with --every: the first sample taken (a held-out check)")
-    p.add_argument("--script", choices=["simplified", "traditional", "both"],
+    p.add_argument("--script", choices=SCRIPTS,
                    help="the writer's script candidates are folded into (default: from the locale)")
     p.add_argument("--write", action="store_true", help="store the chosen T in the bundle (score_temperature)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
@@ -538,7 +539,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", action="append", default=[], metavar="PATH",
                    help="UTF-8 text to measure keystrokes saved on (repeatable; default: PySide6's Chinese Qt "
                         "translations)")
-    p.add_argument("--script", choices=["simplified", "traditional"], help="--text is in this script (default simplified)")
+    p.add_argument("--script", choices=[s for s in SCRIPTS if s != "both"], help="--text is in this script (default simplified)")
     p.add_argument("--no-recognizer", action="store_true", help="continuations only: skip context on dev traces")
     p.add_argument("--renders", type=int, default=300, metavar="N",
                    help="lines of each script's Qt translations rendered in AR PL UKai CN / TW (apt-get install "
@@ -569,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chars", action="append", default=[], metavar="FOLDER",
                    help="<char>/<image> folder (default: casia-hwdb-dev and chinese-mnist-dev)")
     p.add_argument("--lines", action="append", default=[], metavar="PATH", help="line set (default: lines-dev)")
-    p.add_argument("--script", choices=["simplified", "traditional", "both"], help="the writer's script")
+    p.add_argument("--script", choices=SCRIPTS, help="the writer's script")
     p.set_defaults(func=cmd_as_shipped)
 
     p = sub.add_parser("evaluate-lines", help="CER, line accuracy and top-5 line accuracy of a line recognizer, "
@@ -580,7 +581,7 @@ def build_parser() -> argparse.ArgumentParser:
                         'folder (default: ../shared/data/lines-dev); regular files within caps far above real sets '
                         '(a .tsv 64 MB, a .txt text 64 KB, an image 64 MB, a page 64 MB with at most 100,000 strokes '
                         'and 2,000,000 points, 200,000 in one line; a line\'s text 1,000 characters)')
-    p.add_argument("--script", choices=["simplified", "traditional", "both"],
+    p.add_argument("--script", choices=SCRIPTS,
                    help="the writer's script the lines are read in (default: from the locale)")
     p.add_argument("--limit", type=int, help="at most this many lines per set (default, or 0: all)")
     p.add_argument("--tune", action="append", default=[], metavar="SET",
