@@ -177,3 +177,51 @@ class RecordingView:
 
     def notices(self) -> list[Notice]:
         return [t[0] for t in self.told if isinstance(t[0], Notice)]
+
+
+class FakeProfile(list):
+    """The characters learned, in order (hwime.personal.Profile: its length and its warnings)."""
+
+    def __init__(self, warnings: Sequence[str] = ()):
+        super().__init__()
+        self.warnings = list(warnings)
+
+
+class RecordingRecognizer:
+    """A recognizer that answers each reading with fixed choices and records how it was asked (its arguments as
+    keywords); ``fail`` makes learning raise."""
+
+    path: Path | None = None
+
+    def __init__(self, labels: Sequence[str] = ("十", "口"), fail: bool = False):
+        from types import SimpleNamespace
+
+        self.labels, self.notes, self.fail = list(labels), [], fail
+        self.device = SimpleNamespace(type="cpu")
+        self.profile: FakeProfile | None = FakeProfile()
+        self.calls: list[tuple[str, dict]] = []
+
+    def recognize_ink(self, ink: Ink, top: int = 10, context: str = "", prior: bool | None = None,
+                      script: str | None = None) -> list:
+        self.calls.append(("ink", {"top": top, "context": context, "prior": prior, "script": script}))
+        return [Cand(ch) for ch in self.labels[:top]]
+
+    def recognize_line(self, sample: Ink, top: int = 5, context: str = "", *, language: bool = True,
+                       script: str | None = None) -> list:
+        self.calls.append(("line", {"top": top, "context": context, "language": language, "script": script}))
+        return [line_reading("".join(self.labels))]
+
+    def line_ink_parts(self, ink: Ink, spans: Sequence[tuple[int, int]]) -> list[Ink]:
+        return [ink for _ in spans]
+
+    def learn(self, sample: Ink, char: str) -> int:
+        if self.fail:
+            raise OSError("disk full")
+        self.profile.append(char)
+        return len(self.profile)
+
+    def forget_sample(self, sample_id: int) -> None:
+        self.profile.pop()
+
+    def forget_all(self) -> None:
+        self.profile.clear()
