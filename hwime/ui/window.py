@@ -1,4 +1,6 @@
-"""PadWindow: canvas, candidates, recent characters and a status line, wired to the worker and the output."""
+"""PadWindow: canvas, candidates, recent characters and a status line. It paints the writing session
+(hwime.session: it is the session's view) and forwards the writer's acts and the worker's answers to it; what it
+sends goes out through the output."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ class AspectBox(QWidget):
     """Holds the canvas as the largest centred rectangle of its aspect that fits: the writing box is one character
     (a square) or one line (LINE_ASPECT : 1), whatever the window."""
 
-    def __init__(self, child: QWidget, parent: QWidget | None = None):
+    def __init__(self, child: WritingCanvas, parent: QWidget | None = None):
         super().__init__(parent)
         self.child = child
         child.setParent(self)
@@ -46,7 +48,7 @@ class AspectBox(QWidget):
         return self.child.sizeHint()
 
     def relayout(self) -> None:
-        aspect = getattr(self.child, "aspect", 1.0)
+        aspect = self.child.aspect
         w = min(self.width(), int(self.height() * aspect))
         h = int(w / aspect)
         self.child.setGeometry(QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h))
@@ -153,6 +155,8 @@ class WarningBar(QFrame):
 
 
 class PadWindow(QWidget):
+    """The pad's window: the writing session's view (hwime.session.SessionView) and its front end."""
+
     delivered = Signal(object)  # Delivery
     closed = Signal()  # the app quits on it: a type-mode tool window does not count as a last window
 
@@ -548,9 +552,8 @@ class PadWindow(QWidget):
         super().showEvent(event)
         # the typer refuses to type while the pad itself has the focus (the keys would be lost); the native window
         # is new after every mode change, so it is told again each time the pad is shown
-        own = getattr(self.deliverer, "set_own_windows", None)
-        if own is not None and QGuiApplication.platformName() == "xcb":
-            own({int(self.winId())})
+        if QGuiApplication.platformName() == "xcb":
+            self.deliverer.set_own_windows({int(self.winId())})
 
     # --- keys, status, settings, closing ----------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
