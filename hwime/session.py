@@ -200,7 +200,7 @@ class Pick:
     characters before it and the mode it was written in."""
 
     ink: Ink
-    choices: list
+    choices: list[Choice]
     text: str
     recent_before: list[str]
     mode: WritingMode
@@ -223,7 +223,7 @@ class WritingSession:
     request_id: int = 0  # the newest request's; an answer to an older one is stale
     # a line read: its strings offered (best first), the positions the writer fixed, the position whose
     # alternatives show
-    lines: list = field(default_factory=list)
+    lines: list[LineString] = field(default_factory=list)
     fixed: dict[int, str] = field(default_factory=dict)
     alternatives_for: int | None = None
 
@@ -329,7 +329,7 @@ class WritingSession:
         self.fixed[position] = char
         fixed = dataclasses.replace(best, text=text, chars=chars)
 
-        def with_fixes(c):
+        def with_fixes(c: LineString) -> LineString:
             """A string as long as the best one carries every fix, so each offered string reads what was fixed."""
             return dataclasses.replace(c, text="".join(self.fixed.get(k, ch) for k, ch in enumerate(c.text)))
 
