@@ -4,7 +4,7 @@ in the square moves into the line's first cell, the line box uses the window's w
 line is readable and never makes the window wider, continuations are never wrapped or cut."""
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from conftest import ink_shi, line_ink, shown_pad
