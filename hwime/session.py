@@ -6,6 +6,11 @@ one adapter) and answers with the typed messages below.
 The flow: ink changes → ``ink_changed`` asks for a reading (numbered: only the answer to the newest request is
 shown) → ``candidates_ready`` shows it → ``pick`` sends a choice (or fixes one character of a line) → continuations
 are offered → ``undo`` right after a pick brings its drawing and choices back.
+
+A front end makes ``WritingSession(view, recognition, mode=…, recent=…)``, calls ``follow_mode()`` once to give its
+box the mode's shape, sets ``model_ready`` from recognition's model messages (``ModelInfo``, or a failure) and
+``options`` from its settings, and from then on reports the writer's acts (``ink_changed``, ``pick``, ``send_best``,
+``undo``, ``clear``, ``choose_mode``, ``show_alternatives``, ``send``) and recognition's answers.
 """
 
 from __future__ import annotations
