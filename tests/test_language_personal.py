@@ -18,6 +18,7 @@ from conftest import make_checkpoint, ink_kou, ink_shi, shown_pad
 from hwime.language import Language, LanguageError, build_table, load_language, reading
 from hwime.personal import PROFILE_FORMAT, Profile, ProfileError
 from hwime.recognizer import Recognizer
+from hwime.session import BarState
 
 ROOT = Path(__file__).resolve().parents[1]
 DICT = ["中国 500 ns", "中心 100 n", "中国人 50 n", "国家 300 n", "人 900 n", "中 200 f", "心 10 n", "abc 5 eng",
@@ -283,7 +284,7 @@ def _write(qtbot, pad, ink):
 
     with qtbot.waitSignal(pad.worker.candidatesReady, timeout=10000):
         draw(qtbot, pad.canvas, ink)
-    qtbot.waitUntil(lambda: bool(pad.bar.candidates) and pad.showing == "candidates", timeout=5000)
+    qtbot.waitUntil(lambda: bool(pad.bar.candidates) and pad.session.bar is BarState.CANDIDATES, timeout=5000)
 
 
 def test_a_pick_teaches_the_pad_and_a_re_pick_replaces_the_label(qtbot, learning_pad, tmp_path):
@@ -303,7 +304,7 @@ def test_a_pick_teaches_the_pad_and_a_re_pick_replaces_the_label(qtbot, learning
     assert got.args[0] == 1 and QGuiApplication.clipboard().text() == right
     stored = json.loads((tmp_path / "profile" / "profile.json").read_text(encoding="utf-8"))
     assert [s["char"] for s in stored["samples"]] == [right] and wrong != right
-    assert pad.sent == right
+    assert pad.session.sent == right
 
 
 def test_an_undone_pick_is_unlearned_and_leaves_recent_whatever_follows(qtbot, learning_pad, tmp_path):
@@ -318,7 +319,7 @@ def test_an_undone_pick_is_unlearned_and_leaves_recent_whatever_follows(qtbot, l
     assert got.args[0] == 0
     qtbot.mouseClick(pad.clear_button, Qt.MouseButton.LeftButton)  # and nothing else is picked
     stored = json.loads((tmp_path / "profile" / "profile.json").read_text(encoding="utf-8"))
-    assert stored["samples"] == [] and wrong not in pad.settings.recent and not pad.sent
+    assert stored["samples"] == [] and wrong not in pad.settings.recent and not pad.session.sent
     saved = json.loads(pad.settings_path.read_text(encoding="utf-8"))
     assert wrong not in saved["recent"]
 
@@ -342,13 +343,13 @@ def test_after_a_pick_continuations_are_offered_and_a_word_goes_out_whole(qtbot,
     with qtbot.waitSignal(pad.worker.suggestionsReady, timeout=5000):
         pad.deliver("中")
     qtbot.waitUntil(lambda: bool(pad.bar.candidates), timeout=5000)
-    assert pad.showing == "suggestions" and pad.bar.candidates[0].char == "国"
+    assert pad.session.bar is BarState.SUGGESTIONS and pad.bar.candidates[0].char == "国"
     word = next(i for i, s in enumerate(pad.bar.candidates) if len(s.text) > 1)
     with qtbot.waitSignal(pad.delivered, timeout=2000) as sent:
         pad.bar.pick(word)
     assert len(sent.args[0].text) > 1 and QGuiApplication.clipboard().text() == sent.args[0].text
     _write(qtbot, pad, ink_shi())  # writing returns to recognition
-    assert pad.showing == "candidates" and pad.bar.candidates[0].score > 0
+    assert pad.session.bar is BarState.CANDIDATES and pad.bar.candidates[0].score > 0
 
 
 def test_forget_in_the_settings_dialog_empties_the_profile_and_a_continuation_pick_teaches_nothing(qtbot, learning_pad, tmp_path):
@@ -359,7 +360,7 @@ def test_forget_in_the_settings_dialog_empties_the_profile_and_a_continuation_pi
     with qtbot.waitSignal(pad.worker.learned, timeout=5000):
         qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)
     assert pad.learned_count == 1
-    qtbot.waitUntil(lambda: pad.showing == "suggestions" and bool(pad.bar.candidates), timeout=5000)
+    qtbot.waitUntil(lambda: pad.session.bar is BarState.SUGGESTIONS and bool(pad.bar.candidates), timeout=5000)
     qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)  # a continuation: no drawing, nothing learned
     qtbot.wait(200)
     assert len(Profile(tmp_path / "profile")) == 1

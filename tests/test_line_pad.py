@@ -9,6 +9,7 @@ from PySide6.QtGui import QGuiApplication
 
 from conftest import line_ink, shown_pad
 from hwime.ink import Ink
+from hwime.session import BarState, WritingMode
 from hwime.settings import Settings
 from hwime.ui.window import PadWindow
 
@@ -45,7 +46,7 @@ def test_a_phrase_comes_back_whole_a_cell_fixes_a_character_and_the_string_is_se
     assert pad.bar.buttons[0].text() == "中国人"
     # the writer meant another second character: its cell shows the alternatives, a pick there fixes it
     qtbot.mouseClick(pad.cells.buttons[1], Qt.MouseButton.LeftButton)
-    assert pad.showing == "alternatives" and pad.bar.candidates[0].char == "国"
+    assert pad.session.bar is BarState.ALTERNATIVES and pad.bar.candidates[0].char == "国"
     assert len(pad.bar.buttons) == pad.settings.candidate_count  # a character's alternatives as the box offers them
     assert len(pad.bar.candidates) > 4
     other = pad.bar.candidates[1].char
@@ -59,9 +60,9 @@ def test_a_phrase_comes_back_whole_a_cell_fixes_a_character_and_the_string_is_se
     QGuiApplication.clipboard().clear()
     with qtbot.waitSignal(pad.worker.learned, timeout=10000) as got:
         qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)
-    assert QGuiApplication.clipboard().text() == f"中{other}人" and pad.sent.endswith(f"中{other}人")
+    assert QGuiApplication.clipboard().text() == f"中{other}人" and pad.session.sent.endswith(f"中{other}人")
     assert got.args[0] == 1 and pad.canvas.ink.is_empty
-    assert pad.cells.buttons == [] and pad.lines == []  # the cells go with the line that was sent
+    assert pad.cells.buttons == [] and pad.session.lines == []  # the cells go with the line that was sent
     stored = json.loads((tmp_path / "profile" / "profile.json").read_text(encoding="utf-8"))["samples"]
     assert [s["char"] for s in stored] == [other]
     assert len(stored[0]["ink"]["strokes"]) == 8  # 国's eight strokes, cut from the line by their frames
@@ -78,7 +79,7 @@ def test_switching_modes_keeps_the_ink_and_is_remembered(qtbot, line_pad):
         draw_scaled(qtbot, pad.canvas, line_ink("人"))
     strokes = len(pad.canvas.ink)
     qtbot.mouseClick(pad.line_button, Qt.MouseButton.LeftButton)  # off: the line's ink stays a line until sent
-    assert not pad.settings.line_mode and len(pad.canvas.ink) == strokes and pad.line_shape
+    assert not pad.settings.line_mode and len(pad.canvas.ink) == strokes and pad.session.shape is WritingMode.LINE
     saved = json.loads(pad.settings_path.read_text(encoding="utf-8"))
     assert saved["line_mode"] is False
     qtbot.mouseClick(pad.clear_button, Qt.MouseButton.LeftButton)

@@ -8,9 +8,11 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 
 from conftest import ink_kou, ink_shi, shown_pad
+from fakes import BrokenRecognizer, SlowRecognizer
 from hwime.ink import Ink
 from hwime.output import Deliverer, TypingError
 from hwime.recognizer import Recognizer
+from hwime.session import Job, JobFailure
 from hwime.settings import Settings, load_settings
 from hwime.ui.window import PadWindow
 from hwime.ui.worker import RecognitionWorker
@@ -110,17 +112,6 @@ def test_a_single_dot_is_not_an_error(qtbot, pad):
     assert "failed" not in pad.status.text()
 
 
-class SlowRecognizer:
-    """Wraps a real recognizer; the first call blocks until released so later requests pile up."""
-
-    def __init__(self, rec):
-        self.rec, self.gate, self.labels, self.device, self.path, self.notes = rec, threading.Event(), rec.labels, rec.device, None, []
-
-    def recognize_ink(self, ink, top):
-        self.gate.wait(10)
-        return self.rec.recognize_ink(ink, top)
-
-
 def test_requests_coalesce_and_the_newest_ink_wins(qtbot, tiny_bundle):
     slow = SlowRecognizer(Recognizer.load(tiny_bundle, "cpu"))
     from hwime.ui.worker import WorkerThread
@@ -166,11 +157,6 @@ def test_stopping_waits_for_a_slow_model_load(qtbot, tiny_bundle):
     assert finished.is_set() and not thread.thread.isRunning()
 
 
-class BrokenRecognizer(SlowRecognizer):
-    def recognize_ink(self, ink, top):
-        raise RuntimeError("model exploded")
-
-
 def test_a_worker_exception_is_shown_and_the_pad_keeps_working(qtbot, tiny_bundle, settings_path):
     real = Recognizer.load(tiny_bundle, "cpu")
     calls = {"n": 0}
@@ -193,7 +179,7 @@ def test_a_worker_exception_is_shown_and_the_pad_keeps_working(qtbot, tiny_bundl
 
 
 def test_a_failure_with_no_request_is_shown_and_stays_when_the_writer_goes_on(qtbot, pad):
-    pad.worker.recognitionFailed.emit(-1, "could not learn this pick (RuntimeError: disk full)")
+    pad.worker.jobFailed.emit(JobFailure(Job.LEARN, "could not learn this pick (RuntimeError: disk full)"))
     qtbot.waitUntil(lambda: "disk full" in pad.status.text(), timeout=2000)
     assert any("disk full" in w for w in pad.warnings.messages)  # and in the warning bar until dismissed
     with qtbot.waitSignal(pad.worker.candidatesReady, timeout=10000):

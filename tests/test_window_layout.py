@@ -4,10 +4,11 @@ in the square moves into the line's first cell, the line box uses the window's w
 line is readable and never makes the window wider, continuations are never wrapped or cut."""
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from conftest import ink_shi, line_ink, shown_pad
+from hwime.session import BarState, WritingMode
 from hwime.settings import Settings
 from hwime.ui.window import PadWindow
 from test_line_pad import draw_scaled
@@ -43,7 +44,7 @@ def test_a_phrase_stays_a_phrase_when_line_is_switched_off(qtbot, line_pad):
     assert not pad.settings.line_mode and not pad.line_button.isChecked()
     # nothing sent, nothing read again as one character, nothing clipped: the line and its strings stay
     assert QGuiApplication.clipboard().text() == "before"
-    assert pad.line_shape and pad.canvas.width() >= 3.5 * pad.canvas.height() and ink_inside(pad)
+    assert pad.session.shape is WritingMode.LINE and pad.canvas.width() >= 3.5 * pad.canvas.height() and ink_inside(pad)
     assert [c.text for c in pad.bar.candidates] == strings and [b.text() for b in pad.cells.buttons] == list("中国人")
     assert "phrase" in pad.status.text()
     qtbot.mouseClick(pad.line_button, Qt.MouseButton.LeftButton)  # on again, and off: still the same phrase
@@ -52,12 +53,12 @@ def test_a_phrase_stays_a_phrase_when_line_is_switched_off(qtbot, line_pad):
 
     qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)  # sent whole; then the square comes
     assert QGuiApplication.clipboard().text() == "中国人"
-    assert not pad.line_shape and pad.canvas.width() == pad.canvas.height() and not pad.cells.isVisible()
+    assert pad.session.shape is WritingMode.CHARACTER and pad.canvas.width() == pad.canvas.height() and not pad.cells.isVisible()
 
     qtbot.mouseClick(pad.undo_button, Qt.MouseButton.LeftButton)  # the phrase comes back as the line it was
-    assert pad.line_shape and ink_inside(pad) and [c.text for c in pad.bar.candidates] == strings
+    assert pad.session.shape is WritingMode.LINE and ink_inside(pad) and [c.text for c in pad.bar.candidates] == strings
     qtbot.mouseClick(pad.clear_button, Qt.MouseButton.LeftButton)
-    assert not pad.line_shape and pad.canvas.width() == pad.canvas.height()
+    assert pad.session.shape is WritingMode.CHARACTER and pad.canvas.width() == pad.canvas.height()
 
 
 def test_a_character_in_the_square_becomes_the_lines_first(qtbot, line_pad):
@@ -68,11 +69,11 @@ def test_a_character_in_the_square_becomes_the_lines_first(qtbot, line_pad):
         draw(qtbot, pad.canvas, ink_shi())
     strokes = len(pad.canvas.ink)
     qtbot.mouseClick(pad.line_button, Qt.MouseButton.LeftButton)
-    assert pad.line_shape and len(pad.canvas.ink) == strokes and ink_inside(pad)
+    assert pad.session.shape is WritingMode.LINE and len(pad.canvas.ink) == strokes and ink_inside(pad)
     x0, _, x1, _ = pad.canvas.ink.bbox()
     assert x1 <= pad.canvas.height() + 1  # in the first cell (one height wide): the phrase goes on after it
-    qtbot.waitUntil(lambda: bool(pad.lines), timeout=20000)  # read again as a line: its strings, its cells
-    assert pad.bar.candidates[0].text == pad.lines[0].text and pad.cells.isVisible()
+    qtbot.waitUntil(lambda: bool(pad.session.lines), timeout=20000)  # read again as a line: its strings, its cells
+    assert pad.bar.candidates[0].text == pad.session.lines[0].text and pad.cells.isVisible()
 
 
 def test_the_line_uses_the_windows_width_with_no_empty_bands(qtbot, line_pad):
@@ -150,7 +151,7 @@ def test_the_line_box_does_not_move_when_a_cell_shows_its_alternatives(qtbot, li
     before = pad.canvas.geometry()
     qtbot.mouseClick(pad.cells.buttons[1], Qt.MouseButton.LeftButton)
     qtbot.wait(50)
-    assert pad.showing == "alternatives" and pad.canvas.geometry() == before
+    assert pad.session.bar is BarState.ALTERNATIVES and pad.canvas.geometry() == before
     qtbot.mouseClick(pad.bar.buttons[1], Qt.MouseButton.LeftButton)
     qtbot.wait(50)
     assert pad.canvas.geometry() == before

@@ -1,9 +1,11 @@
-"""PadWindow: canvas, candidates, recent characters and a status line, wired to the worker and the output."""
+"""PadWindow: canvas, candidates, recent characters and a status line. It paints the writing session
+(hwime.session: it is the session's view) and forwards the writer's acts and the worker's answers to it; what it
+sends goes out through the output."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from typing import Sequence
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QRect, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import (QCloseEvent, QFont, QFontDatabase, QGuiApplication, QKeyEvent, QPalette, QTextLayout,
@@ -14,14 +16,15 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from ..ink import Ink
 from ..output import Deliverer, keep_clipboard_after_exit
+from ..session import (Choice, JobFailure, LineString, ModelInfo, ModelNote, Notice, NoteKind, SessionOptions,
+                       WritingMode, WritingSession)
 from ..settings import Settings, save_settings
 from .candidates import KEY_LABELS, CandidateBar, LineCells, candidate_font_family
-from .canvas import LINE_ASPECT, WritingCanvas
+from .canvas import WritingCanvas
 from .i18n import is_dark
 from .worker import LINE_CANDIDATES, RecognitionWorker, WorkerThread
 
 RECENT_SHOWN = 12
-CONTEXT_KEPT = 8  # characters of what this pad sent, used to rank the next one and to offer continuations
 
 
 def _tool_button(text: str, tip: str) -> QPushButton:
@@ -35,7 +38,7 @@ class AspectBox(QWidget):
     """Holds the canvas as the largest centred rectangle of its aspect that fits: the writing box is one character
     (a square) or one line (LINE_ASPECT : 1), whatever the window."""
 
-    def __init__(self, child: QWidget, parent: QWidget | None = None):
+    def __init__(self, child: WritingCanvas, parent: QWidget | None = None):
         super().__init__(parent)
         self.child = child
         child.setParent(self)
@@ -45,7 +48,7 @@ class AspectBox(QWidget):
         return self.child.sizeHint()
 
     def relayout(self) -> None:
-        aspect = getattr(self.child, "aspect", 1.0)
+        aspect = self.child.aspect
         w = min(self.width(), int(self.height() * aspect))
         h = int(w / aspect)
         self.child.setGeometry(QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h))
@@ -152,6 +155,8 @@ class WarningBar(QFrame):
 
 
 class PadWindow(QWidget):
+    """The pad's window: the writing session's view (hwime.session.SessionView) and its front end."""
+
     delivered = Signal(object)  # Delivery
     closed = Signal()  # the app quits on it: a type-mode tool window does not count as a last window
 
@@ -181,7 +186,6 @@ class PadWindow(QWidget):
             "Write a whole phrase in a wide line (on) or one character in the square box (off)"))
         self.line_button.setCheckable(True)
         self.cells = LineCells()
-        self.cells.cellClicked.connect(self._show_alternatives)
         self.settings_button = _tool_button(self.tr("Settings…"), self.tr("Output, candidates, pen, model"))
         self.undo_button.clicked.connect(self.undo)
         self.clear_button.clicked.connect(self.clear)
@@ -219,33 +223,28 @@ class PadWindow(QWidget):
             worker = RecognitionWorker(settings.candidate_count, profile_factory=lambda: Profile(profile_dir))
         self.worker = worker
         self.worker.top = settings.candidate_count
+        self.session = WritingSession(self, self.worker, recent=list(settings.recent),
+                                      mode=WritingMode.LINE if settings.line_mode else WritingMode.CHARACTER)
+        self._glyph_family: str | None = None  # the face the window's Chinese text is in (_apply_options)
         self._apply_options()
         self._thread = WorkerThread(self.worker)
-        self._request_id = 0
         self._copied = ""  # the last character this pad put on the clipboard
-        self.sent = ""  # what this pad sent lately, oldest first: the context of the next character
-        self.showing = "candidates"  # or "suggestions": continuations after a pick
-        # the last pick: its drawing, candidates, character and Recent before it, so Undo can take it back
-        self._last_pick: tuple[Ink, list, str, list, bool] | None = None  # … and whether it was a line
         self.learned_count = 0
-        self.model_ready = False
-        # line mode: the n-best strings shown, the positions the writer fixed, the position whose alternatives show
-        self.lines: list = []
-        self.fixed: dict[int, str] = {}
-        self.alternatives_for: int | None = None
         self.worker.candidatesReady.connect(self._on_candidates)
         self.worker.suggestionsReady.connect(self._on_suggestions)
         self.worker.learned.connect(self._on_learned)
         self.worker.notice.connect(self.warnings.add)
         self.worker.recognitionFailed.connect(self._on_failed)
+        self.worker.jobFailed.connect(self._on_job_failed)
         self.worker.modelLoaded.connect(self._on_model_loaded)
         self.worker.modelFailed.connect(self._on_model_failed)
-        self.canvas.inkChanged.connect(self.request_recognition)
+        self.canvas.inkChanged.connect(self._on_ink)
         self.canvas.undoRequested.connect(self.undo)
-        self.canvas.inkGrowing.connect(self.request_recognition)
+        self.canvas.inkGrowing.connect(self._on_ink)
         self.bar.picked.connect(self._on_pick)
+        self.cells.cellClicked.connect(self._on_cell)
 
-        self._left_at: dict[bool, tuple[int, int]] = {}  # per shape (line or not): the window's size when it was left
+        self._left_at: dict[bool, tuple[int, int]] = {}  # per shape (wide or not): the window's size when it was left
         self._mode_applied: str | None = None
         self._apply_mode()
         # the saved place and size first, and the Line button set without its signal: set_line_mode saves the
@@ -254,70 +253,187 @@ class PadWindow(QWidget):
             self.restoreGeometry(QByteArray.fromBase64(settings.geometry.encode()))
         with QSignalBlocker(self.line_button):
             self.line_button.setChecked(settings.line_mode)
-        self._apply_line_mode()
+        self.session.follow_mode()
         self._refresh_recent()
         for w in warnings:
             self.warnings.add(w)
         self.show_status(self.tr("Loading the model…"))
         self.worker.load_model(settings.model_path, settings.device)
 
-    # --- recognition ---------------------------------------------------------------------------------------
-    def request_recognition(self, ink: Ink) -> None:
-        self._request_id += 1
-        if ink.is_empty:
-            if self.line_shape != self.settings.line_mode:  # what was written in the other shape is done with
-                self._apply_line_mode()
-            if self.showing == "candidates":
-                self.bar.set_candidates([])  # nothing to classify; any answer still on its way is stale
-            return
-        if self.showing == "suggestions" or len(ink) == 1:  # a new drawing: what the last message said is over
-            if self.model_ready and not self._status_lasting:
-                self.show_status(self.ready_text())
-        self.showing = "candidates"  # a new stroke returns from continuations to recognition
-        if self.model_ready:
-            self.worker.request(self._request_id, ink, self.sent[-CONTEXT_KEPT:] if self.settings.use_context else "",
-                                line=self.line_shape)
-
-    def _on_candidates(self, request_id: int, candidates: list) -> None:
-        if request_id != self._request_id or self.showing not in ("candidates", "alternatives"):
-            return
-        if self.line_shape:
-            self.lines, self.fixed, self.alternatives_for = list(candidates), {}, None
-            self.showing = "candidates"
-            self._show_lines()
-        else:
-            self.bar.set_candidates(candidates)
-
-    # --- line mode ---------------------------------------------------------------------------------------------
+    # --- forwarded to the session ------------------------------------------------------------------------------
     @property
-    def line_shape(self) -> bool:
-        """Whether the canvas is the line now, and so how the ink on it is read. It follows the Line setting
-        whenever the canvas is empty; ink keeps the shape it was written in (see set_line_mode)."""
-        return self.canvas.aspect != 1.0
+    def model_ready(self) -> bool:
+        return self.session.model_ready
 
     def set_line_mode(self, on: bool) -> None:
-        """The Line button. What is written is never reread the other way, clipped or sent: with nothing written
-        the canvas takes the new shape at once; a character written in the square moves into the line's first cell
-        (the phrase goes on from it); a phrase written in the line stays a line, offered whole, until it is sent,
-        cleared or undone, and then the square comes."""
-        if on == self.settings.line_mode and on == self.line_shape:
-            return
+        """The Line button (see WritingSession.choose_mode): saved with the window's size as the new shape made it."""
         self.settings.line_mode = on
-        ink = self.canvas.ink
-        if ink.is_empty or on == self.line_shape:  # (pressed twice: the ink being written never noticed)
-            if on != self.line_shape:
-                self._apply_line_mode()
-            self.show_status(self.tr("Line: write a phrase, then pick the whole string; click a character below to "
-                                     "fix it.") if on else self.tr("Write one character in the box."))
-        elif on:  # the square's character, scaled into the line's first cell, read again as the start of a line
-            side = self.canvas.height()
-            self._apply_line_mode()
+        if self.session.choose_mode(WritingMode.LINE if on else WritingMode.CHARACTER):
+            self.save()
+
+    def send_best(self) -> None:
+        """Space and *Send 1st*: send what the bar shows as the default (its highlighted first cell), or say why
+        nothing goes out."""
+        self.session.send_best()
+
+    def deliver(self, text: str, clear: bool = True) -> None:
+        """Send ``text`` (a character, or a word from the continuations); ``clear=False`` (a Recent re-send)
+        keeps the ink being written."""
+        self.session.send(text, clear)
+
+    def clear(self) -> None:
+        self.session.clear()
+
+    def undo(self) -> None:
+        self.session.undo()
+
+    def _on_pick(self, index: int) -> None:
+        self.session.pick(index)
+
+    def _on_cell(self, position: int) -> None:
+        self.session.show_alternatives(position)
+
+    def _on_ink(self, ink: Ink) -> None:
+        self.session.ink_changed(ink)
+
+    def _on_candidates(self, request_id: int, candidates: list) -> None:
+        self.session.candidates_ready(request_id, candidates)
+
+    def _on_suggestions(self, request_id: int, suggestions: list) -> None:
+        self.session.suggestions_ready(request_id, suggestions)
+
+    def _on_learned(self, count: int) -> None:
+        self.learned_count = count
+
+    def _on_failed(self, request_id: int, message: str) -> None:
+        if self.session.is_current(request_id):
+            self.show_status(self.tr("Recognition failed: {0}. Keep writing or clear to try again.").format(message),
+                             warn=True, lasting=True)
+
+    def _on_job_failed(self, failure: JobFailure) -> None:
+        self.show_status(self.tr("Not done: {0}").format(failure.message), warn=True, lasting=True)
+
+    def _on_model_loaded(self, info: ModelInfo) -> None:
+        self.session.model_ready = True
+        where = {"cpu": self.tr("the CPU"), "cuda": self.tr("the GPU (CUDA)")}.get(info.device, info.device)
+        description = self.tr("{0} characters on {1}").format(info.classes, where)
+        if info.file:
+            description += f" ({info.file})"
+        notes = [self._note(n) for n in info.notes]
+        self.show_status(self.tr("Ready — {0}.").format(" — ".join([description] + notes)) + " " + self.ready_text())
+        if not self.canvas.ink.is_empty:
+            self.session.ink_changed(self.canvas.ink)
+
+    def _note(self, note: ModelNote) -> str:
+        """A note on the model in the pad's language."""
+        if note.kind is NoteKind.NO_CUDA:
+            return self.tr("CUDA is not available here; running on the CPU")
+        if note.kind is NoteKind.SAMPLES_UNKNOWN:
+            return self.tr("{0} learned samples are of characters this model lacks").format(note.count)
+        return note.text
+
+    def _on_model_failed(self, message: str) -> None:
+        self.session.model_ready = False
+        self.show_status(self.tr("No recognizer: {0}").format(message), warn=True)
+
+    # --- the session's view (hwime.session.SessionView) ------------------------------------------------------------
+    @property
+    def ink(self) -> Ink:
+        return self.canvas.ink
+
+    def shown(self) -> list:
+        return self.bar.candidates
+
+    def show_choices(self, choices: Sequence[Choice]) -> None:
+        self.bar.set_candidates(choices)
+
+    def show_strings(self, strings: Sequence[LineString], fixed: frozenset[int]) -> None:
+        self._size_bar()
+        self.bar.set_candidates(strings)
+        self.cells.show_text(strings[0].text if strings else "", fixed)
+
+    def show_alternatives(self, position: int, best: LineString, fixed: frozenset[int]) -> None:
+        # a character's alternatives, as many as the box offers, in as many rows as the strings had: the line box
+        # stays where the writer was looking
+        count = self.settings.candidate_count
+        rows = self.bar.rows
+        self.bar.set_count(count, per_row=max(1, -(-count // rows)))
+        self.bar.set_candidates(list(best.chars[position]))
+        self.cells.show_text(best.text, fixed, selected=position)
+
+    def clear_line(self) -> None:
+        self.cells.show_text("")
+
+    def reshape(self, previous: WritingMode, mode: WritingMode, carry_ink: bool) -> None:
+        """The canvas in the mode's shape (a wide line, or the square box), the bar and the cells with it; a carried
+        character is scaled into the line's first cell."""
+        side, ink = self.canvas.height(), self.canvas.ink
+        wide = self._wide(mode)
+        if wide != self._wide(previous):
+            self._left_at[self._wide(previous)] = (self.width(), self.height())
+        self.canvas.set_line_mode(wide)
+        self.canvas_box.setMinimumSize(self.canvas.minimumSize())  # a line may be lower than the square's least
+        self.canvas_box.relayout()
+        self._size_bar()
+        self.cells.show_text("")
+        self.cells.setVisible(mode.reads_strings)
+        self._fit_height()
+        if carry_ink:
             self.canvas.set_ink(self._scaled(ink, self.canvas.height() / max(1, side)))
-            self.show_status(self.tr("Line: the character is the line's first; write the rest after it."))
-            self.request_recognition(self.canvas.ink)
-        else:
-            self.show_status(self.tr("The phrase stays a line: pick its string or Clear; then the box comes."))
-        self.save()  # the setting, and the window's size as the new shape made it
+
+    def show_ink(self, ink: Ink) -> None:
+        self.canvas.set_ink(ink)
+
+    def clear_ink(self) -> None:
+        self.canvas.clear()
+
+    def undo_stroke(self) -> None:
+        self.canvas.undo()
+
+    def put_out(self, text: str) -> None:
+        result = self.deliverer.deliver(text)
+        if result.method == "clipboard":
+            self._copied = text
+        done = self.tr("{0} typed") if result.method != "clipboard" else self.tr("{0} copied to the clipboard")
+        self.show_status(done.format(text) + (f" — {result.note}" if result.note else ""), warn=bool(result.note))
+        self.delivered.emit(result)
+
+    def show_recent(self, recent: Sequence[str]) -> None:
+        self.settings.recent = list(recent)
+        self._refresh_recent()
+        self.save()  # on every change: a logout (SIGTERM) must not lose it
+
+    def tell(self, notice: Notice, *args: object) -> None:
+        match notice:
+            case Notice.NEW_DRAWING:
+                if not self._status_lasting:  # a failure stays until the writer clears
+                    self.show_status(self.ready_text())
+            case Notice.READY:
+                self.show_status(self.ready_text())
+            case Notice.NOTHING_TO_SEND:
+                self.show_status(self.tr("Nothing to send yet: write a character first."))
+            case Notice.MODE_CHOSEN:
+                self.show_status(self.tr("Line: write a phrase, then pick the whole string; click a character below to "
+                                         "fix it.") if args[0] is WritingMode.LINE else
+                                 self.tr("Write one character in the box."))
+            case Notice.CHARACTER_CARRIED:
+                self.show_status(self.tr("Line: the character is the line's first; write the rest after it."))
+            case Notice.STRING_KEPT:
+                self.show_status(self.tr("The phrase stays a line: pick its string or Clear; then the box comes."))
+            case Notice.DRAWING_BACK:
+                self.show_status(self.tr("The last drawing is back: pick the right candidate (the wrong one was "
+                                         "already sent)."))
+            case Notice.PICK_FOR_POSITION:
+                self.show_status(self.tr("Pick what character {0} should be.").format(args[0] + 1))
+            case Notice.POSITION_FIXED:
+                self.show_status(self.tr("Character {0} is now {1}; pick the string to send it.").format(args[0] + 1,
+                                                                                                        args[1]))
+
+    # --- the writing box's shape -------------------------------------------------------------------------------
+    @staticmethod
+    def _wide(mode: WritingMode) -> bool:
+        """Whether the mode writes along the wide line (else in the square box)."""
+        return mode is WritingMode.LINE
 
     @staticmethod
     def _scaled(ink: Ink, factor: float) -> Ink:
@@ -325,20 +441,6 @@ class PadWindow(QWidget):
         for stroke in strokes:
             stroke[:, :2] *= factor  # x and y; the times and pressures stay
         return Ink.from_strokes(strokes)
-
-    def _apply_line_mode(self, on: bool | None = None) -> None:
-        """Give the canvas a shape (the setting's unless ``on`` says), the bar and the cells with it."""
-        on = self.settings.line_mode if on is None else on
-        if on != self.line_shape:
-            self._left_at[self.line_shape] = (self.width(), self.height())
-        self.canvas.set_line_mode(on)
-        self.canvas_box.setMinimumSize(self.canvas.minimumSize())  # a line may be lower than the square's least
-        self.canvas_box.relayout()
-        self._size_bar()
-        self.lines, self.fixed, self.alternatives_for = [], {}, None
-        self.cells.show_text("")
-        self.cells.setVisible(on)
-        self._fit_height()
 
     def _fit_height(self) -> None:
         """The window as tall as the shape needs at its width: a line box as wide as the window with no empty
@@ -350,70 +452,18 @@ class PadWindow(QWidget):
         QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         wanted = self.height() - self.canvas_box.height() + round(self.canvas_box.width() / self.canvas.aspect)
         room = self.screen().availableGeometry().height() - (self.frameGeometry().height() - self.height())
-        before = self._left_at.get(self.line_shape)
-        if not self.line_shape and before and before[0] == self.width():
+        wide = self._wide(self.session.shape)
+        before = self._left_at.get(wide)
+        if not wide and before and before[0] == self.width():
             wanted = before[1]  # back to the square at the width it was left at: as tall as it was then
         self.resize(self.width(), max(self.minimumSizeHint().height(), min(wanted, room)))
 
     def _size_bar(self) -> None:
         """The candidate bar for the mode: whole strings in a few wide cells, or the characters the settings ask."""
-        if self.line_shape:
+        if self.session.shape.reads_strings:
             self.bar.set_count(LINE_CANDIDATES, per_row=2)
         else:
             self.bar.set_count(self.settings.candidate_count)
-
-    def _show_lines(self) -> None:
-        self._size_bar()
-        self.bar.set_candidates(self.lines)
-        self.cells.show_text(self.lines[0].text if self.lines else "", frozenset(self.fixed))
-
-    def _show_alternatives(self, position: int) -> None:
-        """The bar shows what else this position of the best string could be; a pick there fixes it."""
-        if not self.lines or position >= len(self.lines[0].chars):
-            return
-        self.showing, self.alternatives_for = "alternatives", position
-        # a character's alternatives, as many as the box offers, in as many rows as the strings had: the line box
-        # stays where the writer was looking
-        count = self.settings.candidate_count
-        rows = self.bar.rows
-        self.bar.set_count(count, per_row=max(1, -(-count // rows)))
-        self.bar.set_candidates(list(self.lines[0].chars[position]))
-        self.cells.show_text(self.lines[0].text, frozenset(self.fixed), selected=position)
-        self.show_status(self.tr("Pick what character {0} should be.").format(position + 1))
-
-    def _fix(self, position: int, char: str) -> None:
-        """Fix one position of the best string; the other strings that agree with every fix follow it."""
-        import dataclasses
-
-        best = self.lines[0]
-        alts = best.chars[position]
-        chosen = next(a for a in alts if a.char == char)
-        chars = best.chars[:position] + ((chosen,) + tuple(a for a in alts if a.char != char),) + best.chars[position + 1:]
-        text = best.text[:position] + char + best.text[position + 1:]
-        self.fixed[position] = char
-        fixed = dataclasses.replace(best, text=text, chars=chars)
-
-        def with_fixes(c):
-            """A string as long as the best one carries every fix, so each offered string reads what was fixed."""
-            return dataclasses.replace(c, text="".join(self.fixed.get(k, ch) for k, ch in enumerate(c.text)))
-
-        # a string of another length has no position k to carry the fixes: it would undo them, so it goes
-        rest, seen = [], {text}
-        for c in (with_fixes(c) for c in self.lines[1:] if len(c.text) == len(text)):
-            if c.text not in seen:
-                seen.add(c.text)
-                rest.append(c)
-        self.lines = [fixed] + rest
-        self.showing, self.alternatives_for = "candidates", None
-        self._show_lines()
-        self.show_status(self.tr("Character {0} is now {1}; pick the string to send it.").format(position + 1, char))
-
-    def _on_suggestions(self, request_id: int, suggestions: list) -> None:
-        if request_id == self._request_id and self.showing == "suggestions" and self.canvas.ink.is_empty:
-            self.bar.set_candidates(suggestions)
-
-    def _on_learned(self, count: int) -> None:
-        self.learned_count = count
 
     def _reading(self, ch: str) -> str:
         """Pinyin; for a traditional writer zhuyin first (what Taiwan's writers read), then pinyin."""
@@ -428,7 +478,7 @@ class PadWindow(QWidget):
         family = candidate_font_family(self.worker.script, QFontDatabase.families(), self.settings.candidate_font)
         self.bar.set_family(family)
         self.cells.family = family  # the line's cells and the Recent row show characters in the same face
-        if family != getattr(self, "_glyph_family", None):
+        if family != self._glyph_family:
             self._glyph_family = family
             # the window's own text (status, notices, buttons) keeps the system's face for Latin and takes the
             # candidates' for Chinese, instead of whatever face fontconfig falls back to (a brush face, once installed)
@@ -438,155 +488,29 @@ class PadWindow(QWidget):
             self.setFont(font)
             for label in self.findChildren(QLabel):  # a style sheet (the status's colour) stops the propagation
                 label.setFont(font)
-            if hasattr(self, "_recent_buttons"):
-                self._refresh_recent()
-        self.worker.use_prior = self.settings.use_prior
-        self.worker.use_context = self.settings.use_context
-        self.worker.learn_enabled = self.settings.learn
-
-    def _on_failed(self, request_id: int, message: str) -> None:
-        if request_id == self._request_id:
-            self.show_status(self.tr("Recognition failed: {0}. Keep writing or clear to try again.").format(message),
-                             warn=True, lasting=True)
-        elif request_id < 0:  # no request of the writer's: warm-up, learning a pick, taking one back
-            self.show_status(self.tr("Not done: {0}").format(message), warn=True, lasting=True)
-
-    def _on_model_loaded(self, info: dict) -> None:
-        self.model_ready = True
-        where = {"cpu": self.tr("the CPU"), "cuda": self.tr("the GPU (CUDA)")}.get(info["device"], info["device"])
-        description = self.tr("{0} characters on {1}").format(info["classes"], where)
-        if info.get("file"):
-            description += f" ({info['file']})"
-        notes = [self._note(n) for n in info.get("notes", ())]
-        self.show_status(self.tr("Ready — {0}.").format(" — ".join([description] + notes)) + " " + self.ready_text())
-        if not self.canvas.ink.is_empty:
-            self.request_recognition(self.canvas.ink)
-
-    def _note(self, note: str) -> str:
-        """The recognizer's notes in the pad's language (they are plain English in the API)."""
-        if note == "CUDA is not available here; running on the CPU":
-            return self.tr("CUDA is not available here; running on the CPU")
-        lacking = re.fullmatch(r"(\d+) learned samples are of characters this model lacks", note)
-        if lacking:
-            return self.tr("{0} learned samples are of characters this model lacks").format(lacking.group(1))
-        return note
-        if not self.canvas.ink.is_empty:
-            self.request_recognition(self.canvas.ink)
-
-    def _on_model_failed(self, message: str) -> None:
-        self.model_ready = False
-        self.show_status(self.tr("No recognizer: {0}").format(message), warn=True)
-
-    # --- output --------------------------------------------------------------------------------------------
-    def _on_pick(self, index: int) -> None:
-        choice = self.bar.candidates[index]
-        ink = self.canvas.ink
-        if self.showing == "alternatives" and self.alternatives_for is not None:
-            self._fix(self.alternatives_for, choice.char)
-            return
-        if self.line_shape and self.showing == "candidates" and not ink.is_empty:
-            # the whole string goes out; the characters the writer corrected teach the profile with their strokes
-            if self.fixed and self.settings.learn and self.model_ready and index == 0:
-                self.worker.learn_line(ink, self.lines[0].spans, dict(self.fixed))
-            self._last_pick = (ink, list(self.bar.candidates), choice.char, list(self.settings.recent), True)
-            self.deliver(choice.char)
-            return
-        recent_before = list(self.settings.recent)
-        if self.showing == "candidates" and not ink.is_empty:
-            if self.settings.learn and self.model_ready:
-                self.worker.learn(ink, choice.char)
-            self._last_pick = (ink, list(self.bar.candidates), choice.char, recent_before, False)
-        else:
-            self._last_pick = None  # a continuation has no drawing: nothing to learn
-        self.deliver(choice.char)
-
-    def deliver(self, text: str, clear: bool = True) -> None:
-        """Send ``text`` (a character, or a word from the continuations); ``clear=False`` (a Recent re-send)
-        keeps the ink being written."""
-        result = self.deliverer.deliver(text)
-        if result.method == "clipboard":
-            self._copied = text
-        if len(text) == 1:
-            self.settings.recent = ([text] + [c for c in self.settings.recent if c != text])[:RECENT_SHOWN]
             self._refresh_recent()
-            self.save()
-        self.sent = (self.sent + text)[-CONTEXT_KEPT:]
-        done = self.tr("{0} typed") if result.method != "clipboard" else self.tr("{0} copied to the clipboard")
-        self.show_status(done.format(text) + (f" — {result.note}" if result.note else ""), warn=bool(result.note))
-        if clear:
-            self.lines, self.fixed, self.alternatives_for = [], {}, None  # the line's cells go with its ink
-            self.cells.show_text("")
-            self.canvas.clear()
-            self._offer_continuations()
-        self.delivered.emit(result)
-
-    def _offer_continuations(self) -> None:
-        self._request_id += 1
-        if self.settings.suggest and self.sent and self.model_ready:
-            self.showing = "suggestions"
-            self.worker.suggest(self._request_id, self.sent, self.settings.candidate_count)
-        else:
-            self.showing = "candidates"
-            self.bar.set_candidates([])
+        self.worker.use_prior = self.settings.use_prior
+        self.worker.learn_enabled = self.settings.learn
+        self.session.options = SessionOptions(use_context=self.settings.use_context, suggest=self.settings.suggest,
+                                              learn=self.settings.learn, suggestions=self.settings.candidate_count)
 
     def ready_text(self) -> str:
         copy = self.settings.output_mode == "copy"  # a no-focus pad (type mode) gets no keys
-        if self.line_shape:
+        if self.session.shape is WritingMode.LINE:
             return self.tr("Write a phrase in the line; click a string or press 1–{0}, Space.").format(LINE_CANDIDATES) \
                 if copy else \
                 self.tr("Write a phrase in the line; click a string.")
         return self.tr("Write a character; click a candidate or press 1–9, 0, Space.") if copy else \
             self.tr("Write a character; click a candidate.")
 
-    def clear(self) -> None:
-        """Start over: no ink, no continuations, no context from what was sent before."""
-        if self.model_ready:
-            self.show_status(self.ready_text())
-        self.sent = ""
-        self.lines, self.fixed, self.alternatives_for = [], {}, None
-        self.cells.show_text("")
-        self._last_pick = None
-        self.showing = "candidates"
-        self._request_id += 1
-        self.canvas.clear()
-        self.bar.set_candidates([])
-
-    def undo(self) -> None:
-        """Remove the last stroke; on an empty pad right after a pick, bring back that drawing and its candidates,
-        so another candidate can be picked (it replaces what was learned from the first pick)."""
-        if self.canvas.ink.is_empty and self._last_pick is not None:
-            # the pick is taken back whatever comes next (another pick, Clear, new ink): it is unlearned, leaves
-            # Recent and the context now
-            ink, candidates, char, recent_before, line = self._last_pick
-            self._last_pick = None
-            self.worker.unlearn(ink)
-            if self.sent.endswith(char):
-                self.sent = self.sent[: -len(char)]
-            self.settings.recent = recent_before
-            self._refresh_recent()
-            self.save()
-            self._request_id += 1
-            self.showing = "candidates"
-            if line != self.line_shape:  # the drawing comes back in the shape it was written in
-                self._apply_line_mode(line)
-            self.canvas.set_ink(ink)
-            if line:
-                self.lines = list(candidates)
-                self._show_lines()
-            else:
-                self.bar.set_candidates(candidates)
-            self.show_status(self.tr("The last drawing is back: pick the right candidate (the wrong one was already sent)."))
-            return
-        self.canvas.undo()
-
     def _refresh_recent(self) -> None:
         for b in self._recent_buttons:
             b.deleteLater()
         self._recent_buttons = []
-        for ch in self.settings.recent[:RECENT_SHOWN]:
+        for ch in self.session.recent[:RECENT_SHOWN]:
             b = _tool_button(ch, self.tr("{0} again").format(ch))
             b.setFlat(True)
-            b.setFont(QFont(getattr(self, "_glyph_family", "") or b.font().family(), 13))
+            b.setFont(QFont(self._glyph_family or b.font().family(), 13))
             b.setFixedSize(30, 30)
             b.clicked.connect(lambda _=False, ch=ch: self.deliver(ch, clear=False))
             self.recent.addWidget(b)
@@ -628,19 +552,10 @@ class PadWindow(QWidget):
         super().showEvent(event)
         # the typer refuses to type while the pad itself has the focus (the keys would be lost); the native window
         # is new after every mode change, so it is told again each time the pad is shown
-        own = getattr(self.deliverer, "set_own_windows", None)
-        if own is not None and QGuiApplication.platformName() == "xcb":
-            own({int(self.winId())})
+        if QGuiApplication.platformName() == "xcb":
+            self.deliverer.set_own_windows({int(self.winId())})
 
     # --- keys, status, settings, closing ----------------------------------------------------------------
-    def send_best(self) -> None:
-        """Space and *Send 1st*: send what the bar shows as the default (its highlighted first cell), or say why
-        nothing goes out."""
-        if not self.bar.candidates:
-            self.show_status(self.tr("Nothing to send yet: write a character first."))
-            return
-        self.bar.pick(0)
-
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key, text = event.key(), event.text()
         if text and text in KEY_LABELS:
@@ -686,13 +601,11 @@ class PadWindow(QWidget):
             self.learned_count = 0
         self._apply_mode()
         if (self.settings.model_path, self.settings.device) != old_model:
-            self.model_ready = False
+            self.session.model_ready = False
             self.show_status(self.tr("Loading the model…"))
             self.worker.load_model(self.settings.model_path, self.settings.device)
-        elif not self.canvas.ink.is_empty:  # the settings take effect at once: what is written is read again
-            self.request_recognition(self.canvas.ink)
-        elif self.showing == "suggestions":
-            self._offer_continuations()  # in the new script, or gone when continuations were turned off
+        else:  # the settings take effect at once: what is written is read again
+            self.session.read_again()
         self.save()
 
     def save(self) -> None:

@@ -1,28 +1,87 @@
-"""RecognitionWorker: owns the Recognizer in a QThread so the UI thread never waits for the model.
+"""RecognitionWorker: the session's recognition (hwime.session.Recognition) as a Qt adapter, owning the
+Recognizer in a QThread so the UI thread never waits for the model.
 
 Requests coalesce: the UI hands over the newest ink (with the text sent just before, as context) and a request
-id; if several arrive while the model is busy only the last one is classified. Continuations after a pick and
-what the pad learns from a pick run here too. Results, failures and model (re)loads come back as signals.
+id; if several arrive while the model is busy only the last one is read. Continuations after a pick and what the
+pad learns from a pick run here too. Results, failures and model (re)loads come back as signals carrying the
+session's typed messages.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import traceback
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..ink import Ink
-
+from ..session import Job, JobFailure, ModelInfo, ModelNote, NoteKind, WritingMode
 
 LINE_CANDIDATES = 4  # whole strings offered in line mode
 
 
+class LearnedProfile(Protocol):
+    """What the worker reads of the writer's profile (hwime.personal.Profile)."""
+
+    warnings: list[str]  # what went wrong reading or keeping it, for the writer
+
+    def __len__(self) -> int: ...
+
+
+class ReadsDevice(Protocol):
+    type: str  # "cpu" or "cuda" (a torch.device)
+
+
+class SupportsRecognition(Protocol):
+    """The part of hwime.recognizer.Recognizer the worker uses; test fakes implement it too."""
+
+    labels: Sequence[str]
+    device: ReadsDevice
+    path: Path | None
+    notes: list[str]  # what the writer should know about the load, in English
+    profile: LearnedProfile | None
+
+    def recognize_ink(self, ink: Ink, top: int = 10, context: str = "", prior: bool | None = None,
+                      script: str | None = None) -> list: ...
+
+    def recognize_line(self, sample: Ink, top: int = 5, context: str = "", *, language: bool = True,
+                       script: str | None = None) -> list: ...
+
+    def line_ink_parts(self, ink: Ink, spans: Sequence[tuple[int, int]]) -> list[Ink]: ...
+
+    def learn(self, sample: Ink, char: str) -> int: ...
+
+    def forget_sample(self, sample_id: int) -> None: ...
+
+    def forget_all(self) -> None: ...
+
+
+RecognizerFactory = Callable[[str | None, str], SupportsRecognition]  # (bundle path or None, device) -> recognizer
+
+_SAMPLES_UNKNOWN = re.compile(r"(\d+) learned samples are of characters this model lacks")
+
+
+def model_note(text: str) -> ModelNote:
+    """One of the recognizer's notes as a typed one. The recognizer words its notes in English (hwime.recognizer:
+    pick_device, attach_profile); the two a front end words in its own language are told apart here, at the
+    adapter, and nowhere else."""
+    if text == "CUDA is not available here; running on the CPU":
+        return ModelNote(NoteKind.NO_CUDA)
+    unknown = _SAMPLES_UNKNOWN.fullmatch(text)
+    if unknown:
+        return ModelNote(NoteKind.SAMPLES_UNKNOWN, count=int(unknown.group(1)))
+    return ModelNote(NoteKind.OTHER, text=text)
+
+
 class RecognitionWorker(QObject):
-    candidatesReady = Signal(int, object)  # request id, list[Candidate] (line mode: list[LineCandidate])
+    candidatesReady = Signal(int, object)  # request id, list[Candidate] (a string mode: list[LineCandidate])
     suggestionsReady = Signal(int, object)  # request id, list[Suggestion]
-    recognitionFailed = Signal(int, str)
-    modelLoaded = Signal(object)  # {"classes", "device", "file", "notes"}: the window says it in its language
+    recognitionFailed = Signal(int, str)  # the request's id, what went wrong
+    jobFailed = Signal(object)  # JobFailure: learning, unlearning, the warm-up (no request of the writer's)
+    modelLoaded = Signal(object)  # ModelInfo: the window says it in its language
     modelFailed = Signal(str)
     learned = Signal(int)  # samples in the profile after a pick was learned
     notice = Signal(str)  # something the user should see until they dismiss it (e.g. a damaged profile set aside)
@@ -34,16 +93,22 @@ class RecognitionWorker(QObject):
     _unlearnRequested = Signal(object)
     _learnLineRequested = Signal(object, object, object)
 
-    def __init__(self, top: int = 10, recognizer_factory=None, profile_factory=None):
+    def __init__(self, top: int = 10, recognizer_factory: RecognizerFactory | None = None,
+                 profile_factory: Callable[[], object] | None = None):
+        """``recognizer_factory``: how a recognizer is made (default: Recognizer.load with the profile that
+        ``profile_factory`` makes)."""
         super().__init__()
         self.top = top
-        self.use_prior = True
-        self.use_context = True
+        self.use_prior = True  # passed on each call (the ranking's usage prior, the line's language side)
         self.script = "simplified"  # the writer's (hwime.script); the window sets it from the settings
         self.learn_enabled = True
         self._lock = threading.Lock()
-        self._pending: tuple[int, Ink, str, bool] | None = None
-        self._recognizer = None
+        self._pending: tuple[int, Ink, str, WritingMode] | None = None
+        self._recognizer: SupportsRecognition | None = None
+        self._readers: dict[WritingMode, Callable[[SupportsRecognition, Ink, str], list]] = {
+            WritingMode.CHARACTER: self._read_character,
+            WritingMode.LINE: self._read_line,
+        }
         self._factory = recognizer_factory
         self._profile_factory = profile_factory
         self._wake.connect(self._run_pending)
@@ -57,10 +122,10 @@ class RecognitionWorker(QObject):
         self._last_learned_line: tuple[Ink, list] | None = None  # a line's corrections learned last: ink, sample ids
 
     # --- called from the UI thread -------------------------------------------------------------------------
-    def request(self, request_id: int, ink: Ink, context: str = "", line: bool = False) -> None:
-        """Recognize ``ink`` (the newest request replaces one not yet taken); ``line``: read it as a written line."""
+    def request(self, request_id: int, ink: Ink, context: str = "", mode: WritingMode = WritingMode.CHARACTER) -> None:
+        """Read ``ink`` written in ``mode`` (the newest request replaces one not yet taken)."""
         with self._lock:
-            self._pending = (request_id, ink, context, line)
+            self._pending = (request_id, ink, context, mode)
         self._wake.emit()  # queued into the worker thread
 
     def is_idle(self) -> bool:
@@ -106,13 +171,12 @@ class RecognitionWorker(QObject):
             self.modelFailed.emit(str(exc))
             return
         self._recognizer = rec
-        if getattr(rec, "profile", None) is not None:
+        if rec.profile is not None:
             self.learned.emit(len(rec.profile))
             for warning in rec.profile.warnings:
                 self.notice.emit(warning)
-        name = getattr(rec, "path", None)
-        self.modelLoaded.emit({"classes": len(rec.labels), "device": rec.device.type,
-                               "file": name.name if name else "", "notes": list(getattr(rec, "notes", []))})
+        self.modelLoaded.emit(ModelInfo(len(rec.labels), rec.device.type, rec.path.name if rec.path else "",
+                                        tuple(model_note(n) for n in rec.notes)))
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -124,7 +188,7 @@ class RecognitionWorker(QObject):
             reading("中")
         except Exception as exc:  # continuations and readings are extras: the pad works without them
             traceback.print_exc()
-            self.recognitionFailed.emit(-1, f"no continuations or readings ({exc})")
+            self.jobFailed.emit(JobFailure(Job.WARM_UP, f"no continuations or readings ({exc})"))
 
     @Slot()
     def _run_pending(self) -> None:
@@ -132,28 +196,24 @@ class RecognitionWorker(QObject):
             job, self._pending = self._pending, None
         if job is None:
             return  # an earlier wake-up already took the newest ink
-        request_id, ink, context, line = job
+        request_id, ink, context, mode = job
         if self._recognizer is None:
             self.recognitionFailed.emit(request_id, "no model loaded")
             return
         try:
-            if line:
-                rec = self._recognizer
-                rec.use_prior = self.use_prior
-                candidates = rec.recognize_line(ink, LINE_CANDIDATES, context if self.use_context else "",
-                                                script=self.script) if not ink.is_empty else []
-                self.candidatesReady.emit(request_id, candidates)
-                return
-            options = {}
-            if hasattr(self._recognizer, "use_prior"):
-                options = {"context": context if self.use_context else "", "prior": self.use_prior,
-                           "script": self.script}
-            candidates = self._recognizer.recognize_ink(ink, self.top, **options) if not ink.is_empty else []
+            candidates = self._readers[mode](self._recognizer, ink, context) if not ink.is_empty else []
         except Exception as exc:  # shown in the status line; the next stroke tries again
             traceback.print_exc()
             self.recognitionFailed.emit(request_id, f"{type(exc).__name__}: {exc}")
             return
         self.candidatesReady.emit(request_id, candidates)
+
+    def _read_character(self, rec: SupportsRecognition, ink: Ink, context: str) -> list:
+        return rec.recognize_ink(ink, self.top, context=context, prior=self.use_prior, script=self.script)
+
+    def _read_line(self, rec: SupportsRecognition, ink: Ink, context: str) -> list:
+        # the line's language side is what the usage prior is for a character: the same setting turns both off
+        return rec.recognize_line(ink, LINE_CANDIDATES, context, language=self.use_prior, script=self.script)
 
     @Slot(int, str, int)
     def _suggest(self, request_id: int, context: str, top: int) -> None:
@@ -174,7 +234,7 @@ class RecognitionWorker(QObject):
     @Slot(object, str)
     def _learn(self, ink: Ink, char: str) -> None:
         rec = self._recognizer
-        if rec is None or not self.learn_enabled or getattr(rec, "profile", None) is None:
+        if rec is None or not self.learn_enabled or rec.profile is None:
             return
         try:
             if self._last_learned is not None and self._last_learned[0] is ink:
@@ -182,18 +242,18 @@ class RecognitionWorker(QObject):
             self._last_learned = (ink, rec.learn(ink, char))
         except Exception as exc:  # learning is an extra: a failure must not stop recognition
             traceback.print_exc()
-            self.recognitionFailed.emit(-1, f"could not learn this pick ({type(exc).__name__}: {exc})")
+            self.jobFailed.emit(JobFailure(Job.LEARN, f"could not learn this pick ({type(exc).__name__}: {exc})"))
             return
         self.learned.emit(len(rec.profile))
 
-    def learn_line(self, ink: Ink, spans: tuple, corrections: dict) -> None:
+    def learn_line(self, ink: Ink, spans: tuple, corrections: dict[int, str]) -> None:
         """Teach the characters the writer corrected in a line ({position: char}), each with its own strokes."""
         self._learnLineRequested.emit(ink, spans, corrections)
 
     @Slot(object, object, object)
     def _learn_line(self, ink: Ink, spans: tuple, corrections: dict) -> None:
         rec = self._recognizer
-        if rec is None or not self.learn_enabled or getattr(rec, "profile", None) is None:
+        if rec is None or not self.learn_enabled or rec.profile is None:
             return
         try:
             parts = rec.line_ink_parts(ink, spans)
@@ -202,7 +262,8 @@ class RecognitionWorker(QObject):
             self._last_learned_line = (ink, ids)
         except Exception as exc:  # learning is an extra: a failure must not stop recognition
             traceback.print_exc()
-            self.recognitionFailed.emit(-1, f"could not learn the corrections ({type(exc).__name__}: {exc})")
+            self.jobFailed.emit(JobFailure(Job.LEARN_LINE,
+                                           f"could not learn the corrections ({type(exc).__name__}: {exc})"))
             return
         self.learned.emit(len(rec.profile))
 
@@ -222,14 +283,15 @@ class RecognitionWorker(QObject):
                 rec.forget_sample(sample_id)
         except Exception as exc:
             traceback.print_exc()
-            self.recognitionFailed.emit(-1, f"could not take back the last pick ({type(exc).__name__}: {exc})")
+            self.jobFailed.emit(JobFailure(Job.UNLEARN,
+                                           f"could not take back the last pick ({type(exc).__name__}: {exc})"))
             return
         self.learned.emit(len(rec.profile))
 
     @Slot()
     def _forget(self) -> None:
         rec = self._recognizer
-        if rec is not None and hasattr(rec, "forget_all"):
+        if rec is not None:
             rec.forget_all()
             self._last_learned = None
             self.learned.emit(0)

@@ -1,0 +1,218 @@
+"""The writing session driven without Qt (hwime.session): what is asked of recognition, what the bar offers and in
+which state, picks and undo, a line's fixes, continuations, the writing mode."""
+
+import subprocess
+import sys
+
+from fakes import Cand, RecordingRecognition, RecordingView, line_reading
+from hwime.session import CONTEXT_KEPT, BarState, Notice, SessionOptions, WritingMode, WritingSession
+
+
+def make(mode: WritingMode = WritingMode.CHARACTER, **options) -> tuple[WritingSession, RecordingView,
+                                                                        RecordingRecognition]:
+    view, recognition = RecordingView(), RecordingRecognition()
+    session = WritingSession(view, recognition, mode=mode, options=SessionOptions(**options), model_ready=True)
+    view.session = session
+    session.follow_mode()
+    return session, view, recognition
+
+
+def answer(session: WritingSession, recognition: RecordingRecognition, choices: list) -> None:
+    """Recognition answers the newest request."""
+    session.candidates_ready(recognition.last("request")[1], choices)
+
+
+def test_each_stroke_asks_for_a_reading_and_only_the_newest_answer_shows():
+    session, view, recognition = make()
+    view.write()
+    first = recognition.last("request")
+    view.write()
+    second = recognition.last("request")
+    assert second[1] > first[1] and second[2] == 2 and second[4] is WritingMode.CHARACTER
+    session.candidates_ready(first[1], [Cand("人")])  # stale: the ink changed since
+    assert view.choices == []
+    session.candidates_ready(second[1], [Cand("十"), Cand("干")])
+    assert [c.char for c in view.choices] == ["十", "干"] and session.bar is BarState.CANDIDATES
+
+
+def test_nothing_is_asked_before_the_model_is_ready():
+    session, view, recognition = make()
+    session.model_ready = False
+    view.write()
+    assert recognition.calls == [] and Notice.NEW_DRAWING not in view.notices()
+    session.model_ready = True
+    session.read_again()
+    assert recognition.last("request")[2] == 1
+
+
+def test_a_pick_sends_teaches_and_offers_continuations_after_what_was_sent():
+    session, view, recognition = make()
+    view.write(2)
+    answer(session, recognition, [Cand("十"), Cand("干")])
+    session.pick(1)
+    assert view.delivered == ["干"] and view.recent == ["干"] and session.sent == "干"
+    assert recognition.last("learn") == ("learn", 2, "干")
+    assert view.ink.is_empty and session.bar is BarState.SUGGESTIONS
+    suggest = recognition.last("suggest")
+    assert suggest[2:] == ("干", 10)
+    session.suggestions_ready(suggest[1], [Cand("部"), Cand("净")])
+    assert [c.char for c in view.choices] == ["部", "净"]
+    session.pick(0)  # a continuation: sent whole, nothing learned, nothing for Undo to bring back
+    assert view.delivered == ["干", "部"] and session.sent == "干部" and session.last_pick is None
+    assert [c for c in recognition.calls if c[0] == "learn"] == [("learn", 2, "干")]
+
+
+def test_the_context_is_what_was_sent_lately_unless_the_writer_turned_it_off():
+    session, view, recognition = make()
+    session.send("中华人民共和国万岁")
+    view.write()
+    assert recognition.last("request")[3] == "中华人民共和国万岁"[-CONTEXT_KEPT:]
+    quiet, quiet_view, quiet_recognition = make(use_context=False, suggest=False, learn=False)
+    quiet.send("中")
+    assert quiet.bar is BarState.CANDIDATES and not any(c[0] == "suggest" for c in quiet_recognition.calls)
+    quiet_view.write()
+    answer(quiet, quiet_recognition, [Cand("国")])
+    quiet.pick(0)
+    assert quiet_recognition.last("request")[3] == "" and not any(c[0] == "learn" for c in quiet_recognition.calls)
+
+
+def test_a_new_stroke_returns_from_continuations_to_reading():
+    session, view, recognition = make()
+    session.send("中")
+    assert session.bar is BarState.SUGGESTIONS
+    view.write()
+    assert session.bar is BarState.CANDIDATES and view.notices()[-1] is Notice.NEW_DRAWING
+    session.suggestions_ready(session.request_id, [Cand("国")])  # a late continuation is not shown over the ink
+    assert view.choices == []
+
+
+def test_undo_right_after_a_pick_brings_it_back_and_takes_it_back():
+    session, view, recognition = make()
+    session.send("好")
+    view.write(2)
+    drawn = view.ink
+    answer(session, recognition, [Cand("十"), Cand("干")])
+    session.pick(0)
+    assert view.recent == ["十", "好"] and session.sent == "好十"
+    session.undo()
+    assert view.ink is drawn and [c.char for c in view.choices] == ["十", "干"]
+    assert recognition.last("unlearn") == ("unlearn", 2) and session.sent == "好" and view.recent == ["好"]
+    assert session.bar is BarState.CANDIDATES and view.notices()[-1] is Notice.DRAWING_BACK
+    session.pick(1)  # the right one this time
+    assert view.delivered[-1] == "干" and session.sent == "好干" and recognition.last("learn")[2] == "干"
+    session.undo()  # the drawing is back again; a second Undo takes its last stroke
+    session.undo()
+    assert len(view.ink) == 1
+
+
+def test_clear_forgets_the_context_and_the_pick():
+    session, view, recognition = make()
+    view.write()
+    answer(session, recognition, [Cand("一")])
+    session.pick(0)
+    session.clear()
+    assert session.sent == "" and session.last_pick is None and session.bar is BarState.CANDIDATES
+    assert view.choices == [] and view.notices()[-1] is Notice.READY
+    session.undo()
+    assert view.ink.is_empty and view.delivered == ["一"]
+
+
+def test_send_best_with_nothing_offered_says_so():
+    session, view, recognition = make()
+    session.send_best()
+    assert view.delivered == [] and view.notices() == [Notice.NOTHING_TO_SEND]
+    view.write()
+    answer(session, recognition, [Cand("一"), Cand("二")])
+    session.send_best()
+    assert view.delivered == ["一"]
+
+
+def test_recent_keeps_each_character_once_newest_first_and_words_stay_out():
+    session, view, _ = make(suggest=False)
+    for text in "一二三二":
+        session.send(text)
+    session.send("中国")
+    assert view.recent == ["二", "三", "一"] and session.sent == "一二三二中国"
+    session.send("人", clear=False)  # a recent character again keeps what is being written
+    assert view.recent[0] == "人"
+
+
+# --- a line ------------------------------------------------------------------------------------------------------
+
+def line_session():
+    session, view, recognition = make(WritingMode.LINE)
+    view.write(3)
+    answer(session, recognition, [line_reading("中国人", 0.6, "囯口"), line_reading("中口人", 0.3, "国"),
+                                  line_reading("中国", 0.1)])
+    return session, view, recognition
+
+
+def test_a_line_is_read_as_strings_and_a_cell_shows_what_one_character_could_be():
+    session, view, recognition = line_session()
+    assert recognition.last("request")[4] is WritingMode.LINE
+    assert [c.text for c in view.choices] == ["中国人", "中口人", "中国"] and view.line_text == "中国人"
+    session.show_alternatives(1)
+    assert session.bar is BarState.ALTERNATIVES and view.selected == 1
+    assert [c.char for c in view.choices] == ["国", "囯", "口"]
+    assert view.told[-1] == (Notice.PICK_FOR_POSITION, 1)
+    session.show_alternatives(7)  # past the string: nothing changes
+    assert view.selected == 1
+
+
+def test_a_fix_carries_into_every_string_of_the_same_length_and_is_learned_when_sent():
+    session, view, recognition = line_session()
+    session.show_alternatives(1)
+    session.pick(2)  # 口
+    assert session.bar is BarState.CANDIDATES and session.fixed == {1: "口"}
+    # 中口人 carried the fix already: one string, not two alike; 中国 has no second position to carry it
+    assert [c.text for c in view.choices] == ["中口人"] and view.line_text == "中口人" and view.fixed == {1}
+    assert [a.char for a in session.lines[0].chars[1]][:2] == ["口", "国"]
+    assert view.told[-1] == (Notice.POSITION_FIXED, 1, "口")
+    session.pick(0)
+    assert view.delivered == ["中口人"] and session.sent == "中口人" and view.recent == []
+    assert recognition.last("learn_line") == ("learn_line", 3, {1: "口"})
+    assert session.lines == [] and view.line_text == ""
+
+
+def test_a_line_picked_then_undone_comes_back_in_its_mode():
+    session, view, recognition = line_session()
+    session.choose_mode(WritingMode.CHARACTER)  # Line off while the phrase is written: it stays a line
+    assert session.shape is WritingMode.LINE and view.told[-1] == (Notice.STRING_KEPT, WritingMode.LINE)
+    session.pick(0)
+    assert view.delivered == ["中国人"] and session.shape is WritingMode.CHARACTER  # sent: then the box comes
+    session.undo()
+    assert session.shape is WritingMode.LINE and view.shape is WritingMode.LINE
+    assert [c.text for c in view.choices] == ["中国人", "中口人", "中国"] and len(view.ink) == 3
+    assert recognition.last("unlearn") == ("unlearn", 3)
+    session.clear()
+    assert session.shape is WritingMode.CHARACTER and view.shape is WritingMode.CHARACTER
+
+
+# --- the writing mode -------------------------------------------------------------------------------------------
+
+def test_choosing_a_mode_with_nothing_written_reshapes_at_once():
+    session, view, recognition = make()
+    assert session.choose_mode(WritingMode.LINE)
+    assert session.shape is WritingMode.LINE and view.told[-2:] == [
+        ("reshape", WritingMode.CHARACTER, WritingMode.LINE, False), (Notice.MODE_CHOSEN, WritingMode.LINE)]
+    assert not session.choose_mode(WritingMode.LINE)  # chosen twice: nothing to do
+
+
+def test_a_character_written_alone_becomes_the_lines_first_and_is_read_again():
+    session, view, recognition = make()
+    view.write(2)
+    session.choose_mode(WritingMode.LINE)
+    assert ("reshape", WritingMode.CHARACTER, WritingMode.LINE, True) in view.told
+    assert view.told[-1] == (Notice.CHARACTER_CARRIED, WritingMode.LINE)
+    assert recognition.last("request")[2:] == (2, "", WritingMode.LINE)
+
+
+def test_a_string_mode_is_every_mode_but_the_single_character():
+    assert [m.reads_strings for m in WritingMode] == [m is not WritingMode.CHARACTER for m in WritingMode]
+
+
+def test_the_session_needs_neither_qt_nor_torch():
+    code = ("import sys, hwime.session; heavy = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'torch')]; "
+            "print(heavy); sys.exit(bool(heavy))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr

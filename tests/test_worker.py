@@ -1,0 +1,61 @@
+"""The recognition worker as the session's adapter (hwime.ui.worker), run in the test's thread: the reader each
+mode takes, the settings passed on every call, the typed messages it answers with."""
+
+import pytest
+
+from conftest import ink_shi
+from fakes import RecordingRecognizer
+from hwime.session import Job, ModelInfo, ModelNote, NoteKind, WritingMode
+from hwime.ui.worker import LINE_CANDIDATES, RecognitionWorker, model_note
+
+
+@pytest.fixture
+def loaded(qapp):
+    rec = RecordingRecognizer()
+    worker = RecognitionWorker(7, recognizer_factory=lambda path, device: rec)
+    got: dict[str, list] = {"loaded": [], "candidates": [], "jobs": [], "learned": []}
+    worker.modelLoaded.connect(got["loaded"].append)
+    worker.candidatesReady.connect(lambda rid, c: got["candidates"].append((rid, c)))
+    worker.jobFailed.connect(got["jobs"].append)
+    worker.learned.connect(got["learned"].append)
+    worker._load("", "cpu")  # the slot itself, here: no thread, no event loop
+    return worker, rec, got
+
+
+def test_each_mode_has_its_reader_and_the_settings_go_with_every_call(loaded):
+    worker, rec, got = loaded
+    worker.use_prior, worker.script = False, "traditional"
+    worker.request(1, ink_shi(), "中", WritingMode.CHARACTER)
+    worker._run_pending()
+    worker.request(2, ink_shi(), "中", WritingMode.LINE)
+    worker._run_pending()
+    assert rec.calls == [("ink", {"top": 7, "context": "中", "prior": False, "script": "traditional"}),
+                         ("line", {"top": LINE_CANDIDATES, "context": "中", "language": False,
+                                   "script": "traditional"})]
+    assert [rid for rid, _ in got["candidates"]] == [1, 2] and got["candidates"][1][1][0].text == "十口"
+    assert set(worker._readers) == set(WritingMode)  # every mode is read
+
+
+def test_the_model_is_described_by_a_typed_message(loaded):
+    _, _, got = loaded
+    assert got["loaded"] == [ModelInfo(2, "cpu", "", ())] and got["learned"] == [0]
+    assert model_note("CUDA is not available here; running on the CPU") == ModelNote(NoteKind.NO_CUDA)
+    assert model_note("3 learned samples are of characters this model lacks") == \
+        ModelNote(NoteKind.SAMPLES_UNKNOWN, count=3)
+    other = "onnxruntime not used: the export failed (OSError)"
+    assert model_note(other) == ModelNote(NoteKind.OTHER, text=other)
+
+
+def test_a_failed_job_is_no_requests_failure(loaded):
+    worker, rec, got = loaded
+    rec.fail = True
+    failed = []
+    worker.recognitionFailed.connect(lambda rid, message: failed.append(rid))
+    worker._learn(ink_shi(), "十")
+    assert failed == [] and [f.job for f in got["jobs"]] == [Job.LEARN]
+    assert "could not learn this pick (OSError: disk full)" == got["jobs"][0].message
+    rec.fail = False
+    ink = ink_shi()
+    worker._learn(ink, "十")
+    worker._unlearn(ink)
+    assert got["learned"][-2:] == [1, 0] and rec.profile == []
