@@ -21,6 +21,7 @@ from .bundle import LabelCodec, ModelError, ModelNotFoundError, load_bundle
 from .bundled import DEFAULT_MODEL, asset_path
 from .ink import Ink
 from .network import Network, check_engine, pick_device
+from .notes import ModelNote, NoteKind
 from .ranking import Candidate, Ranker, RankingOptions, RankingValues
 from .raster import RasterError, RasterSpec, gray_image, has_ink, ink_to_image, prepare_image
 from .readers import (CharacterReader, LineCandidate, LineOptions, LineReader, LineReading, LineWeights,
@@ -38,8 +39,9 @@ class Recognizer:
     def __init__(self, model: torch.nn.Module, labels: Sequence[str], spec: RasterSpec, device: torch.device,
                  path: Path | None = None, metadata: dict | None = None, script: str | None = None,
                  engine: str | None = None):
-        self.notes: list[str] = []
-        self.network = Network(model, device, spec.input_width, path, engine, self.notes)
+        runtime: list[str] = []
+        self.network = Network(model, device, spec.input_width, path, engine, runtime)
+        self.notes: list[ModelNote] = [ModelNote(NoteKind.OTHER, text=text) for text in runtime]
         self.model = self.network.model
         self.ctc = self.network.ctc
         self.codec = LabelCodec(labels, blank=self.ctc)
@@ -99,7 +101,7 @@ class Recognizer:
             raise ModelError(f"{path}: the network cannot read its own input ({type(exc).__name__}: "
                              f"{str(exc).splitlines()[0][:120] if str(exc) else ''})") from None
         if note:
-            rec.notes.append(note)
+            rec.notes.append(ModelNote(NoteKind.NO_CUDA, text=note))
         if profile is not None:
             rec.attach_profile(profile)
         return rec
@@ -115,14 +117,17 @@ class Recognizer:
         self._prototypes = None
         usable = [s for s in profile.samples if s.char in self.codec.index]
         if len(usable) < len(profile.samples):
-            self.notes.append(f"{len(profile.samples) - len(usable)} learned samples are of characters this model lacks")
+            unknown = len(profile.samples) - len(usable)
+            self.notes.append(ModelNote(NoteKind.SAMPLES_UNKNOWN, unknown,
+                                        f"{unknown} learned samples are of characters this model lacks"))
         images, kept = [], []
         for s in usable:
             try:
                 images.append(self.sample_image(s.ink, s.image))
                 kept.append(s)
             except (RasterError, ValueError):  # one odd stored sample must not cost the writer the rest
-                self.notes.append(f"learned sample {s.id} ({s.char}) could not be drawn and is left out")
+                self.notes.append(ModelNote(NoteKind.OTHER, text=f"learned sample {s.id} ({s.char}) could not be drawn "
+                                                                 f"and is left out"))
         for start in range(0, len(kept), 256):
             feats = self.embed(images[start : start + 256])
             for s, f in zip(kept[start : start + 256], feats):

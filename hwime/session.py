@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
 from .ink import Ink
+from .notes import ModelNote, NoteKind  # noqa: F401 (ModelInfo carries them; front ends import them from here)
 
 CONTEXT_KEPT = 8  # characters of what was sent, used to rank the next one and to offer continuations
 RECENT_KEPT = 12  # characters sent lately, newest first, offered again by a front end that shows them
@@ -85,21 +86,6 @@ class LineString(Choice, Protocol):
 
     @property
     def spans(self) -> tuple: ...  # per position: its frames (what learning cuts the ink with)
-
-
-class NoteKind(enum.Enum):
-    """Something about the model just loaded that the writer should know."""
-
-    NO_CUDA = "no cuda"  # the GPU was asked for and there is none: it runs on the CPU
-    SAMPLES_UNKNOWN = "samples unknown"  # ``count`` learned samples are of characters this model lacks
-    OTHER = "other"  # ``text`` says it (in English)
-
-
-@dataclass(frozen=True)
-class ModelNote:
-    kind: NoteKind
-    count: int = 0
-    text: str = ""
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def test_an_export_that_fails_says_why_and_runs_torch(cache, monkeypatch):
 
     monkeypatch.setattr(onnx_engine, "export_bytes", broken)
     rec = Recognizer.load(None, "cpu")
-    assert rec.engine_name == "torch" and any("export failed" in n for n in rec.notes)
+    assert rec.engine_name == "torch" and any("export failed" in str(n) for n in rec.notes)
     assert rec.recognize_ink(ink_kou(), 1)[0].char == "口"
 
 

@@ -9,7 +9,6 @@ session's typed messages.
 
 from __future__ import annotations
 
-import re
 import threading
 import traceback
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Callable, Protocol, Sequence
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..ink import Ink
-from ..session import Job, JobFailure, ModelInfo, ModelNote, NoteKind, WritingMode
+from ..session import Job, JobFailure, ModelInfo, ModelNote, WritingMode
 
 LINE_CANDIDATES = 4  # whole strings offered in line mode
 
@@ -41,7 +40,7 @@ class SupportsRecognition(Protocol):
     labels: Sequence[str]
     device: ReadsDevice
     path: Path | None
-    notes: list[str]  # what the writer should know about the load, in English
+    notes: list[ModelNote]  # what the writer should know about the load (hwime.notes)
     profile: LearnedProfile | None
 
     def recognize_ink(self, ink: Ink, top: int = 10, context: str = "", prior: bool | None = None,
@@ -60,21 +59,6 @@ class SupportsRecognition(Protocol):
 
 
 RecognizerFactory = Callable[[str | None, str], SupportsRecognition]  # (bundle path or None, device) -> recognizer
-
-_SAMPLES_UNKNOWN = re.compile(r"(\d+) learned samples are of characters this model lacks")
-
-
-def model_note(text: str) -> ModelNote:
-    """One of the recognizer's notes as a typed one. The recognizer words its notes in English (hwime.recognizer:
-    pick_device, attach_profile); the two a front end words in its own language are told apart here, at the
-    adapter, and nowhere else."""
-    if text == "CUDA is not available here; running on the CPU":
-        return ModelNote(NoteKind.NO_CUDA)
-    unknown = _SAMPLES_UNKNOWN.fullmatch(text)
-    if unknown:
-        return ModelNote(NoteKind.SAMPLES_UNKNOWN, count=int(unknown.group(1)))
-    return ModelNote(NoteKind.OTHER, text=text)
-
 
 class RecognitionWorker(QObject):
     candidatesReady = Signal(int, object)  # request id, list[Candidate] (a string mode: list[LineCandidate])
@@ -176,7 +160,7 @@ class RecognitionWorker(QObject):
             for warning in rec.profile.warnings:
                 self.notice.emit(warning)
         self.modelLoaded.emit(ModelInfo(len(rec.labels), rec.device.type, rec.path.name if rec.path else "",
-                                        tuple(model_note(n) for n in rec.notes)))
+                                        tuple(rec.notes)))
         self._warm_up()
 
     def _warm_up(self) -> None:
