@@ -61,7 +61,7 @@ class Daemon:
         # --cache=refresh: the registry is read from the component folder, never from an earlier run's cache
         self.proc = subprocess.Popen(
             ["dbus-run-session", "--", "sh", "-c", f"echo $$ > '{pidfile}'; exec ibus-daemon --panel=disable "
-             "--xim=false --emoji-extension=disable --config=disable --cache=refresh"],
+             "--emoji-extension=disable --config=disable --cache=refresh"],
             env=self.env, stdout=subprocess.DEVNULL, stderr=open(self.root / "daemon.log", "a"))
         deadline = time.monotonic() + 15
         while True:
