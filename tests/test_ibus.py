@@ -345,3 +345,28 @@ def test_the_daemon_starts_the_engine_from_the_installed_component(qtbot, ibus, 
                 os.kill(pid, 9)
             except ProcessLookupError:
                 pass
+
+
+@needs_ibus
+def test_with_no_daemon_the_pad_copies_and_says_why(qtbot, ibus_config, monkeypatch):
+    from hwime.ibus_engine import EngineHost
+    from hwime.output import Deliverer
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(ibus_config))  # where no daemon runs now (see ibus_config)
+    monkeypatch.delenv("IBUS_ADDRESS", raising=False)
+    host = EngineHost()
+    assert host.start() is False and "no ibus-daemon is running" in host.lost
+    copied = []
+    result = Deliverer(copied.append, "type", backends=[("IBus", host.commit)]).deliver("中")
+    assert copied == ["中"] and result.method == "clipboard" and "IBus is not reachable" in result.note
+    host.close()
+
+
+def test_the_engines_pad_runs_on_xwayland_under_wayland_and_is_no_ibus_client_itself():
+    from hwime.ibus_engine import pad_environment
+
+    wayland = {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}
+    assert pad_environment(wayland) == {"QT_IM_MODULE": "compose", "QT_QPA_PLATFORM": "xcb"}
+    assert pad_environment({"WAYLAND_DISPLAY": "wayland-0"}) == {"QT_IM_MODULE": "compose"}  # no Xwayland here
+    assert pad_environment({**wayland, "QT_QPA_PLATFORM": "wayland"}) == {"QT_IM_MODULE": "compose"}  # asked for
+    assert pad_environment({"DISPLAY": ":0"}) == {"QT_IM_MODULE": "compose"}  # X11: xcb already
