@@ -123,7 +123,7 @@ def main() -> int:
         d.start(["pipewire"], "pipewire")
         spin(0.5)
         d.start(["wireplumber"], "wireplumber")
-        d.start(["mutter", "--headless", "--wayland", "--virtual-monitor", "1024x640", "--wayland-display",
+        mutter = d.start(["mutter", "--headless", "--wayland", "--virtual-monitor", "1024x640", "--wayland-display",
                  d.env["WAYLAND_DISPLAY"]], "mutter")
         runtime = Path(d.env["XDG_RUNTIME_DIR"])
         wait_for(lambda: (runtime / d.env["WAYLAND_DISPLAY"]).exists(), 20, "mutter did not start")
@@ -173,8 +173,15 @@ def main() -> int:
 
         # Xwayland: mutter starts it with the first X11 client; its display and auth file are in the runtime folder
         xauth = wait_for(lambda: next(iter(runtime.glob(".mutter-Xwaylandauth.*")), None), 20, "no Xwayland auth")
-        sockets = sorted(Path("/tmp/.X11-unix").glob("X*"), key=lambda p: p.stat().st_mtime)
-        display = ":" + sockets[-1].name[1:]
+        def xwayland_display() -> str | None:  # the display of the Xwayland our mutter started (its child)
+            for task in Path(f"/proc/{mutter.pid}/task").glob("*"):
+                for pid in (task / "children").read_text().split():
+                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                    if cmd[0].endswith(b"Xwayland"):
+                        return next(a.decode() for a in cmd[1:] if a.startswith(b":"))
+            return None
+
+        display = wait_for(xwayland_display, 20, "mutter started no Xwayland")
         d.env.update(DISPLAY=display, XAUTHORITY=str(xauth))
         os.environ.update(DISPLAY=display, XAUTHORITY=str(xauth))
         found["xwayland"] = display
