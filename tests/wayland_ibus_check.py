@@ -2,7 +2,8 @@
 
 Run as `dbus-run-session -- .venv/bin/python tests/wayland_ibus_check.py OUT_DIR` on Debian 12 with
 `apt-get install mutter xwayland pipewire wireplumber gstreamer1.0-pipewire gstreamer1.0-tools
-gstreamer1.0-plugins-good ibus gir1.2-ibus-1.0 fonts-wqy-microhei` (not part of the suite: mutter and PipeWire are
+gstreamer1.0-plugins-base gstreamer1.0-plugins-good xdotool ibus gir1.2-ibus-1.0 fonts-wqy-microhei` and the
+README's IBus extra (not part of the suite: mutter and PipeWire are
 a desktop's worth of packages). What it does, as a desktop would:
 - mutter 43 headless (`--headless --wayland --virtual-monitor`, Xwayland on), PipeWire + WirePlumber for its
   screen cast, an org.gnome.Mutter.RemoteDesktop session as the only keyboard and pointer;
