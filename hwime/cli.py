@@ -403,7 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "default from the locale")
     p.set_defaults(func=cmd_suggest)
     p = sub.add_parser("ibus", help="hwime as an IBus input method (GNOME and KDE, Wayland and X11)")
-    ibus = p.add_subparsers(dest="ibus_command", required=True, help="install, uninstall, or engine (what IBus runs)")
+    ibus = p.add_subparsers(dest="ibus_command", required=True,
+                            help="install, uninstall, or engine (what IBus runs)")
     for name, text in (("install", "write IBus's component, the icon and the launcher (under /usr: needs root)"),
                        ("uninstall", "remove what install wrote")):
         q = ibus.add_parser(name, help=text)
