@@ -133,6 +133,7 @@ class EngineHost:
         self.enabled: list = []  # engines enabled now, in the order they were enabled
         self.focused = None  # the engine whose input context has the focus (where picks go)
         self.lost = ""  # why the daemon cannot be reached, once it went away
+        self.serving = False  # this process owns the component's name: ibus-daemon creates its engines here
 
     def start(self) -> bool:
         """Connect to ibus-daemon and serve the engine. False when no daemon answers now (``lost`` says so): the
@@ -159,10 +160,13 @@ class EngineHost:
         self.lost = ""
         self.factory = factory(connection=self.bus.get_connection(), object_path=IBus.PATH_FACTORY)
         self.factory.add_engine(ENGINE_NAME, engine.__gtype__)
-        self.bus.request_name(COMPONENT_NAME, 0)
+        reply = self.bus.request_name(COMPONENT_NAME, 0)
+        # a second `hwime ibus engine` (started by hand) queues behind the first: the daemon keeps using that one
+        self.serving = reply in (IBus.BusRequestNameReply.PRIMARY_OWNER, IBus.BusRequestNameReply.ALREADY_OWNER)
 
     def _disconnected(self) -> None:
         self.lost = "ibus-daemon went away"
+        self.serving = False
         self.factory = None
         self.focused = None
         was = bool(self.enabled)
@@ -285,5 +289,9 @@ def run_engine(model: str | None = None, device: str | None = None, keep_shown: 
         if not host.start():  # started by hand with no daemon: the pad works (picks are copied) and says why
             window.show()
             window.show_status(host.lost, warn=True, lasting=True)
+        elif not host.serving:  # started by hand beside the pad IBus runs: that one gets the engine
+            window.show()
+            window.show_status("another hwime pad serves the IBus engine already: this one copies its picks",
+                               warn=True, lasting=True)
 
     return run_pad(model=model, device=device, typer=("IBus", host.commit), attach=attach)

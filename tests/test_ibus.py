@@ -274,6 +274,17 @@ def test_a_line_arrives_whole(qtbot, engine_pad, client):
 
 
 @needs_ibus
+def test_a_second_engine_process_queues_behind_the_first_and_says_so(qtbot, engine_pad):
+    pad, host = engine_pad
+    assert host.serving
+    code = ("from hwime.ibus_engine import EngineHost; h = EngineHost(); "
+            "print(h.start(), h.serving); h.close(); print(h.connected)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == ["True", "False", "True"], r.stderr[-2000:]
+    assert host.serving
+
+
+@needs_ibus
 def test_switched_off_mid_pick_the_pick_is_copied_and_said(qtbot, engine_pad, client):
     pad, host = engine_pad
     c = client()
@@ -359,6 +370,8 @@ def test_with_no_daemon_the_pad_copies_and_says_why(qtbot, ibus_config, monkeypa
     monkeypatch.setenv("XDG_CONFIG_HOME", str(ibus_config))  # where no daemon runs now (see ibus_config)
     monkeypatch.delenv("IBUS_ADDRESS", raising=False)
     host = EngineHost()
+    # the process's one bus hears that an earlier test's daemon went away a moment after it did
+    qtbot.waitUntil(lambda: not host.IBus.Bus.new().is_connected(), timeout=5000)
     assert host.start() is False and "no ibus-daemon is running" in host.lost
     copied = []
     result = Deliverer(copied.append, "type", backends=[("IBus", host.commit)]).deliver("中")
