@@ -337,6 +337,23 @@ def cmd_pad(args: argparse.Namespace) -> int:
     return run_pad(model=args.model, device=args.device)
 
 
+def cmd_ibus(args: argparse.Namespace) -> int:
+    """`hwime ibus install|uninstall|engine`: hwime as an IBus input method (hwime/ibus_install.py, ibus_engine.py)."""
+    if args.ibus_command == "engine":
+        from .ibus_engine import run_engine
+
+        return run_engine(model=args.model, device=args.device, keep_shown=args.keep_shown)
+    from .ibus_install import install, uninstall
+
+    if args.ibus_command == "install":
+        status, lines = install(Path(args.prefix), keep_shown=args.keep_shown)
+    else:
+        status, lines = uninstall(Path(args.prefix))
+    for line in lines:
+        print(f"hwime ibus {args.ibus_command}: {line}", file=sys.stderr if status else sys.stdout)
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hwime", description="Handwriting input pad for Chinese.")
     parser.add_argument("--model", help="model bundle (default: the bundled model, or the settings' choice)")
@@ -378,6 +395,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--script", metavar="SCRIPT", help="simplified or traditional continuations (both: simplified); "
                    "default from the locale")
     p.set_defaults(func=cmd_suggest)
+    p = sub.add_parser("ibus", help="hwime as an IBus input method (GNOME and KDE, Wayland and X11)")
+    ibus = p.add_subparsers(dest="ibus_command", required=True,
+                            help="install, uninstall, or engine (what IBus runs)")
+    for name, text in (("install", "write IBus's component, the icon and the launcher (under /usr: needs root)"),
+                       ("uninstall", "remove what install wrote")):
+        q = ibus.add_parser(name, help=text)
+        q.add_argument("--prefix", default="/usr", help="install under PREFIX/share (default /usr, where ibus-daemon "
+                       "reads components; another prefix needs IBUS_COMPONENT_PATH=PREFIX/share/ibus/component)")
+        if name == "install":
+            q.add_argument("--keep-shown", action="store_true",
+                           help="keep the pad shown after switching to another input source (default: it hides)")
+        q.set_defaults(func=cmd_ibus)
+    q = ibus.add_parser("engine", help="the pad serving the IBus engine (what IBus runs; shown while it is active)")
+    q.add_argument("--keep-shown", action="store_true", help="stay shown after the engine is switched off")
+    q.set_defaults(func=cmd_ibus)
     return parser
 
 

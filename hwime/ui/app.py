@@ -5,7 +5,10 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:  # Qt is imported only once the checks below have passed
+    from .window import PadWindow
 
 # What Qt itself loads from the system on Linux, whatever the platform (ldd on PySide6's libQt6Core on a bare
 # Debian 12): without it `import PySide6.QtWidgets` fails with an ImportError that names one file, not the package.
@@ -63,7 +66,12 @@ def no_display(env: dict | None = None, platform: str = sys.platform) -> bool:
     return not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY")
 
 
-def run_pad(model: str | None = None, device: str | None = None) -> int:
+def run_pad(model: str | None = None, device: str | None = None,
+            typer: tuple[str, Callable[[str], None]] | None = None,
+            attach: Callable[[PadWindow], None] | None = None) -> int:
+    """Open the pad and run until it closes. ``typer`` (name, send): *Mode: type* sends through it alone and the pad
+    starts in type mode (the IBus engine's commit); ``attach(window)`` runs before the loop instead of showing the
+    window, and decides when it shows (the engine shows it while it is the active input method)."""
     if no_display():  # Qt would abort (rc 134) with a message about xcb plugins that misleads
         print("hwime: no display to open the pad on (neither DISPLAY nor WAYLAND_DISPLAY is set); start it in a "
               "desktop session, or use `hwime recognize` here", file=sys.stderr)
@@ -73,8 +81,10 @@ def run_pad(model: str | None = None, device: str | None = None) -> int:
         print(f"hwime: Qt cannot open a window without these system libraries; install them with: "
               f"sudo apt-get install {' '.join(missing)}", file=sys.stderr)
         return 1
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from ..bundled import asset_path
     from ..personal import default_profile_dir
     from ..settings import default_path, load_settings
     from .window import PadWindow
@@ -90,7 +100,19 @@ def run_pad(model: str | None = None, device: str | None = None) -> int:
     from .i18n import install_translation
 
     translators = install_translation(app, settings.language)  # noqa: F841 (Qt does not own them: keep them alive)
-    window = PadWindow(settings, path, warnings=warnings, profile_dir=default_profile_dir())
+    deliverer = None
+    if typer is not None:
+        from PySide6.QtGui import QGuiApplication
+
+        from ..output import Deliverer
+
+        settings.output_mode = "type"  # an input method types: a pick is committed where the writer works
+        deliverer = Deliverer(QGuiApplication.clipboard().setText, "type", backends=[typer])
+    app.setWindowIcon(QIcon(str(asset_path("hwime.svg"))))  # the same icon as the launcher and the input source
+    window = PadWindow(settings, path, warnings=warnings, profile_dir=default_profile_dir(), deliverer=deliverer)
     window.closed.connect(app.quit)  # in type mode the pad is a tool window, which would not end the app
-    window.show()
+    if attach is not None:
+        attach(window)
+    else:
+        window.show()
     return app.exec()
