@@ -330,6 +330,9 @@ def _table(path: str | None, script: str) -> Language:
     return Language.read(path or asset_path(WORDS_FILE))
 
 
+load_language.cache_clear = _table.cache_clear  # a test or a bench that swaps the table file reads it afresh
+
+
 def build_table(dict_lines: Iterable[str], out: str | Path, alphabet: set[str], max_words: int = 80_000) -> dict:
     """Write the compact table from jieba's dict.txt lines (``word freq pos``), keeping words whose characters are
     all in ``alphabet``, and each character's count as the first of a two- or three-character personal name (``nr``);
