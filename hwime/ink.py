@@ -162,12 +162,15 @@ def parse_json(data: bytes | str) -> object:
         raise InkError("JSON nested too deeply") from None
 
 
-def iter_jsonl(path: str | Path, label_key: str = "char") -> Iterator[tuple[int, Ink | InkError, str | None]]:
-    """Yield (line number from 1, Ink or the InkError for that line, its label or None); blank lines skipped.
-    The label is the line's ``label_key``: "char" for a character, "text" for a written line.
+def iter_jsonl_objects(path: str | Path) -> Iterator[tuple[int, object]]:
+    """Yield (line number from 1, the line's parsed JSON or the InkError for that line); blank lines skipped.
 
-    Each line is decoded on its own, so a bad byte or bad JSON costs that line only.
+    Each line is decoded on its own, so a bad byte or bad JSON costs that line only. A path that is no regular file
+    (a FIFO would block the open for ever, /dev/zero never ends a line) is an OSError before it is opened.
     """
+    from .files import check_regular
+
+    check_regular(path, 1 << 40)  # streamed a line at a time: only the kind of file is at stake, not its size
     with open(path, "rb") as fh:
         number = 0
         while True:
@@ -178,17 +181,27 @@ def iter_jsonl(path: str | Path, label_key: str = "char") -> Iterator[tuple[int,
             if len(line) > MAX_JSON_BYTES and not line.endswith(b"\n"):
                 while line and not line.endswith(b"\n"):  # skip the rest of the overlong line
                     line = fh.readline(MAX_JSON_BYTES + 1)
-                yield number, InkError(f"{path}:{number}: line longer than {MAX_JSON_BYTES >> 20} MB"), None
+                yield number, InkError(f"{path}:{number}: line longer than {MAX_JSON_BYTES >> 20} MB")
                 continue
             if not line.strip():
                 continue
             try:
-                obj = parse_json(line)
+                yield number, parse_json(line)
             except InkError as exc:
-                yield number, InkError(f"{path}:{number}: {exc}"), None
-                continue
-            label = obj.get(label_key) if isinstance(obj, dict) else None
-            try:
-                yield number, Ink.from_json(obj), label if isinstance(label, str) else None
-            except InkError as exc:
-                yield number, InkError(f"{path}:{number}: {exc}"), None
+                yield number, InkError(f"{path}:{number}: {exc}")
+
+
+def iter_jsonl(path: str | Path, label_key: str = "char") -> Iterator[tuple[int, Ink | InkError, str | None]]:
+    """Yield (line number from 1, Ink or the InkError for that line, its label or None); blank lines skipped.
+    The label is the line's ``label_key``: "char" for a character, "text" for a written line. See
+    iter_jsonl_objects for what a bad line or a file that is no regular file does.
+    """
+    for number, obj in iter_jsonl_objects(path):
+        if isinstance(obj, InkError):
+            yield number, obj, None
+            continue
+        label = obj.get(label_key) if isinstance(obj, dict) else None
+        try:
+            yield number, Ink.from_json(obj), label if isinstance(label, str) else None
+        except InkError as exc:
+            yield number, InkError(f"{path}:{number}: {exc}"), None
