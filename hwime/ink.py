@@ -24,6 +24,9 @@ class InkError(ValueError):
 MAX_POINTS_PER_STROKE = 20_000
 MAX_STROKES = 1_000
 MAX_COORDINATE = 1e6  # |x|, |y| in any unit; ±3e38 overflows rendering
+# coordinates are kept to this resolution (in any unit): a drawing whose extent is 1e-38 is a dot, not a
+# scale of 1e40 that overflows float32 in rendering (numpy warnings, then a blank image)
+COORDINATE_RESOLUTION = 1e-9
 # one ink's JSON (a .json file, a .jsonl line): ~250,000 points of pen data, a line of a dozen characters many times
 # over; parsed JSON numbers take ~60 times their text in memory, so 49 MB of JSON took 3 GB
 MAX_JSON_BYTES = 4 * 1024 * 1024
@@ -39,9 +42,15 @@ def _stroke_array(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
             raise InkError(f"a stroke must be a list of points, got {type(points).__name__}")
         if len(points) > MAX_POINTS_PER_STROKE:
             raise InkError(f"a stroke has {len(points)} points, more than {MAX_POINTS_PER_STROKE}")
+        widths = set()
         for p in points:
             if not isinstance(p, (list, tuple)) or not all(_is_number(v) for v in p):
                 raise InkError(f"a point must be a list of numbers [x, y(, t(, pressure))], got {str(p)[:40]}")
+            if not 2 <= len(p) <= 4:
+                raise InkError(f"a point is [x, y(, t(, pressure))]: 2 to 4 numbers, got {len(p)}")
+            widths.add(len(p))
+        if len(widths) > 1:  # [x, y] beside [x, y, t]: each point may carry t and pressure; the missing ones are NaN
+            points = [list(p) + [math.nan] * (4 - len(p)) for p in points]
     elif len(points) > MAX_POINTS_PER_STROKE:
         raise InkError(f"a stroke has {len(points)} points, more than {MAX_POINTS_PER_STROKE}")
     try:
@@ -56,6 +65,10 @@ def _stroke_array(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         raise InkError(f"stroke coordinates must lie within ±{MAX_COORDINATE:g}")
     out = np.full((arr.shape[0], 4), np.nan, dtype=np.float32)
     out[:, : arr.shape[1]] = arr
+    xy = out[:, :2]
+    tiny = np.abs(xy) < 1e-3  # only these can be finer than the resolution; larger ones are left bit for bit
+    if tiny.any():
+        xy[tiny] = np.round(xy[tiny] / COORDINATE_RESOLUTION) * COORDINATE_RESOLUTION
     return out
 
 
