@@ -51,6 +51,12 @@ def text_cell(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in valid_text(text))
 
 
+def say(message: str) -> None:
+    """One line on stderr, with control characters escaped as stdout escapes them (text_cell): a file name holding
+    ESC or BEL must not reach the terminal raw."""
+    print(text_cell(message), file=sys.stderr)
+
+
 def _expand(paths: list[str]) -> Iterator[Path | str]:
     """Files to read, in order; a string is an error message for a path that cannot be used."""
     wanted = IMAGE_SUFFIXES | INK_SUFFIXES
@@ -155,15 +161,15 @@ def _learn_from(rec, paths: list[str]) -> int:
     failures = 0
     for p in map(Path, paths):
         if p.is_dir():
-            items = list(char_folder(p))
+            items = [(char, f) for char, f in char_folder(p) if is_regular(f)]
             if not items:
-                print(f"hwime: --learn {display_name(p)}: no <char>/ image folders", file=sys.stderr)
+                say(f"hwime: --learn {display_name(p)}: no <char>/ image folders")
                 failures += 1
             for char, f in items:
                 try:
                     rec.learn(load_image(f), char)
                 except (RasterError, ProfileError) as exc:
-                    print(f"hwime: --learn {display_name(f)}: {exc}", file=sys.stderr)
+                    say(f"hwime: --learn {display_name(f)}: {exc}")
                     failures += 1
         elif p.suffix.lower() == ".jsonl" and is_regular(p):
             for number, ink, label in iter_jsonl(p):
@@ -175,10 +181,10 @@ def _learn_from(rec, paths: list[str]) -> int:
                         raise ProfileError('the line has no "char" label')
                     rec.learn(ink, label)
                 except (InkError, ProfileError) as exc:
-                    print(f"hwime: --learn {where}: {str(exc).replace(str(p), display_name(p))}", file=sys.stderr)
+                    say(f"hwime: --learn {where}: {str(exc).replace(str(p), display_name(p))}")
                     failures += 1
         else:
-            print(f"hwime: --learn {display_name(p)}: not a labelled .jsonl or a folder of <char>/ images", file=sys.stderr)
+            say(f"hwime: --learn {display_name(p)}: not a labelled .jsonl or a folder of <char>/ images")
             failures += 1
     return failures
 
@@ -190,32 +196,39 @@ def cmd_recognize(args: argparse.Namespace) -> int:
     script = _script(args.script, "recognize")
     if script is None:
         return 2
+    from .network import check_engine
+
+    try:  # HWIME_ENGINE=bogus: one line, as the pad says it, not a traceback from deep in the load
+        check_engine(None)
+    except ValueError as exc:
+        say(f"hwime: HWIME_ENGINE: {exc}")
+        return 2
     try:
         # --learn without --profile learns into a throwaway profile: the user's own is never touched
         profile = Profile(args.profile) if args.profile else Profile(None)
         rec = Recognizer.load(args.model, args.device, profile=profile, script=script)
     except ModelError as exc:
-        print(f"hwime: {exc}", file=sys.stderr)
+        say(f"hwime: {exc}")
         return 2
     for warning in profile.warnings:
-        print(f"hwime: {warning}", file=sys.stderr)
+        say(f"hwime: {warning}")
     if not 1 <= args.top <= len(rec.labels):
         print(f"hwime recognize: --top must be from 1 to {len(rec.labels)} (the model's classes), got {args.top}",
               file=sys.stderr)
         return 2
     for note in rec.notes:  # e.g. --device cuda on a machine without CUDA
-        print(f"hwime: {note}", file=sys.stderr)
+        say(f"hwime: {note}")
     shown = len(profile.warnings)
     not_learned = _learn_from(rec, args.learn)
     if not_learned:
-        print(f"hwime: {not_learned} sample(s) given to --learn could not be learned", file=sys.stderr)
+        say(f"hwime: {not_learned} sample(s) given to --learn could not be learned")
     failures = 0
     for warning in profile.warnings[shown:]:  # e.g. a profile folder that cannot be written: learned in memory
-        print(f"hwime: {warning}", file=sys.stderr)
+        say(f"hwime: {warning}")
     prior = not args.no_prior
     if args.line and not rec.ctc:
-        print(f"hwime recognize --line: {display_name(rec.path or 'the model')} reads one character at a time; "
-              "line mode needs a line recognizer (the bundled v3 model)", file=sys.stderr)
+        say(f"hwime recognize --line: {display_name(rec.path or 'the model')} reads one character at a time; "
+            "line mode needs a line recognizer (the bundled v3 model)")
         return 2
     if args.line:
         return 1 if _recognize_lines(rec, args, prior) or not_learned else 0
@@ -238,7 +251,7 @@ def cmd_recognize(args: argparse.Namespace) -> int:
                                                          prior=prior) if images else [])
         except (RecognitionError, RuntimeError, MemoryError) as exc:  # the model failed on this batch: say so per input
             for name, _, _ in batch:
-                print(f"hwime: {name}: recognition failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
+                say(f"hwime: {name}: recognition failed ({type(exc).__name__}: {str(exc)[:200]})")
             failures += len(batch)
             batch.clear()
             return
@@ -250,14 +263,14 @@ def cmd_recognize(args: argparse.Namespace) -> int:
     for name, sample, label, error in _samples(args.paths, rec.spec):
         if error:
             failures += 1
-            print(f"hwime: {error}", file=sys.stderr)
+            say(f"hwime: {error}")
             continue
         batch.append((name, sample, label))
         if len(batch) >= BATCH:
             flush()
     flush()
     if failures:
-        print(f"hwime: {failures} input(s) could not be recognized", file=sys.stderr)
+        say(f"hwime: {failures} input(s) could not be recognized")
     return 1 if failures or not_learned else 0
 
 
@@ -275,12 +288,12 @@ def _recognize_lines(rec, args: argparse.Namespace, prior: bool) -> int:
     for name, sample, label, error in _samples(args.paths, rec.spec, line=True):
         if error:
             failures += 1
-            print(f"hwime: {error}", file=sys.stderr)
+            say(f"hwime: {error}")
             continue
         try:
             found = rec.recognize_line(sample, args.top, args.context, args.decode, language=prior) if sample is not None else []
         except (RecognitionError, ModelError, RasterError, RuntimeError, MemoryError, ValueError) as exc:
-            print(f"hwime: {name}: recognition failed ({type(exc).__name__}: {str(exc)[:200]})", file=sys.stderr)
+            say(f"hwime: {name}: recognition failed ({type(exc).__name__}: {str(exc)[:200]})")
             failures += 1
             continue
         if args.json:
@@ -293,7 +306,7 @@ def _recognize_lines(rec, args: argparse.Namespace, prior: bool) -> int:
             shown = "  ".join(f"{c.text} {score_text(c.score)}" for c in found) or "(empty)"
             print(f"{text_cell(name)}\t{shown}" + (f"\t[label {text_cell(label)}]" if label else ""), flush=True)
     if failures:
-        print(f"hwime: {failures} input(s) could not be recognized", file=sys.stderr)
+        say(f"hwime: {failures} input(s) could not be recognized")
     return failures
 
 
@@ -304,7 +317,7 @@ def _script(value: str | None, command: str) -> str | None:
     try:
         return check_script(value) if value is not None else default_script()
     except ScriptError as exc:
-        print(f"hwime {command}: --script: {exc}", file=sys.stderr)
+        say(f"hwime {command}: --script: {exc}")
         return None
 
 
@@ -312,7 +325,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from .language import LanguageError, load_language
 
     if args.top < 1:
-        print("hwime suggest: --top must be at least 1", file=sys.stderr)
+        say("hwime suggest: --top must be at least 1")
         return 2
     script = _script(args.script, "suggest")
     if script is None:
@@ -321,7 +334,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         suggestions = load_language(script=script).continuations(
             args.text, args.top)
     except LanguageError as exc:
-        print(f"hwime: {exc}", file=sys.stderr)
+        say(f"hwime: {exc}")
         return 2
     if args.json:
         print(json.dumps({"context": valid_text(args.text), "suggestions": [{"text": s.text, "score": score_value(s.score)}
@@ -417,7 +430,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "recognize" and args.device is None:
         args.device = "auto"
-    return (args.func if args.command else cmd_pad)(args)
+    try:
+        return (args.func if args.command else cmd_pad)(args)
+    except KeyboardInterrupt:  # Ctrl-C: what was printed is whole lines; no traceback over it
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        say("hwime: interrupted")
+        return 130
 
 
 if __name__ == "__main__":

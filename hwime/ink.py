@@ -24,6 +24,9 @@ class InkError(ValueError):
 MAX_POINTS_PER_STROKE = 20_000
 MAX_STROKES = 1_000
 MAX_COORDINATE = 1e6  # |x|, |y| in any unit; ±3e38 overflows rendering
+# coordinates are kept to this resolution (in any unit): a drawing whose extent is 1e-38 is a dot, not a
+# scale of 1e40 that overflows float32 in rendering (numpy warnings, then a blank image)
+COORDINATE_RESOLUTION = 1e-9
 # one ink's JSON (a .json file, a .jsonl line): ~250,000 points of pen data, a line of a dozen characters many times
 # over; parsed JSON numbers take ~60 times their text in memory, so 49 MB of JSON took 3 GB
 MAX_JSON_BYTES = 4 * 1024 * 1024
@@ -39,9 +42,15 @@ def _stroke_array(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
             raise InkError(f"a stroke must be a list of points, got {type(points).__name__}")
         if len(points) > MAX_POINTS_PER_STROKE:
             raise InkError(f"a stroke has {len(points)} points, more than {MAX_POINTS_PER_STROKE}")
+        widths = set()
         for p in points:
             if not isinstance(p, (list, tuple)) or not all(_is_number(v) for v in p):
                 raise InkError(f"a point must be a list of numbers [x, y(, t(, pressure))], got {str(p)[:40]}")
+            if not 2 <= len(p) <= 4:
+                raise InkError(f"a point is [x, y(, t(, pressure))]: 2 to 4 numbers, got {len(p)}")
+            widths.add(len(p))
+        if len(widths) > 1:  # [x, y] beside [x, y, t]: each point may carry t and pressure; the missing ones are NaN
+            points = [list(p) + [math.nan] * (4 - len(p)) for p in points]
     elif len(points) > MAX_POINTS_PER_STROKE:
         raise InkError(f"a stroke has {len(points)} points, more than {MAX_POINTS_PER_STROKE}")
     try:
@@ -56,6 +65,10 @@ def _stroke_array(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         raise InkError(f"stroke coordinates must lie within ±{MAX_COORDINATE:g}")
     out = np.full((arr.shape[0], 4), np.nan, dtype=np.float32)
     out[:, : arr.shape[1]] = arr
+    xy = out[:, :2]
+    tiny = np.abs(xy) < 1e-3  # only these can be finer than the resolution; larger ones are left bit for bit
+    if tiny.any():
+        xy[tiny] = np.round(xy[tiny] / COORDINATE_RESOLUTION) * COORDINATE_RESOLUTION
     return out
 
 
@@ -162,19 +175,15 @@ def parse_json(data: bytes | str) -> object:
         raise InkError("JSON nested too deeply") from None
 
 
-def iter_jsonl(path: str | Path, label_key: str = "char") -> Iterator[tuple[int, Ink | InkError, str | None]]:
-    """Yield (line number from 1, Ink or the InkError for that line, its label or None); blank lines skipped.
-    The label is the line's ``label_key``: "char" for a character, "text" for a written line.
+def iter_jsonl_objects(path: str | Path) -> Iterator[tuple[int, object]]:
+    """Yield (line number from 1, the line's parsed JSON or the InkError for that line); blank lines skipped.
 
-    Each line is decoded on its own, so a bad byte or bad JSON costs that line only.
+    Each line is decoded on its own, so a bad byte or bad JSON costs that line only. A path that is no regular file
+    (a FIFO would block the open for ever, /dev/zero never ends a line) is an OSError before it is opened.
     """
-    for number, ink, obj in iter_jsonl_rows(path):
-        label = obj.get(label_key) if isinstance(obj, dict) else None
-        yield number, ink, label if isinstance(label, str) else None
+    from .files import check_regular
 
-
-def iter_jsonl_rows(path: str | Path) -> Iterator[tuple[int, Ink | InkError, dict | None]]:
-    """iter_jsonl with each line's whole object (its other keys: "source", a writer…), None where it is no object."""
+    check_regular(path, 1 << 40)  # streamed a line at a time: only the kind of file is at stake, not its size
     with open(path, "rb") as fh:
         number = 0
         while True:
@@ -185,16 +194,33 @@ def iter_jsonl_rows(path: str | Path) -> Iterator[tuple[int, Ink | InkError, dic
             if len(line) > MAX_JSON_BYTES and not line.endswith(b"\n"):
                 while line and not line.endswith(b"\n"):  # skip the rest of the overlong line
                     line = fh.readline(MAX_JSON_BYTES + 1)
-                yield number, InkError(f"{path}:{number}: line longer than {MAX_JSON_BYTES >> 20} MB"), None
+                yield number, InkError(f"{path}:{number}: line longer than {MAX_JSON_BYTES >> 20} MB")
                 continue
             if not line.strip():
                 continue
             try:
-                obj = parse_json(line)
+                yield number, parse_json(line)
             except InkError as exc:
-                yield number, InkError(f"{path}:{number}: {exc}"), None
-                continue
-            try:
-                yield number, Ink.from_json(obj), obj if isinstance(obj, dict) else None
-            except InkError as exc:
-                yield number, InkError(f"{path}:{number}: {exc}"), None
+                yield number, InkError(f"{path}:{number}: {exc}")
+
+
+def iter_jsonl(path: str | Path, label_key: str = "char") -> Iterator[tuple[int, Ink | InkError, str | None]]:
+    """Yield (line number from 1, Ink or the InkError for that line, its label or None); blank lines skipped.
+    The label is the line's ``label_key``: "char" for a character, "text" for a written line. See
+    iter_jsonl_objects for what a bad line or a file that is no regular file does.
+    """
+    for number, ink, obj in iter_jsonl_rows(path):
+        label = obj.get(label_key) if isinstance(obj, dict) and not isinstance(ink, InkError) else None
+        yield number, ink, label if isinstance(label, str) else None
+
+
+def iter_jsonl_rows(path: str | Path) -> Iterator[tuple[int, Ink | InkError, dict | None]]:
+    """iter_jsonl with each line's whole object (its other keys: "source", a writer…), None where it is no object."""
+    for number, obj in iter_jsonl_objects(path):
+        if isinstance(obj, InkError):
+            yield number, obj, None
+            continue
+        try:
+            yield number, Ink.from_json(obj), obj if isinstance(obj, dict) else None
+        except InkError as exc:
+            yield number, InkError(f"{path}:{number}: {exc}"), None

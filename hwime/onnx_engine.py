@@ -7,17 +7,30 @@ its tracing at every load cost 2 s of the start). Torch stays the reference: for
 The export lives in ``user_cache_path("hwime") / "onnx"`` (``HWIME_CACHE_DIR`` replaces that folder) under the
 sha256 of the bundle file and of this module's export format, so a bundle whose weights or metadata change gets a
 fresh export, and an export is written atomically (two processes exporting at once each rename a whole file).
-A cached file that onnxruntime cannot open, or whose answers on a probe input differ from torch's, is exported
-again; anything that goes wrong here leaves the caller on torch (``load_engine`` returns None and says why).
+A cached export is trusted only when (1) its seal beside it (``<key>.onnx.sha256``: the sha256 of the bundle's hash
+and the export's bytes) matches, (2) it is no larger than a sane bound (``export_limit``: a few times the bundle,
+refused before a byte is read; a 2 GB file once took 4.8 GB and 18 s to load) and (3) its logits AND features agree
+with torch's on fresh random probes at batch sizes 1, 2 and 3 and two widths (a file that answers correctly only at
+one batch size, or with constant features, is refused). Otherwise it is exported again; anything that goes wrong
+here leaves the caller on torch (``load_engine`` returns None and says why). The seal is no defence against someone
+who can write the cache and read the bundle: the probes are, as far as probes go.
+
+onnxruntime and the exporter may print banners on the process's stdout, which ``hwime recognize --json`` owns:
+while they run, file descriptor 1 points at stderr. The cache keeps the ``KEEP_EXPORTS`` most recently used
+exports and drops temporary files that a killed process left behind (``prune``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import stat
+import sys
+import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -26,6 +39,11 @@ from .files import atomic_write, file_sha256
 EXPORT_FORMAT = "hwime-onnx/2"  # (logits, the head's input features); change it when the export changes
 TOLERANCE = 1e-3  # the largest difference from torch allowed, relative to the logits' largest magnitude
 MAX_EXPORT_BYTES = 256 << 20  # ten times the largest export (hwime-all.pt's is 21 MB): a bigger file is not ours
+# an export holds the bundle's weights in float32: twice a float16 bundle's size, plus the graph (hwime-all.pt:
+# 10.8 MB -> 21 MB); four times the bundle and a megabyte is generous and still refuses a planted giant
+EXPORT_SIZE_FACTOR = 4
+KEEP_EXPORTS = 3  # the exports of the bundles used last; older ones (21 MB each) are deleted
+STALE_TEMP_SECONDS = 3600  # a temporary file this old is a killed export's, not one being written
 
 
 def cache_dir() -> Path:
@@ -37,9 +55,46 @@ def cache_dir() -> Path:
     return user_cache_path("hwime", appauthor=False) / "onnx"
 
 
-def cache_path(bundle: str | Path) -> Path:
-    key = hashlib.sha256(f"{EXPORT_FORMAT}\n{file_sha256(bundle)}".encode()).hexdigest()[:32]
+def cache_path(bundle: str | Path, bundle_hash: str | None = None) -> Path:
+    key = hashlib.sha256(f"{EXPORT_FORMAT}\n{bundle_hash or file_sha256(bundle)}".encode()).hexdigest()[:32]
     return cache_dir() / f"{key}.onnx"
+
+
+def seal_path(target: Path) -> Path:
+    """Where the seal of the export ``target`` lives: beside it."""
+    return target.with_name(target.name + ".sha256")
+
+
+def seal(bundle_hash: str, data: bytes) -> str:
+    """The export's hash bound to its bundle: an export copied from another bundle's entry does not match."""
+    return hashlib.sha256(f"{EXPORT_FORMAT}\n{bundle_hash}\n".encode() + data).hexdigest()
+
+
+def export_limit(bundle: str | Path) -> int:
+    """The largest export this bundle can have (see EXPORT_SIZE_FACTOR), never above MAX_EXPORT_BYTES."""
+    return min(MAX_EXPORT_BYTES, EXPORT_SIZE_FACTOR * os.stat(bundle).st_size + (1 << 20))
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """File descriptor 1 points at stderr meanwhile: C++ code (onnxruntime's banners, the exporter's messages)
+    writes there directly, past sys.stdout, and must not land in `hwime recognize --json`'s output."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # no stdout at all (a GUI started without one): nothing to guard
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def export_bytes(net, height: int, width: int) -> bytes:
@@ -85,7 +140,8 @@ class OnnxEngine:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(self.model_bytes, options, providers=["CPUExecutionProvider"])
+        with stdout_to_stderr():
+            self.session = ort.InferenceSession(self.model_bytes, options, providers=["CPUExecutionProvider"])
         self.threads = threads
         return self.session
 
@@ -96,58 +152,157 @@ class OnnxEngine:
         return logits, features
 
 
-def _agrees(engine: OnnxEngine, net, height: int, width: int) -> float:
-    """The largest difference between the engine's logits and torch's on a probe (a blank and a drawn-on row),
-    relative to the logits' scale."""
+def probe_batches(height: int, width: int, seed: int | None = None) -> list[np.ndarray]:
+    """Inputs to compare the export with torch on: batches of 1, 2 and 3 (an export can branch on the batch size),
+    at the character's width and at twice it (a line's), each row different: blank paper, random specks, random
+    strokes. Random per load unless ``seed`` is given, so no export can be made to pass one known probe."""
+    rng = np.random.default_rng(seed if seed is not None else int.from_bytes(os.urandom(8), "little"))
+
+    def row(kind: int, w: int) -> np.ndarray:
+        image = np.ones((1, height, w), np.float32)
+        if kind == 1:
+            image[rng.random(image.shape) < rng.uniform(0.05, 0.3)] = -1.0
+        elif kind == 2:
+            for _ in range(int(rng.integers(2, 6))):  # bars of ink, a crude glyph
+                y, x = int(rng.integers(0, height - 4)), int(rng.integers(0, w - 4))
+                if rng.random() < 0.5:
+                    image[0, y : y + 4, x : x + int(rng.integers(4, w))] = -1.0
+                else:
+                    image[0, y : y + int(rng.integers(4, height)), x : x + 4] = -1.0
+        return image
+
+    return [np.stack([row(k, width) for k in (2,)]),
+            np.stack([row(k, width) for k in (0, 2)]),
+            np.stack([row(k, 2 * width) for k in (1, 2, 2)])]
+
+
+def _agrees(engine: OnnxEngine, net, height: int, width: int, seed: int | None = None) -> float:
+    """The largest difference between the engine's answers and torch's, logits and features alike, each relative to
+    its own scale, over probe_batches."""
     import torch
 
-    rng = np.random.default_rng(0)
-    probe = np.stack([np.full((1, height, width), 1.0, np.float32),
-                      np.where(rng.random((1, height, width)) < 0.1, -1.0, 1.0).astype(np.float32)])
-    with torch.inference_mode():
-        expected = net(torch.from_numpy(probe)).float().numpy()
-    got = engine(probe)[0]
-    return float(np.abs(expected - got).max() / max(float(np.abs(expected).max()), 1e-12))
+    from .ppocrv6 import WithFeatures
+
+    reference = WithFeatures(net).eval()
+    worst = 0.0
+    for probe in probe_batches(height, width, seed):
+        with torch.inference_mode():
+            expected = [t.float().numpy() for t in reference(torch.from_numpy(probe))]
+        with stdout_to_stderr():
+            got = engine(probe)
+        for want, have in zip(expected, got):
+            if have.shape != want.shape:
+                return float("inf")
+            diff = float(np.abs(want - have).max() / max(float(np.abs(want).max()), 1e-12))
+            worst = max(worst, diff if np.isfinite(diff) else float("inf"))
+    return worst
 
 
-def read_cached(target: Path) -> bytes | None:
+def read_cached(target: Path, limit: int | None = None) -> bytes | None:
     """The bytes of a cached export, or None where there is none to trust: missing, a symlink (anyone who has the
-    bundle can compute the name and plant one), a FIFO or device, or larger than any export."""
+    bundle can compute the name and plant one), a FIFO or device, or larger than ``limit`` (default
+    MAX_EXPORT_BYTES), which is refused before a byte of it is read."""
+    limit = MAX_EXPORT_BYTES if limit is None else min(limit, MAX_EXPORT_BYTES)
     try:
         st = os.lstat(target)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_EXPORT_BYTES:
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
             return None
         fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as fh:
-            data = fh.read(MAX_EXPORT_BYTES + 1)
+            data = fh.read(limit + 1)
     except OSError:
         return None
-    return data if len(data) <= MAX_EXPORT_BYTES else None
+    return data if len(data) <= limit else None
+
+
+def read_sealed(target: Path, bundle_hash: str, limit: int | None = None) -> bytes | None:
+    """read_cached, and None unless the seal beside it is this export's for this bundle (a file replaced or edited
+    in the cache, or one left by a version without seals, is exported again)."""
+    data = read_cached(target, limit)
+    if data is None:
+        return None
+    stored = read_cached(seal_path(target), 1024)
+    if stored is None or stored.decode("ascii", "replace").strip() != seal(bundle_hash, data):
+        return None
+    return data
+
+
+def prune(folder: Path, keep: Path | None = None, now: float | None = None) -> list[Path]:
+    """Delete all but the KEEP_EXPORTS most recently used exports (a seal's time is the last use; ``keep`` always
+    stays) with their seals, seals without an export, and temporary files older than STALE_TEMP_SECONDS (a killed
+    process's). Returns what was deleted; a file that cannot be deleted is left."""
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+
+    def used(p: Path) -> float:
+        for q in (seal_path(p), p):
+            try:
+                return os.lstat(q).st_mtime
+            except OSError:
+                continue
+        return 0.0
+
+    def drop(p: Path) -> None:
+        try:
+            p.unlink()
+            removed.append(p)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            pass
+
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    exports = sorted((p for p in entries if p.name.endswith(".onnx") and not p.name.startswith(".")),
+                     key=used, reverse=True)
+    for p in exports[KEEP_EXPORTS:]:
+        if keep is None or p != keep:
+            drop(p)
+            drop(seal_path(p))
+    for p in entries:
+        try:
+            st = os.lstat(p)
+        except OSError:
+            continue
+        if p.name.endswith(".onnx.sha256") and not os.path.lexists(p.with_name(p.name[: -len(".sha256")])):
+            drop(p)
+        elif p.name.startswith(".") and p.name.endswith(".tmp") and now - st.st_mtime > STALE_TEMP_SECONDS:
+            drop(p)
+    return removed
 
 
 def load_engine(bundle: str | Path, net, height: int, width: int, notes: list[str] | None = None) -> OnnxEngine | None:
-    """The cached export of ``bundle`` (exported now when missing, damaged or disagreeing with torch), or None where
-    onnxruntime is missing or anything fails (a line in ``notes`` says why; the caller runs torch)."""
+    """The cached export of ``bundle`` (exported now when missing, unsealed, too large or disagreeing with torch),
+    or None where onnxruntime is missing or anything fails (a line in ``notes`` says why; the caller runs torch)."""
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
         return None
     try:
-        target = cache_path(bundle)
+        bundle_hash = file_sha256(bundle)
+        target = cache_path(bundle, bundle_hash)
+        limit = export_limit(bundle)
     except OSError as exc:
         if notes is not None:
             notes.append(f"onnxruntime not used: cannot read {bundle} ({exc})")
         return None
-    cached = read_cached(target)
+    cached = read_sealed(target, bundle_hash, limit)
     if cached is not None:
         try:
             engine = OnnxEngine(cached, target)
             if _agrees(engine, net, height, width) <= TOLERANCE:
+                try:  # the seal's time says when the export was last used (prune keeps the recent ones)
+                    os.utime(seal_path(target))
+                except OSError:
+                    pass
                 return engine
         except Exception:  # damaged, truncated, another program's file: export it again
             pass
     try:
-        data = export_bytes(net, height, width)
+        with stdout_to_stderr():
+            data = export_bytes(net, height, width)
         engine = OnnxEngine(data, target)
         diff = _agrees(engine, net, height, width)
         if diff > TOLERANCE:
@@ -159,8 +314,12 @@ def load_engine(bundle: str | Path, net, height: int, width: int, notes: list[st
             notes.append(f"onnxruntime not used: the export failed ({type(exc).__name__})")
         return None
     try:
-        # the name is computable from the bundle: a link planted there is replaced, never written through
+        # the name is computable from the bundle: a link planted there is replaced, never written through; the
+        # export first, then its seal, so a seal never vouches for a file that is not yet there
         atomic_write(target, lambda fh: fh.write(data), follow_symlinks=False)
+        atomic_write(seal_path(target), lambda fh: fh.write(seal(bundle_hash, data).encode() + b"\n"),
+                     follow_symlinks=False)
+        prune(target.parent, keep=target)
     except OSError:  # a read-only cache: this run uses the export it made all the same
         pass
     return engine

@@ -13,9 +13,12 @@ bounded to the newest ``per_class`` samples of a character and ``total`` in all,
 (a fresh temporary file in the same folder, then a rename). The pad and `hwime recognize --profile` may learn into
 one store at once: each save takes a lock (``profile.json.lock``), reads what is on disk and merges this process's
 additions and removals into it, so no sample learned by either is lost. A store that cannot be read at all is set
-aside (``profile.json.bak``, ``.bak.1`` … — never over an earlier backup) and learning starts afresh; one sample that
-cannot be read is reported, left out of recognition and written back untouched. A store in a folder that cannot
-be written learns in memory for the session, with a warning.
+aside (``profile.json.bak``, ``.bak.1`` … — never over an earlier backup) and learning starts afresh; a sample that
+cannot be read is left out of recognition and written back untouched (all of them reported in one line). A store
+found damaged at a save, after it was read, is set aside and what this process holds is written in its place: the
+samples in memory are never dropped for a file someone else broke. The caps apply while reading: a store of 20,000
+samples (no version of the pad writes one) is read as its newest 4,000, 8 a character, before any ink is parsed.
+A store in a folder that cannot be written learns in memory for the session, with a warning.
 
 ``Prototypes`` turn samples into what ranking uses: per character, the mean of the model's penultimate features
 over the user's samples (each L2-normalized). The Recognizer adds, for a character the user has written,
@@ -46,6 +49,7 @@ PER_CLASS = 8
 TOTAL = 4000
 MAX_STORE_BYTES = 64 << 20  # 4,000 simplified inks take a few MB; a larger store is not one the pad wrote
 MAX_SAMPLE_PIXELS = 1 << 20  # a stored image is one character: at most a megapixel
+MAX_SAMPLE_NOTES = 5  # unreadable samples named one line each; more are summed up in one line
 STORED_INK_TOLERANCE = 0.005  # ink is simplified to this share of its size before it is stored
 
 
@@ -149,10 +153,11 @@ class Profile:
         self.warnings += notes
         self._next_id = max((s.id for s in samples), default=0) + 1
 
-    @staticmethod
-    def _load_store(path: Path) -> tuple[list[Sample], list[dict], list[str]]:
-        """(samples, raw entries that could not be read, a note for each). OSError: the file cannot be read (or is
-        no regular file, or too large); ValueError: it is not a profile store."""
+    def _load_store(self, path: Path) -> tuple[list[Sample], list[dict], list[str]]:
+        """(samples, raw entries that could not be read, notes for the user). OSError: the file cannot be read (or is
+        no regular file, or too large); ValueError: it is not a profile store. Only the entries the caps keep
+        (the newest ``per_class`` of a character, ``total`` in all) are parsed: the rest would be dropped at the
+        next save anyway, and parsing and embedding 20,000 of them took minutes and gigabytes."""
         raw = read_regular(path, MAX_STORE_BYTES)
         try:
             data = json.loads(raw.decode("utf-8"))
@@ -160,16 +165,54 @@ class Profile:
             raise ValueError(str(exc)) from None
         if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT or not isinstance(data.get("samples"), list):
             raise ValueError(f"format is not {PROFILE_FORMAT}")
-        samples, unreadable, notes = [], [], []
-        for n, entry in enumerate(data["samples"], start=1):
+        entries = data["samples"]
+
+        def when(entry: object) -> tuple[float, int] | None:
+            """(time, id) of an entry whose label, id and time look right; None for one Sample.from_json refuses."""
+            if not isinstance(entry, dict):
+                return None
+            char, sample_id, t = entry.get("char"), entry.get("id"), entry.get("time")
+            if not (isinstance(char, str) and len(char) == 1 and isinstance(sample_id, int)
+                    and not isinstance(sample_id, bool) and isinstance(t, (int, float)) and not isinstance(t, bool)):
+                return None
+            try:
+                return float(t), sample_id
+            except OverflowError:
+                return None
+
+        stamps = [when(e) for e in entries]
+        ordered = sorted((i for i, k in enumerate(stamps) if k is not None), key=lambda i: stamps[i])
+        counts: dict[str, int] = {}
+        chosen: set[int] = set()
+        for i in reversed(ordered):  # newest first, as _capped keeps them
+            char = entries[i]["char"]
+            counts[char] = counts.get(char, 0) + 1
+            if counts[char] <= self.per_class and len(chosen) < self.total:
+                chosen.add(i)
+        samples, unreadable, notes, failures = [], [], [], []
+        for n, entry in enumerate(entries, start=1):
+            if stamps[n - 1] is not None and n - 1 not in chosen:
+                continue  # beyond the caps
             try:
                 if not isinstance(entry, dict):
                     raise ValueError("not an object")
                 samples.append(Sample.from_json(entry))
             except (KeyError, TypeError, ValueError, InkError, OSError, MemoryError, SyntaxError) as exc:
                 unreadable.append(entry)
-                notes.append(f"Learned sample {n} in {path.name} could not be read ({type(exc).__name__}: "
-                             f"{str(exc)[:80]}); it is left out and kept in the file as it is.")
+                failures.append((n, f"{type(exc).__name__}: {str(exc)[:80]}"))
+        samples.sort(key=lambda s: (s.time, s.id))
+        over = len(ordered) - len(chosen)
+        if over:
+            notes.append(f"{path.name} holds {len(ordered):,} learned samples; the newest {len(chosen):,} are used "
+                         f"(at most {self.per_class} a character, {self.total:,} in all) and the other {over:,} are "
+                         "dropped at the next save.")
+        if len(failures) <= MAX_SAMPLE_NOTES:
+            notes += [f"Learned sample {n} in {path.name} could not be read ({why}); it is left out and kept in the "
+                      "file as it is." for n, why in failures]
+        else:  # one line, however many: 200,000 unreadable entries once printed 200,001 lines
+            n, why = failures[0]
+            notes.append(f"{len(failures):,} learned samples in {path.name} could not be read (sample {n}: {why}, "
+                         f"and {len(failures) - 1:,} more); they are left out and kept in the file as they are.")
         return samples, unreadable, notes
 
     def _lock(self):
@@ -201,9 +244,13 @@ class Profile:
             disk, unreadable, _ = self._load_store(self.path)
         except FileNotFoundError:
             disk, unreadable = [], []
-        except ValueError:  # damaged since it was read: set aside, never overwritten
-            set_aside(self.path)
-            disk, unreadable = [], []
+        except ValueError as exc:
+            # damaged since it was read (another program, a disk error): set aside, never overwritten, and what this
+            # process holds is written in its place; starting from the empty file lost every sample in memory
+            kept = set_aside(self.path)
+            self.warnings.append(f"What the pad learned ({self.path}) was damaged on disk ({str(exc)[:100]}); kept it "
+                                 f"as {kept.name} and saved the {len(self.samples)} samples this session holds.")
+            disk, unreadable = list(self.samples), list(self._unreadable)
         ids = {s.id for s in disk}
         merged = [s for s in disk if s.id not in self._removed] + [s for s in self._added if s.id not in ids]
         merged.sort(key=lambda s: (s.time, s.id))

@@ -466,6 +466,13 @@ def normalize(batch, spec: RasterSpec):
     return x
 
 
+def _scaled_to_8_bits(values: np.ndarray) -> np.ndarray:
+    """A 16-bit grayscale image (0..65535, PNG's range) as uint8 0..255: PIL's convert("L") clips it instead, so
+    anything above 255 (all the paper, most of the ink) read as white and the image as (empty)."""
+    wide = values.astype(np.float64)
+    return np.clip(np.round(wide / 257.0), 0, 255).astype(np.uint8)
+
+
 def load_image(path, formats: tuple[str, ...] = IMAGE_FORMATS) -> np.ndarray:
     """Read a PNG, JPEG or BMP (a path or a binary file object) as uint8 grayscale with 255 = paper; transparency
     is composed onto white. Any other format is refused before anything decodes it, whatever its name."""
@@ -475,6 +482,11 @@ def load_image(path, formats: tuple[str, ...] = IMAGE_FORMATS) -> np.ndarray:
                 raise RasterError(f"{path}: image too large ({im.width}x{im.height} pixels; at most "
                                   f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels)")
             im.load()
+            if im.mode.startswith("I"):  # 16-bit grayscale (I;16, or I as PIL reads some): scaled, not clipped
+                gray = _scaled_to_8_bits(np.asarray(im))
+                if gray.size == 0:
+                    raise RasterError(f"{path}: empty image")
+                return gray
             if im.mode in ("RGBA", "LA", "P"):
                 im = im.convert("RGBA")
                 paper = Image.new("RGBA", im.size, (255, 255, 255, 255))

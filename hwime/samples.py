@@ -20,10 +20,11 @@ def is_regular(path: Path) -> bool:
 
 
 def char_folder(root: str | Path) -> Iterator[tuple[str, Path]]:
-    """(label, image file) of every image in ``root``'s ``<char>/`` folders: folders in name order, each one's
-    images in name order; files that are not regular images are left out."""
+    """(label, image file) of every image name in ``root``'s ``<char>/`` folders: folders in name order, each one's
+    images in name order. Whether each is a regular file the reader checks (files.check_regular, or is_regular),
+    so that it can say which it skipped."""
     root = Path(root)
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         for f in sorted(folder.iterdir()):
-            if f.suffix.lower() in IMAGE_SUFFIXES and is_regular(f):
+            if f.suffix.lower() in IMAGE_SUFFIXES and not f.is_dir():
                 yield folder.name, f

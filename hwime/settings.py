@@ -4,11 +4,19 @@ Settings are never lost: a file that is not valid JSON is set aside as settings.
 ones; never over an earlier backup) or, where the folder is read-only, left alone, and defaults are used with a
 warning the pad keeps on screen; a value of the wrong kind falls back to its default and every good value is kept; a file that could not be read is never overwritten.
 Saving writes a fresh temporary file in the same folder and renames it over the old one.
+
+What JSON admits but Python balks at costs one value, never the file: a leading UTF-8 byte order mark is ignored;
+an integer of more digits than Python converts (4,300) is no valid value for a setting of ours (reset) and, in a
+key of a newer version, is written back digit for digit; text with a lone surrogate ("\\ud800", which UTF-8 cannot
+encode) is no valid value for a setting of ours (reset) and, in a newer version's key, is written back as the
+same \\u escape. So saving never fails on what loading accepted.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -63,19 +71,22 @@ class Settings:
         def flag(v):
             return isinstance(v, bool)
 
+        def text(v, longest: int | None = None):  # a lone surrogate cannot be saved as UTF-8 nor named to the OS
+            return isinstance(v, str) and _encodable(v) and (longest is None or len(v) <= longest)
+
         checks = {
             "output_mode": lambda v: v in OUTPUT_MODES,
             "candidate_count": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 20,
             "pen_width": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 1 <= v <= 40,
             "device": lambda v: v in DEVICES,
-            "model_path": lambda v: isinstance(v, str),
-            "geometry": lambda v: isinstance(v, str),
+            "model_path": lambda v: text(v, 4096),
+            "geometry": lambda v: text(v, 64 << 10) and v.isascii(),  # base64
             "recent": lambda v: isinstance(v, list),
             "use_prior": flag, "use_context": flag, "show_pinyin": flag, "suggest": flag, "learn": flag,
             "line_mode": flag,
             "language": lambda v: v in LANGUAGES,
             "script": lambda v: v in SCRIPT_CHOICES,
-            "candidate_font": lambda v: isinstance(v, str) and len(v) <= 200,
+            "candidate_font": lambda v: text(v, 200),
         }
         for name, ok in checks.items():
             value = getattr(self, name)
@@ -83,6 +94,53 @@ class Settings:
                 problems.append(f"{name}={value!r:.60} is not valid, using {getattr(default, name)!r}")
                 setattr(self, name, getattr(default, name))
         return problems
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+class _BigNumber(str):
+    """An integer of more digits than Python converts (sys.get_int_max_str_digits): kept as its digits, so a newer
+    version's key is written back unchanged, while no setting of ours takes it for a number."""
+
+
+def _parse_int(digits: str) -> int | _BigNumber:
+    try:
+        return int(digits)
+    except ValueError:
+        return _BigNumber(digits)
+
+
+def _dumps(data: dict) -> str:
+    """The settings as JSON text that encodes as UTF-8, whatever loading kept: big numbers as their digits, text with
+    a lone surrogate as \\u escapes (ensure_ascii), which read back as the same string."""
+    marker = f"hwime-number-{os.urandom(8).hex()}:"
+    big: list[_BigNumber] = []
+
+    def mark(value):
+        if isinstance(value, _BigNumber):
+            big.append(value)
+            return f"{marker}{len(big) - 1}"
+        if isinstance(value, dict):
+            return {k: mark(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mark(v) for v in value]
+        return value
+
+    marked = mark(data)
+    try:
+        text = json.dumps(marked, ensure_ascii=False, indent=2)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(marked, ensure_ascii=True, indent=2)
+    if big:
+        text = re.sub(f'"{re.escape(marker)}(\\d+)"', lambda m: str(big[int(m.group(1))]), text)
+    return text
 
 
 def default_path() -> Path:
@@ -107,7 +165,8 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
         return Settings(), [f"Could not read settings {path} ({exc.strerror or exc}); using defaults, "
                             "and the file will not be overwritten."]
     try:
-        data = json.loads(raw.decode("utf-8"))
+        # a byte order mark (Notepad writes one) is no reason to reset every setting
+        data = json.loads(raw.decode("utf-8-sig"), parse_int=_parse_int)
         if not isinstance(data, dict):
             raise ValueError("the top level is not an object")
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -128,10 +187,13 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> bool:
-    """Write the settings atomically; False (nothing written) when the file on disk could not be read at load."""
+    """Write the settings atomically; False (nothing written) when the file on disk could not be read at load.
+    Raises OSError only (a full disk, a read-only folder): a value that cannot be written as it is (text with a
+    lone surrogate set after loading) is first reset by ``validate``, as loading would."""
     path = Path(path or default_path())
     if path.absolute() in _UNREADABLE:
         return False
+    settings.validate()
     data = {**_FOREIGN.get(path.absolute(), {}), **asdict(settings)}
-    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2))
+    atomic_write_text(path, _dumps(data))
     return True

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -269,3 +270,78 @@ def test_every_command_line_option_says_what_it_does():
             missing += [f"{name} {command} {a.dest}" for a in p._actions
                         if not isinstance(a, argparse._HelpAction) and not a.help]
     assert missing == []
+
+
+# --- issue 39 item 7: smaller things ------------------------------------------------------------------------------
+
+def test_a_bogus_engine_is_one_line(tmp_path, tiny_bundle):
+    import subprocess
+    import sys
+
+    ink = tmp_path / "a.json"
+    ink.write_text(json.dumps(ink_shi().to_json()))
+    done = subprocess.run([sys.executable, "-m", "hwime", "--model", str(tiny_bundle), "recognize", str(ink)],
+                          capture_output=True, text=True, env={**os.environ, "HWIME_ENGINE": "bogus"}, timeout=300)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == ["hwime: HWIME_ENGINE: engine must be auto, onnx or torch, not 'bogus'"]
+
+
+def test_a_16_bit_grayscale_png_is_scaled_not_clipped(tmp_path):
+    from PIL import Image
+
+    from hwime.raster import load_image
+
+    image = np.full((60, 60), 65535, np.uint16)  # white paper at 16 bits
+    image[10:50, 28:32] = 0  # a black bar
+    image[10:12, 10:50] = 32768  # mid grey
+    Image.fromarray(image).save(tmp_path / "g16.png")
+    with Image.open(tmp_path / "g16.png") as im:
+        assert im.mode.startswith("I")
+    gray = load_image(tmp_path / "g16.png")
+    assert gray.dtype == np.uint8 and gray[0, 0] == 255 and gray[30, 30] == 0 and abs(int(gray[11, 20]) - 128) <= 1
+
+
+def test_control_characters_in_file_names_are_escaped_on_stderr(tmp_path, tiny_bundle, capfd):
+    bad = tmp_path / "evil\x1b[31m\x07.json"
+    bad.write_text("{not json")
+    assert main(["--model", str(tiny_bundle), "recognize", str(bad)]) == 1
+    err = capfd.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err and "evil\\x1b[31m\\x07.json" in err
+
+
+def test_ctrl_c_in_recognize_is_one_line(tmp_path, tiny_bundle, capfd, monkeypatch):
+    from hwime import cli
+
+    ink = tmp_path / "a.json"
+    ink.write_text(json.dumps(ink_shi().to_json()))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_samples", interrupted)
+    try:
+        rc = main(["--model", str(tiny_bundle), "recognize", str(ink)])
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped as a traceback")
+    assert rc == 130 and capfd.readouterr().err.strip().splitlines()[-1] == "hwime: interrupted"
+
+
+@pytest.mark.parametrize("extent", [1e-38, 1e-37, 1e-20])
+def test_ink_of_a_vanishing_extent_is_a_dot_without_numpy_warnings(extent):
+    import warnings
+
+    from hwime.raster import RasterSpec, ink_to_image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ink = Ink.from_strokes([[[0, 0], [extent, extent]], [[0, extent], [extent, 0]]])
+        image = ink_to_image(ink, RasterSpec())
+    assert image.min() < 128  # drawn, as a dot
+
+
+def test_a_stroke_may_mix_points_with_and_without_time():
+    ink = Ink.from_json({"strokes": [[[0, 0], [10, 10, 5], [20, 20, 6, 0.5]]]})
+    s = ink.strokes[0]
+    assert s.shape == (3, 4) and np.isnan(s[0, 2:]).all() and s[1, 2] == 5 and np.isnan(s[1, 3]) and s[2, 3] == 0.5
+    with pytest.raises(InkError, match="2 to 4 numbers"):
+        Ink.from_json({"strokes": [[[0, 0], [1, 2, 3, 4, 5]]]})

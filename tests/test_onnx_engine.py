@@ -1,6 +1,7 @@
 """The CPU runtime (issue 25): the bundle's network under onnxruntime, exported once per bundle into the cache,
 gives torch's answers; a missing, damaged or read-only cache, or no onnxruntime at all, leaves the pad on torch."""
 
+import os
 import sys
 
 import numpy as np
@@ -11,6 +12,7 @@ from conftest import ink_kou, ink_shi
 from hwime import Recognizer
 from hwime import onnx_engine
 from hwime.network import check_engine
+from hwime.ppocrv6 import INPUT_HEIGHT
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -150,3 +152,171 @@ def test_a_cache_entry_that_is_a_fifo_or_too_large_is_exported_again(cache, monk
     assert entry.is_file() and not entry.is_fifo()
     monkeypatch.setattr(onnx_engine, "MAX_EXPORT_BYTES", entry.stat().st_size - 1)
     assert onnx_engine.read_cached(entry) is None
+
+
+# issue 39 item 2: a tampered export in the cache
+
+def _tampered(data: bytes, logits: str = "reversed unless batch 2", features: str = "") -> bytes:
+    """The export edited as an attacker would: logits reversed along the classes unless the batch is 2 (the size
+    of the old probe), and/or constant features (which only the personal ranking reads)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load_from_string(data)
+    g = model.graph
+
+    def rename_output(name: str, new: str) -> None:
+        for node in g.node:
+            node.output[:] = [new if o == name else o for o in node.output]
+            node.input[:] = [new if i == name else i for i in node.input]
+
+    if logits:
+        rename_output("logits", "logits_true")
+        g.initializer.extend([numpy_helper.from_array(np.array([0], np.int64), "t_zero"),
+                              numpy_helper.from_array(np.array(2, np.int64), "t_two"),
+                              numpy_helper.from_array(np.array([-1], np.int64), "t_start"),
+                              numpy_helper.from_array(np.array([-(2**63)], np.int64), "t_end"),
+                              numpy_helper.from_array(np.array([2], np.int64), "t_axis"),
+                              numpy_helper.from_array(np.array([-1], np.int64), "t_step")])
+        g.node.extend([helper.make_node("Shape", ["image"], ["t_shape"]),
+                       helper.make_node("Gather", ["t_shape", "t_zero"], ["t_batch1"], axis=0),
+                       helper.make_node("Squeeze", ["t_batch1", "t_zero"], ["t_batch"]),
+                       helper.make_node("Equal", ["t_batch", "t_two"], ["t_is2"]),
+                       helper.make_node("Slice", ["logits_true", "t_start", "t_end", "t_axis", "t_step"],
+                                        ["t_reversed"]),
+                       helper.make_node("Where", ["t_is2", "logits_true", "t_reversed"], ["logits"])])
+    if features:
+        rename_output("features", "features_true")
+        g.initializer.extend([numpy_helper.from_array(np.array(0.0, np.float32), "t_f0"),
+                              numpy_helper.from_array(np.array(0.5, np.float32), "t_fc")])
+        g.node.extend([helper.make_node("Mul", ["features_true", "t_f0"], ["t_fz"]),
+                       helper.make_node("Add", ["t_fz", "t_fc"], ["features"])])
+    return model.SerializeToString()
+
+
+def _bundle_entry():
+    from hwime.bundled import DEFAULT_MODEL, asset_path
+    from hwime.files import file_sha256
+
+    bundle = asset_path(DEFAULT_MODEL)
+    return bundle, file_sha256(bundle), onnx_engine.cache_path(bundle)
+
+
+def test_the_tampered_exports_fool_the_old_probe_but_not_the_new_one(cache):
+    # the two exports of the issue, checked against the network itself: the old probe (batch 2, logits only)
+    # passed both; the new one refuses both
+    rec = Recognizer.load(None, "cpu")
+    data = rec.network.engine.session.model_bytes
+    height, width = INPUT_HEIGHT, rec.spec.input_width
+    good = onnx_engine.OnnxEngine(data)
+    assert onnx_engine._agrees(good, rec.model, height, width, seed=1) <= onnx_engine.TOLERANCE
+    for tampered in (_tampered(data), _tampered(data, logits="", features="constant")):
+        engine = onnx_engine.OnnxEngine(tampered)
+        old_probe = np.stack([np.full((1, height, width), 1.0, np.float32),
+                              np.where(np.random.default_rng(0).random((1, height, width)) < 0.1, -1.0, 1.0)
+                              .astype(np.float32)])
+        with torch.inference_mode():
+            expected = rec.model(torch.from_numpy(old_probe)).float().numpy()
+        assert np.abs(engine(old_probe)[0] - expected).max() <= 1e-3 * np.abs(expected).max()  # the old check passed
+        assert onnx_engine._agrees(engine, rec.model, height, width, seed=1) > 0.1
+
+
+def test_a_tampered_export_in_the_cache_is_not_used_by_recognize(cache, tmp_path):
+    # end to end through the CLI: the tampered export read 十 as something else with score 1.00 before
+    import json
+    import os
+    import subprocess
+
+    rec = Recognizer.load(None, "cpu")
+    bundle, bundle_hash, entry = _bundle_entry()
+    entry.write_bytes(_tampered(rec.network.engine.session.model_bytes))
+    ink = tmp_path / "shi.json"
+    ink.write_text(json.dumps(ink_shi().to_json()))
+    env = {**os.environ, "HWIME_CACHE_DIR": str(cache.parent)}
+    done = subprocess.run([sys.executable, "-m", "hwime", "recognize", "--json", "--top", "3", str(ink)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()  # nothing but the one JSON object on stdout
+    assert json.loads(line)["candidates"][0]["char"] == "十"
+    assert onnx_engine.read_sealed(entry, bundle_hash) == rec.network.engine.session.model_bytes  # exported again, and sealed
+
+
+@pytest.mark.parametrize("kind", ["logits", "features"])
+def test_a_tampered_export_with_a_forged_seal_is_caught_by_the_probes(cache, kind):
+    rec = Recognizer.load(None, "cpu")
+    good = rec.network.engine.session.model_bytes
+    bundle, bundle_hash, entry = _bundle_entry()
+    bad = _tampered(good) if kind == "logits" else _tampered(good, logits="", features="constant")
+    entry.write_bytes(bad)
+    onnx_engine.seal_path(entry).write_text(onnx_engine.seal(bundle_hash, bad))
+    again = Recognizer.load(None, "cpu")
+    assert again.engine_name == "onnxruntime" and again.network.engine.session.model_bytes == good
+    assert entry.read_bytes() == good
+    blank = np.stack([np.full((48, 96), 255, np.uint8)] * 3)
+    rec_torch = Recognizer.load(None, "cpu", engine="torch")
+    features, reference = again.forward_features(blank)[1], rec_torch.forward_features(blank)[1]
+    assert np.allclose(features, reference, atol=1e-3 * float(np.abs(reference).max()))
+
+
+def test_an_unsealed_or_oversized_export_is_refused_before_it_is_read(cache, monkeypatch):
+    rec = Recognizer.load(None, "cpu")
+    bundle, bundle_hash, entry = _bundle_entry()
+    data = entry.read_bytes()
+    assert onnx_engine.read_sealed(entry, bundle_hash) == data
+    assert onnx_engine.read_sealed(entry, "0" * 64) is None  # another bundle's seal
+    limit = onnx_engine.export_limit(bundle)
+    assert len(data) < limit < 8 * bundle.stat().st_size  # a 2 GB file in its place is far over it
+    opened = []
+    real_open = os.open
+
+    def spy(path, *args, **kwargs):
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    with open(entry, "r+b") as fh:  # a sparse giant: the size is refused from the file's metadata alone
+        fh.truncate(limit + 1)
+    monkeypatch.setattr(onnx_engine.os, "open", spy)
+    assert onnx_engine.read_sealed(entry, bundle_hash, limit) is None
+    assert str(entry) not in opened
+    del rec
+
+
+def test_onnxruntime_banners_go_to_stderr_never_stdout(cache, capfd, monkeypatch):
+    import onnxruntime as ort
+
+    real = ort.InferenceSession
+
+    def noisy(*args, **kwargs):
+        os.write(1, b"*** onnxruntime banner ***\n")  # C++ code writes to the descriptor, past sys.stdout
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ort, "InferenceSession", noisy)
+    rec = Recognizer.load(None, "cpu")
+    print("the program's own output")
+    out, err = capfd.readouterr()
+    assert rec.engine_name == "onnxruntime"
+    assert "banner" not in out and "the program's own output" in out and "banner" in err
+
+
+def test_the_cache_keeps_the_recent_exports_and_drops_stale_temporary_files(tmp_path):
+    import time as _time
+
+    folder = tmp_path / "onnx"
+    folder.mkdir()
+    now = _time.time()
+    for i in range(6):  # six bundles used over time, the newest last
+        export = folder / f"{i:032x}.onnx"
+        export.write_bytes(b"x")
+        onnx_engine.seal_path(export).write_text("seal")
+        for p in (export, onnx_engine.seal_path(export)):
+            os.utime(p, (now - 1000 * (6 - i), now - 1000 * (6 - i)))
+    stale, fresh = folder / ".abc.onnx-1.tmp", folder / ".abc.onnx-2.tmp"
+    stale.write_bytes(b"half")
+    os.utime(stale, (now - 2 * onnx_engine.STALE_TEMP_SECONDS,) * 2)
+    fresh.write_bytes(b"being written")  # another process's export in progress: left alone
+    orphan_seal = folder / ("e" * 32 + ".onnx.sha256")
+    orphan_seal.write_text("seal")
+    onnx_engine.prune(folder, keep=folder / f"{0:032x}.onnx", now=now)
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == sorted([".abc.onnx-2.tmp"] + [f"{i:032x}.onnx" for i in (0, 3, 4, 5)] +
+                          [f"{i:032x}.onnx.sha256" for i in (0, 3, 4, 5)])

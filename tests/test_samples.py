@@ -6,10 +6,10 @@ import numpy as np
 from PIL import Image
 
 from hwime.ink import Ink, InkError, iter_jsonl_rows
-from hwime.samples import char_folder
+from hwime.samples import char_folder, is_regular
 
 
-def test_a_char_folder_is_walked_in_name_order_with_only_regular_images(tmp_path):
+def test_a_char_folder_is_walked_in_name_order_and_its_reader_tells_a_fifo_apart(tmp_path):
     for char, names in (("口", ["2.png", "10.png"]), ("中", ["1.png"])):
         (tmp_path / char).mkdir()
         for name in names:
@@ -17,7 +17,9 @@ def test_a_char_folder_is_walked_in_name_order_with_only_regular_images(tmp_path
     (tmp_path / "口" / "notes.txt").write_text("not an image")
     os.mkfifo(tmp_path / "中" / "pipe.png")  # opening it would block
     (tmp_path / "stray.png").write_bytes(b"")  # not in a <char>/ folder
-    assert [(c, f.name) for c, f in char_folder(tmp_path)] == [("中", "1.png"), ("口", "10.png"), ("口", "2.png")]
+    found = [(c, f.name) for c, f in char_folder(tmp_path)]
+    assert found == [("中", "1.png"), ("中", "pipe.png"), ("口", "10.png"), ("口", "2.png")]
+    assert [is_regular(f) for _, f in char_folder(tmp_path)] == [True, False, True, True]
 
 
 def test_json_lines_keep_their_other_keys_and_a_bad_line_costs_only_itself(tmp_path):

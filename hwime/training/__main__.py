@@ -67,8 +67,8 @@ def _jieba_dict_lines(path: str | None, version: str = "0.42.1") -> list[str]:
 
     from ..files import read_text
 
-    if path:  # a regular UTF-8 file, or one line naming the file (a folder, not UTF-8, too large)
-        return read_text(path, MAX_DICT_BYTES).splitlines()
+    if path:  # a regular UTF-8 file, or one line naming the file (a folder, not UTF-8, too large, no entries)
+        return checked_dict_lines(read_text(path, MAX_DICT_BYTES).splitlines(), path)
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q", "-d", tmp,
                         f"jieba=={version}"], check=True)
@@ -77,6 +77,30 @@ def _jieba_dict_lines(path: str | None, version: str = "0.42.1") -> list[str]:
             member = next(m for m in tar.getmembers() if m.name.endswith("jieba/dict.txt"))
             tar.extract(member, tmp, filter="data")
             return (Path(tmp) / member.name).read_text(encoding="utf-8").splitlines()
+
+
+def checked_dict_lines(lines: list[str], path: str | Path) -> list[str]:
+    """A word list's lines (``word frequency [tag]``), refused with a ValueError naming the file and the line where a
+    frequency is not a finite number of 0 or more (``inf``, ``nan``, ``1e400``, ``-5``, ``x``) or where there is no
+    entry at all: the table built from them said only "bad count 'inf'" in a temporary file's name."""
+    import math
+
+    entries = 0
+    for number, line in enumerate(lines, start=1):
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        try:
+            freq = float(parts[1])
+        except ValueError:
+            freq = float("nan")
+        if not math.isfinite(freq) or freq < 0:
+            raise ValueError(f"{path}: line {number}: the frequency {parts[1][:30]!r} is not a finite number of 0 or "
+                             "more (a word list has `word frequency [tag]` per line)")
+        entries += 1
+    if not entries:
+        raise ValueError(f"{path}: no entries (a word list has `word frequency [tag]` per line)")
+    return lines
 
 
 def cmd_wordlist(args) -> int:
@@ -149,6 +173,7 @@ def cmd_evaluate(args) -> int:
     from .export import recognizer_from_file
     from .realsets import load_any
 
+    check_sets(args.eval)
     rec = recognizer_from_file(args.model, args.device, args.script)
     # by default every real dev set there is (a change is guarded on all of them, never on one)
     sets = list(args.eval) or [p for p in (Path(args.casia), Path(args.tegaki), *map(Path, DEV_SETS[2:]),
@@ -199,6 +224,7 @@ def cmd_tune_prior(args) -> int:
     from .export import recognizer_from_file, set_bundle_values
     from .realsets import load_any
 
+    check_sets(args.eval)
     rec = recognizer_from_file(args.model, args.device)
     sets = [load_any(s, rec.spec) for s in (args.eval or [p for p in DEV_SETS if Path(p).exists()])]
     if not sets:
@@ -224,6 +250,7 @@ def cmd_tune_temperature(args) -> int:
     from .export import recognizer_from_file, set_bundle_values
     from .realsets import every_nth, load_any
 
+    check_sets(args.eval)
     rec = recognizer_from_file(args.model, args.device, args.script)
     paths = args.eval or [p for p in DEV_SETS if Path(p).exists()]
     if not paths:
@@ -263,11 +290,23 @@ def cmd_adaptation(args) -> int:
     return 0
 
 
+def check_sets(paths) -> list:
+    """The labelled sets given, each a folder or a regular file (OSError naming it otherwise): checked before any
+    long work, so a FIFO or /dev/zero is one line at once, not a hang or a line after minutes of benchmarks."""
+    from ..files import check_regular
+
+    for p in paths:
+        if not Path(p).is_dir():
+            check_regular(p, 1 << 40)
+    return list(paths)
+
+
 def cmd_language_bench(args) -> int:
     from .export import recognizer_from_file
     from .languagebench import context_effect, continuation_quality, qt_translation_texts, running_text_savings
     from .realsets import load_any
 
+    check_sets(args.eval)
     result = {"continuations": continuation_quality(_jieba_dict_lines(args.dict))}
     if args.text:  # the writer's own text, in the script it is written in
         from ..files import read_text
@@ -632,6 +671,7 @@ def main(argv: list[str] | None = None) -> int:
     from .casia import CasiaFormatError
     from .fonts import FontError
     from .ppocr_import import PaddleImportError
+    from ..language import LanguageError
     from ..recognizer import ModelError
     from .recipe import RecipeError
 
@@ -640,9 +680,15 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     # OSError: a full disk, or a file taken away mid-run, is one line too (runs.output_folder checks the outputs up
     # front, with a clearer message)
-    except (CasiaFormatError, FontError, RecipeError, PaddleImportError, ModelError, OSError, ValueError) as exc:
-        print(f"python -m hwime.training {args.command}: {exc}", file=sys.stderr)
+    except (CasiaFormatError, FontError, RecipeError, PaddleImportError, ModelError, LanguageError, OSError,
+            ValueError) as exc:
+        from ..cli import text_cell
+
+        print(f"python -m hwime.training {args.command}: {text_cell(str(exc))}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: nothing was written that is not whole (reports and bundles are atomic)
+        print(f"python -m hwime.training {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -46,12 +46,25 @@ def _pass(rec, gray: np.ndarray):
 
 def character_accuracy(rec, folder: str | Path, script: str | None = None, top: int = 10) -> dict:
     """A <char>/<image> folder read as shipped: top-1 and top-``top`` of each image's best frame per class."""
+    import sys
+
+    from ..cli import text_cell
+    from ..files import check_regular
+    from ..raster import RasterError
+    from .realsets import MAX_IMAGE_BYTES
+
     folding = rec.folding(script)
     hits1 = hits_top = count = 0
     for label, path in char_folder(folder):
         if label not in rec.codec:
             continue
-        best = folding.fold(rec.codec.class_columns(_pass(rec, load_image(path))).amax(dim=0)[None])[0]
+        try:  # a FIFO named 1.png would block the open for ever; a bad image costs only itself
+            check_regular(path, MAX_IMAGE_BYTES)
+            gray = load_image(path)
+        except (OSError, RasterError) as exc:
+            print(f"skipped {text_cell(str(exc))}", file=sys.stderr, flush=True)
+            continue
+        best = folding.fold(rec.codec.class_columns(_pass(rec, gray)).amax(dim=0)[None])[0]
         ranked = [rec.labels[j] for j in best.topk(top).indices.tolist()]
         hits1 += ranked[0] == label
         hits_top += label in ranked

@@ -1,8 +1,13 @@
-"""`evaluate`: top-1/5/10, per-class accuracy, confusions, calibration and CPU latency -> report.md + PNG plots."""
+"""`evaluate`: top-1/5/10, per-class accuracy, confusions, calibration and CPU latency -> report.md + PNG plots.
+
+Every file of a report is written atomically (files.atomic_write): a full disk or a kill leaves the old file or the
+new one whole, never a truncated calibration.png beside the previous report.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import time
 from collections import Counter
@@ -12,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..files import atomic_write, atomic_write_text
 from ..recognizer import Recognizer
 from .realsets import LabelledSet
 
@@ -206,6 +212,13 @@ def _sheet(images: np.ndarray) -> Image.Image:
     return Image.fromarray(np.concatenate(list(images), axis=1))
 
 
+def _save_png(path: Path, save) -> None:
+    """``save(file)`` writes a PNG (a figure's savefig, an image's save): drawn in memory, then written atomically."""
+    buf = io.BytesIO()
+    save(buf)
+    atomic_write(path, lambda fh: fh.write(buf.getvalue()))
+
+
 def _plots(run_log: Path | None, results: list[dict], out: Path) -> list[str]:
     try:
         import matplotlib
@@ -216,7 +229,8 @@ def _plots(run_log: Path | None, results: list[dict], out: Path) -> list[str]:
         return []
     made = []
     if run_log and run_log.exists():
-        rows = list(csv.DictReader(open(run_log)))
+        with open(run_log, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
         train = [r for r in rows if r["train_loss"]]
         val = [r for r in rows if r["val_top1"]]
         fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
@@ -227,7 +241,7 @@ def _plots(run_log: Path | None, results: list[dict], out: Path) -> list[str]:
         ax[1].set(title="accuracy", xlabel="step")
         ax[1].legend()
         fig.tight_layout()
-        fig.savefig(out / "curves.png", dpi=90)
+        _save_png(out / "curves.png", lambda fh: fig.savefig(fh, dpi=90, format="png"))
         plt.close(fig)
         made.append("curves.png")
     fig, ax = plt.subplots(figsize=(4, 4))
@@ -238,7 +252,7 @@ def _plots(run_log: Path | None, results: list[dict], out: Path) -> list[str]:
     ax.set(title="calibration", xlabel="confidence", ylabel="accuracy")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "calibration.png", dpi=90)
+    _save_png(out / "calibration.png", lambda fh: fig.savefig(fh, dpi=90, format="png"))
     plt.close(fig)
     made.append("calibration.png")
     return made
@@ -279,13 +293,13 @@ def write_report(rec: Recognizer, results: list[dict], latency: dict, out: str |
                 lines.append(f"| {a} | {b} | {n} | |")
                 continue
             name = f"confused-{safe}-{ord(a):x}-{ord(b):x}.png"
-            _sheet(examples).save(out / name)
+            _save_png(out / name, lambda fh, sheet=_sheet(examples): sheet.save(fh, format="PNG"))
             lines.append(f"| {a} | {b} | {n} | ![]({name}) |")
     for p in plots:
         lines += ["", f"![{p}]({p})"]
     report = out / "report.md"
-    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     public = [{k: v for k, v in r.items() if not k.startswith("_")} for r in results]
-    (out / "metrics.json").write_text(json.dumps({"sets": public, "latency": latency}, indent=2, ensure_ascii=False),
-                                      encoding="utf-8")
+    atomic_write_text(out / "metrics.json", json.dumps({"sets": public, "latency": latency}, indent=2,
+                                                       ensure_ascii=False))
+    atomic_write_text(report, "\n".join(lines) + "\n")  # last: a report.md that is there describes its files
     return report

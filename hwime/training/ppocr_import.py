@@ -73,6 +73,17 @@ def read_dictionary(path: str | Path) -> list[str]:
                                 else f"{path}: {exc.strerror or exc}") from None
     if not chars:
         raise PaddleImportError(f"{path}: empty dictionary")
+    # a row is one printable character, once: a head row per line, read as the character it names; two rows of one
+    # character, an empty or multi-character row, or a control character would import a head that reads wrongly
+    seen: dict[str, int] = {}
+    for number, c in enumerate(chars, start=1):
+        if len(c) != 1 or unicodedata.category(c) in ("Cc", "Cs"):  # an ideographic space (U+3000) is a row
+            what = "an empty line" if not c else f"{c[:20]!r} is not one character (or a control character)"
+            raise PaddleImportError(f"{path}: line {number}: {what} (a dictionary has one character per line)")
+        if c in seen:
+            raise PaddleImportError(f"{path}: line {number}: {c!r} again (first on line {seen[c]}); each character "
+                                    "is one row of the head")
+        seen[c] = number
     return chars + [" "]
 
 
@@ -138,6 +149,9 @@ def load_graph_weights(model: PPOCRv6Rec, tensors: list[GraphTensor], where: str
         if tuple(param.shape) != tuple(array.shape):
             raise PaddleImportError(f"{where}: {what} has shape {tuple(array.shape)}, PP-OCRv6 {model.tier} expects "
                                f"{tuple(param.shape)}: not this tier's export")
+        bad = int(np.size(array) - np.isfinite(array).sum())
+        if bad:  # NaN or infinite weights would make every answer NaN: no checkpoint is written from them
+            raise PaddleImportError(f"{where}: {what} has {bad:,} weights that are NaN or infinite: a damaged export")
         param.copy_(torch.from_numpy(np.array(array, dtype=np.float32)))
 
     with torch.no_grad():
