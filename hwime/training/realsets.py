@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cli import text_cell
 from ..files import check_regular
 from ..ink import Ink, InkError, iter_jsonl_objects
 from ..raster import RasterError, RasterSpec, ink_to_image, load_image, prepare_image
@@ -40,8 +41,6 @@ class _Skips:
         self.name, self.count = name, 0
 
     def __call__(self, message: str) -> None:
-        from ..cli import text_cell
-
         self.count += 1
         if self.count <= MAX_SKIPS_SHOWN:
             print(f"{text_cell(self.name)}: skipped {text_cell(message)}", file=sys.stderr, flush=True)
