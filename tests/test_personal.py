@@ -42,9 +42,13 @@ def test_the_pad_keeps_what_it_learned_when_the_store_is_damaged_under_it(qtbot,
     try:
         (d / "profile.json").write_bytes(b"\x00" * 100)
         first = write_and_wait(qtbot, window, ink_shi())[0].char
+        told: list[str] = []
+        window.worker.notice.connect(told.append)
         with qtbot.waitSignal(window.worker.learned, timeout=10000) as learned:
             qtbot.keyClick(window, Qt.Key.Key_Space)
         assert learned.args[0] == 11
+        # the writer is told at once, not only at the next start
+        qtbot.waitUntil(lambda: any("damaged on disk" in t and "profile.json.bak" in t for t in told), timeout=5000)
     finally:
         window.shutdown()
     window.close()

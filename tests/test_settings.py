@@ -84,3 +84,26 @@ def test_a_pick_with_a_surrogate_in_the_settings_completes_and_is_saved(qtbot, t
     finally:
         window.shutdown()
     window.close()
+
+
+def test_a_save_that_fails_stays_said_beside_the_statuses_that_follow(qtbot, tiny_bundle, tmp_path):
+    # a pick saves Recent before it says "copied": the failure must not be replaced by that at once
+    from hwime.settings import Settings
+    from hwime.ui.window import PadWindow
+    from test_pad import write_and_wait
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the settings' folder should be")
+    window = shown_pad(qtbot, PadWindow(Settings(model_path=str(tiny_bundle), device="cpu"), blocked / "s.json"),
+                       (360, 520), timeout=15000)
+    try:
+        first = write_and_wait(qtbot, window, ink_shi())[0].char
+        qtbot.keyClick(window, Qt.Key.Key_Space)
+        assert first in window.status.text() and "Could not save settings" in window.status.text()
+        blocked.unlink()
+        blocked.mkdir()  # the folder can be written again: the next save works and the status says only its news
+        window.toggle_mode()
+        assert "Could not save settings" not in window.status.text() and (blocked / "s.json").is_file()
+    finally:
+        window.shutdown()
+    window.close()

@@ -570,14 +570,18 @@ class PadWindow(QWidget):
             super().keyPressEvent(event)
 
     _status_lasting = False  # the status is a failure a new drawing must not replace (a value, not the text shown)
+    _unsaved: str | None = None  # why the settings could not be saved, said beside every status until a save works
 
     def show_status(self, text: str, warn: bool = False, lasting: bool = False) -> None:
         """The status line shows the latest event; a warning also stays in the warning bar until dismissed;
-        ``lasting``: a failure that stays on the status line when the writer starts a new drawing."""
+        ``lasting``: a failure that stays on the status line when the writer starts a new drawing. While the
+        settings cannot be saved, the status says so beside whatever else it says (a pick's "copied" comes right
+        after the save that failed)."""
         self._status_lasting = lasting
-        self.status.setText(text)
+        shown = f"{text} — {self._unsaved}" if self._unsaved and not warn else text
+        self.status.setText(shown)
         dark = is_dark(self.palette())
-        self.status.setStyleSheet(("color: #ff8a80" if dark else "color: #a33") if warn else
+        self.status.setStyleSheet(("color: #ff8a80" if dark else "color: #a33") if warn or self._unsaved else
                                   f"color: {self.palette().color(QPalette.ColorRole.WindowText).name()}")
         if warn:
             self.warnings.add(text)
@@ -613,8 +617,10 @@ class PadWindow(QWidget):
         try:
             save_settings(self.settings, self.settings_path)
         except OSError as exc:
-            self.show_status(self.tr("Could not save settings ({0}); they apply until the pad closes.").format(exc),
-                             warn=True, lasting=True)
+            self._unsaved = self.tr("Could not save settings ({0}); they apply until the pad closes.").format(exc)
+            self.show_status(self._unsaved, warn=True, lasting=True)
+        else:
+            self._unsaved = None
 
     def shutdown(self) -> None:
         self._thread.stop()

@@ -61,6 +61,7 @@ class SupportsRecognition(Protocol):
 RecognizerFactory = Callable[[str | None, str], SupportsRecognition]  # (bundle path or None, device) -> recognizer
 
 class RecognitionWorker(QObject):
+    _warned = 0  # how many of the profile's warnings the writer was told
     candidatesReady = Signal(int, object)  # request id, list[Candidate] (a string mode: list[LineCandidate])
     suggestionsReady = Signal(int, object)  # request id, list[Suggestion]
     recognitionFailed = Signal(int, str)  # the request's id, what went wrong
@@ -155,10 +156,10 @@ class RecognitionWorker(QObject):
             self.modelFailed.emit(str(exc))
             return
         self._recognizer = rec
+        self._warned = 0
         if rec.profile is not None:
             self.learned.emit(len(rec.profile))
-            for warning in rec.profile.warnings:
-                self.notice.emit(warning)
+            self._tell_profile_warnings(rec)
         self.modelLoaded.emit(ModelInfo(len(rec.labels), rec.device.type, rec.path.name if rec.path else "",
                                         tuple(rec.notes)))
         self._warm_up()
@@ -215,6 +216,14 @@ class RecognitionWorker(QObject):
             return
         self.suggestionsReady.emit(request_id, suggestions)
 
+    def _tell_profile_warnings(self, rec) -> None:
+        """The profile's warnings not told yet: a store damaged on disk and set aside, one that cannot be saved —
+        found at load or at any later learning."""
+        warnings = rec.profile.warnings
+        for warning in warnings[self._warned:]:
+            self.notice.emit(warning)
+        self._warned = len(warnings)
+
     @Slot(object, str)
     def _learn(self, ink: Ink, char: str) -> None:
         rec = self._recognizer
@@ -229,6 +238,7 @@ class RecognitionWorker(QObject):
             self.jobFailed.emit(JobFailure(Job.LEARN, f"could not learn this pick ({type(exc).__name__}: {exc})"))
             return
         self.learned.emit(len(rec.profile))
+        self._tell_profile_warnings(rec)
 
     def learn_line(self, ink: Ink, spans: tuple, corrections: dict[int, str]) -> None:
         """Teach the characters the writer corrected in a line ({position: char}), each with its own strokes."""
@@ -250,6 +260,7 @@ class RecognitionWorker(QObject):
                                            f"could not learn the corrections ({type(exc).__name__}: {exc})"))
             return
         self.learned.emit(len(rec.profile))
+        self._tell_profile_warnings(rec)
 
     @Slot(object)
     def _unlearn(self, ink: Ink) -> None:
