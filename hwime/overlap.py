@@ -6,7 +6,7 @@ One search over stroke spans combines three things:
   * the recognizer: each span read as one character (its calibrated candidates, shape alone);
   * the language side: log p(c | the character before) (the line decoder's bigram).
     score(string) = Σ over its spans  w_b · boundary terms + w_s · log P(whole) + log p(c | span)
-                                      + w_l · log p(c | previous) − β
+                                      + w_l · log p(c | previous) − β − w_x · max(0, strokes − c's strokes)
 
 The reader is incremental, as a pad needs it: ``add`` a stroke and only the spans ending at that stroke are read
 (at most ``new_spans`` of them, the likeliest by the segmenter and the best reading before them, in one batch);
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -32,12 +33,23 @@ from .segmenter import Segmenter, StrokeGeometry, log_not
 MAX_OVERLAP_STROKES = 200
 
 
+@lru_cache(maxsize=1)
+def _stroke_counts() -> dict[str, int]:
+    """Each character's stroke count in Make Me a Hanzi (assets/mmah-medians.npz, the synthesizer's data)."""
+    from .bundled import asset_path
+
+    with np.load(asset_path("mmah-medians.npz")) as z:
+        return dict(zip(z["chars"].tolist(), z["stroke_counts"].astype(int).tolist()))
+
+
 class OverlapWeights(NamedTuple):
     """The search's weights (tuned on the dev sets by ``python -m hwime.training evaluate-overlap --tune``)."""
     boundary: float = 1.0  # w_b: the boundary model's log-probabilities
     whole: float = 1.0  # w_s: the span model's log P(one whole character)
     lm: float = 0.3  # w_l: the bigram's log p(c | previous)
     bonus: float = 0.0  # β: taken off per character (a larger β prefers fewer, longer spans)
+    extra: float = 0.0  # taken off per stroke a span has beyond the character's own count (Make Me a Hanzi):
+    # hurried writers join strokes (fewer), hardly anyone writes more, so only the excess costs (一代 read as 代)
 
 
 @dataclass(frozen=True)
@@ -129,8 +141,9 @@ class OverlapReader:
         for i, j in zip(order, chosen):
             span_geo = float(geo[i])
             prevs = self._hyps[j - 1] if j else [_Hyp(0.0, (), (), ())]
+            count = k - j + 1
             for c, p in reads[j]:
-                shape = math.log(max(p, 1e-12))
+                shape = math.log(max(p, 1e-12)) - w.extra * max(0, count - _stroke_counts().get(c, count))
                 for h in prevs:
                     prev = h.text[-1] if h.text else self.context[-1:]
                     score = h.score + span_geo + shape + w.lm * self._lm(prev, c) - w.bonus

@@ -130,3 +130,31 @@ def test_undo_restores_the_previous_reading(rec, seg):
     assert reader.candidates(5) == before
     reader.add(ink.strokes[-1])
     assert reader.candidates(5)[0].text == "中国"
+
+
+def test_cli_overlapped_prints_what_line_prints(tmp_path, capsys):
+    import json
+
+    from hwime.cli import main
+
+    rows = tmp_path / "set.jsonl"
+    good = {"text": "中国", "strokes": overlapped("中国").to_json()["strokes"]}
+    rows.write_text(json.dumps(good, ensure_ascii=False) + "\n" + '{"text": "x", "strokes": []}\n'
+                    + '{"strokes": "no"}\n', encoding="utf-8")
+    many = tmp_path / "many.json"
+    many.write_text(json.dumps({"strokes": [[[i % 100, 10], [i % 100, 90]] for i in range(1000)]}))
+    image = tmp_path / "a.png"
+    from PIL import Image
+
+    Image.new("L", (40, 40), 255).save(image)
+    rc = main(["recognize", "--device", "cpu", "--script", "simplified", "--overlapped", "--json",
+               str(rows), str(many), str(image)])
+    captured = capsys.readouterr()
+    out = [json.loads(line) for line in captured.out.splitlines()]
+    assert rc == 1  # three inputs could not be read; the others were
+    assert [o["input"] for o in out] == [f"{rows}:1", f"{rows}:2"]
+    assert all(set(o) == {"input", "label", "text", "candidates", "chars"} for o in out)
+    assert out[0]["label"] == "中国" and out[0]["text"] == "中国" and len(out[0]["chars"]) == 2
+    assert out[1]["text"] == "" and out[1]["candidates"] == []
+    assert "many.json" in captured.err and str(MAX_OVERLAP_STROKES) in captured.err
+    assert "a.png" in captured.err and "not images" in captured.err

@@ -713,7 +713,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="bundle (default: the bundled model)")
     p.add_argument("--segmenter", default=None, help="segmenter file (default: the bundled one)")
     p.add_argument("--sets", nargs="*", choices=list(OVERLAP_SETS), help="default: both")
-    p.add_argument("--limit", type=int, default=0, help="first N rows of each set (0: all)")
+    p.add_argument("--limit", type=int, default=0, help="N rows of each set, spread evenly over it (0: all)")
     p.add_argument("--script", default="simplified")
     p.add_argument("--new-spans", type=int, default=8, help="spans read per new stroke")
     p.add_argument("--tune", help='a grid, e.g. "boundary=0.5,1;whole=0,1;lm=0,0.3;bonus=0,1"')

@@ -205,14 +205,16 @@ def train_segmenter(out: str | Path, sequences: int = 6000, epochs: int = 8, see
 
 
 def load_overlap_set(path: str | Path, limit: int | None = None) -> list[tuple[str, Ink]]:
+    """(text, ink) rows; ``limit``: that many spread evenly over the set (its rows are sorted by text, so the first
+    ones all start with 一 and 丁)."""
     rows = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
                 obj = json.loads(line)
                 rows.append((obj["text"], Ink.from_strokes(obj["strokes"])))
-            if limit and len(rows) >= limit:
-                break
+    if limit and limit < len(rows):
+        rows = [rows[i] for i in np.linspace(0, len(rows) - 1, limit).round().astype(int)]
     return rows
 
 
