@@ -10,7 +10,9 @@ One search over stroke spans combines three things:
 
 The reader is incremental, as a pad needs it: ``add`` a stroke and only the spans ending at that stroke are read
 (at most ``new_spans`` of them, the likeliest by the segmenter and the best reading before them, in one batch);
-the best strings ending at each stroke are kept, so ``undo`` just forgets the last stroke's. The whole-ink reader
+the best strings ending at each stroke are kept, so ``undo`` just forgets the last stroke's. When a stroke comes,
+the segmenter looks again at the one before (does the new stroke carry on around it?) and the strings ending there
+are found again from spans already read. The whole-ink reader
 ``read_overlapped`` feeds the strokes in order, so the CLI reads exactly what the pad would show.
 """
 
@@ -46,8 +48,10 @@ class OverlapWeights(NamedTuple):
     """The search's weights (tuned on the dev sets by ``python -m hwime.training evaluate-overlap --tune``)."""
     boundary: float = 1.0  # w_b: the boundary model's log-probabilities
     whole: float = 1.0  # w_s: the span model's log P(one whole character)
-    lm: float = 0.3  # w_l: the bigram's log p(c | previous)
-    bonus: float = 0.0  # β: taken off per character (a larger β prefers fewer, longer spans)
+    lm: float = 0.2  # w_l: the bigram's log p(c | previous)
+    # β: taken off per character (a larger β prefers fewer, longer spans). Negative, a bonus: every character pays
+    # log-probabilities (its reading, the bigram, its cut) that one long span reading as one character does not
+    bonus: float = -4.0
     extra: float = 0.0  # taken off per stroke a span has beyond the character's own count (Make Me a Hanzi):
     # hurried writers join strokes (fewer), hardly anyone writes more, so only the excess costs (一代 read as 代)
 
@@ -65,8 +69,8 @@ class OverlapReader:
 
     def __init__(self, recognizer: Recognizer, segmenter: Segmenter | None = None,
                  weights: OverlapWeights | None = None, context: str = "", script: str | None = None,
-                 unit: float | None = None, max_span: int | None = None, new_spans: int = 8, chars: int = 5,
-                 beam: int = 8, cache: dict | None = None):
+                 unit: float | None = None, max_span: int | None = None, new_spans: int = 8, margin: float = 10.0,
+                 chars: int = 5, beam: int = 8, cache: dict | None = None):
         self.rec = recognizer
         self.seg = segmenter or Segmenter.load()
         self.weights = weights or OverlapWeights(**{k: v for k, v in self.seg.config.get("weights", {}).items()
@@ -74,12 +78,15 @@ class OverlapReader:
         self.script = script
         self.context = context
         self.max_span = int(max_span or self.seg.config.get("max_span", 20))
-        self.new_spans, self.chars, self.beam = new_spans, chars, beam
-        self.cache = cache  # (first, last) -> candidates, kept by an evaluation that reads one ink many times
+        self.new_spans, self.margin, self.chars, self.beam = new_spans, margin, chars, beam
+        # (first, last) -> candidates; an evaluation that reads one ink many times passes its own to keep
+        self._reads: dict = cache if cache is not None else {}
         self.geo = StrokeGeometry(unit)
         self.strokes: list[np.ndarray] = []
         self._state: list[torch.Tensor | None] = []
-        self._log_start: list[float] = []
+        self._causal: list[float] = []  # log P(start) from the strokes up to each
+        self._hyps_causal: list[list[_Hyp]] = []  # the strings ending at each stroke as first read
+        self._log_start: list[float] = []  # the same, seen with the next stroke where there is one
         self._cum_not: list[float] = []  # Σ log P(no start) over strokes 1..k
         self._hyps: list[list[_Hyp]] = []
         self._language = recognizer.language(script)
@@ -93,6 +100,11 @@ class OverlapReader:
     def __len__(self) -> int:
         return len(self.strokes)
 
+    @property
+    def spans_read(self) -> int:
+        """How many stroke spans the recognizer has read for the strokes written now."""
+        return len(self._reads)
+
     def add(self, stroke: np.ndarray) -> None:
         """One more stroke (n, 2..4 float: x, y, t ms, pressure), e.g. ``Ink.strokes[i]``."""
         if len(self.strokes) >= MAX_OVERLAP_STROKES:
@@ -104,17 +116,37 @@ class OverlapReader:
         row = self.geo.add(stroke)
         log_p, state = self.seg.step(row, self._state[-1] if self._state else None)
         self._state.append(state)
-        self._log_start.append(0.0 if k == 0 else log_p)  # the first stroke always starts a character
-        self._cum_not.append((self._cum_not[-1] + log_not(log_p)) if k else 0.0)
+        causal = 0.0 if k == 0 else log_p  # the first stroke always starts a character
+        self._causal.append(causal)
+        if k >= 2:
+            # the stroke before, seen again now that this one is written: its strings are found again (their spans
+            # were read when it was written; only cuts that became likely are read now)
+            ahead = self.seg.step_ahead(np.stack(self.geo.stroke_rows[k - 1 : k + 1]), self._state[k - 1 : k + 1])
+            self._set_start(k - 1, ahead)
+            self._hyps[k - 1] = self._extend(k - 1)
+        self._log_start.append(causal)
+        self._cum_not.append((self._cum_not[-1] + log_not(causal)) if k else 0.0)
         self._hyps.append(self._extend(k))
+        self._hyps_causal.append(self._hyps[-1])
+
+    def _set_start(self, i: int, log_p: float) -> None:
+        self._log_start[i] = log_p
+        self._cum_not[i] = self._cum_not[i - 1] + log_not(log_p)
 
     def undo(self) -> None:
         """Forget the last stroke; the reading is the one before it."""
         if not self.strokes:
             return
-        for seq in (self.strokes, self._state, self._log_start, self._cum_not, self._hyps):
+        k = len(self.strokes) - 1
+        for seq in (self.strokes, self._state, self._causal, self._log_start, self._cum_not, self._hyps,
+                    self._hyps_causal):
             seq.pop()
         self.geo.pop()
+        for key in [key for key in self._reads if key[1] == k]:  # spans ending at it: another stroke may come
+            del self._reads[key]
+        if k >= 2:  # the stroke before is again the last one, as it was read before this one came
+            self._set_start(k - 1, self._causal[k - 1])
+            self._hyps[k - 1] = self._hyps_causal[k - 1]
 
     def _lm(self, prev: str, c: str) -> float:
         key = (prev, c)
@@ -133,8 +165,11 @@ class OverlapReader:
         geo = geo + w.whole * whole
         before = np.array([0.0 if j == 0 else (self._hyps[j - 1][0].score if self._hyps[j - 1] else -np.inf)
                            for j in starts])
-        # read only the likeliest spans: by the segmenter and the best string before them (a beam over cuts)
-        order = [i for i in np.argsort(-(geo + before), kind="stable") if np.isfinite(before[i])][: self.new_spans]
+        # read only the likeliest spans: by the segmenter and the best string before them (a beam over cuts), and
+        # none that trail the likeliest by more than ``margin`` (most strokes are plainly inside a character)
+        value = geo + before
+        order = [i for i in np.argsort(-value, kind="stable")
+                 if np.isfinite(value[i]) and value[i] >= value.max() - self.margin][: self.new_spans]
         chosen = [int(starts[i]) for i in order]
         reads = self._read(chosen, k)
         found: dict[tuple, _Hyp] = {}
@@ -156,16 +191,14 @@ class OverlapReader:
         """Spans first..k read as one character each (one batch): (char, calibrated probability), best first."""
         out, todo = {}, []
         for j in firsts:
-            if self.cache is not None and (j, k) in self.cache:
-                out[j] = self.cache[(j, k)]
+            if (j, k) in self._reads:
+                out[j] = self._reads[(j, k)]
             else:
                 todo.append(j)
         if todo:
             inks = [Ink(tuple(self.strokes[j : k + 1])) for j in todo]
             for j, cands in zip(todo, self.rec.recognize_inks(inks, top=self.chars, prior=False, script=self.script)):
-                out[j] = [(c.char, c.score) for c in cands]
-                if self.cache is not None:
-                    self.cache[(j, k)] = out[j]
+                out[j] = self._reads[(j, k)] = [(c.char, c.score) for c in cands]
         return out
 
     def candidates(self, top: int = 5) -> list[LineCandidate]:

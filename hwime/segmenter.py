@@ -162,7 +162,8 @@ class StrokeGeometry:
 
 
 class BoundaryNet(torch.nn.Module):
-    """Per stroke, the logit of 'a new character starts here' from the strokes so far (a causal GRU)."""
+    """Per stroke, the logit of 'a new character starts here' from the strokes so far (a causal GRU), and a second
+    opinion once the next stroke is written (``ahead``): whether stroke i+1 carries on around stroke i or not."""
 
     def __init__(self, hidden: int = 48):
         super().__init__()
@@ -170,12 +171,19 @@ class BoundaryNet(torch.nn.Module):
         self.gru = torch.nn.GRU(hidden, hidden, batch_first=True)
         self.out = torch.nn.Sequential(torch.nn.Linear(hidden + STROKE_FEATURES, hidden), torch.nn.ReLU(),
                                        torch.nn.Linear(hidden, 1))
+        self.next = torch.nn.Sequential(torch.nn.Linear(2 * (hidden + STROKE_FEATURES), hidden), torch.nn.ReLU(),
+                                        torch.nn.Linear(hidden, 1))
 
-    def forward(self, rows: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """rows (B, T, F) -> (logits (B, T), the GRU's last state)."""
+    def forward(self, rows: torch.Tensor, state: torch.Tensor | None = None):
+        """rows (B, T, F) -> (logits (B, T), the GRU's outputs (B, T, H), its last state)."""
         h, last = self.gru(torch.relu(self.inp(rows)), state)
         # the stroke's own features go to the head too: the GRU carries the context, the stroke the evidence
-        return self.out(torch.cat([h, rows], dim=2)).squeeze(2), last
+        return self.out(torch.cat([h, rows], dim=2)).squeeze(2), h, last
+
+    def ahead(self, h: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """GRU outputs and rows (B, T, …) -> logits (B, T - 1) for strokes 0..T-2, each seen with the next."""
+        own = torch.cat([h, rows], dim=2)
+        return self.next(torch.cat([own[:, :-1], own[:, 1:]], dim=2)).squeeze(2)
 
 
 class SpanNet(torch.nn.Module):
@@ -248,15 +256,27 @@ class Segmenter:
     @torch.inference_mode()
     def step(self, row: np.ndarray, state: torch.Tensor | None) -> tuple[float, torch.Tensor]:
         """One stroke's features and the GRU state before it -> (log P(a character starts here), the state after)."""
-        logit, state = self.boundary(torch.from_numpy(row[None, None]), state)
+        logit, _, state = self.boundary(torch.from_numpy(row[None, None]), state)
         return float(torch.nn.functional.logsigmoid(logit[0, 0])), state
 
     @torch.inference_mode()
-    def log_start_all(self, rows: np.ndarray) -> np.ndarray:
-        """Features (T, F) of a whole ink -> log P(start) per stroke (what ``step`` gives one by one)."""
+    def step_ahead(self, rows: np.ndarray, states: list[torch.Tensor]) -> float:
+        """Two strokes' features (2, F) and the GRU states after each -> log P(a character starts at the first),
+        now that the second is written."""
+        h = torch.cat([states[0][0], states[1][0]], dim=0)[None]  # (1, 2, H): a one-layer GRU's state is its output
+        logit = self.boundary.ahead(h, torch.from_numpy(np.asarray(rows, np.float32)[None]))
+        return float(torch.nn.functional.logsigmoid(logit[0, 0]))
+
+    @torch.inference_mode()
+    def log_start_all(self, rows: np.ndarray, ahead: bool = False) -> np.ndarray:
+        """Features (T, F) of a whole ink -> log P(start) per stroke (what ``step`` gives one by one); ``ahead``:
+        each but the last seen with the stroke after it (``step_ahead``)."""
         if len(rows) == 0:
             return np.zeros(0)
-        logit, _ = self.boundary(torch.from_numpy(np.asarray(rows, np.float32)[None]))
+        x = torch.from_numpy(np.asarray(rows, np.float32)[None])
+        logit, h, _ = self.boundary(x)
+        if ahead and len(rows) > 1:
+            logit = torch.cat([self.boundary.ahead(h, x), logit[:, -1:]], dim=1)
         return torch.nn.functional.logsigmoid(logit[0]).double().numpy()
 
     @torch.inference_mode()

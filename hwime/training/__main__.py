@@ -438,7 +438,8 @@ def cmd_train_segmenter(args) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    train_segmenter(args.out, args.sequences, args.epochs, args.seed, args.hidden, args.max_span)
+    train_segmenter(args.out, args.sequences, args.epochs, args.seed, args.hidden, args.max_span,
+                    cache_dir=args.cache)
     return 0
 
 
@@ -476,7 +477,7 @@ def cmd_evaluate_overlap(args) -> int:
 
         rec = Recognizer.load(None, "cpu", script=args.script)
     seg = Segmenter.load(args.segmenter)
-    options = {"new_spans": args.new_spans}
+    options = {"new_spans": args.new_spans, "margin": args.margin}
     if args.tune:
         best, _ = tune(rec, seg, sets, _grid(args.tune), **options)
         print("chosen:", best["weights"])
@@ -706,6 +707,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-span", type=int, default=20, help="most strokes one character may have")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--cache", help="folder that keeps the synthesized features for the next run (same values)")
     p.set_defaults(func=cmd_train_segmenter)
 
     p = sub.add_parser("evaluate-overlap", help="CER / string accuracy of overlapped reading on lines-dev/overlap*.jsonl "
@@ -716,6 +718,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="N rows of each set, spread evenly over it (0: all)")
     p.add_argument("--script", default="simplified")
     p.add_argument("--new-spans", type=int, default=8, help="spans read per new stroke")
+    p.add_argument("--margin", type=float, default=10.0,
+                   help="read no span whose cut trails the likeliest by more than this (nats)")
     p.add_argument("--tune", help='a grid, e.g. "boundary=0.5,1;whole=0,1;lm=0,0.3;bonus=0,1"')
     p.add_argument("--write", action="store_true", help="store the tuned weights in the segmenter file")
     p.add_argument("--time", action="store_true", help="also measure pen-up latency at ~60 strokes, one thread")

@@ -113,7 +113,24 @@ def sequence_rows(strokes: list[np.ndarray], max_span: int, rng: np.random.Gener
     return rows, np.concatenate(span_x), np.array(span_y, np.float32)
 
 
-def make_data(count: int, seed: int, max_span: int) -> dict:
+def make_data(count: int, seed: int, max_span: int, cache: Path | None = None) -> dict:
+    """``count`` synthetic sequences' features; ``cache`` (.npz) keeps them for the next run with the same values."""
+    if cache is not None and cache.exists():
+        with np.load(cache) as z:
+            if z["key"].tolist() == [count, seed, max_span]:
+                ends = np.cumsum(z["lengths"])
+                rows, starts = np.split(z["rows"], ends[:-1]), np.split(z["starts"], ends[:-1])
+                return {"seqs": list(zip(rows, starts)), "span_x": z["span_x"], "span_y": z["span_y"]}
+    data = _make_data(count, seed, max_span)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, key=np.array([count, seed, max_span]), lengths=np.array([len(r) for r, _ in data["seqs"]]),
+                 rows=np.concatenate([r for r, _ in data["seqs"]]), starts=np.concatenate([s for _, s in data["seqs"]]),
+                 span_x=data["span_x"], span_y=data["span_y"])
+    return data
+
+
+def _make_data(count: int, seed: int, max_span: int) -> dict:
     table = StrokeTable()
     pool = char_pool(table)
     rng = np.random.default_rng(seed)
@@ -142,24 +159,28 @@ def _padded(seqs: list, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, to
 
 def boundary_metrics(seg: Segmenter, data: dict) -> dict:
     """On held-out synthetic sequences: boundary precision / recall at p = 0.5, span AUC-like accuracy."""
-    tp = fp = fn = 0
-    for rows, starts in data["seqs"]:
-        p = np.exp(seg.log_start_all(rows))[1:] > 0.5
-        s = starts[1:] == 1
-        tp += int((p & s).sum()); fp += int((p & ~s).sum()); fn += int((~p & s).sum())
+    out = {}
+    for ahead in (False, True):
+        tp = fp = fn = 0
+        for rows, starts in data["seqs"]:
+            p = np.exp(seg.log_start_all(rows, ahead))[1:] > 0.5
+            s = starts[1:] == 1
+            tp += int((p & s).sum()); fp += int((p & ~s).sum()); fn += int((~p & s).sum())
+        name = "ahead_" if ahead else ""
+        out.update({f"{name}precision": tp / max(tp + fp, 1), f"{name}recall": tp / max(tp + fn, 1)})
     whole = np.exp(seg.log_whole(data["span_x"])) > 0.5
     truth = data["span_y"] > 0.5
-    return {"boundary_precision": tp / max(tp + fp, 1), "boundary_recall": tp / max(tp + fn, 1),
-            "span_accuracy": float((whole == truth).mean()), "span_recall": float(whole[truth].mean())}
+    return {**out, "span_accuracy": float((whole == truth).mean()), "span_recall": float(whole[truth].mean())}
 
 
 def train_segmenter(out: str | Path, sequences: int = 6000, epochs: int = 8, seed: int = 0, hidden: int = 32,
-                    max_span: int = 20, log=print) -> dict:
+                    max_span: int = 20, log=print, cache_dir: str | Path | None = None) -> dict:
     """Synthesize, train both models with Adam, save the segmenter; returns its held-out synthetic metrics."""
     torch.manual_seed(seed)
     started = time.time()
-    train = make_data(sequences, seed, max_span)
-    held = make_data(max(200, sequences // 10), seed + 1, max_span)
+    cache = Path(cache_dir) if cache_dir else None
+    train = make_data(sequences, seed, max_span, cache / "train.npz" if cache else None)
+    held = make_data(max(200, sequences // 10), seed + 1, max_span, cache / "held.npz" if cache else None)
     log(f"synthesized {sequences} + {len(held['seqs'])} sequences, {sum(len(r) for r, _ in train['seqs'])} strokes, "
         f"{len(train['span_y'])} spans in {time.time() - started:.0f} s")
     seg = Segmenter.new(hidden, {"max_span": max_span})
@@ -175,8 +196,12 @@ def train_segmenter(out: str | Path, sequences: int = 6000, epochs: int = 8, see
         total = 0.0
         for b in range(batches):
             x, y, mask = _padded(train["seqs"], order[b * 64 : (b + 1) * 64])
-            logits, _ = bnet(x)
+            logits, h, _ = bnet(x)
             loss_b = torch.nn.functional.binary_cross_entropy_with_logits(logits[mask], y[mask])
+            # the second opinion, stroke i seen with stroke i+1: where both are written
+            both = mask[:, :-1] & (torch.arange(1, x.shape[1])[None] < (mask.sum(1, keepdim=True) + 1))
+            ahead = bnet.ahead(h, x)
+            loss_b = loss_b + torch.nn.functional.binary_cross_entropy_with_logits(ahead[both], y[:, :-1][both])
             pick = span_order[b * span_batch : (b + 1) * span_batch]
             loss_s = torch.nn.functional.binary_cross_entropy_with_logits(snet(span_x[pick]), span_y[pick])
             opt.zero_grad()
@@ -320,7 +345,7 @@ def tune(rec, seg: Segmenter, sets: dict[str, list], grid: dict[str, list[float]
 
 
 def pen_up_latency(rec, seg: Segmenter, rows: list[tuple[str, Ink]], strokes: int = 60, runs: int = 5,
-                   weights=None) -> dict:
+                   weights=None, **options) -> dict:
     """Milliseconds from a pen-up to the candidates (add + candidates) on one thread, writing dev rows one after
     another in one box until ``strokes`` strokes; p50/p95 over the strokes from 40 on (≈ 6 characters written),
     and over all strokes."""
@@ -330,7 +355,7 @@ def pen_up_latency(rec, seg: Segmenter, rows: list[tuple[str, Ink]], strokes: in
     late, every = [], []
     pool = [s for _, ink in rows for s in ink.strokes]
     for run in range(runs):
-        reader = OverlapReader(rec, seg, weights)
+        reader = OverlapReader(rec, seg, weights, **options)
         for k in range(strokes):
             t0 = time.perf_counter()
             reader.add(pool[(run * strokes + k) % len(pool)])
