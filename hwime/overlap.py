@@ -47,11 +47,11 @@ def _stroke_counts() -> dict[str, int]:
 class OverlapWeights(NamedTuple):
     """The search's weights (tuned on the dev sets by ``python -m hwime.training evaluate-overlap --tune``)."""
     boundary: float = 1.0  # w_b: the boundary model's log-probabilities
-    whole: float = 1.0  # w_s: the span model's log P(one whole character)
+    whole: float = 0.5  # w_s: the span model's log P(one whole character)
     lm: float = 0.2  # w_l: the bigram's log p(c | previous)
     # β: taken off per character (a larger β prefers fewer, longer spans). Negative, a bonus: every character pays
     # log-probabilities (its reading, the bigram, its cut) that one long span reading as one character does not
-    bonus: float = -4.0
+    bonus: float = -3.0
     extra: float = 0.0  # taken off per stroke a span has beyond the character's own count (Make Me a Hanzi):
     # hurried writers join strokes (fewer), hardly anyone writes more, so only the excess costs (一代 read as 代)
 
@@ -70,7 +70,7 @@ class OverlapReader:
     def __init__(self, recognizer: Recognizer, segmenter: Segmenter | None = None,
                  weights: OverlapWeights | None = None, context: str = "", script: str | None = None,
                  unit: float | None = None, max_span: int | None = None, new_spans: int = 8, margin: float = 10.0,
-                 chars: int = 5, beam: int = 8, cache: dict | None = None):
+                 chars: int = 5, beam: int = 8, cache: dict | None = None, ahead: bool = True):
         self.rec = recognizer
         self.seg = segmenter or Segmenter.load()
         self.weights = weights or OverlapWeights(**{k: v for k, v in self.seg.config.get("weights", {}).items()
@@ -79,6 +79,7 @@ class OverlapReader:
         self.context = context
         self.max_span = int(max_span or self.seg.config.get("max_span", 20))
         self.new_spans, self.margin, self.chars, self.beam = new_spans, margin, chars, beam
+        self.ahead = ahead  # the segmenter looks again at the stroke before each new one
         # (first, last) -> candidates; an evaluation that reads one ink many times passes its own to keep
         self._reads: dict = cache if cache is not None else {}
         self.geo = StrokeGeometry(unit)
@@ -118,7 +119,7 @@ class OverlapReader:
         self._state.append(state)
         causal = 0.0 if k == 0 else log_p  # the first stroke always starts a character
         self._causal.append(causal)
-        if k >= 2:
+        if k >= 2 and self.ahead:
             # the stroke before, seen again now that this one is written: its strings are found again (their spans
             # were read when it was written; only cuts that became likely are read now)
             ahead = self.seg.step_ahead(np.stack(self.geo.stroke_rows[k - 1 : k + 1]), self._state[k - 1 : k + 1])
@@ -144,7 +145,7 @@ class OverlapReader:
         self.geo.pop()
         for key in [key for key in self._reads if key[1] == k]:  # spans ending at it: another stroke may come
             del self._reads[key]
-        if k >= 2:  # the stroke before is again the last one, as it was read before this one came
+        if k >= 2 and self.ahead:  # the stroke before is again the last one, as it was read before this one came
             self._set_start(k - 1, self._causal[k - 1])
             self._hyps[k - 1] = self._hyps_causal[k - 1]
 

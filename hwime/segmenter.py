@@ -239,6 +239,10 @@ class Segmenter:
         hidden = config.get("hidden") if isinstance(config, dict) else None
         if not isinstance(hidden, int) or isinstance(hidden, bool) or not 1 <= hidden <= 512:
             raise SegmenterError(f"{path}: config.hidden must be a whole number from 1 to 512")
+        weights = config.get("weights", {})  # the search's tuned weights (hwime.overlap.OverlapWeights): numbers only
+        if not isinstance(weights, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and -20 <= v <= 20 for v in weights.values()):
+            raise SegmenterError(f"{path}: config.weights must be numbers from -20 to 20")
         seg = cls.new(hidden)
         seg.config = dict(config)
         for name, net in (("boundary", seg.boundary), ("span", seg.span)):

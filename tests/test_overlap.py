@@ -76,6 +76,11 @@ def test_corrupt_or_foreign_segmenter_is_refused_naming_the_file(tmp_path):
     torch.save(state, tmp_path / "nan.pt")
     with pytest.raises(SegmenterError, match="NaN"):
         Segmenter.load(tmp_path / "nan.pt")
+    state = Segmenter.new(hidden=16).state()
+    state["config"]["weights"] = {"bonus": float("nan")}
+    torch.save(state, tmp_path / "weights.pt")
+    with pytest.raises(SegmenterError, match="weights"):
+        Segmenter.load(tmp_path / "weights.pt")
     with pytest.raises(SegmenterError, match="missing.pt"):
         Segmenter.load(tmp_path / "missing.pt")
 
@@ -159,3 +164,11 @@ def test_cli_overlapped_prints_what_line_prints(tmp_path, capsys):
     assert out[1]["text"] == "" and out[1]["candidates"] == []
     assert "many.json" in captured.err and str(MAX_OVERLAP_STROKES) in captured.err
     assert "a.png" in captured.err and "not images" in captured.err
+
+
+def test_the_ink_unit_does_not_matter(rec, seg):
+    # the segmenter measures in the ink's own box: pixels of a big pad or units of a small one read alike
+    small = read_overlapped(rec, overlapped("中国", box=100.0), 3, segmenter=seg)
+    big = read_overlapped(rec, overlapped("中国", box=1700.0), 3, segmenter=seg)
+    assert [c.text for c in big] == [c.text for c in small]
+    assert [c.spans for c in big] == [c.spans for c in small]

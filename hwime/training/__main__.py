@@ -477,7 +477,7 @@ def cmd_evaluate_overlap(args) -> int:
 
         rec = Recognizer.load(None, "cpu", script=args.script)
     seg = Segmenter.load(args.segmenter)
-    options = {"new_spans": args.new_spans, "margin": args.margin}
+    options = {"new_spans": args.new_spans, "margin": args.margin, "ahead": not args.no_ahead}
     if args.tune:
         best, _ = tune(rec, seg, sets, _grid(args.tune), **options)
         print("chosen:", best["weights"])
@@ -720,6 +720,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--new-spans", type=int, default=8, help="spans read per new stroke")
     p.add_argument("--margin", type=float, default=10.0,
                    help="read no span whose cut trails the likeliest by more than this (nats)")
+    p.add_argument("--no-ahead", action="store_true", help="without the segmenter's second look at the stroke before")
     p.add_argument("--tune", help='a grid, e.g. "boundary=0.5,1;whole=0,1;lm=0,0.3;bonus=0,1"')
     p.add_argument("--write", action="store_true", help="store the tuned weights in the segmenter file")
     p.add_argument("--time", action="store_true", help="also measure pen-up latency at ~60 strokes, one thread")
