@@ -482,15 +482,23 @@ def cmd_evaluate_overlap(args) -> int:
         best, _ = tune(rec, seg, sets, _grid(args.tune), **options)
         print("chosen:", best["weights"])
         if args.write:
+            from ..bundled import asset_path
+            from ..segmenter import SEGMENTER_FILE
+
+            target = args.segmenter or asset_path(SEGMENTER_FILE)
             seg.config["weights"] = best["weights"]
-            seg.save(args.segmenter)
-            print(f"stored in {args.segmenter}")
+            seg.save(target)
+            print(f"stored in {target}")
     weights = OverlapWeights(**{k: v for k, v in seg.config.get("weights", {}).items() if k in OverlapWeights._fields})
     print(f"weights: {weights._asdict()}, new spans per stroke {args.new_spans}")
     print("| set | rows | CER | strings right | oracle CER | oracle strings |")
     print("|---|---|---|---|---|---|")
     for n, rows in sets.items():
-        got = cer(read_set(rec, seg, rows, weights, **options))
+        def progress(pairs, n=n):
+            e, a = cer(pairs)
+            print(f"{n}: {len(pairs)} rows read: CER {e:.2%}, strings {a:.1%}", file=sys.stderr, flush=True)
+
+        got = cer(read_set(rec, seg, rows, weights, progress=progress, **options))
         oracle = oracle_set(rec, rows, load_traces(OVERLAP_SETS[n][1])) if Path(OVERLAP_SETS[n][1]).exists() else None
         o = cer(oracle) if oracle else (float("nan"), float("nan"))
         print(f"| {n} | {len(rows)} | {got[0]:.2%} | {got[1]:.1%} | {o[0]:.2%} | {o[1]:.1%} |", flush=True)

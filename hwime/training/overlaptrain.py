@@ -298,8 +298,9 @@ def load_traces(path: str | Path) -> dict[str, list[list[np.ndarray]]]:
 
 
 def read_set(rec, seg: Segmenter, rows: list[tuple[str, Ink]], weights, caches: list[dict] | None = None,
-             **options) -> list[tuple[str, str]]:
-    """(truth, best reading) per row; ``caches`` (one dict per row) keep span readings across calls."""
+             progress=None, **options) -> list[tuple[str, str]]:
+    """(truth, best reading) per row; ``caches`` (one dict per row) keep span readings across calls; ``progress``
+    is called with the pairs so far every 50 rows."""
     from ..overlap import read_overlapped
 
     out = []
@@ -307,6 +308,8 @@ def read_set(rec, seg: Segmenter, rows: list[tuple[str, Ink]], weights, caches: 
         found = read_overlapped(rec, ink, 1, segmenter=seg, weights=weights,
                                 cache=caches[i] if caches is not None else None, **options)
         out.append((text, found[0].text if found else ""))
+        if progress is not None and len(out) % 50 == 0:
+            progress(out)
     return out
 
 
