@@ -506,7 +506,9 @@ def cmd_evaluate_overlap(args) -> int:
         rows = sets.get("overlap") or next(iter(sets.values()))
         t = pen_up_latency(rec, seg, rows, weights=weights, **options)
         print(f"pen-up -> candidates, one thread, {t['strokes']} strokes x {t['runs']}: p50 {t['p50_from_40']:.1f} ms, "
-              f"p95 {t['p95_from_40']:.1f} ms from stroke 40 on; all strokes p50 {t['p50_all']:.1f}, p95 {t['p95_all']:.1f}")
+              f"p95 {t['p95_from_40']:.1f} ms from stroke 40 on; all strokes p50 {t['p50_all']:.1f}, p95 {t['p95_all']:.1f}; "
+              f"{t['reads_per_stroke']:.1f} spans read per stroke; one character (ink -> top 10) in the same run: "
+              f"p50 {t['one_char_p50']:.1f} ms")
     return 0
 
 
@@ -732,6 +734,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tune", help='a grid, e.g. "boundary=0.5,1;whole=0,1;lm=0,0.3;bonus=0,1"')
     p.add_argument("--write", action="store_true", help="store the tuned weights in the segmenter file")
     p.add_argument("--time", action="store_true", help="also measure pen-up latency at ~60 strokes, one thread")
+    p.add_argument("--time-only", action="store_true", help="with --time: the latency alone")
     p.set_defaults(func=cmd_evaluate_overlap)
     return parser
 
