@@ -69,7 +69,7 @@ class OverlapReader:
 
     def __init__(self, recognizer: Recognizer, segmenter: Segmenter | None = None,
                  weights: OverlapWeights | None = None, context: str = "", script: str | None = None,
-                 unit: float | None = None, max_span: int | None = None, new_spans: int = 8, margin: float = 10.0,
+                 unit: float | None = None, max_span: int | None = None, new_spans: int = 8, margin: float = 6.0,
                  chars: int = 5, beam: int = 8, cache: dict | None = None, ahead: bool = True):
         self.rec = recognizer
         self.seg = segmenter or Segmenter.load()

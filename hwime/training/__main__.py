@@ -493,7 +493,7 @@ def cmd_evaluate_overlap(args) -> int:
     print(f"weights: {weights._asdict()}, new spans per stroke {args.new_spans}")
     print("| set | rows | CER | strings right | oracle CER | oracle strings |")
     print("|---|---|---|---|---|---|")
-    for n, rows in sets.items():
+    for n, rows in ({} if args.time_only else sets).items():
         def progress(pairs, n=n):
             e, a = cer(pairs)
             print(f"{n}: {len(pairs)} rows read: CER {e:.2%}, strings {a:.1%}", file=sys.stderr, flush=True)
@@ -728,7 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="N rows of each set, spread evenly over it (0: all)")
     p.add_argument("--script", default="simplified")
     p.add_argument("--new-spans", type=int, default=8, help="spans read per new stroke")
-    p.add_argument("--margin", type=float, default=10.0,
+    p.add_argument("--margin", type=float, default=6.0,
                    help="read no span whose cut trails the likeliest by more than this (nats)")
     p.add_argument("--no-ahead", action="store_true", help="without the segmenter's second look at the stroke before")
     p.add_argument("--tune", help='a grid, e.g. "boundary=0.5,1;whole=0,1;lm=0,0.3;bonus=0,1"')
