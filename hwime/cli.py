@@ -230,7 +230,7 @@ def cmd_recognize(args: argparse.Namespace) -> int:
         say(f"hwime recognize --line: {display_name(rec.path or 'the model')} reads one character at a time; "
             "line mode needs a line recognizer (the bundled v3 model)")
         return 2
-    if args.line:
+    if args.line or args.overlapped:
         return 1 if _recognize_lines(rec, args, prior) or not_learned else 0
     batch: list[tuple[str, np.ndarray | None, str | None]] = []
 
@@ -285,13 +285,32 @@ def _recognize_lines(rec, args: argparse.Namespace, prior: bool) -> int:
     # 53 lines/s on one thread, 37 on two)
     torch.set_num_threads(1)
     failures = 0
+    segmenter = None
+    if args.overlapped:  # --overlapped: characters written one on top of another (hwime.overlap)
+        from .overlap import read_overlapped
+        from .segmenter import Segmenter, SegmenterError
+
+        try:
+            segmenter = Segmenter.load()
+        except SegmenterError as exc:
+            print(f"hwime: {exc}", file=sys.stderr)
+            return 1
     for name, sample, label, error in _samples(args.paths, rec.spec, line=True):
         if error:
             failures += 1
             say(f"hwime: {error}")
             continue
+        if segmenter is not None and sample is not None and not isinstance(sample, Ink):
+            failures += 1
+            say(f"hwime: {name}: --overlapped reads pen strokes (.json, .jsonl), not images")
+            continue
         try:
-            found = rec.recognize_line(sample, args.top, args.context, args.decode, language=prior) if sample is not None else []
+            if sample is None:
+                found = []
+            elif segmenter is not None:
+                found = read_overlapped(rec, sample, args.top, args.context, segmenter, language=prior)
+            else:
+                found = rec.recognize_line(sample, args.top, args.context, args.decode, language=prior)
         except (RecognitionError, ModelError, RasterError, RuntimeError, MemoryError, ValueError) as exc:
             say(f"hwime: {name}: recognition failed ({type(exc).__name__}: {str(exc)[:200]})")
             failures += 1
@@ -390,6 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help='each input is a written line (ink, or an image of one, any height): prints its best strings; '
                         '.jsonl lines are labelled by "text"; with --json: {"input", "label", "text", "candidates": '
                         '[{"text", "score"}], "chars": [[{"char", "score"}]]}')
+    p.add_argument("--overlapped", action="store_true",
+                   help="each ink input holds characters written one on top of another in one box: prints what "
+                        "--line prints")
     p.add_argument("--decode", choices=["greedy", "beam"], default="beam",
                    help="--line: greedy (best frame by frame) or beam search with the language side (default)")
     p.add_argument("--script", metavar="SCRIPT",

@@ -468,6 +468,90 @@ def cmd_ablation(args) -> int:
     return 0
 
 
+OVERLAP_SETS = {"overlap": ("../shared/data/lines-dev/overlap.jsonl", "../shared/data/tegaki-online.jsonl"),
+                "overlap-olhwdb": ("../shared/data/lines-dev/overlap-olhwdb.jsonl", "../shared/data/olhwdb-dev.jsonl")}
+
+
+def cmd_train_segmenter(args) -> int:
+    from .overlaptrain import train_segmenter
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    train_segmenter(args.out, args.sequences, args.epochs, args.seed, args.hidden, args.max_span,
+                    cache_dir=args.cache)
+    return 0
+
+
+def _grid(text: str) -> dict[str, list[float]]:
+    """"boundary=0.5,1;lm=0,0.3" -> {"boundary": [0.5, 1.0], "lm": [0.0, 0.3]}."""
+    from ..overlap import OverlapWeights
+
+    grid = {}
+    for part in filter(None, text.split(";")):
+        name, _, values = part.partition("=")
+        if name.strip() not in OverlapWeights._fields:
+            raise ValueError(f"--tune: {name.strip()!r} is not one of {', '.join(OverlapWeights._fields)}")
+        grid[name.strip()] = [float(v) for v in values.split(",")]
+    return grid
+
+
+def cmd_evaluate_overlap(args) -> int:
+    """CER and string accuracy of the overlapped reader beside the oracle (each character read alone on its true
+    strokes); --tune a grid of the search's weights (--write stores the best in the segmenter file); --time the
+    pen-up latency."""
+    import torch
+
+    from ..overlap import OverlapWeights
+    from ..segmenter import Segmenter
+    from .export import recognizer_from_file
+    from .overlaptrain import cer, load_overlap_set, load_traces, oracle_set, pen_up_latency, read_set, tune
+
+    torch.set_num_threads(1)
+    names = args.sets or list(OVERLAP_SETS)
+    sets = {n: load_overlap_set(OVERLAP_SETS[n][0], args.limit or None) for n in names}
+    if args.model:
+        rec = recognizer_from_file(args.model, "cpu", args.script)
+    else:
+        from ..recognizer import Recognizer
+
+        rec = Recognizer.load(None, "cpu", script=args.script)
+    seg = Segmenter.load(args.segmenter)
+    options = {"new_spans": args.new_spans, "margin": args.margin, "ahead": not args.no_ahead}
+    if args.tune:
+        best, _ = tune(rec, seg, sets, _grid(args.tune), **options)
+        print("chosen:", best["weights"])
+        if args.write:
+            from ..bundled import asset_path
+            from ..segmenter import SEGMENTER_FILE
+
+            target = args.segmenter or asset_path(SEGMENTER_FILE)
+            seg.config["weights"] = best["weights"]
+            seg.save(target)
+            print(f"stored in {target}")
+    weights = OverlapWeights(**{k: v for k, v in seg.config.get("weights", {}).items() if k in OverlapWeights._fields})
+    print(f"weights: {weights._asdict()}, new spans per stroke {args.new_spans}")
+    print("| set | rows | CER | strings right | oracle CER | oracle strings |")
+    print("|---|---|---|---|---|---|")
+    for n, rows in ({} if args.time_only else sets).items():
+        def progress(pairs, n=n):
+            e, a = cer(pairs)
+            print(f"{n}: {len(pairs)} rows read: CER {e:.2%}, strings {a:.1%}", file=sys.stderr, flush=True)
+
+        got = cer(read_set(rec, seg, rows, weights, progress=progress, **options))
+        oracle = oracle_set(rec, rows, load_traces(OVERLAP_SETS[n][1])) if Path(OVERLAP_SETS[n][1]).exists() else None
+        o = cer(oracle) if oracle else (float("nan"), float("nan"))
+        print(f"| {n} | {len(rows)} | {got[0]:.2%} | {got[1]:.1%} | {o[0]:.2%} | {o[1]:.1%} |", flush=True)
+    if args.time:
+        rows = sets.get("overlap") or next(iter(sets.values()))
+        t = pen_up_latency(rec, seg, rows, weights=weights, **options)
+        print(f"pen-up -> candidates, one thread, {t['strokes']} strokes x {t['runs']}: p50 {t['p50_from_40']:.1f} ms, "
+              f"p95 {t['p95_from_40']:.1f} ms from stroke 40 on; all strokes p50 {t['p50_all']:.1f}, p95 {t['p95_all']:.1f}; "
+              f"{t['reads_per_stroke']:.1f} spans read per stroke; one character (ink -> top 10) in the same run: "
+              f"p50 {t['one_char_p50']:.1f} ms")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m hwime.training",
@@ -663,6 +747,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--real", help="a labelled real set to show beside each synthetic row (image folder or .jsonl)")
     p.add_argument("--out", default="preview.png", help="the PNG sheet to write (default preview.png)")
     p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("train-segmenter", help="train the overlapped-writing segmenter (where characters begin) on "
+                                               "sequences the stroke synthesizer writes; a file of a few tens of kB")
+    p.add_argument("--out", default="runs/segmenter/segmenter.pt")
+    p.add_argument("--sequences", type=int, default=4000, help="synthetic sequences of 2-6 characters")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--hidden", type=int, default=32)
+    p.add_argument("--max-span", type=int, default=20, help="most strokes one character may have")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--cache", help="folder that keeps the synthesized features for the next run (same values)")
+    p.set_defaults(func=cmd_train_segmenter)
+
+    p = sub.add_parser("evaluate-overlap", help="CER / string accuracy of overlapped reading on lines-dev/overlap*.jsonl "
+                                                "beside the oracle; --tune a weight grid, --time the pen-up latency")
+    p.add_argument("--model", default=None, help="bundle (default: the bundled model)")
+    p.add_argument("--segmenter", default=None, help="segmenter file (default: the bundled one)")
+    p.add_argument("--sets", nargs="*", choices=list(OVERLAP_SETS), help="default: both")
+    p.add_argument("--limit", type=int, default=0, help="N rows of each set, spread evenly over it (0: all)")
+    p.add_argument("--script", default="simplified")
+    p.add_argument("--new-spans", type=int, default=8, help="spans read per new stroke")
+    p.add_argument("--margin", type=float, default=6.0,
+                   help="read no span whose cut trails the likeliest by more than this (nats)")
+    p.add_argument("--no-ahead", action="store_true", help="without the segmenter's second look at the stroke before")
+    p.add_argument("--tune", help='a grid, e.g. "boundary=0.5,1;whole=0,1;lm=0,0.3;bonus=0,1"')
+    p.add_argument("--write", action="store_true", help="store the tuned weights in the segmenter file")
+    p.add_argument("--time", action="store_true", help="also measure pen-up latency at ~60 strokes, one thread")
+    p.add_argument("--time-only", action="store_true", help="with --time: the latency alone")
+    p.set_defaults(func=cmd_evaluate_overlap)
     return parser
 
 

@@ -1,0 +1,174 @@
+"""Overlapped writing (叠写): the segmenter file, the incremental reader, bad input."""
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from hwime.ink import Ink
+from hwime.overlap import MAX_OVERLAP_STROKES, OverlapReader, read_overlapped
+from hwime.recognizer import Recognizer
+from hwime.segmenter import Segmenter, SegmenterError, StrokeGeometry
+
+
+@pytest.fixture(scope="module")
+def rec():
+    torch.set_num_threads(1)
+    return Recognizer.load(None, "cpu", script="simplified")
+
+
+@pytest.fixture(scope="module")
+def seg():
+    return Segmenter.load()  # the shipped one, assets/segmenter.pt
+
+
+def overlapped(text: str, box: float = 100.0) -> Ink:
+    """``text`` written along its Make Me a Hanzi medians, each character scaled to the box and centred in it,
+    one on top of another, strokes in writing order (as lines-dev/overlap.jsonl lays real traces)."""
+    from hwime.training.strokedata import StrokeTable
+
+    table, strokes = StrokeTable(), []
+    for ch in text:
+        medians = table.medians(ch)
+        pts = np.concatenate(medians)
+        low, high = pts.min(axis=0), pts.max(axis=0)
+        k = box / float((high - low).max())
+        strokes += [((m - (low + high) / 2) * k + box / 2).tolist() for m in medians]
+    return Ink.from_strokes(strokes)
+
+
+def test_segmenter_round_trips_through_a_file(tmp_path):
+    torch.manual_seed(1)
+    seg = Segmenter.new(hidden=16, metadata={"max_span": 12})
+    path = tmp_path / "seg.pt"
+    seg.save(path)
+    back = Segmenter.load(path)
+    assert back.config["max_span"] == 12
+    geo = StrokeGeometry()
+    rows = np.stack([geo.add(s) for s in overlapped("中国").strokes])
+    np.testing.assert_allclose(back.log_start_all(rows), seg.log_start_all(rows), rtol=1e-6)
+    spans = geo.span_rows(len(rows) - 1, np.arange(len(rows)))
+    np.testing.assert_allclose(back.log_whole(spans), seg.log_whole(spans), rtol=1e-6)
+    # stepping one stroke at a time (the reader) gives what the whole sequence gives
+    state, stepped = None, []
+    for row in rows:
+        lp, state = back.step(row, state)
+        stepped.append(lp)
+    np.testing.assert_allclose(stepped, back.log_start_all(rows), rtol=1e-5, atol=1e-6)
+
+
+def test_corrupt_or_foreign_segmenter_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "seg.pt"
+    Segmenter.new(hidden=16).save(path)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SegmenterError, match="cut.pt"):
+        Segmenter.load(cut)
+    state = Segmenter.new(hidden=16).state()
+    state["format"] = "something-else"
+    torch.save(state, tmp_path / "foreign.pt")
+    with pytest.raises(SegmenterError, match="foreign.pt"):
+        Segmenter.load(tmp_path / "foreign.pt")
+    state = Segmenter.new(hidden=16).state()
+    next(iter(state["boundary"].values())).fill_(float("nan"))
+    torch.save(state, tmp_path / "nan.pt")
+    with pytest.raises(SegmenterError, match="NaN"):
+        Segmenter.load(tmp_path / "nan.pt")
+    state = Segmenter.new(hidden=16).state()
+    state["config"]["weights"] = {"bonus": float("nan")}
+    torch.save(state, tmp_path / "weights.pt")
+    with pytest.raises(SegmenterError, match="weights"):
+        Segmenter.load(tmp_path / "weights.pt")
+    with pytest.raises(SegmenterError, match="missing.pt"):
+        Segmenter.load(tmp_path / "missing.pt")
+
+
+def test_shipped_segmenter_is_small(seg):
+    from hwime.bundled import asset_path
+
+    assert asset_path("segmenter.pt").stat().st_size <= 1_000_000
+
+
+@pytest.mark.parametrize("text", ["中国", "好人"])
+def test_reader_reads_two_overlapped_characters_as_both(rec, seg, text):
+    ink = overlapped(text)
+    found = read_overlapped(rec, ink, 5, segmenter=seg)
+    assert found[0].text == text
+    # the spans it read are the characters' own strokes
+    from hwime.training.strokedata import StrokeTable
+
+    first = len(StrokeTable().medians(text[0]))
+    assert found[0].spans == ((0, first - 1), (first, len(ink.strokes) - 1))
+    assert all(alts[0].char == c for c, alts in zip(found[0].text, found[0].chars))
+    assert abs(sum(c.score for c in found) - 1) < 1e-6 and found[0].score >= found[-1].score
+
+
+def test_empty_one_stroke_and_too_many_strokes_answer_at_once(rec, seg):
+    assert read_overlapped(rec, Ink(()), segmenter=seg) == []
+    one = read_overlapped(rec, Ink.from_strokes([[[10, 50], [90, 50]]]), segmenter=seg)
+    assert len(one[0].text) == 1 and one[0].spans == ((0, 0),)
+    many = Ink.from_strokes([[[i % 100, 10], [i % 100, 90]] for i in range(1000)])
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=str(MAX_OVERLAP_STROKES)):
+        read_overlapped(rec, many, segmenter=seg)
+    assert time.perf_counter() - t0 < 1.0  # refused before any reading
+
+
+def test_a_long_drawing_reads_only_bounded_spans_per_stroke(rec, seg):
+    reader = OverlapReader(rec, seg, new_spans=4)
+    for stroke in overlapped("中国人大").strokes:
+        reader.add(stroke)
+    # each stroke: at most new_spans spans ending at it, and as many again when the next stroke looks back at it
+    assert 0 < reader.spans_read <= 2 * 4 * len(reader)
+
+
+def test_undo_restores_the_previous_reading(rec, seg):
+    ink = overlapped("中国")
+    reader = OverlapReader(rec, seg)
+    for stroke in ink.strokes[:-1]:
+        reader.add(stroke)
+    before = reader.candidates(5)
+    reader.add(ink.strokes[-1])
+    assert reader.candidates(5) != before
+    reader.undo()
+    assert reader.candidates(5) == before
+    reader.add(ink.strokes[-1])
+    assert reader.candidates(5)[0].text == "中国"
+
+
+def test_cli_overlapped_prints_what_line_prints(tmp_path, capsys):
+    import json
+
+    from hwime.cli import main
+
+    rows = tmp_path / "set.jsonl"
+    good = {"text": "中国", "strokes": overlapped("中国").to_json()["strokes"]}
+    rows.write_text(json.dumps(good, ensure_ascii=False) + "\n" + '{"text": "x", "strokes": []}\n'
+                    + '{"strokes": "no"}\n', encoding="utf-8")
+    many = tmp_path / "many.json"
+    many.write_text(json.dumps({"strokes": [[[i % 100, 10], [i % 100, 90]] for i in range(1000)]}))
+    image = tmp_path / "a.png"
+    from PIL import Image
+
+    Image.new("L", (40, 40), 255).save(image)
+    rc = main(["recognize", "--device", "cpu", "--script", "simplified", "--overlapped", "--json",
+               str(rows), str(many), str(image)])
+    captured = capsys.readouterr()
+    out = [json.loads(line) for line in captured.out.splitlines()]
+    assert rc == 1  # three inputs could not be read; the others were
+    assert [o["input"] for o in out] == [f"{rows}:1", f"{rows}:2"]
+    assert all(set(o) == {"input", "label", "text", "candidates", "chars"} for o in out)
+    assert out[0]["label"] == "中国" and out[0]["text"] == "中国" and len(out[0]["chars"]) == 2
+    assert out[1]["text"] == "" and out[1]["candidates"] == []
+    assert "many.json" in captured.err and str(MAX_OVERLAP_STROKES) in captured.err
+    assert "a.png" in captured.err and "not images" in captured.err
+
+
+def test_the_ink_unit_does_not_matter(rec, seg):
+    # the segmenter measures in the ink's own box: pixels of a big pad or units of a small one read alike
+    small = read_overlapped(rec, overlapped("中国", box=100.0), 3, segmenter=seg)
+    big = read_overlapped(rec, overlapped("中国", box=1700.0), 3, segmenter=seg)
+    assert [c.text for c in big] == [c.text for c in small]
+    assert [c.spans for c in big] == [c.spans for c in small]
