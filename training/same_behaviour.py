@@ -80,16 +80,19 @@ def run_one(args: list[str], target: Path) -> None:
     target.write_bytes(b"exit %d\n--- stdout\n" % done.returncode + done.stdout + b"--- stderr\n" + done.stderr)
 
 
-def record(out: Path, data: Path) -> None:
+def record(out: Path, data: Path, only: str = "", contexts_per_script: int = CONTEXTS) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         for name, args in runs(data, Path(scratch)).items():
+            if only and only not in name:
+                continue
             print(name, flush=True)
             run_one(args, out / f"{name}.txt")
             # the learned profile's path and the temp folder must not make two records differ
             text = (out / f"{name}.txt").read_bytes().replace(scratch.encode(), b"<scratch>")
             (out / f"{name}.txt").write_bytes(text)
-    jobs = [(script, text) for script in ("simplified", "traditional") for text in contexts(data)]
+    jobs = [(script, text) for script in ("simplified", "traditional")
+            for text in contexts(data)[:contexts_per_script]]
     suggest = out / "suggest"
     suggest.mkdir(exist_ok=True)
     with ThreadPoolExecutor(2) as pool:
@@ -98,8 +101,10 @@ def record(out: Path, data: Path) -> None:
     print(f"{len(jobs)} suggest contexts", flush=True)
 
 
-def compare(a: Path, b: Path) -> int:
+def compare(a: Path, b: Path, common: bool = False) -> int:
     names = sorted({p.relative_to(a) for p in a.rglob("*.txt")} | {p.relative_to(b) for p in b.rglob("*.txt")})
+    if common:  # a quick record (--only) against a whole one: the runs both have
+        names = [n for n in names if (a / n).is_file() and (b / n).is_file()]
     differ = 0
     for name in names:
         pa, pb = a / name, b / name
@@ -123,17 +128,20 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("record", help="run the CLI on every dev set, one file per run in OUT")
     p.add_argument("out", type=Path)
     p.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    p.add_argument("--only", default="", metavar="TEXT", help="only the runs whose name holds TEXT (a quick check)")
+    p.add_argument("--contexts", type=int, default=CONTEXTS, help=f"suggest contexts per script (default {CONTEXTS})")
     p = sub.add_parser("compare", help="name the runs whose answers differ")
     p.add_argument("a", type=Path)
     p.add_argument("b", type=Path)
+    p.add_argument("--common", action="store_true", help="compare only the runs both records hold")
     args = parser.parse_args(argv)
     if args.command == "record":
         if not (args.data / "lines-dev").is_dir():
             print(f"same_behaviour: no dev sets at {args.data} (--data)", file=sys.stderr)
             return 2
-        record(args.out, args.data)
+        record(args.out, args.data, args.only, args.contexts)
         return 0
-    return compare(args.a, args.b)
+    return compare(args.a, args.b, args.common)
 
 
 if __name__ == "__main__":
