@@ -31,6 +31,7 @@ SCRIPT_CHOICES = ("auto", "simplified", "traditional", "both")  # the writer's s
 OUTPUT_MODES = ("copy", "type")
 DEVICES = ("auto", "cpu", "cuda")
 RECENT_KEPT = 50
+PAUSE_CHOICES = (0, 0.5, 1, 2)  # seconds the pen rests before the best candidate is sent; 0: never
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Settings:
     language: str = "auto"  # the pad's words: auto (Chinese on a Chinese system), en, zh or zh_TW
     script: str = "auto"  # the writer's script (hwime.script): auto (traditional on zh_TW/HK/MO), or one of SCRIPTS
     candidate_font: str = ""  # the candidates' face; "" chooses a clear one of the script (ui.candidates)
+    send_after_pause: float = 0  # seconds (one of PAUSE_CHOICES): the pen rested that long sends the best; 0: off
 
     def writer_script(self, locale_name: str | None = None) -> str:
         """The script the pad ranks in: the setting, or for auto the one the locale uses."""
@@ -87,6 +89,9 @@ class Settings:
             "language": lambda v: v in LANGUAGES,
             "script": lambda v: v in SCRIPT_CHOICES,
             "candidate_font": lambda v: text(v, 200),
+            # a bool is an int to Python (True == 1): not a number of seconds
+            "send_after_pause": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+            and v in PAUSE_CHOICES,
         }
         for name, ok in checks.items():
             value = getattr(self, name)
