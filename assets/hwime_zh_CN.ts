@@ -365,6 +365,26 @@
         <source>hwime model (*.pt)</source>
         <translation>hwime 模型 (*.pt)</translation>
     </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>{0} s</source>
+        <translation>{0} 秒</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>off</source>
+        <translation>关</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>Send the best candidate (or string) when the pen has rested this long, as a pick would; Undo right after takes it back</source>
+        <translation>笔停下这么久后发送第一个候选（或整串），如同点选；随即撤销可取回</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>Send after a pause</source>
+        <translation>停笔后自动发送</translation>
+    </message>
 </context>
 <context>
     <name>WarningBar</name>

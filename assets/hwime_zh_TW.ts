@@ -365,6 +365,26 @@
         <source>hwime model (*.pt)</source>
         <translation>hwime 模型 (*.pt)</translation>
     </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>{0} s</source>
+        <translation>{0} 秒</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>off</source>
+        <translation>關</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>Send the best candidate (or string) when the pen has rested this long, as a pick would; Undo right after takes it back</source>
+        <translation>筆停下這麼久後送出第一個候選（或整串），如同點選；隨即撤銷可取回</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>Send after a pause</source>
+        <translation>停筆後自動送出</translation>
+    </message>
 </context>
 <context>
     <name>WarningBar</name>

@@ -20,11 +20,12 @@ LINE_ASPECT = 4.0  # the line pad's width : height (four cells at a time; writin
 
 
 class WritingCanvas(QWidget):
-    """Emits ``inkChanged(Ink)`` at every pen-up, undo and clear, ``inkGrowing(Ink)`` (throttled) mid-stroke and
-    ``undoRequested`` on a right click."""
+    """Emits ``inkChanged(Ink)`` at every pen-up, undo and clear, ``inkGrowing(Ink)`` (throttled) mid-stroke,
+    ``penDown`` as a stroke begins and ``undoRequested`` on a right click."""
 
     inkChanged = Signal(object)
     inkGrowing = Signal(object)
+    penDown = Signal()  # a stroke begins: the pen is no longer resting (it stops a pause's send)
     undoRequested = Signal()  # a right click
 
     def __init__(self, pen_width: float = 6.0, parent: QWidget | None = None):
@@ -52,6 +53,11 @@ class WritingCanvas(QWidget):
     def ink(self) -> Ink:
         return self._ink
 
+    @property
+    def drawing(self) -> bool:
+        """Whether a stroke is being drawn (the pen is down)."""
+        return bool(self._current)
+
     def undo(self) -> None:
         if self._ink.strokes:
             self._ink = self._ink.without_last_stroke()
@@ -74,6 +80,7 @@ class WritingCanvas(QWidget):
         self._current = [(pos.x(), pos.y(), float(self._clock.elapsed()), pressure)]
         self._live.start()
         self._paint_tail()
+        self.penDown.emit()
 
     def _extend(self, pos: QPointF, pressure: float) -> None:
         if not self._current:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QRect, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (QCloseEvent, QFont, QFontDatabase, QGuiApplication, QKeyEvent, QPalette, QTextLayout,
                            QTextOption)
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
@@ -18,7 +18,7 @@ from ..ink import Ink
 from ..output import Deliverer, keep_clipboard_after_exit
 from ..session import (Choice, JobFailure, LineString, ModelInfo, ModelNote, Notice, NoteKind, SessionOptions,
                        WritingMode, WritingSession)
-from ..settings import Settings, save_settings
+from ..settings import PAUSE_CHOICES, Settings, save_settings
 from .candidates import KEY_LABELS, CandidateBar, LineCells, candidate_font_family
 from .canvas import WritingCanvas
 from .i18n import is_dark
@@ -238,6 +238,13 @@ class PadWindow(QWidget):
         self.worker.jobFailed.connect(self._on_job_failed)
         self.worker.modelLoaded.connect(self._on_model_loaded)
         self.worker.modelFailed.connect(self._on_model_failed)
+        # Send after a pause: the clock runs from a pen-up whose candidates are on the bar until it sends them; any
+        # other act of the writer's (a stroke, Undo, Clear, a pick, a cell, a mode, the settings) stops it
+        self._pause = QTimer(self)
+        self._pause.setSingleShot(True)
+        self._pause.timeout.connect(self._on_pause)
+        self._pause_armed = False  # a stroke ended and its candidates are still awaited: they start the clock
+        self.canvas.penDown.connect(self._on_pen_down)
         self.canvas.inkChanged.connect(self._on_ink)
         self.canvas.undoRequested.connect(self.undo)
         self.canvas.inkGrowing.connect(self._on_ink)
@@ -267,6 +274,7 @@ class PadWindow(QWidget):
 
     def set_line_mode(self, on: bool) -> None:
         """The Line button (see WritingSession.choose_mode): saved with the window's size as the new shape made it."""
+        self._cancel_pause()
         self.settings.line_mode = on
         if self.session.choose_mode(WritingMode.LINE if on else WritingMode.CHARACTER):
             self.save()
@@ -274,23 +282,30 @@ class PadWindow(QWidget):
     def send_best(self) -> None:
         """Space and *Send 1st*: send what the bar shows as the default (its highlighted first cell), or say why
         nothing goes out."""
+        self._cancel_pause()
         self.session.send_best()
 
     def deliver(self, text: str, clear: bool = True) -> None:
         """Send ``text`` (a character, or a word from the continuations); ``clear=False`` (a Recent re-send)
         keeps the ink being written."""
+        self._cancel_pause()
         self.session.send(text, clear)
 
     def clear(self) -> None:
+        self._cancel_pause()
         self.session.clear()
 
     def undo(self) -> None:
+        # the writer is correcting: no pause sends what is left (nor the drawing an Undo after a send brings back)
+        self._cancel_pause()
         self.session.undo()
 
     def _on_pick(self, index: int) -> None:
+        self._cancel_pause()
         self.session.pick(index)
 
     def _on_cell(self, position: int) -> None:
+        self._cancel_pause()  # the writer is fixing a character: the string waits for their pick
         self.session.show_alternatives(position)
 
     def _on_ink(self, ink: Ink) -> None:
@@ -298,6 +313,30 @@ class PadWindow(QWidget):
 
     def _on_candidates(self, request_id: int, candidates: list) -> None:
         self.session.candidates_ready(request_id, candidates)
+        self._start_pause()
+
+    # --- send after a pause -------------------------------------------------------------------------------------
+    def _on_pen_down(self) -> None:
+        """A stroke begins: the pen is not resting; this stroke's pen-up may start the clock again."""
+        self._pause.stop()
+        self._pause_armed = True
+
+    def _cancel_pause(self) -> None:
+        self._pause.stop()
+        self._pause_armed = False
+
+    def _start_pause(self) -> None:
+        """The candidates for the ink just finished are on the bar: the pen's rest is timed from now (candidates for
+        a stroke still being drawn, or an answer to older ink, start nothing)."""
+        seconds = self.settings.send_after_pause
+        if seconds and self._pause_armed and not self.canvas.drawing and self.session.can_send_on_pause():
+            self._pause_armed = False
+            self._pause.start(round(seconds * 1000))
+
+    def _on_pause(self) -> None:
+        """The pen rested long enough: send the best as a pick would (Undo right after takes it back)."""
+        if not self.canvas.drawing:
+            self.session.send_on_pause()
 
     def _on_suggestions(self, request_id: int, suggestions: list) -> None:
         self.session.suggestions_ready(request_id, suggestions)
@@ -594,6 +633,7 @@ class PadWindow(QWidget):
     def apply_settings(self, dialog: "SettingsDialog") -> None:
         """Take the dialog's values; the window keeps its size and place, the model reloads only when it changed."""
         old_model = (self.settings.model_path, self.settings.device)
+        self._cancel_pause()
         dialog.apply(self.settings)
         self.canvas.set_pen_width(self.settings.pen_width)
         self._size_bar()
@@ -699,6 +739,13 @@ class SettingsDialog(QDialog):
         self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
         for box in (self.prior, self.context, self.pinyin, self.suggest, self.learn):
             form.addRow(box)
+        self.pause = QComboBox()  # the words shown are translated, the seconds stored are the settings'
+        for seconds in PAUSE_CHOICES:
+            self.pause.addItem(self.tr("{0} s").format(f"{seconds:g}") if seconds else self.tr("off"), float(seconds))
+        self.pause.setCurrentIndex(max(0, self.pause.findData(float(settings.send_after_pause))))
+        self.pause.setToolTip(self.tr("Send the best candidate (or string) when the pen has rested this long, as a "
+                                      "pick would; Undo right after takes it back"))
+        form.addRow(self.tr("Send after a pause"), self.pause)
         form.addRow(self.tr("Script I write"), self.script)
         form.addRow(self.tr("Candidates' font"), self.face)
         form.addRow(self.tr("Language of the pad (from its next start)"), self.language)
@@ -735,3 +782,4 @@ class SettingsDialog(QDialog):
         settings.language = self.language.currentData()
         settings.script = self.script.currentData()
         settings.candidate_font = self.face.currentData()
+        settings.send_after_pause = self.pause.currentData()
