@@ -181,6 +181,36 @@
         <translation>在行里写一句话；点选一串。</translation>
     </message>
     <message>
+        <location filename="../hwime/ui/window.py" line="191"/>
+        <source>叠写</source>
+        <translation>叠写</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Overlap: write characters one over another in the square box, read as a string (on), or one character (off)</source>
+        <translation>叠写：在方框里一个字叠着一个字写，读成一串（开），或只写一个字（关）</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Overlap: write each character over the last, then pick the whole string; click a character below to fix it.</source>
+        <translation>叠写：每个字写在上一个字上面，再点选整串；点下面的字可以改它。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Overlap: the character is the string's first; write the next over it.</source>
+        <translation>叠写：这个字是这串的第一个字；在它上面写下一个。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Write characters one over another; click a string or press 1–{0}, Space.</source>
+        <translation>一个字叠着一个字写；点选一串，或按 1–{0}、空格。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Write characters one over another; click a string.</source>
+        <translation>一个字叠着一个字写；点选一串。</translation>
+    </message>
+    <message>
         <location filename="../hwime/ui/window.py" line="436"/>
         <source>Write a character; click a candidate or press 1–9, 0, Space.</source>
         <translation>写一个字；点选候选，或按 1–9、0、空格。</translation>

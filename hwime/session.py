@@ -35,6 +35,7 @@ class WritingMode(enum.Enum):
 
     CHARACTER = "character"  # one character in the square box
     LINE = "line"  # a phrase written along a wide line
+    OVERLAPPED = "overlapped"  # 叠写: characters written one over another in the square box, read as a string
 
     @property
     def reads_strings(self) -> bool:
@@ -350,7 +351,9 @@ class WritingSession:
             return
         if self.shape.reads_strings and self.bar is BarState.CANDIDATES and not ink.is_empty:
             # the whole string goes out; the characters the writer corrected teach the profile with their strokes
-            if self.fixed and self.options.learn and self.model_ready and index == 0:
+            # (an overlapped string's spans are stroke ranges, not a line's frames: its fixes are not learned yet)
+            if self.fixed and self.options.learn and self.model_ready and index == 0 \
+                    and self.shape is not WritingMode.OVERLAPPED:
                 self.recognition.learn_line(ink, self.lines[0].spans, dict(self.fixed))
             self.last_pick = Pick(ink, shown, choice.char, list(self.recent), self.shape)
             self.send(choice.char)

@@ -49,6 +49,7 @@ class Settings:
     suggest: bool = True  # offer continuations (associated phrases) after a pick
     learn: bool = True  # learn from the user's picks (hwime.personal)
     line_mode: bool = False  # write a phrase in a wide line instead of one character in the square box
+    overlap_mode: bool = False  # write characters one over another in the square box (line_mode wins if both)
     language: str = "auto"  # the pad's words: auto (Chinese on a Chinese system), en, zh or zh_TW
     script: str = "auto"  # the writer's script (hwime.script): auto (traditional on zh_TW/HK/MO), or one of SCRIPTS
     candidate_font: str = ""  # the candidates' face; "" chooses a clear one of the script (ui.candidates)
@@ -85,7 +86,7 @@ class Settings:
             "geometry": lambda v: text(v, 64 << 10) and v.isascii(),  # base64
             "recent": lambda v: isinstance(v, list),
             "use_prior": flag, "use_context": flag, "show_pinyin": flag, "suggest": flag, "learn": flag,
-            "line_mode": flag,
+            "line_mode": flag, "overlap_mode": flag,
             "language": lambda v: v in LANGUAGES,
             "script": lambda v: v in SCRIPT_CHOICES,
             "candidate_font": lambda v: text(v, 200),

@@ -185,6 +185,13 @@ class PadWindow(QWidget):
         self.line_button = _tool_button(self.tr("Line"), self.tr(
             "Write a whole phrase in a wide line (on) or one character in the square box (off)"))
         self.line_button.setCheckable(True)
+        # Line and Overlap are one choice of three with Character (neither checked): checking one unchecks the other.
+        # Named 叠写 in every language (the technique's own name; 疊寫 in traditional Chinese), short, and kept out of
+        # the button row, which is as wide as the window's least width already
+        self.overlap_button = _tool_button(self.tr("叠写"), self.tr(
+            "Overlap: write characters one over another in the square box, read as a string (on), or one character "
+            "(off)"))
+        self.overlap_button.setCheckable(True)
         self.cells = LineCells()
         self.settings_button = _tool_button(self.tr("Settings…"), self.tr("Output, candidates, pen, model"))
         self.undo_button.clicked.connect(self.undo)
@@ -195,6 +202,7 @@ class PadWindow(QWidget):
 
         buttons = QHBoxLayout()
         self.line_button.toggled.connect(self.set_line_mode)
+        self.overlap_button.toggled.connect(self.set_overlap_mode)
         for b in (self.undo_button, self.clear_button, self.best_button, self.line_button, self.mode_button,
                   self.settings_button):
             buttons.addWidget(b)
@@ -206,6 +214,8 @@ class PadWindow(QWidget):
         recent_row.addWidget(label)
         recent_row.addLayout(self.recent)
         recent_row.addStretch(1)
+        self.overlap_button.setFixedHeight(30)
+        recent_row.addWidget(self.overlap_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.warnings)
         self.canvas_box = AspectBox(self.canvas)
@@ -224,7 +234,8 @@ class PadWindow(QWidget):
         self.worker = worker
         self.worker.top = settings.candidate_count
         self.session = WritingSession(self, self.worker, recent=list(settings.recent),
-                                      mode=WritingMode.LINE if settings.line_mode else WritingMode.CHARACTER)
+                                      mode=WritingMode.LINE if settings.line_mode else
+                                      WritingMode.OVERLAPPED if settings.overlap_mode else WritingMode.CHARACTER)
         self._glyph_family: str | None = None  # the face the window's Chinese text is in (_apply_options)
         self._apply_options()
         self._thread = WorkerThread(self.worker)
@@ -258,8 +269,9 @@ class PadWindow(QWidget):
         # settings, which at this point would overwrite the saved geometry with the unplaced window's
         if settings.geometry:
             self.restoreGeometry(QByteArray.fromBase64(settings.geometry.encode()))
-        with QSignalBlocker(self.line_button):
-            self.line_button.setChecked(settings.line_mode)
+        with QSignalBlocker(self.line_button), QSignalBlocker(self.overlap_button):
+            self.line_button.setChecked(self.session.mode is WritingMode.LINE)
+            self.overlap_button.setChecked(self.session.mode is WritingMode.OVERLAPPED)
         self.session.follow_mode()
         self._refresh_recent()
         for w in warnings:
@@ -276,7 +288,22 @@ class PadWindow(QWidget):
         """The Line button (see WritingSession.choose_mode): saved with the window's size as the new shape made it."""
         self._cancel_pause()
         self.settings.line_mode = on
+        if on:
+            self.settings.overlap_mode = False
+            with QSignalBlocker(self.overlap_button):
+                self.overlap_button.setChecked(False)
         if self.session.choose_mode(WritingMode.LINE if on else WritingMode.CHARACTER):
+            self.save()
+
+    def set_overlap_mode(self, on: bool) -> None:
+        """The Overlap button (叠写): characters one over another in the square box; Line goes off with it."""
+        self._cancel_pause()
+        self.settings.overlap_mode = on
+        if on:
+            self.settings.line_mode = False
+            with QSignalBlocker(self.line_button):
+                self.line_button.setChecked(False)
+        if self.session.choose_mode(WritingMode.OVERLAPPED if on else WritingMode.CHARACTER):
             self.save()
 
     def send_best(self) -> None:
@@ -390,6 +417,9 @@ class PadWindow(QWidget):
         self._size_bar()
         self.bar.set_candidates(strings)
         self.cells.show_text(strings[0].text if strings else "", fixed)
+        # overlapped: the strokes before the character being written (the best string's last span) fade
+        overlapped = self.session.shape is WritingMode.OVERLAPPED and strings and strings[0].spans
+        self.canvas.set_faded(strings[0].spans[-1][0] if overlapped else 0)
 
     def show_alternatives(self, position: int, best: LineString, fixed: frozenset[int]) -> None:
         # a character's alternatives, as many as the box offers, in as many rows as the strings had: the line box
@@ -402,6 +432,7 @@ class PadWindow(QWidget):
 
     def clear_line(self) -> None:
         self.cells.show_text("")
+        self.canvas.set_faded(0)
 
     def reshape(self, previous: WritingMode, mode: WritingMode, carry_ink: bool) -> None:
         """The canvas in the mode's shape (a wide line, or the square box), the bar and the cells with it; a carried
@@ -415,6 +446,7 @@ class PadWindow(QWidget):
         self.canvas_box.relayout()
         self._size_bar()
         self.cells.show_text("")
+        self.canvas.set_faded(0)
         self.cells.setVisible(mode.reads_strings)
         self._fit_height()
         if carry_ink:
@@ -454,9 +486,13 @@ class PadWindow(QWidget):
             case Notice.MODE_CHOSEN:
                 self.show_status(self.tr("Line: write a phrase, then pick the whole string; click a character below to "
                                          "fix it.") if args[0] is WritingMode.LINE else
+                                 self.tr("Overlap: write each character over the last, then pick the whole string; "
+                                         "click a character below to fix it.") if args[0] is WritingMode.OVERLAPPED else
                                  self.tr("Write one character in the box."))
             case Notice.CHARACTER_CARRIED:
-                self.show_status(self.tr("Line: the character is the line's first; write the rest after it."))
+                self.show_status(self.tr("Overlap: the character is the string's first; write the next over it.")
+                                 if args[0] is WritingMode.OVERLAPPED else
+                                 self.tr("Line: the character is the line's first; write the rest after it."))
             case Notice.STRING_KEPT:
                 self.show_status(self.tr("The phrase stays a line: pick its string or Clear; then the box comes."))
             case Notice.DRAWING_BACK:
@@ -539,6 +575,9 @@ class PadWindow(QWidget):
             return self.tr("Write a phrase in the line; click a string or press 1–{0}, Space.").format(LINE_CANDIDATES) \
                 if copy else \
                 self.tr("Write a phrase in the line; click a string.")
+        if self.session.shape is WritingMode.OVERLAPPED:
+            return self.tr("Write characters one over another; click a string or press 1–{0}, Space.").format(
+                LINE_CANDIDATES) if copy else self.tr("Write characters one over another; click a string.")
         return self.tr("Write a character; click a candidate or press 1–9, 0, Space.") if copy else \
             self.tr("Write a character; click a candidate.")
 

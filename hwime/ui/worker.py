@@ -93,7 +93,9 @@ class RecognitionWorker(QObject):
         self._readers: dict[WritingMode, Callable[[SupportsRecognition, Ink, str], list]] = {
             WritingMode.CHARACTER: self._read_character,
             WritingMode.LINE: self._read_line,
+            WritingMode.OVERLAPPED: self._read_overlapped,
         }
+        self._segmenter = None  # hwime.segmenter.Segmenter, loaded at the first overlapped reading
         self._factory = recognizer_factory
         self._profile_factory = profile_factory
         self._wake.connect(self._run_pending)
@@ -239,6 +241,16 @@ class RecognitionWorker(QObject):
             return
         self.learned.emit(len(rec.profile))
         self._tell_profile_warnings(rec)
+
+    def _read_overlapped(self, rec: SupportsRecognition, ink: Ink, context: str) -> list:
+        # characters written one over another: the segmenter finds where each begins; strings as a line's
+        from ..overlap import read_overlapped
+        from ..segmenter import Segmenter
+
+        if self._segmenter is None:
+            self._segmenter = Segmenter.load()
+        return read_overlapped(rec, ink, LINE_CANDIDATES, context, self._segmenter, script=self.script,
+                               language=self.use_prior)
 
     def learn_line(self, ink: Ink, spans: tuple, corrections: dict[int, str]) -> None:
         """Teach the characters the writer corrected in a line ({position: char}), each with its own strokes."""
