@@ -181,6 +181,11 @@
         <translation>在行里写一句话；点选一串。</translation>
     </message>
     <message>
+        <location filename="../hwime/ui/window.py" line="470"/>
+        <source>The characters stay written over each other: pick their string or Clear; then the new mode comes.</source>
+        <translation>这些字仍是叠写：点选它们的字串或清除，之后换成新的模式。</translation>
+    </message>
+    <message>
         <location filename="../hwime/ui/window.py" line="191"/>
         <source>叠写</source>
         <translation>叠写</translation>

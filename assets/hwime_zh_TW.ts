@@ -181,6 +181,11 @@
         <translation>在行裡寫一句話；點選一串。</translation>
     </message>
     <message>
+        <location filename="../hwime/ui/window.py" line="470"/>
+        <source>The characters stay written over each other: pick their string or Clear; then the new mode comes.</source>
+        <translation>這些字仍是疊寫：點選它們的字串或清除，之後換成新的模式。</translation>
+    </message>
+    <message>
         <location filename="../hwime/ui/window.py" line="191"/>
         <source>叠写</source>
         <translation>疊寫</translation>

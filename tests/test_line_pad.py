@@ -9,7 +9,7 @@ from PySide6.QtGui import QGuiApplication
 
 from conftest import line_ink, shown_pad
 from hwime.ink import Ink
-from hwime.session import BarState, WritingMode
+from hwime.session import BarState, Notice, WritingMode
 from hwime.settings import Settings
 from hwime.ui.window import PadWindow
 
@@ -163,3 +163,5 @@ def test_two_characters_written_over_each_other_in_the_box_come_back_as_one_stri
     assert saved["overlap_mode"] is True and saved["line_mode"] is False
     qtbot.mouseClick(pad.overlap_button, Qt.MouseButton.LeftButton)
     assert session.shape is WritingMode.CHARACTER and not pad.settings.overlap_mode
+    pad.tell(Notice.STRING_KEPT, WritingMode.OVERLAPPED)  # another mode chosen while overlapped ink is written
+    assert "over each other" in pad.status.text()

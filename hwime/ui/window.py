@@ -494,7 +494,9 @@ class PadWindow(QWidget):
                                  if args[0] is WritingMode.OVERLAPPED else
                                  self.tr("Line: the character is the line's first; write the rest after it."))
             case Notice.STRING_KEPT:
-                self.show_status(self.tr("The phrase stays a line: pick its string or Clear; then the box comes."))
+                self.show_status(self.tr("The characters stay written over each other: pick their string or Clear; "
+                                         "then the new mode comes.") if args[0] is WritingMode.OVERLAPPED else
+                                 self.tr("The phrase stays a line: pick its string or Clear; then the box comes."))
             case Notice.DRAWING_BACK:
                 self.show_status(self.tr("The last drawing is back: pick the right candidate (the wrong one was "
                                          "already sent)."))
