@@ -181,6 +181,41 @@
         <translation>在行里写一句话；点选一串。</translation>
     </message>
     <message>
+        <location filename="../hwime/ui/window.py" line="470"/>
+        <source>The characters stay written over each other: pick their string or Clear; then the new mode comes.</source>
+        <translation>这些字仍是叠写：点选它们的字串或清除，之后换成新的模式。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="191"/>
+        <source>叠写</source>
+        <translation>叠写</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Overlap: write characters one over another in the square box, read as a string (on), or one character (off)</source>
+        <translation>叠写：在方框里一个字叠着一个字写，读成一串（开），或只写一个字（关）</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Overlap: write each character over the last, then pick the whole string; click a character below to fix it.</source>
+        <translation>叠写：每个字写在上一个字上面，再点选整串；点下面的字可以改它。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Overlap: the character is the string's first; write the next over it.</source>
+        <translation>叠写：这个字是这串的第一个字；在它上面写下一个。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Write characters one over another; click a string or press 1–{0}, Space.</source>
+        <translation>一个字叠着一个字写；点选一串，或按 1–{0}、空格。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Write characters one over another; click a string.</source>
+        <translation>一个字叠着一个字写；点选一串。</translation>
+    </message>
+    <message>
         <location filename="../hwime/ui/window.py" line="436"/>
         <source>Write a character; click a candidate or press 1–9, 0, Space.</source>
         <translation>写一个字；点选候选，或按 1–9、0、空格。</translation>
@@ -364,6 +399,26 @@
         <location filename="../hwime/ui/window.py" line="687"/>
         <source>hwime model (*.pt)</source>
         <translation>hwime 模型 (*.pt)</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>{0} s</source>
+        <translation>{0} 秒</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>off</source>
+        <translation>关</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>Send the best candidate (or string) when the pen has rested this long, as a pick would; Undo right after takes it back</source>
+        <translation>笔停下这么久后发送第一个候选（或整串），如同点选；随即撤销可取回</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>Send after a pause</source>
+        <translation>停笔后自动发送</translation>
     </message>
 </context>
 <context>

@@ -181,6 +181,41 @@
         <translation>在行裡寫一句話；點選一串。</translation>
     </message>
     <message>
+        <location filename="../hwime/ui/window.py" line="470"/>
+        <source>The characters stay written over each other: pick their string or Clear; then the new mode comes.</source>
+        <translation>這些字仍是疊寫：點選它們的字串或清除，之後換成新的模式。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="191"/>
+        <source>叠写</source>
+        <translation>疊寫</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Overlap: write characters one over another in the square box, read as a string (on), or one character (off)</source>
+        <translation>疊寫：在方框裡一個字疊著一個字寫，讀成一串（開），或只寫一個字（關）</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Overlap: write each character over the last, then pick the whole string; click a character below to fix it.</source>
+        <translation>疊寫：每個字寫在上一個字上面，再點選整串；點下面的字可以改它。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Overlap: the character is the string's first; write the next over it.</source>
+        <translation>疊寫：這個字是這串的第一個字；在它上面寫下一個。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Write characters one over another; click a string or press 1–{0}, Space.</source>
+        <translation>一個字疊著一個字寫；點選一串，或按 1–{0}、空格。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="200"/>
+        <source>Write characters one over another; click a string.</source>
+        <translation>一個字疊著一個字寫；點選一串。</translation>
+    </message>
+    <message>
         <location filename="../hwime/ui/window.py" line="436"/>
         <source>Write a character; click a candidate or press 1–9, 0, Space.</source>
         <translation>寫一個字；點選候選，或按 1–9、0、空格。</translation>
@@ -364,6 +399,26 @@
         <location filename="../hwime/ui/window.py" line="687"/>
         <source>hwime model (*.pt)</source>
         <translation>hwime 模型 (*.pt)</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>{0} s</source>
+        <translation>{0} 秒</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>off</source>
+        <translation>關</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>Send the best candidate (or string) when the pen has rested this long, as a pick would; Undo right after takes it back</source>
+        <translation>筆停下這麼久後送出第一個候選（或整串），如同點選；隨即撤銷可取回</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="744"/>
+        <source>Send after a pause</source>
+        <translation>停筆後自動送出</translation>
     </message>
 </context>
 <context>

@@ -10,7 +10,9 @@ are offered → ``undo`` right after a pick brings its drawing and choices back.
 A front end makes ``WritingSession(view, recognition, mode=…, recent=…)``, calls ``follow_mode()`` once to give its
 box the mode's shape, sets ``model_ready`` from recognition's model messages (``ModelInfo``, or a failure) and
 ``options`` from its settings, and from then on reports the writer's acts (``ink_changed``, ``pick``, ``send_best``,
-``undo``, ``clear``, ``choose_mode``, ``show_alternatives``, ``send``) and recognition's answers.
+``undo``, ``clear``, ``choose_mode``, ``show_alternatives``, ``send``) and recognition's answers. A front end that
+sends after a pause keeps the clock itself (started at pen-up once ``can_send_on_pause``, stopped by any other act)
+and calls ``send_on_pause`` when it runs out.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class WritingMode(enum.Enum):
 
     CHARACTER = "character"  # one character in the square box
     LINE = "line"  # a phrase written along a wide line
+    OVERLAPPED = "overlapped"  # 叠写: characters written one over another in the square box, read as a string
 
     @property
     def reads_strings(self) -> bool:
@@ -212,6 +215,7 @@ class WritingSession:
     last_pick: Pick | None = None
     model_ready: bool = False
     request_id: int = 0  # the newest request's; an answer to an older one is stale
+    answered: int = -1  # the request whose candidates the bar shows (request_id: they read the ink as it is now)
     # a line read: its strings offered (best first), the positions the writer fixed, the position whose
     # alternatives show
     lines: list[LineString] = field(default_factory=list)
@@ -287,6 +291,7 @@ class WritingSession:
     def candidates_ready(self, request_id: int, candidates: Sequence[Choice]) -> None:
         if request_id != self.request_id or self.bar not in (BarState.CANDIDATES, BarState.ALTERNATIVES):
             return
+        self.answered = request_id
         if self.shape.reads_strings:
             self.lines, self.fixed, self.alternatives_for = list(candidates), {}, None
             self.bar = BarState.CANDIDATES
@@ -346,7 +351,9 @@ class WritingSession:
             return
         if self.shape.reads_strings and self.bar is BarState.CANDIDATES and not ink.is_empty:
             # the whole string goes out; the characters the writer corrected teach the profile with their strokes
-            if self.fixed and self.options.learn and self.model_ready and index == 0:
+            # (an overlapped string's spans are stroke ranges, not a line's frames: its fixes are not learned yet)
+            if self.fixed and self.options.learn and self.model_ready and index == 0 \
+                    and self.shape is not WritingMode.OVERLAPPED:
                 self.recognition.learn_line(ink, self.lines[0].spans, dict(self.fixed))
             self.last_pick = Pick(ink, shown, choice.char, list(self.recent), self.shape)
             self.send(choice.char)
@@ -366,6 +373,21 @@ class WritingSession:
             self.view.tell(Notice.NOTHING_TO_SEND)
             return
         self.pick(0)
+
+    def can_send_on_pause(self) -> bool:
+        """Whether resting the pen now would send something: the bar offers candidates (or whole strings) read from
+        the ink exactly as it is, and the writer is not choosing among a position's alternatives. A front end's pause
+        clock starts only then, so what a pause sends is what the writer sees offered."""
+        return (self.bar is BarState.CANDIDATES and self.answered == self.request_id
+                and not self.view.ink.is_empty and bool(self.view.shown()))
+
+    def send_on_pause(self) -> bool:
+        """The pen rested as long as the writer asked (*Send after a pause*): send the best candidate or string as a
+        pick of it would, so Undo right after takes it back the same way; whether anything was sent."""
+        if not self.can_send_on_pause():
+            return False
+        self.pick(0)
+        return True
 
     def send(self, text: str, clear: bool = True) -> None:
         """Send ``text`` (a character, a string, a continuation); ``clear=False`` (a recent character sent again)

@@ -31,6 +31,7 @@ SCRIPT_CHOICES = ("auto", "simplified", "traditional", "both")  # the writer's s
 OUTPUT_MODES = ("copy", "type")
 DEVICES = ("auto", "cpu", "cuda")
 RECENT_KEPT = 50
+PAUSE_CHOICES = (0, 0.5, 1, 2)  # seconds the pen rests before the best candidate is sent; 0: never
 
 
 @dataclass
@@ -48,9 +49,11 @@ class Settings:
     suggest: bool = True  # offer continuations (associated phrases) after a pick
     learn: bool = True  # learn from the user's picks (hwime.personal)
     line_mode: bool = False  # write a phrase in a wide line instead of one character in the square box
+    overlap_mode: bool = False  # write characters one over another in the square box (line_mode wins if both)
     language: str = "auto"  # the pad's words: auto (Chinese on a Chinese system), en, zh or zh_TW
     script: str = "auto"  # the writer's script (hwime.script): auto (traditional on zh_TW/HK/MO), or one of SCRIPTS
     candidate_font: str = ""  # the candidates' face; "" chooses a clear one of the script (ui.candidates)
+    send_after_pause: float = 0  # seconds (one of PAUSE_CHOICES): the pen rested that long sends the best; 0: off
 
     def writer_script(self, locale_name: str | None = None) -> str:
         """The script the pad ranks in: the setting, or for auto the one the locale uses."""
@@ -83,10 +86,13 @@ class Settings:
             "geometry": lambda v: text(v, 64 << 10) and v.isascii(),  # base64
             "recent": lambda v: isinstance(v, list),
             "use_prior": flag, "use_context": flag, "show_pinyin": flag, "suggest": flag, "learn": flag,
-            "line_mode": flag,
+            "line_mode": flag, "overlap_mode": flag,
             "language": lambda v: v in LANGUAGES,
             "script": lambda v: v in SCRIPT_CHOICES,
             "candidate_font": lambda v: text(v, 200),
+            # a bool is an int to Python (True == 1): not a number of seconds
+            "send_after_pause": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+            and v in PAUSE_CHOICES,
         }
         for name, ok in checks.items():
             value = getattr(self, name)

@@ -9,7 +9,7 @@ from PySide6.QtGui import QGuiApplication
 
 from conftest import line_ink, shown_pad
 from hwime.ink import Ink
-from hwime.session import BarState, WritingMode
+from hwime.session import BarState, Notice, WritingMode
 from hwime.settings import Settings
 from hwime.ui.window import PadWindow
 
@@ -124,3 +124,44 @@ def test_a_pad_restarted_in_line_mode_comes_back_where_and_as_large_as_it_was(qt
     assert load_settings(settings_path)[0].geometry == saved.geometry  # starting did not overwrite the saved place
     again.close()
     again.shutdown()
+
+
+@pytest.fixture
+def overlap_pad(qtbot, settings_path, tmp_path):
+    """The bundled model (test_overlap reads with it) and the shipped segmenter, in overlapped mode."""
+    settings = Settings(device="cpu", overlap_mode=True, suggest=False, script="simplified")
+    window = shown_pad(qtbot, PadWindow(settings, settings_path, profile_dir=tmp_path / "profile"), (420, 600),
+                       timeout=60000)
+    yield window
+    window.shutdown()
+
+
+def test_two_characters_written_over_each_other_in_the_box_come_back_as_one_string(qtbot, overlap_pad):
+    """(Issue 35 item 1.) 中 then 国 written on top of it, no pick between: the string 中国, 中 faded under 国."""
+    from test_overlap import overlapped
+
+    pad = overlap_pad
+    assert pad.overlap_button.isChecked() and not pad.line_button.isChecked()
+    assert pad.session.shape is WritingMode.OVERLAPPED and abs(pad.canvas.width() - pad.canvas.height()) <= 1
+    assert "over another" in pad.ready_text()
+    draw_scaled(qtbot, pad.canvas, overlapped("中国"))
+    session = pad.session
+    qtbot.waitUntil(lambda: session.answered == session.request_id and bool(pad.bar.candidates), timeout=30000)
+    assert pad.bar.candidates[0].text == "中国" and [b.text() for b in pad.cells.buttons] == list("中国")
+    assert pad.canvas.faded == 4  # 中's four strokes, under the character being written now
+    QGuiApplication.clipboard().clear()
+    qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == "中国" and session.sent.endswith("中国")
+    assert pad.canvas.ink.is_empty and pad.canvas.faded == 0 and pad.cells.buttons == []
+    # Line, Overlap and neither (one character) are one choice: either button on turns the other off, and it is saved
+    qtbot.mouseClick(pad.line_button, Qt.MouseButton.LeftButton)
+    assert session.mode is WritingMode.LINE and not pad.overlap_button.isChecked()
+    assert pad.settings.line_mode and not pad.settings.overlap_mode
+    qtbot.mouseClick(pad.overlap_button, Qt.MouseButton.LeftButton)
+    assert session.shape is WritingMode.OVERLAPPED and not pad.line_button.isChecked()
+    saved = json.loads(pad.settings_path.read_text(encoding="utf-8"))
+    assert saved["overlap_mode"] is True and saved["line_mode"] is False
+    qtbot.mouseClick(pad.overlap_button, Qt.MouseButton.LeftButton)
+    assert session.shape is WritingMode.CHARACTER and not pad.settings.overlap_mode
+    pad.tell(Notice.STRING_KEPT, WritingMode.OVERLAPPED)  # another mode chosen while overlapped ink is written
+    assert "over each other" in pad.status.text()

@@ -635,3 +635,64 @@ def test_the_candidates_face_is_chosen_for_the_script_and_the_setting_changes_it
         assert family in pad.status.font().families()  # the window's own Chinese text too, after the system's face
     finally:
         QFontDatabase.removeApplicationFont(font_id)
+
+
+@pytest.fixture
+def pausing_pad(qtbot, tiny_bundle, settings_path):
+    settings = Settings(model_path=str(tiny_bundle), device="cpu", send_after_pause=0.5)
+    window = shown_pad(qtbot, PadWindow(settings, settings_path), (360, 520), timeout=15000)
+    yield window
+    window.shutdown()
+
+
+def test_a_pause_sends_the_best_a_stroke_before_it_waits_and_undo_takes_it_back(qtbot, pausing_pad):
+    """(Issue 35 item 2.) Send after a pause at 0.5 s: 十 written and left alone goes out with no click."""
+    import time
+
+    pad = pausing_pad
+    sent: list[str] = []
+    pad.delivered.connect(lambda delivery: sent.append(delivery.text))
+    QGuiApplication.clipboard().clear()
+    shi = ink_shi()
+    write_and_wait(qtbot, pad, Ink.from_strokes([shi.strokes[0]]))
+    # the pen goes down for the second stroke before the pause is over, and rests there: nothing goes out
+    scale = pad.canvas.width() / 300
+    points = [QPoint(int(x * scale), int(y * scale)) for x, y in shi.strokes[1][:, :2]]
+    qtbot.mousePress(pad.canvas, Qt.MouseButton.LeftButton, pos=points[0])
+    qtbot.wait(900)
+    assert sent == [] and QGuiApplication.clipboard().text() == "" and len(pad.canvas.ink) == 1
+    for p in points[1:]:
+        qtbot.mouseMove(pad.canvas, p)
+    qtbot.mouseRelease(pad.canvas, Qt.MouseButton.LeftButton, pos=points[-1])
+    session = pad.session
+    qtbot.waitUntil(lambda: bool(sent) or (session.answered == session.request_id and bool(pad.bar.candidates)),
+                    timeout=10000)
+    assert sent == [] and len(pad.canvas.ink) == 2  # 十's candidates are on the bar; the pause has just begun
+    best, shown_at = pad.bar.candidates[0].char, time.monotonic()
+    qtbot.waitUntil(lambda: bool(sent), timeout=5000)
+    assert time.monotonic() - shown_at >= 0.4  # after the pause, not at once
+    assert sent == [best] and QGuiApplication.clipboard().text() == best and pad.canvas.ink.is_empty
+    assert session.sent.endswith(best) and pad.settings.recent[0] == best  # as a pick: it is context and Recent
+    # Undo right after brings the drawing and its candidates back, as after a pick; resting then sends nothing again
+    qtbot.mouseClick(pad.undo_button, Qt.MouseButton.LeftButton)
+    assert len(pad.canvas.ink) == 2 and pad.bar.candidates[0].char == best and not session.sent.endswith(best)
+    qtbot.wait(900)
+    assert sent == [best] and len(pad.canvas.ink) == 2
+
+
+def test_send_after_pause_is_off_by_default_and_set_in_the_dialog(qtbot, pad):
+    from hwime.ui.window import SettingsDialog
+
+    assert pad.settings.send_after_pause == 0
+    sent: list[str] = []
+    pad.delivered.connect(lambda delivery: sent.append(delivery.text))
+    write_and_wait(qtbot, pad, ink_shi())
+    qtbot.wait(700)
+    assert sent == [] and len(pad.canvas.ink) == 2  # off: only a pick sends
+    dialog = SettingsDialog(pad.settings, pad)
+    assert dialog.pause.currentData() == 0 and [dialog.pause.itemData(k) for k in range(dialog.pause.count())] == \
+        [0, 0.5, 1, 2]
+    dialog.pause.setCurrentIndex(dialog.pause.findData(1.0))
+    pad.apply_settings(dialog)
+    assert pad.settings.send_after_pause == 1
+    assert SettingsDialog(pad.settings, pad).pause.currentText() == "1 s"

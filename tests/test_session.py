@@ -216,3 +216,51 @@ def test_the_session_needs_neither_qt_nor_torch():
             "print(heavy); sys.exit(bool(heavy))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_pause_sends_the_best_only_when_the_bar_reads_the_ink_as_it_is():
+    """(Issue 35 item 2.) The front end's clock decides when; the session what: the first of candidates read from
+    the ink as it is now, sent as a pick is (taught, and Undo right after takes it back)."""
+    session, view, recognition = make()
+    assert not session.can_send_on_pause() and not session.send_on_pause()  # nothing written
+    view.write()
+    assert not session.can_send_on_pause()  # the stroke's candidates are still to come
+    answer(session, recognition, [Cand("一"), Cand("二")])
+    view.write()  # a second stroke: the bar still shows the first one's reading
+    assert not session.can_send_on_pause()
+    answer(session, recognition, [Cand("十"), Cand("干")])
+    assert session.can_send_on_pause()
+    assert session.send_on_pause()
+    assert view.delivered == ["十"] and recognition.last("learn") == ("learn", 2, "十") and view.ink.is_empty
+    assert not session.can_send_on_pause()  # continuations are no candidates for ink: a pause sends none
+    session.undo()  # as after a pick: the drawing and its choices are back, and the pause does not send it again
+    assert len(view.ink) == 2 and [c.char for c in view.choices] == ["十", "干"] and session.sent == ""
+    assert not session.can_send_on_pause()
+
+
+def test_a_pause_sends_a_lines_best_string_but_not_while_a_cell_is_open():
+    session, view, recognition = make(WritingMode.LINE)
+    view.write(3)
+    answer(session, recognition, [line_reading("中国", others="申"), line_reading("中图")])
+    session.show_alternatives(0)
+    assert not session.can_send_on_pause()  # the writer is choosing what one character should be
+    session.pick(1)  # fixes it: the string waits for the writer's pick or the next pause
+    assert session.send_on_pause()
+    assert view.delivered == ["申国"] and session.last_pick is not None and session.last_pick.mode is WritingMode.LINE
+
+
+def test_overlapped_writing_is_read_as_strings_and_its_fixes_are_not_cut_as_a_lines_frames():
+    """(Issue 35 item 1.) 叠写 offers whole strings and cells as a line does; its spans are stroke ranges, which
+    learn_line would cut as a line's frames, so a fixed character is not learned (yet)."""
+    session, view, recognition = make(WritingMode.OVERLAPPED)
+    assert view.shape is WritingMode.OVERLAPPED and WritingMode.OVERLAPPED.reads_strings
+    view.write(3)
+    assert recognition.last("request")[4] is WritingMode.OVERLAPPED
+    answer(session, recognition, [line_reading("中国", others="申"), line_reading("中图")])
+    assert view.line_text == "中国"
+    session.show_alternatives(0)
+    session.pick(1)
+    session.pick(0)
+    assert view.delivered == ["申国"] and not any(c[0] == "learn_line" for c in recognition.calls)
+    session.undo()
+    assert view.shape is WritingMode.OVERLAPPED and view.line_text == "申国"

@@ -107,3 +107,17 @@ def test_a_save_that_fails_stays_said_beside_the_statuses_that_follow(qtbot, tin
     finally:
         window.shutdown()
     window.close()
+
+
+@pytest.mark.parametrize("value, kept", [(0, True), (0.5, True), (1, True), (2.0, True), (0.7, False), (3, False),
+                                         (True, False), ("1", False), (None, False)])
+def test_send_after_pause_takes_only_its_choices(settings_path, value, kept):
+    """(Issue 35 item 2.) Off, 0.5, 1 or 2 seconds; anything else (true is no number of seconds) costs its own value."""
+    write_raw(settings_path, json.dumps({"send_after_pause": value, "candidate_count": 7}))
+    settings, warnings = load_settings(settings_path)
+    assert settings.candidate_count == 7
+    if kept:
+        assert settings.send_after_pause == value and warnings == []
+    else:
+        assert settings.send_after_pause == 0 and any("send_after_pause" in w for w in warnings)
+    assert Settings().send_after_pause == 0  # off unless the writer asks

@@ -62,3 +62,32 @@ def test_a_failed_job_is_no_requests_failure(loaded):
     worker._learn(ink, "十")
     worker._unlearn(ink)
     assert got["learned"][-2:] == [1, 0] and rec.profile == []
+
+
+def test_overlapped_ink_is_read_by_one_reader_kept_as_it_grows_and_shrinks(qapp):
+    """(Issue 35 item 1.) A pen-up reads only the new stroke; an undo, a stroke redrawn or a new context read as a
+    fresh reading of the whole ink does."""
+    from test_overlap import overlapped
+
+    from hwime.ink import Ink
+    from hwime.overlap import read_overlapped
+    from hwime.recognizer import Recognizer
+    from hwime.segmenter import Segmenter
+
+    torch.set_num_threads(1)
+    rec, seg = Recognizer.load(None, "cpu", script="simplified"), Segmenter.load()
+    worker = RecognitionWorker(5, recognizer_factory=lambda path, device: rec)
+    worker._load("", "cpu")
+    worker.script = "simplified"
+    whole = overlapped("中国")
+    steps = [(3, ""), (5, ""), (4, ""), (len(whole.strokes), ""), (len(whole.strokes), "我们")]
+    readers = []
+    for count, context in steps:
+        ink = Ink.from_strokes([s.tolist() for s in whole.strokes[:count]])
+        got = worker._read_overlapped(rec, ink, context)
+        readers.append(worker._overlap[1])
+        fresh = read_overlapped(rec, ink, LINE_CANDIDATES, context, seg, script="simplified")
+        assert [(c.text, c.spans) for c in got] == [(c.text, c.spans) for c in fresh]
+        assert [c.score for c in got] == pytest.approx([c.score for c in fresh])
+    assert got[0].text.endswith("国")
+    assert readers[0] is readers[1] is readers[2] is readers[3] is not readers[4]  # a new context: a new reader

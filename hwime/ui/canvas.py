@@ -16,15 +16,17 @@ PAPER_COLOUR = QColor(253, 252, 248)
 # the same pad on a dark desktop: dark paper, light ink
 DARK_INK, DARK_GUIDE, DARK_PAPER = QColor(235, 235, 240), QColor(95, 88, 82), QColor(36, 36, 40)
 LIVE_INTERVAL_MS = 180  # during a long stroke, ask for candidates at most this often
+FADED_OPACITY = 0.22  # the earlier characters' strokes in overlapped writing: there, but not in the way
 LINE_ASPECT = 4.0  # the line pad's width : height (four cells at a time; writing runs on, the line is any length)
 
 
 class WritingCanvas(QWidget):
-    """Emits ``inkChanged(Ink)`` at every pen-up, undo and clear, ``inkGrowing(Ink)`` (throttled) mid-stroke and
-    ``undoRequested`` on a right click."""
+    """Emits ``inkChanged(Ink)`` at every pen-up, undo and clear, ``inkGrowing(Ink)`` (throttled) mid-stroke,
+    ``penDown`` as a stroke begins and ``undoRequested`` on a right click."""
 
     inkChanged = Signal(object)
     inkGrowing = Signal(object)
+    penDown = Signal()  # a stroke begins: the pen is no longer resting (it stops a pause's send)
     undoRequested = Signal()  # a right click
 
     def __init__(self, pen_width: float = 6.0, parent: QWidget | None = None):
@@ -38,6 +40,7 @@ class WritingCanvas(QWidget):
         self._tablet_down = False
         self._cache: QPixmap | None = None
         self.aspect = 1.0  # width : height; LINE_ASPECT in line mode
+        self.faded = 0  # the strokes before this one are drawn faint (overlapped writing: earlier characters)
         self._ink_colour, self._guide_colour = INK_COLOUR, GUIDE_COLOUR  # or the dark ones (set with the pixmap)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -51,6 +54,11 @@ class WritingCanvas(QWidget):
     @property
     def ink(self) -> Ink:
         return self._ink
+
+    @property
+    def drawing(self) -> bool:
+        """Whether a stroke is being drawn (the pen is down)."""
+        return bool(self._current)
 
     def undo(self) -> None:
         if self._ink.strokes:
@@ -74,6 +82,7 @@ class WritingCanvas(QWidget):
         self._current = [(pos.x(), pos.y(), float(self._clock.elapsed()), pressure)]
         self._live.start()
         self._paint_tail()
+        self.penDown.emit()
 
     def _extend(self, pos: QPointF, pressure: float) -> None:
         if not self._current:
@@ -143,6 +152,12 @@ class WritingCanvas(QWidget):
         self.updateGeometry()
         self._invalidate()
 
+    def set_faded(self, strokes: int) -> None:
+        """Draw the first ``strokes`` strokes faint, so the character being written over them stands out."""
+        if strokes != self.faded:
+            self.faded = strokes
+            self._invalidate()
+
     def set_pen_width(self, width: float) -> None:
         self.pen_width = width
         self._invalidate()
@@ -167,8 +182,10 @@ class WritingCanvas(QWidget):
             p = QPainter(cache)
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
             self._paint_guides(p)
-            for stroke in self._ink.strokes:
+            for k, stroke in enumerate(self._ink.strokes):
+                p.setOpacity(FADED_OPACITY if k < self.faded else 1.0)
                 self._paint_stroke(p, [tuple(row) for row in stroke.tolist()])
+            p.setOpacity(1.0)
             if self._current:
                 self._paint_stroke(p, self._current)
             p.end()

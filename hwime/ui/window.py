@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QRect, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (QCloseEvent, QFont, QFontDatabase, QGuiApplication, QKeyEvent, QPalette, QTextLayout,
                            QTextOption)
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
@@ -18,7 +18,7 @@ from ..ink import Ink
 from ..output import Deliverer, keep_clipboard_after_exit
 from ..session import (Choice, JobFailure, LineString, ModelInfo, ModelNote, Notice, NoteKind, SessionOptions,
                        WritingMode, WritingSession)
-from ..settings import Settings, save_settings
+from ..settings import PAUSE_CHOICES, Settings, save_settings
 from .candidates import KEY_LABELS, CandidateBar, LineCells, candidate_font_family
 from .canvas import WritingCanvas
 from .i18n import is_dark
@@ -185,6 +185,13 @@ class PadWindow(QWidget):
         self.line_button = _tool_button(self.tr("Line"), self.tr(
             "Write a whole phrase in a wide line (on) or one character in the square box (off)"))
         self.line_button.setCheckable(True)
+        # Line and Overlap are one choice of three with Character (neither checked): checking one unchecks the other.
+        # Named 叠写 in every language (the technique's own name; 疊寫 in traditional Chinese), short, and kept out of
+        # the button row, which is as wide as the window's least width already
+        self.overlap_button = _tool_button(self.tr("叠写"), self.tr(
+            "Overlap: write characters one over another in the square box, read as a string (on), or one character "
+            "(off)"))
+        self.overlap_button.setCheckable(True)
         self.cells = LineCells()
         self.settings_button = _tool_button(self.tr("Settings…"), self.tr("Output, candidates, pen, model"))
         self.undo_button.clicked.connect(self.undo)
@@ -195,6 +202,7 @@ class PadWindow(QWidget):
 
         buttons = QHBoxLayout()
         self.line_button.toggled.connect(self.set_line_mode)
+        self.overlap_button.toggled.connect(self.set_overlap_mode)
         for b in (self.undo_button, self.clear_button, self.best_button, self.line_button, self.mode_button,
                   self.settings_button):
             buttons.addWidget(b)
@@ -206,6 +214,8 @@ class PadWindow(QWidget):
         recent_row.addWidget(label)
         recent_row.addLayout(self.recent)
         recent_row.addStretch(1)
+        self.overlap_button.setFixedHeight(30)
+        recent_row.addWidget(self.overlap_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.warnings)
         self.canvas_box = AspectBox(self.canvas)
@@ -224,7 +234,8 @@ class PadWindow(QWidget):
         self.worker = worker
         self.worker.top = settings.candidate_count
         self.session = WritingSession(self, self.worker, recent=list(settings.recent),
-                                      mode=WritingMode.LINE if settings.line_mode else WritingMode.CHARACTER)
+                                      mode=WritingMode.LINE if settings.line_mode else
+                                      WritingMode.OVERLAPPED if settings.overlap_mode else WritingMode.CHARACTER)
         self._glyph_family: str | None = None  # the face the window's Chinese text is in (_apply_options)
         self._apply_options()
         self._thread = WorkerThread(self.worker)
@@ -238,6 +249,13 @@ class PadWindow(QWidget):
         self.worker.jobFailed.connect(self._on_job_failed)
         self.worker.modelLoaded.connect(self._on_model_loaded)
         self.worker.modelFailed.connect(self._on_model_failed)
+        # Send after a pause: the clock runs from a pen-up whose candidates are on the bar until it sends them; any
+        # other act of the writer's (a stroke, Undo, Clear, a pick, a cell, a mode, the settings) stops it
+        self._pause = QTimer(self)
+        self._pause.setSingleShot(True)
+        self._pause.timeout.connect(self._on_pause)
+        self._pause_armed = False  # a stroke ended and its candidates are still awaited: they start the clock
+        self.canvas.penDown.connect(self._on_pen_down)
         self.canvas.inkChanged.connect(self._on_ink)
         self.canvas.undoRequested.connect(self.undo)
         self.canvas.inkGrowing.connect(self._on_ink)
@@ -251,8 +269,9 @@ class PadWindow(QWidget):
         # settings, which at this point would overwrite the saved geometry with the unplaced window's
         if settings.geometry:
             self.restoreGeometry(QByteArray.fromBase64(settings.geometry.encode()))
-        with QSignalBlocker(self.line_button):
-            self.line_button.setChecked(settings.line_mode)
+        with QSignalBlocker(self.line_button), QSignalBlocker(self.overlap_button):
+            self.line_button.setChecked(self.session.mode is WritingMode.LINE)
+            self.overlap_button.setChecked(self.session.mode is WritingMode.OVERLAPPED)
         self.session.follow_mode()
         self._refresh_recent()
         for w in warnings:
@@ -267,30 +286,53 @@ class PadWindow(QWidget):
 
     def set_line_mode(self, on: bool) -> None:
         """The Line button (see WritingSession.choose_mode): saved with the window's size as the new shape made it."""
+        self._cancel_pause()
         self.settings.line_mode = on
+        if on:
+            self.settings.overlap_mode = False
+            with QSignalBlocker(self.overlap_button):
+                self.overlap_button.setChecked(False)
         if self.session.choose_mode(WritingMode.LINE if on else WritingMode.CHARACTER):
+            self.save()
+
+    def set_overlap_mode(self, on: bool) -> None:
+        """The Overlap button (叠写): characters one over another in the square box; Line goes off with it."""
+        self._cancel_pause()
+        self.settings.overlap_mode = on
+        if on:
+            self.settings.line_mode = False
+            with QSignalBlocker(self.line_button):
+                self.line_button.setChecked(False)
+        if self.session.choose_mode(WritingMode.OVERLAPPED if on else WritingMode.CHARACTER):
             self.save()
 
     def send_best(self) -> None:
         """Space and *Send 1st*: send what the bar shows as the default (its highlighted first cell), or say why
         nothing goes out."""
+        self._cancel_pause()
         self.session.send_best()
 
     def deliver(self, text: str, clear: bool = True) -> None:
         """Send ``text`` (a character, or a word from the continuations); ``clear=False`` (a Recent re-send)
         keeps the ink being written."""
+        self._cancel_pause()
         self.session.send(text, clear)
 
     def clear(self) -> None:
+        self._cancel_pause()
         self.session.clear()
 
     def undo(self) -> None:
+        # the writer is correcting: no pause sends what is left (nor the drawing an Undo after a send brings back)
+        self._cancel_pause()
         self.session.undo()
 
     def _on_pick(self, index: int) -> None:
+        self._cancel_pause()
         self.session.pick(index)
 
     def _on_cell(self, position: int) -> None:
+        self._cancel_pause()  # the writer is fixing a character: the string waits for their pick
         self.session.show_alternatives(position)
 
     def _on_ink(self, ink: Ink) -> None:
@@ -298,6 +340,30 @@ class PadWindow(QWidget):
 
     def _on_candidates(self, request_id: int, candidates: list) -> None:
         self.session.candidates_ready(request_id, candidates)
+        self._start_pause()
+
+    # --- send after a pause -------------------------------------------------------------------------------------
+    def _on_pen_down(self) -> None:
+        """A stroke begins: the pen is not resting; this stroke's pen-up may start the clock again."""
+        self._pause.stop()
+        self._pause_armed = True
+
+    def _cancel_pause(self) -> None:
+        self._pause.stop()
+        self._pause_armed = False
+
+    def _start_pause(self) -> None:
+        """The candidates for the ink just finished are on the bar: the pen's rest is timed from now (candidates for
+        a stroke still being drawn, or an answer to older ink, start nothing)."""
+        seconds = self.settings.send_after_pause
+        if seconds and self._pause_armed and not self.canvas.drawing and self.session.can_send_on_pause():
+            self._pause_armed = False
+            self._pause.start(round(seconds * 1000))
+
+    def _on_pause(self) -> None:
+        """The pen rested long enough: send the best as a pick would (Undo right after takes it back)."""
+        if not self.canvas.drawing:
+            self.session.send_on_pause()
 
     def _on_suggestions(self, request_id: int, suggestions: list) -> None:
         self.session.suggestions_ready(request_id, suggestions)
@@ -351,6 +417,9 @@ class PadWindow(QWidget):
         self._size_bar()
         self.bar.set_candidates(strings)
         self.cells.show_text(strings[0].text if strings else "", fixed)
+        # overlapped: the strokes before the character being written (the best string's last span) fade
+        overlapped = self.session.shape is WritingMode.OVERLAPPED and strings and strings[0].spans
+        self.canvas.set_faded(strings[0].spans[-1][0] if overlapped else 0)
 
     def show_alternatives(self, position: int, best: LineString, fixed: frozenset[int]) -> None:
         # a character's alternatives, as many as the box offers, in as many rows as the strings had: the line box
@@ -363,6 +432,7 @@ class PadWindow(QWidget):
 
     def clear_line(self) -> None:
         self.cells.show_text("")
+        self.canvas.set_faded(0)
 
     def reshape(self, previous: WritingMode, mode: WritingMode, carry_ink: bool) -> None:
         """The canvas in the mode's shape (a wide line, or the square box), the bar and the cells with it; a carried
@@ -376,6 +446,7 @@ class PadWindow(QWidget):
         self.canvas_box.relayout()
         self._size_bar()
         self.cells.show_text("")
+        self.canvas.set_faded(0)
         self.cells.setVisible(mode.reads_strings)
         self._fit_height()
         if carry_ink:
@@ -415,11 +486,17 @@ class PadWindow(QWidget):
             case Notice.MODE_CHOSEN:
                 self.show_status(self.tr("Line: write a phrase, then pick the whole string; click a character below to "
                                          "fix it.") if args[0] is WritingMode.LINE else
+                                 self.tr("Overlap: write each character over the last, then pick the whole string; "
+                                         "click a character below to fix it.") if args[0] is WritingMode.OVERLAPPED else
                                  self.tr("Write one character in the box."))
             case Notice.CHARACTER_CARRIED:
-                self.show_status(self.tr("Line: the character is the line's first; write the rest after it."))
+                self.show_status(self.tr("Overlap: the character is the string's first; write the next over it.")
+                                 if args[0] is WritingMode.OVERLAPPED else
+                                 self.tr("Line: the character is the line's first; write the rest after it."))
             case Notice.STRING_KEPT:
-                self.show_status(self.tr("The phrase stays a line: pick its string or Clear; then the box comes."))
+                self.show_status(self.tr("The characters stay written over each other: pick their string or Clear; "
+                                         "then the new mode comes.") if args[0] is WritingMode.OVERLAPPED else
+                                 self.tr("The phrase stays a line: pick its string or Clear; then the box comes."))
             case Notice.DRAWING_BACK:
                 self.show_status(self.tr("The last drawing is back: pick the right candidate (the wrong one was "
                                          "already sent)."))
@@ -500,6 +577,9 @@ class PadWindow(QWidget):
             return self.tr("Write a phrase in the line; click a string or press 1–{0}, Space.").format(LINE_CANDIDATES) \
                 if copy else \
                 self.tr("Write a phrase in the line; click a string.")
+        if self.session.shape is WritingMode.OVERLAPPED:
+            return self.tr("Write characters one over another; click a string or press 1–{0}, Space.").format(
+                LINE_CANDIDATES) if copy else self.tr("Write characters one over another; click a string.")
         return self.tr("Write a character; click a candidate or press 1–9, 0, Space.") if copy else \
             self.tr("Write a character; click a candidate.")
 
@@ -594,6 +674,7 @@ class PadWindow(QWidget):
     def apply_settings(self, dialog: "SettingsDialog") -> None:
         """Take the dialog's values; the window keeps its size and place, the model reloads only when it changed."""
         old_model = (self.settings.model_path, self.settings.device)
+        self._cancel_pause()
         dialog.apply(self.settings)
         self.canvas.set_pen_width(self.settings.pen_width)
         self._size_bar()
@@ -699,6 +780,13 @@ class SettingsDialog(QDialog):
         self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
         for box in (self.prior, self.context, self.pinyin, self.suggest, self.learn):
             form.addRow(box)
+        self.pause = QComboBox()  # the words shown are translated, the seconds stored are the settings'
+        for seconds in PAUSE_CHOICES:
+            self.pause.addItem(self.tr("{0} s").format(f"{seconds:g}") if seconds else self.tr("off"), float(seconds))
+        self.pause.setCurrentIndex(max(0, self.pause.findData(float(settings.send_after_pause))))
+        self.pause.setToolTip(self.tr("Send the best candidate (or string) when the pen has rested this long, as a "
+                                      "pick would; Undo right after takes it back"))
+        form.addRow(self.tr("Send after a pause"), self.pause)
         form.addRow(self.tr("Script I write"), self.script)
         form.addRow(self.tr("Candidates' font"), self.face)
         form.addRow(self.tr("Language of the pad (from its next start)"), self.language)
@@ -735,3 +823,4 @@ class SettingsDialog(QDialog):
         settings.language = self.language.currentData()
         settings.script = self.script.currentData()
         settings.candidate_font = self.face.currentData()
+        settings.send_after_pause = self.pause.currentData()

@@ -93,7 +93,12 @@ class RecognitionWorker(QObject):
         self._readers: dict[WritingMode, Callable[[SupportsRecognition, Ink, str], list]] = {
             WritingMode.CHARACTER: self._read_character,
             WritingMode.LINE: self._read_line,
+            WritingMode.OVERLAPPED: self._read_overlapped,
         }
+        self._segmenter = None  # hwime.segmenter.Segmenter, loaded at the first overlapped reading
+        # ((recognizer, context, script, language), OverlapReader) for the overlapped ink being written; dropped
+        # when the profile changes (what it read may read otherwise now)
+        self._overlap: tuple | None = None
         self._factory = recognizer_factory
         self._profile_factory = profile_factory
         self._wake.connect(self._run_pending)
@@ -226,6 +231,7 @@ class RecognitionWorker(QObject):
 
     @Slot(object, str)
     def _learn(self, ink: Ink, char: str) -> None:
+        self._overlap = None  # the profile changes: what the overlapped reader read may read otherwise
         rec = self._recognizer
         if rec is None or not self.learn_enabled or rec.profile is None:
             return
@@ -240,12 +246,43 @@ class RecognitionWorker(QObject):
         self.learned.emit(len(rec.profile))
         self._tell_profile_warnings(rec)
 
+    def _read_overlapped(self, rec: SupportsRecognition, ink: Ink, context: str) -> list:
+        """Characters written one over another: the segmenter finds where each begins; strings as a line's. One
+        reader is kept while the ink grows stroke by stroke (a pen-up reads only what the new stroke adds): the
+        strokes it shares with the ink stay, the rest are undone and the new ones added."""
+        import numpy as np
+
+        from ..overlap import OverlapReader
+        from ..segmenter import Segmenter
+
+        if self._segmenter is None:
+            self._segmenter = Segmenter.load()
+        key = (rec, context, self.script, self.use_prior)
+        if self._overlap is None or self._overlap[0] != key:
+            self._overlap = (key, OverlapReader(rec, self._segmenter, context=context, script=self.script,
+                                                language=self.use_prior))
+        reader = self._overlap[1]
+        shared = 0
+        while shared < min(len(reader.strokes), len(ink.strokes)) and np.array_equal(
+                reader.strokes[shared], np.asarray(ink.strokes[shared], dtype=np.float32)):
+            shared += 1
+        while len(reader.strokes) > shared:
+            reader.undo()
+        try:
+            for stroke in ink.strokes[shared:]:
+                reader.add(stroke)
+        except Exception:
+            self._overlap = None  # half added: the next reading starts afresh
+            raise
+        return reader.candidates(LINE_CANDIDATES)
+
     def learn_line(self, ink: Ink, spans: tuple, corrections: dict[int, str]) -> None:
         """Teach the characters the writer corrected in a line ({position: char}), each with its own strokes."""
         self._learnLineRequested.emit(ink, spans, corrections)
 
     @Slot(object, object, object)
     def _learn_line(self, ink: Ink, spans: tuple, corrections: dict) -> None:
+        self._overlap = None  # the profile changes: what the overlapped reader read may read otherwise
         rec = self._recognizer
         if rec is None or not self.learn_enabled or rec.profile is None:
             return
@@ -264,6 +301,7 @@ class RecognitionWorker(QObject):
 
     @Slot(object)
     def _unlearn(self, ink: Ink) -> None:
+        self._overlap = None  # the profile changes: what the overlapped reader read may read otherwise
         rec = self._recognizer
         if rec is None:
             return
@@ -285,6 +323,7 @@ class RecognitionWorker(QObject):
 
     @Slot()
     def _forget(self) -> None:
+        self._overlap = None  # the profile changes: what the overlapped reader read may read otherwise
         rec = self._recognizer
         if rec is not None:
             rec.forget_all()
