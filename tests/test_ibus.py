@@ -24,6 +24,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from conftest import line_ink, medians_ink, shown_pad
+from hwime.session import BarState
 from hwime.ibus_install import LONG_NAME, Layout, component_xml, desktop_entry, engine_command, install, uninstall
 from hwime.settings import Settings
 
@@ -251,7 +252,7 @@ def test_picks_are_committed_into_the_input_context_and_the_pad_shows_and_hides(
     click_candidate(qtbot, pad, "中")  # a character
     qtbot.waitUntil(lambda: c.commits() == ["中"], timeout=5000)
     assert "中" in pad.status.text() and "copied" not in pad.status.text()
-    assert pad.canvas.ink.is_empty and pad.showing == "suggestions"
+    assert pad.canvas.ink.is_empty and pad.session.bar is BarState.SUGGESTIONS
     qtbot.waitUntil(lambda: any(len(s.char) > 1 for s in pad.bar.candidates), timeout=10000)
     word = next(s.char for s in pad.bar.candidates if len(s.char) > 1)
     click_candidate(qtbot, pad, word)  # a continuation of several characters arrives in one commit

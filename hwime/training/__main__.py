@@ -750,13 +750,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train-segmenter", help="train the overlapped-writing segmenter (where characters begin) on "
                                                "sequences the stroke synthesizer writes; a file of a few tens of kB")
-    p.add_argument("--out", default="runs/segmenter/segmenter.pt")
+    p.add_argument("--out", default="runs/segmenter/segmenter.pt", help="the segmenter file to write")
     p.add_argument("--sequences", type=int, default=4000, help="synthetic sequences of 2-6 characters")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--hidden", type=int, default=32)
+    p.add_argument("--epochs", type=int, default=10, help="passes over the sequences")
+    p.add_argument("--hidden", type=int, default=32, help="width of the boundary and span models' recurrent state")
     p.add_argument("--max-span", type=int, default=20, help="most strokes one character may have")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthesis and the initial weights")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads torch trains with")
     p.add_argument("--cache", help="folder that keeps the synthesized features for the next run (same values)")
     p.set_defaults(func=cmd_train_segmenter)
 
@@ -766,7 +766,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--segmenter", default=None, help="segmenter file (default: the bundled one)")
     p.add_argument("--sets", nargs="*", choices=list(OVERLAP_SETS), help="default: both")
     p.add_argument("--limit", type=int, default=0, help="N rows of each set, spread evenly over it (0: all)")
-    p.add_argument("--script", default="simplified")
+    p.add_argument("--script", default="simplified", choices=SCRIPTS, help="the writer's script")
     p.add_argument("--new-spans", type=int, default=8, help="spans read per new stroke")
     p.add_argument("--margin", type=float, default=6.0,
                    help="read no span whose cut trails the likeliest by more than this (nats)")
