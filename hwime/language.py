@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .bundled import asset_path
+from .bundled import asset_gone, asset_path
 
 WORDS_FILE = "zh-words.tsv.gz"
 FLOOR_COUNT = 0.5  # a label the table never saw (Latin letters, rare characters) counts as half an occurrence
@@ -327,7 +327,15 @@ def _table(path: str | None, script: str) -> Language:
 
     if script == "traditional":
         return _table(path, "simplified").converted(lambda text: convert(text, "traditional"))
+    if path is None and not asset_path(WORDS_FILE).is_file():  # the bundled table went away under a running pad
+        raise asset_gone(WORDS_FILE)
     return Language.read(path or asset_path(WORDS_FILE))
+
+
+def warm() -> None:
+    """Read the bundled table now (a pad that loads its model calls this): the traditional one is made from it in
+    memory, so neither script reads a file at a later stroke, even after hwime was reinstalled under the pad."""
+    load_language(script="simplified")
 
 
 load_language.cache_clear = _table.cache_clear  # a test or a bench that swaps the table file reads it afresh
