@@ -108,7 +108,7 @@ def test_a_run_stopped_by_max_steps_inside_an_epoch_keeps_a_best_pt_to_export(li
 
     run = tmp_path / "run"
     summary = train_lines(recipe(line_data, "train.epochs=2"), run, device="cpu", max_steps=4)  # 15 batches an epoch
-    assert summary["interrupted_at"] == 4 and 0.0 <= summary["val_cer"] <= 1.0 and "signal" not in summary
+    assert summary["interrupted_at"] == 4 and summary["val_cer"] >= 0.0 and "signal" not in summary  # CER may pass 1
     best = checkpoint.load(run / "best.pt")
     assert best["epoch"] == 1 and abs(best["val_top1"] - (1.0 - summary["val_cer"])) < 1e-9
     assert checkpoint.load(run / "checkpoint.pt")["state"]["best_cer"] == summary["val_cer"]
