@@ -8,8 +8,9 @@ normalization (as the Recognizer pads); the loss is torch.nn.CTCLoss with the bl
 own width / 8.
 
 Composed lines are drawn when a batch (or the validation) first needs them and then kept: line i of a seed is the
-same whenever it is drawn, and a try of 50 steps composes 50 batches' lines (and the validation's), not the recipe's 200,000 (about 45 ms
-a line on one core: the first 50 batches of 64 take two or three minutes, shown as they go).
+same whenever it is drawn, and a try of 50 steps composes 50 batches' lines (and the validation's), not the
+recipe's 200,000 (about 45 ms a line on one core: the first 50 batches of 64 take two or three minutes, shown as
+they go).
 
 The loop keeps the torchvision reference's shape: train an epoch, evaluate (greedy CER on the validation lines),
 save checkpoint.pt (model, optimizer, schedule, epoch and step; atomic) and best.pt at the lowest CER, the formats
