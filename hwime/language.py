@@ -329,13 +329,23 @@ def _table(path: str | None, script: str) -> Language:
         return _table(path, "simplified").converted(lambda text: convert(text, "traditional"))
     if path is None and not asset_path(WORDS_FILE).is_file():  # the bundled table went away under a running pad
         raise asset_gone(WORDS_FILE)
-    return Language.read(path or asset_path(WORDS_FILE))
+    table = Language.read(path or asset_path(WORDS_FILE))
+    _warm_script_tables()
+    return table
 
 
-def warm() -> None:
-    """Read the bundled table now (a pad that loads its model calls this): the traditional one is made from it in
-    memory, so neither script reads a file at a later stroke, even after hwime was reinstalled under the pad."""
-    load_language(script="simplified")
+def _warm_script_tables() -> None:
+    """With the language table, the script's tables (hwime.script.warm): every file the ranking reads on first use,
+    in every script, is then in memory. The pad's worker loads the language table right after its model (after
+    Ready, in its own thread), so a stroke written after hwime was reinstalled under the pad (pip install -e takes
+    the old package's files away) reads nothing from disk. Without opencc-python-reimplemented (or with a table gone)
+    the tables are left to their first use, which says what is wrong as before: the language table still works."""
+    from .script import ScriptError, warm
+
+    try:
+        warm()
+    except (ScriptError, OSError):
+        pass
 
 
 load_language.cache_clear = _table.cache_clear  # a test or a bench that swaps the table file reads it afresh

@@ -37,23 +37,6 @@ PERSONAL_FLOOR = 0.5  # cosine similarity below which the writer's samples say n
 PERSONAL_POWER = 1.0
 
 
-def warm_tables() -> None:
-    """Read now the tables the ranking reads on first use (the script's, the language table): what the pad needs
-    at every stroke and pick is then in memory, and reinstalling hwime under a running pad (pip install -e, which
-    takes the old package's files away) no longer breaks each later stroke. A table that cannot be read here is
-    left to its first use, which fails as it always did (with one line saying what to do when the file went away):
-    the recognizer itself works without it in the script "both" and with the usage prior off."""
-    from . import language, script
-    from .language import LanguageError
-    from .script import ScriptError
-
-    for warm in (script.warm, language.warm):
-        try:
-            warm()
-        except (ScriptError, LanguageError, OSError):
-            pass
-
-
 class Recognizer:
     def __init__(self, model: torch.nn.Module, labels: Sequence[str], spec: RasterSpec, device: torch.device,
                  path: Path | None = None, metadata: dict | None = None, script: str | None = None,
@@ -123,7 +106,6 @@ class Recognizer:
             rec.notes.append(ModelNote(NoteKind.NO_CUDA, text=note))
         if profile is not None:
             rec.attach_profile(profile)
-        warm_tables()
         return rec
 
     # --- what the writer taught (hwime.personal) -------------------------------------------------------------------

@@ -169,8 +169,9 @@ WARM_TABLE_NAMES = ("STCharacters", "TSCharacters", "TWVariants", "JPVariants")
 
 def warm() -> None:
     """Read now every table the ranking reads on first use in any script (the 通用规范汉字表, OpenCC's character
-    tables and both phrase converters): a pad that loads its model calls this, so a stroke written after hwime was
-    reinstalled under it (the files it would read gone) still reads from memory. Raises what a first use would
+    tables and both phrase converters). The language table's first read calls this (hwime.language; the pad's
+    worker reads it right after its model loads), so a stroke written after hwime was reinstalled under the pad
+    (the files it would read gone) still reads from memory. Raises what a first use would
     (ScriptError without opencc-python-reimplemented, AssetGoneError)."""
     general_standard()
     for name in WARM_TABLE_NAMES:

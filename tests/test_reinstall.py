@@ -1,6 +1,7 @@
 """Reinstalling hwime under a running pad (issue 38 item 7): pip install -e over an installed copy takes the old
 package's files away, and every later stroke failed with FileNotFoundError on a table read on first use. The pad's
-model load now reads those tables; a file that is gone anyway fails in one line that says to restart the pad."""
+worker now reads those tables with the language table, right after its model loads (after Ready: the start-up bar
+is not paid for it); a file that is gone anyway fails in one line that says to restart the pad."""
 
 import shutil
 from pathlib import Path
@@ -11,6 +12,7 @@ from conftest import ink_kou, ink_shi
 from hwime import language, overlap, script
 from hwime.bundled import AssetGoneError, asset_path
 from hwime.recognizer import Recognizer
+from hwime.ui.worker import RecognitionWorker
 
 COPIED = (script.GENERAL_STANDARD_FILE, language.WORDS_FILE, "mmah-medians.npz")
 
@@ -41,8 +43,20 @@ def installed(tmp_path, monkeypatch) -> Path:
     clear_caches()  # later tests read the real files again
 
 
-def test_strokes_after_the_files_went_away_read_as_before(installed, tiny_bundle):
+def loaded_pad(tiny_bundle: Path, script_name: str = "simplified") -> Recognizer:
+    """What the pad's worker does at start: load the model, then warm up (the slots themselves: no thread)."""
     rec = Recognizer.load(tiny_bundle, "cpu")
+    worker = RecognitionWorker(10, recognizer_factory=lambda path, device: rec)
+    worker.script = script_name
+    failed = []
+    worker.jobFailed.connect(failed.append)
+    worker._load("", "cpu")
+    assert worker._recognizer is rec and not failed
+    return rec
+
+
+def test_strokes_after_the_files_went_away_read_as_before(installed, tiny_bundle):
+    rec = loaded_pad(tiny_bundle)
     shutil.rmtree(installed / "assets")
     shutil.rmtree(installed / "opencc")
     for which in ("simplified", "traditional", "both"):
@@ -67,8 +81,9 @@ def test_a_table_gone_before_its_first_use_says_restart_in_one_line(installed):
         assert isinstance(caught.value, FileNotFoundError)  # callers that caught FileNotFoundError still do
 
 
-def test_load_reads_the_tables_so_a_later_stroke_reads_no_file(installed, tiny_bundle):
-    Recognizer.load(tiny_bundle, "cpu")
+@pytest.mark.parametrize("script_name", ["simplified", "traditional"])
+def test_the_pads_start_reads_the_tables_so_a_later_stroke_reads_no_file(installed, tiny_bundle, script_name):
+    loaded_pad(tiny_bundle, script_name)
     for cached in (script.general_standard, script.character_table, script.japanese_forms, script._converter,
                    language._table):  # load_language's cache
         assert cached.cache_info().currsize > 0, cached
