@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .bundled import asset_path
+from .bundled import asset_gone, asset_path
 
 WORDS_FILE = "zh-words.tsv.gz"
 FLOOR_COUNT = 0.5  # a label the table never saw (Latin letters, rare characters) counts as half an occurrence
@@ -327,7 +327,25 @@ def _table(path: str | None, script: str) -> Language:
 
     if script == "traditional":
         return _table(path, "simplified").converted(lambda text: convert(text, "traditional"))
-    return Language.read(path or asset_path(WORDS_FILE))
+    if path is None and not asset_path(WORDS_FILE).is_file():  # the bundled table went away under a running pad
+        raise asset_gone(WORDS_FILE)
+    table = Language.read(path or asset_path(WORDS_FILE))
+    _warm_script_tables()
+    return table
+
+
+def _warm_script_tables() -> None:
+    """With the language table, the script's tables (hwime.script.warm): every file the ranking reads on first use,
+    in every script, is then in memory. The pad's worker loads the language table right after its model (after
+    Ready, in its own thread), so a stroke written after hwime was reinstalled under the pad (pip install -e takes
+    the old package's files away) reads nothing from disk. Without opencc-python-reimplemented (or with a table gone)
+    the tables are left to their first use, which says what is wrong as before: the language table still works."""
+    from .script import ScriptError, warm
+
+    try:
+        warm()
+    except (ScriptError, OSError):
+        pass
 
 
 load_language.cache_clear = _table.cache_clear  # a test or a bench that swaps the table file reads it afresh

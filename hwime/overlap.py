@@ -40,9 +40,12 @@ MAX_OVERLAP_STROKES = 200
 @lru_cache(maxsize=1)
 def _stroke_counts() -> dict[str, int]:
     """Each character's stroke count in Make Me a Hanzi (assets/mmah-medians.npz, the synthesizer's data)."""
-    from .bundled import asset_path
+    from .bundled import asset_gone, asset_path
 
-    with np.load(asset_path("mmah-medians.npz")) as z:
+    path = asset_path("mmah-medians.npz")
+    if not path.is_file():
+        raise asset_gone(path.name)
+    with np.load(path) as z:
         return dict(zip(z["chars"].tolist(), z["stroke_counts"].astype(int).tolist()))
 
 

@@ -28,7 +28,9 @@ from .bundle import LabelCodec
 from .script import Folding, check_script, convert, forms, is_han
 
 DEFAULT_CONTEXT_MIX = 0.3
-SYMBOL_FLOOR = 0.01  # a symbol's least score, as a share of the first candidate's, to be offered (measured: README)
+# a symbol's least score, as a share of the first candidate's, to be offered (measured:
+# training/reports/hwime-all/notes.md, "Symbols among the characters")
+SYMBOL_FLOOR = 0.01
 
 
 @dataclass(frozen=True)

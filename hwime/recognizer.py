@@ -30,7 +30,9 @@ from .script import Folding, check_script, default_script
 
 __all__ = ["Recognizer", "Candidate", "LineCandidate", "ModelError", "ModelNotFoundError", "RecognitionError"]
 
-PERSONAL_STRENGTH = 5.0  # log-score added at a perfect match with the writer's own samples (measured: README)
+# log-score added at a perfect match with the writer's own samples (measured with v1:
+# training/reports/synthetic-gb2312/notes.md, "Learning the writer")
+PERSONAL_STRENGTH = 5.0
 PERSONAL_FLOOR = 0.5  # cosine similarity below which the writer's samples say nothing
 PERSONAL_POWER = 1.0
 

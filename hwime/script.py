@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .bundled import asset_path
+from .bundled import asset_gone, asset_path
 from .charset import DIGITS, LATIN, PUNCTUATION
 
 SCRIPTS = ("simplified", "traditional", "both")
@@ -99,7 +99,11 @@ def character_table(name: str) -> dict[str, tuple[str, ...]]:
     one first."""
     path = _opencc_dir() / "dictionary" / f"{name}.txt"
     table: dict[str, tuple[str, ...]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:  # _opencc_dir found the folder a moment ago: the package went away under us
+        raise asset_gone(f"OpenCC's {path.name}") from None
+    for line in text.splitlines():
         source, _, targets = line.partition("\t")
         if len(source) == 1 and targets.split():
             table[source] = tuple(targets.split())
@@ -109,7 +113,10 @@ def character_table(name: str) -> dict[str, tuple[str, ...]]:
 @lru_cache(maxsize=None)
 def general_standard() -> frozenset[str]:
     """The 8,105 characters of the 通用规范汉字表 (2013), the standard simplified text is written in today."""
-    text = asset_path(GENERAL_STANDARD_FILE).read_text(encoding="utf-8")
+    try:
+        text = asset_path(GENERAL_STANDARD_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise asset_gone(GENERAL_STANDARD_FILE) from None
     return frozenset("".join(line for line in text.splitlines() if not line.startswith("#")))
 
 
@@ -151,7 +158,27 @@ def _converter(config: str):
     from opencc import OpenCC
 
     _opencc_dir()
-    return OpenCC(config)
+    try:
+        return OpenCC(config)
+    except FileNotFoundError as exc:  # its config or a phrase table went away with a reinstall
+        raise asset_gone(f"OpenCC's {Path(exc.filename or config).name}") from None
+
+
+WARM_TABLE_NAMES = ("STCharacters", "TSCharacters", "TWVariants", "JPVariants")
+
+
+def warm() -> None:
+    """Read now every table the ranking reads on first use in any script (the 通用规范汉字表, OpenCC's character
+    tables and both phrase converters). The language table's first read calls this (hwime.language; the pad's
+    worker reads it right after its model loads), so a stroke written after hwime was reinstalled under the pad
+    (the files it would read gone) still reads from memory. Raises what a first use would
+    (ScriptError without opencc-python-reimplemented, AssetGoneError)."""
+    general_standard()
+    for name in WARM_TABLE_NAMES:
+        character_table(name)
+    japanese_forms()
+    _converter("s2tw")
+    _converter("t2s")
 
 
 def convert(text: str, script: str) -> str:

@@ -98,6 +98,24 @@ def test_line_training_resumes_at_the_next_epoch_and_refuses_another_recipe(line
         train_lines(recipe(line_data, "model.arch=\"hwnet\""), tmp_path / "other", device="cpu")
 
 
+def test_a_run_stopped_by_max_steps_inside_an_epoch_keeps_a_best_pt_to_export(line_data, tmp_path):
+    """Issue 38 item 8: training/README.md's quick try (train-lines … --max-steps 50, inside the first epoch) was
+    followed by `export runs/crnn-lines/best.pt`, which did not exist: only checkpoint.pt was written."""
+    from hwime.recognizer import Recognizer
+    from hwime.training import checkpoint
+    from hwime.training.export import export_bundle
+    from hwime.training.linetrain import train_lines
+
+    run = tmp_path / "run"
+    summary = train_lines(recipe(line_data, "train.epochs=2"), run, device="cpu", max_steps=4)  # 15 batches an epoch
+    assert summary["interrupted_at"] == 4 and summary["val_cer"] >= 0.0 and "signal" not in summary  # CER may pass 1
+    best = checkpoint.load(run / "best.pt")
+    assert best["epoch"] == 1 and abs(best["val_top1"] - (1.0 - summary["val_cer"])) < 1e-9
+    assert checkpoint.load(run / "checkpoint.pt")["state"]["best_cer"] == summary["val_cer"]
+    assert not (run / "log.jsonl").exists()  # the log stays one row per whole epoch
+    assert Recognizer.load(export_bundle(run / "best.pt", tmp_path / "quick.pt"), "cpu").ctc
+
+
 def test_composed_lines_are_drawn_by_one_writer_with_their_text(tmp_path):
     from hwime import charset
     from hwime.training.linecompose import LineComposer, SURNAMES

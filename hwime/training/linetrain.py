@@ -8,14 +8,16 @@ normalization (as the Recognizer pads); the loss is torch.nn.CTCLoss with the bl
 own width / 8.
 
 Composed lines are drawn when a batch (or the validation) first needs them and then kept: line i of a seed is the
-same whenever it is drawn, and a try of 50 steps composes 50 batches' lines, not the recipe's 200,000 (about 45 ms
-a line on one core: the first 50 batches of 64 take two or three minutes, shown as they go).
+same whenever it is drawn, and a try of 50 steps composes 50 batches' lines (and the validation's), not the
+recipe's 200,000 (about 45 ms a line on one core: the first 50 batches of 64 take two or three minutes, shown as
+they go).
 
 The loop keeps the torchvision reference's shape: train an epoch, evaluate (greedy CER on the validation lines),
 save checkpoint.pt (model, optimizer, schedule, epoch and step; atomic) and best.pt at the lowest CER, the formats
 `export` reads (hwime.training.checkpoint); what it shares with `train` (resume, signals, stale temporaries, output
 checks) is hwime.training.runs. checkpoint.pt is also written every train.checkpoint_every steps and when Ctrl-C or
-SIGTERM stops the run between steps. ``--resume`` goes on from it at the next batch (each epoch's batches are fixed
+SIGTERM stops the run between steps. A run ``--max-steps`` stops inside an epoch validates there as well and keeps
+best.pt when it is the best yet (a quick try has a best.pt to export). ``--resume`` goes on from it at the next batch (each epoch's batches are fixed
 by the seed), and drops the log rows written after it, so each epoch is logged once however the run was stopped.
 """
 
@@ -318,6 +320,8 @@ def train_lines(recipe: Recipe, run_dir: str | Path, resume: bool = False, max_s
     with stop_signals() as stop:
         while state["epoch"] < recipe.train.epochs:
             interrupted = train_line_epoch(run, stop, max_steps)
+            if interrupted and not interrupted.get("signal"):  # --max-steps inside an epoch
+                interrupted = {**interrupted, **validate_at_stop(run, stop)}
             if interrupted or not end_line_epoch(run, stop):
                 run.save()
                 return {**summary, **state, **(interrupted or {"interrupted_at": state["global_step"],
@@ -383,6 +387,29 @@ def train_line_epoch(run: LineRun, stop: dict, max_steps: int | None) -> dict | 
     if stop["signal"]:  # while a pool of lines was composed
         return {"interrupted_at": state["global_step"], "signal": stop["signal"]}
     return None
+
+
+def validate_at_stop(run: LineRun, stop: dict) -> dict:
+    """A run that --max-steps stopped inside an epoch is validated there too, and best.pt kept when it is the best
+    yet: a quick try (``train-lines … --max-steps 50``) then has the best.pt its next step exports. The epoch itself
+    goes on at --resume as before (no log row here: log.jsonl stays one row per whole epoch), and the torch random
+    state is put back, so a stopped and resumed run still trains exactly as one in a go. Returns ``val_cer`` (and
+    ``signal`` when one came while the validation lines were composed)."""
+    state = run.state
+    rng = torch.get_rng_state()
+    data = run.val if len(run.val) else run.train
+    try:
+        cer = greedy_cer(run.model, data, run.recipe.data.raster, run.device, run.labels, stop=stop)
+    finally:
+        torch.set_rng_state(rng)
+    if cer is None:
+        return {"signal": stop["signal"]}
+    print(json.dumps({"stopped_at": state["global_step"], "epoch": state["epoch"] + 1, "val_cer": cer}), flush=True)
+    if cer < state["best_cer"]:
+        state["best_cer"] = cer
+        checkpoint.save_best(run.run_dir / "best.pt", run.model.state_dict(), run.labels, run.recipe,
+                             state["epoch"] + 1, 1.0 - cer, run.fused)
+    return {"val_cer": cer}
 
 
 def end_line_epoch(run: LineRun, stop: dict) -> bool:
