@@ -286,24 +286,26 @@ class PadWindow(QWidget):
 
     def set_line_mode(self, on: bool) -> None:
         """The Line button (see WritingSession.choose_mode): saved with the window's size as the new shape made it."""
-        self._cancel_pause()
-        self.settings.line_mode = on
-        if on:
-            self.settings.overlap_mode = False
-            with QSignalBlocker(self.overlap_button):
-                self.overlap_button.setChecked(False)
-        if self.session.choose_mode(WritingMode.LINE if on else WritingMode.CHARACTER):
-            self.save()
+        self._set_string_mode(WritingMode.LINE, on)
 
     def set_overlap_mode(self, on: bool) -> None:
         """The Overlap button (叠写): characters one over another in the square box; Line goes off with it."""
+        self._set_string_mode(WritingMode.OVERLAPPED, on)
+
+    def _set_string_mode(self, mode: WritingMode, on: bool) -> None:
+        """Line and Overlap are one choice of three with Character: turning one on turns the other's button off."""
         self._cancel_pause()
-        self.settings.overlap_mode = on
-        if on:
+        line = mode is WritingMode.LINE
+        if on:  # the other goes off, its button too (without its own toggle running)
+            self.settings.line_mode, self.settings.overlap_mode = line, not line
+            other = self.overlap_button if line else self.line_button
+            with QSignalBlocker(other):
+                other.setChecked(False)
+        elif line:
             self.settings.line_mode = False
-            with QSignalBlocker(self.line_button):
-                self.line_button.setChecked(False)
-        if self.session.choose_mode(WritingMode.OVERLAPPED if on else WritingMode.CHARACTER):
+        else:
+            self.settings.overlap_mode = False
+        if self.session.choose_mode(mode if on else WritingMode.CHARACTER):
             self.save()
 
     def send_best(self) -> None:
