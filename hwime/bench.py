@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .samples import tsv_image_places
 
 
 def _inks(path: Path | None, count: int):
@@ -148,8 +149,7 @@ def line_image_files(tsv: Path, count: int = 200) -> list[Path]:
     """The first ``count`` images a ``file<TAB>text`` .tsv names, beside it or in the folder of its stem (as
     evaluate-lines finds them; their texts are not needed to time reading)."""
     names = [line.split("\t", 1)[0] for line in tsv.read_text(encoding="utf-8").splitlines() if "\t" in line]
-    return [next((p for p in (tsv.parent / name, tsv.parent / tsv.stem / name) if p.is_file()), tsv.parent / name)
-            for name in names[:count]]
+    return [next((p for p in tsv_image_places(tsv, name) if p.is_file()), tsv.parent / name) for name in names[:count]]
 
 
 def bench_line_images(rec, files: list[Path]) -> dict:

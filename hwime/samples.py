@@ -1,5 +1,5 @@
 """Labelled samples on disk, one reader per layout: a ``<char>/`` folder of images (the label is the folder's name),
-and ink JSON lines (hwime.ink.iter_jsonl). The CLI's --learn, evaluation, adaptation and as-shipped all read
+a ``file<TAB>text`` .tsv beside its images (tsv_image_places) and ink JSON lines (hwime.ink.iter_jsonl). The CLI's --learn, evaluation, adaptation and as-shipped all read
 through these, so a FIFO, a stray file or a bad line is met the same way everywhere."""
 
 from __future__ import annotations
@@ -28,3 +28,9 @@ def char_folder(root: str | Path) -> Iterator[tuple[str, Path]]:
         for f in sorted(folder.iterdir()):
             if f.suffix.lower() in IMAGE_SUFFIXES and not f.is_dir():
                 yield folder.name, f
+
+
+def tsv_image_places(tsv: Path, name: str) -> tuple[Path, Path]:
+    """Where the image a ``file<TAB>text`` .tsv row names may lie, in the order looked: beside the .tsv, then in the
+    folder of its stem (lines-dev/casia.tsv names casia/…)."""
+    return tsv.parent / name, tsv.parent / tsv.stem / name

@@ -31,6 +31,7 @@ from ..decode import edit_distance
 from ..files import check_regular, read_text
 from ..ink import Ink, InkError, iter_jsonl
 from ..raster import IMAGE_SUFFIXES, load_image
+from ..samples import tsv_image_places
 
 # by the frames alone (how ink is read), then, for images, each character re-read on its own (recognize_line's default)
 DECODINGS = {"greedy": {"decode": "greedy", "reread": False},
@@ -163,7 +164,7 @@ def _tsv_image(path: Path, number: int, name: str) -> np.ndarray:
     """The image a .tsv row names, beside the .tsv or in its folder of the .tsv's stem; errors name the row and the
     name as the .tsv writes it."""
     where = f"{path}:{number}: {_shown(name)}"
-    for candidate in (path.parent / name, path.parent / path.stem / name):
+    for candidate in tsv_image_places(path, name):
         try:
             candidate.stat()
         except (FileNotFoundError, NotADirectoryError):

@@ -38,7 +38,6 @@ from .. import charset
 from ..bundle import CTC_BLANK, LabelCodec
 from ..decode import edit_distance, greedy
 from ..model import build_model, ctc_arch
-from ..ppocrv6 import FRAME_STRIDE
 from ..raster import RasterSpec, normalize, prepare_written_line
 from . import checkpoint
 from .ppocr_import import ppocrv6_dictionary
@@ -195,15 +194,16 @@ def epoch_batches(data: LineData, batch_size: int, seed: int, epoch: int, first:
         step += count
 
 
-def collate(data: LineData, idx: np.ndarray, spec: RasterSpec) -> tuple[torch.Tensor, ...]:
-    """(input (N, 1, size, widest), targets concatenated, frames per line, target lengths)."""
+def collate(data: LineData, idx: np.ndarray, spec: RasterSpec, frame_stride: int) -> tuple[torch.Tensor, ...]:
+    """(input (N, 1, size, widest), targets concatenated, frames per line, target lengths); ``frame_stride``: the
+    network's input columns per output frame (what it declares)."""
     # each line normalized as the Recognizer does it (its own padding included), then padded with zeros to the widest
     images = [torch.from_numpy(normalize(data.images[i][None], spec))[0] for i in idx]
     own = [image.shape[-1] for image in images]
     x = torch.zeros((len(idx), 1, spec.size, max(own)))
     for row, image in enumerate(images):
         x[row, :, :, : image.shape[-1]] = image
-    frames = torch.tensor([-(-w // FRAME_STRIDE) for w in own], dtype=torch.long)
+    frames = torch.tensor([-(-w // frame_stride) for w in own], dtype=torch.long)
     targets = torch.from_numpy(np.concatenate([data.targets[i] for i in idx]))
     lengths = torch.tensor([len(data.targets[i]) for i in idx], dtype=torch.long)
     return x, targets, frames, lengths
@@ -226,7 +226,7 @@ def greedy_cer(model: torch.nn.Module, data: LineData, spec: RasterSpec, device:
     errors = chars = 0
     for start in range(0, len(data), batch_size):
         idx = np.arange(start, min(start + batch_size, len(data)))
-        x, _, frames, _ = collate(data, idx, spec)
+        x, _, frames, _ = collate(data, idx, spec, model.frame_stride)
         log_probs = model(x.to(device)).float().log_softmax(2).cpu().numpy()
         for row, i in enumerate(idx):
             found = greedy(log_probs[row, : int(frames[row])])
@@ -363,7 +363,7 @@ def train_line_epoch(run: LineRun, stop: dict, max_steps: int | None) -> dict | 
                    unit="step")
     try:
         for idx in epoch_batches(run.train, cfg.batch_size, cfg.seed, state["epoch"], state["step_in_epoch"], stop):
-            x, targets, frames, lengths = collate(run.train, idx, spec)
+            x, targets, frames, lengths = collate(run.train, idx, spec, run.model.frame_stride)
             loss = line_loss(run.model(x.to(dev)), targets.to(dev), frames.to(dev), lengths.to(dev))
             run.opt.zero_grad(set_to_none=True)
             loss.backward()
