@@ -172,3 +172,42 @@ def test_the_ink_unit_does_not_matter(rec, seg):
     big = read_overlapped(rec, overlapped("中国", box=1700.0), 3, segmenter=seg)
     assert [c.text for c in big] == [c.text for c in small]
     assert [c.spans for c in big] == [c.spans for c in small]
+
+
+def test_the_best_strings_cells_offer_their_merges_and_splits(rec, seg):
+    """(Issue 35: a wrong split can be fixed.) Each cell of the best string offers, after its own alternatives, the
+    reading of it merged with the cell before or after (both cells' strokes as one character) and the cell split
+    in two at the likeliest cut inside it; the CLI's strings (regroup off) carry none."""
+    from hwime.overlap import Regrouping, stroke_parts
+
+    ink = overlapped("中国")
+    reader = OverlapReader(rec, seg)
+    for stroke in ink.strokes:
+        reader.add(stroke)
+    plain = reader.candidates(4)
+    assert not any(isinstance(a, Regrouping) for c in plain for cell in c.chars for a in cell)
+    best = reader.candidates(4, regroup=True)[0]
+    assert best.text == plain[0].text == "中国" and best.spans == ((0, 3), (4, 11))
+    first, second = ([a for a in cell if isinstance(a, Regrouping)] for cell in best.chars)
+    merge = first[0]
+    assert merge is second[0] and merge.replaces == best.spans and merge.spans == ((0, 11),)
+    assert len(merge.char) == 1 and merge.chars[0][0].char == merge.char
+    # each cell's own reading still comes first, its alternatives before the regroupings
+    assert [a.char for a in best.chars[0]][:len(plain[0].chars[0])] == [a.char for a in plain[0].chars[0]]
+    for split, (a, b) in ((first[-1], (0, 3)), (second[-1], (4, 11))):
+        assert split.replaces == ((a, b),) and len(split.char) == 2 and len(split.spans) == 2
+        (a1, b1), (a2, b2) = split.spans
+        assert a1 == a and b2 == b and b1 + 1 == a2 and a < a2 <= b
+        assert [cell[0].char for cell in split.chars] == list(split.char)
+    # a cell's strokes, as learning cuts them
+    assert [len(p.strokes) for p in stroke_parts(ink, best.spans)] == [4, 8]
+
+
+def test_one_stroke_has_nothing_to_merge_or_split(rec, seg):
+    from hwime.overlap import Regrouping
+
+    reader = OverlapReader(rec, seg)
+    reader.add(Ink.from_strokes([[[10, 50], [90, 50]]]).strokes[0])
+    best = reader.candidates(4, regroup=True)[0]
+    assert best.spans == ((0, 0),) and not any(isinstance(a, Regrouping) for a in best.chars[0])
+    assert OverlapReader(rec, seg).candidates(4, regroup=True) == []
