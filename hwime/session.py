@@ -332,7 +332,11 @@ class WritingSession:
         if not self.lines or position >= len(self.lines[0].chars):
             return
         self.bar, self.alternatives_for = BarState.ALTERNATIVES, position
-        self.view.show_alternatives(position, self.lines[0], frozenset(self.fixed))
+        best = self.lines[0]
+        # a regrouping whose cells a later one cut otherwise is not offered (kept: a regrouping back revives it)
+        chars = tuple(tuple(a for a in alts if not isinstance(a, Regroup) or _consecutive(best.spans, a.replaces))
+                      for alts in best.chars)
+        self.view.show_alternatives(position, dataclasses.replace(best, chars=chars), frozenset(self.fixed))
         self.view.tell(Notice.PICK_FOR_POSITION, position)
 
     def _fix(self, position: int, char: str) -> None:
@@ -362,7 +366,8 @@ class WritingSession:
 
     def _regroup(self, position: int, choice: Regroup) -> None:
         """Cut the best string's strokes as ``choice`` says (a merge, a split); its new cells count as fixed, the
-        fixes elsewhere stay with their characters, and only the other strings cut the same way follow."""
+        fixes elsewhere stay with their characters, and only the other strings cut the same way follow. The other
+        cells keep every regrouping they had: one whose cells are gone is only not offered (show_alternatives)."""
         best, n = self.lines[0], len(choice.replaces)
         start = next((s for s in range(max(0, position - n + 1), position + 1)
                       if tuple(best.spans[s : s + n]) == tuple(choice.replaces)), None)
@@ -374,13 +379,8 @@ class WritingSession:
                                    score=math.prod(c[0].score for c in old if c),
                                    replaces=tuple(choice.spans), spans=tuple(choice.replaces), chars=tuple(old))
         spans = tuple(best.spans[:start]) + tuple(choice.spans) + tuple(best.spans[start + n:])
-
-        def offered(alts: tuple) -> tuple:
-            """A cell's alternatives less the regroupings whose cells are no longer cut so."""
-            return tuple(a for a in alts if not isinstance(a, Regroup) or _consecutive(spans, a.replaces))
-
         cells = tuple(tuple(c) + (back,) for c in choice.chars)
-        chars = tuple(offered(c) for c in best.chars[:start] + cells + best.chars[start + n:])
+        chars = tuple(best.chars[:start]) + cells + tuple(best.chars[start + n:])
         text = best.text[:start] + choice.char + best.text[start + n:]
         shift = len(choice.spans) - n
         self.fixed = {(k if k < start else k + shift): c for k, c in self.fixed.items()

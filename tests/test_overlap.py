@@ -146,7 +146,7 @@ def test_cli_overlapped_prints_what_line_prints(tmp_path, capsys):
     rows = tmp_path / "set.jsonl"
     good = {"text": "中国", "strokes": overlapped("中国").to_json()["strokes"]}
     rows.write_text(json.dumps(good, ensure_ascii=False) + "\n" + '{"text": "x", "strokes": []}\n'
-                    + '{"strokes": "no"}\n', encoding="utf-8")
+                    + '{"strokes": "no"}\n' + '{"strokes": [[[10, 50], [90, 60]]]}\n', encoding="utf-8")
     many = tmp_path / "many.json"
     many.write_text(json.dumps({"strokes": [[[i % 100, 10], [i % 100, 90]] for i in range(1000)]}))
     image = tmp_path / "a.png"
@@ -158,10 +158,12 @@ def test_cli_overlapped_prints_what_line_prints(tmp_path, capsys):
     captured = capsys.readouterr()
     out = [json.loads(line) for line in captured.out.splitlines()]
     assert rc == 1  # three inputs could not be read; the others were
-    assert [o["input"] for o in out] == [f"{rows}:1", f"{rows}:2"]
+    assert [o["input"] for o in out] == [f"{rows}:1", f"{rows}:2", f"{rows}:4"]
     assert all(set(o) == {"input", "label", "text", "candidates", "chars"} for o in out)
     assert out[0]["label"] == "中国" and out[0]["text"] == "中国" and len(out[0]["chars"]) == 2
     assert out[1]["text"] == "" and out[1]["candidates"] == []
+    assert len(out[2]["text"]) == 1 and len(out[2]["chars"]) == 1  # one stroke: one character
+    assert f"{rows}:3" in captured.err
     assert "many.json" in captured.err and str(MAX_OVERLAP_STROKES) in captured.err
     assert "a.png" in captured.err and "not images" in captured.err
 

@@ -359,4 +359,10 @@ def test_a_merge_removes_the_regroupings_that_named_the_cells_it_took():
     session.pick(len(view.choices) - 1)
     best = session.lines[0]
     assert best.text == "二丨" and best.spans == ((0, 1), (2, 2))
-    assert not any(getattr(a, "replaces", None) == ((1, 1), (2, 2)) for cell in best.chars for a in cell)
+    session.show_alternatives(1)
+    assert [c.char for c in view.choices] == ["丨"]  # 十 would take a stroke of 二's
+    session.show_alternatives(0)
+    assert [c.char for c in view.choices] == ["二", "一一"]  # the cut back
+    session.pick(1)
+    session.show_alternatives(2)  # cut as before again: the merge with the cell before is offered again
+    assert [c.char for c in view.choices] == ["丨", "十"]
