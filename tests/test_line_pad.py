@@ -184,6 +184,7 @@ def test_a_wrong_cut_is_fixed_from_a_cell_by_picking_its_merge_and_the_merge_is_
     qtbot.mouseClick(pad.cells.buttons[0], Qt.MouseButton.LeftButton)
     assert session.bar is BarState.ALTERNATIVES and pad.bar.candidates[0].char == "中"
     split_at, split = next((i, c) for i, c in regroupings() if len(c.spans) == 2 and c.replaces == ((0, 3),))
+    assert pad.bar.buttons[split_at].reading == "split"  # said under it, where a character's pinyin goes
     qtbot.mouseClick(pad.bar.buttons[split_at], Qt.MouseButton.LeftButton)
     assert [b.text() for b in pad.cells.buttons] == list(split.char + "国") and session.lines[0].spans[2] == (4, 11)
     qtbot.mouseClick(pad.cells.buttons[1], Qt.MouseButton.LeftButton)  # the second half offers 中 back
@@ -193,6 +194,7 @@ def test_a_wrong_cut_is_fixed_from_a_cell_by_picking_its_merge_and_the_merge_is_
 
     qtbot.mouseClick(pad.cells.buttons[1], Qt.MouseButton.LeftButton)
     merge_at, merge = next((i, c) for i, c in regroupings() if c.spans == ((0, 11),))
+    assert pad.bar.buttons[merge_at].reading == "merged" and "merged" in pad.bar.buttons[merge_at].toolTip()
     qtbot.mouseClick(pad.bar.buttons[merge_at], Qt.MouseButton.LeftButton)
     assert [b.text() for b in pad.cells.buttons] == [merge.char] and pad.bar.candidates[0].text == merge.char
     assert session.fixed == {0: merge.char} and pad.canvas.faded == 0  # one character: nothing before it fades

@@ -258,7 +258,7 @@ class RecognitionWorker(QObject):
         if len(ink.strokes) > MAX_OVERLAP_STROKES:
             # said at once, the reader kept: the strokes it read are read again only when the writer undoes some
             raise ValueError(f"{len(ink.strokes)} strokes: overlapped writing reads at most {MAX_OVERLAP_STROKES} "
-                             f"at a time; undo some or send what was read")
+                             f"at a time: undo some, or clear")
         if self._segmenter is None:
             self._segmenter = Segmenter.load()
         key = (rec, context, self.script, self.use_prior)
