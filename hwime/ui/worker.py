@@ -278,8 +278,9 @@ class RecognitionWorker(QObject):
         except Exception:
             self._overlap = None  # half added: the next reading starts afresh
             raise
-        # the best string's cells offer their merges and splits: a wrong cut is fixed from the cells
-        return reader.candidates(LINE_CANDIDATES, regroup=True)
+        # the best string's cells offer their merges and splits (a wrong cut is fixed from the cells), which costs
+        # about one more batch: not when a newer stroke already waits, as this answer will not be shown
+        return reader.candidates(LINE_CANDIDATES, regroup=self.is_idle())
 
     def learn_line(self, ink: Ink, spans: tuple, corrections: dict[int, str],
                    mode: WritingMode = WritingMode.LINE) -> None:
