@@ -344,7 +344,8 @@ class WritingSession:
         best = self.lines[0]
         alts = best.chars[position]
         chosen = next(a for a in alts if a.char == char and not isinstance(a, Regroup))
-        chars = best.chars[:position] + ((chosen,) + tuple(a for a in alts if a is not chosen),) + best.chars[position + 1:]
+        chars = (best.chars[:position] + ((chosen,) + tuple(a for a in alts if a is not chosen),)
+                 + best.chars[position + 1:])
         text = best.text[:position] + char + best.text[position + 1:]
         self.fixed[position] = char
         fixed = dataclasses.replace(best, text=text, chars=chars)
