@@ -13,6 +13,16 @@
         <source>{0:.0%} likely</source>
         <translation>可能性 {0:.0%}</translation>
     </message>
+    <message>
+        <location filename="../hwime/ui/candidates.py" line="227"/>
+        <source>merged</source>
+        <translation>合并</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/candidates.py" line="227"/>
+        <source>split</source>
+        <translation>拆分</translation>
+    </message>
 </context>
 <context>
     <name>LineCells</name>

@@ -14,6 +14,11 @@ the best strings ending at each stroke are kept, so ``undo`` just forgets the la
 the segmenter looks again at the one before (does the new stroke carry on around it?) and the strings ending there
 are found again from spans already read. The whole-ink reader
 ``read_overlapped`` feeds the strokes in order, so the CLI reads exactly what the pad would show.
+
+A wrong cut can be fixed: ``candidates(regroup=True)`` (the pad) adds to each cell of the best string a
+``Regrouping`` or two among its alternatives: the cell merged with the one before or after it (their strokes read as
+one character) and the cell split in two where the segmenter and the readings put the likeliest cut inside it. The
+spans they need are mostly read already by the search; the rest are read in one batch.
 """
 
 from __future__ import annotations
@@ -59,6 +64,23 @@ class OverlapWeights(NamedTuple):
     bonus: float = -3.0
     extra: float = 0.0  # taken off per stroke a span has beyond the character's own count (Make Me a Hanzi):
     # hurried writers join strokes (fewer), hardly anyone writes more, so only the excess costs (一代 read as 代)
+
+
+# cuts inside a cell whose two pieces are read to choose its split (the likeliest by the segmenter alone)
+SPLIT_CUTS = 2
+
+
+@dataclass(frozen=True)
+class Regrouping:
+    """An alternative of a cell that cuts the strokes otherwise (hwime.session.Regroup): the consecutive cells whose
+    stroke spans are ``replaces`` become the cells ``spans``, reading ``char`` (one character per span), each with
+    its alternatives in ``chars`` (its own first). A merge replaces two cells with one, a split one with two."""
+
+    char: str
+    score: float  # the new cells' readings' probabilities multiplied
+    replaces: tuple
+    spans: tuple
+    chars: tuple
 
 
 @dataclass(frozen=True)
@@ -210,8 +232,10 @@ class OverlapReader:
                 out[j] = self._reads[(j, k)] = [(c.char, c.score) for c in cands]
         return out
 
-    def candidates(self, top: int = 5) -> list[LineCandidate]:
-        """The ``top`` best readings of everything written so far, best first; [] before the first stroke."""
+    def candidates(self, top: int = 5, regroup: bool = False) -> list[LineCandidate]:
+        """The ``top`` best readings of everything written so far, best first; [] before the first stroke.
+        ``regroup``: the best string's cells offer their merges with a neighbour and their split after their own
+        alternatives (``Regrouping``), so a pad can fix a wrong cut."""
         if top < 1:
             raise ValueError(f"top must be at least 1, got {top}")
         if not self._hyps or not self._hyps[-1]:
@@ -225,7 +249,75 @@ class OverlapReader:
                 own = next((p for a, p in alts if a == c), 0.0)
                 chars.append(tuple([Candidate(c, own)] + [Candidate(a, p) for a, p in alts if a != c]))
             out.append(LineCandidate("".join(h.text), float(share), tuple(chars), h.spans))
+        if regroup:
+            out[0] = self._with_regroupings(out[0])
         return out
+
+    def _with_regroupings(self, best: LineCandidate) -> LineCandidate:
+        """``best`` with each cell's merges (with the cell before, with the one after) and split added to its
+        alternatives, in that order."""
+        spans, w = best.spans, self.weights
+        merges = [(spans[i][0], spans[i + 1][1]) for i in range(len(spans) - 1)]
+        cuts = {i: self._likely_cuts(a, b) for i, (a, b) in enumerate(spans) if b > a}
+        pieces = {p for i, found in cuts.items() for c, _ in found
+                  for p in ((spans[i][0], c - 1), (c, spans[i][1]))}
+        reads = self._read_spans(sorted(set(merges) | pieces))
+
+        def cell(alts: list[tuple[str, float]]) -> tuple:
+            return tuple(Candidate(c, p) for c, p in alts)
+
+        merged = [Regrouping(reads[m][0][0], reads[m][0][1], (spans[i], spans[i + 1]), (m,), (cell(reads[m]),))
+                  if reads[m] else None for i, m in enumerate(merges)]
+        extra: list[list[Regrouping]] = [[] for _ in spans]
+        for i, r in enumerate(merged):
+            if r is not None:
+                extra[i].append(r)
+                extra[i + 1].insert(0, r)  # the cell after: merged with the one before it
+        for i, found in cuts.items():
+            a, b = spans[i]
+            prev = best.text[i - 1] if i else self.context[-1:]
+            scored = []
+            for c, geo in found:
+                first, second = reads[(a, c - 1)], reads[(c, b)]
+                if not first or not second:
+                    continue
+                (c1, p1), (c2, p2) = first[0], second[0]
+                value = geo + math.log(max(p1, 1e-12)) + math.log(max(p2, 1e-12)) \
+                    + w.lm * (self._lm(prev, c1) + self._lm(c1, c2))
+                scored.append((value, Regrouping(c1 + c2, p1 * p2, (spans[i],), ((a, c - 1), (c, b)),
+                                                 (cell(first), cell(second)))))
+            if scored:
+                extra[i].append(max(scored, key=lambda v: v[0])[1])
+        chars = tuple(tuple(alts) + tuple(more) for alts, more in zip(best.chars, extra))
+        return LineCandidate(best.text, best.score, chars, best.spans)
+
+    def _likely_cuts(self, a: int, b: int) -> list[tuple[int, float]]:
+        """The SPLIT_CUTS likeliest strokes inside a..b for a second character to start at, by the segmenter alone
+        (what making it a start changes in the boundary terms, and both pieces as whole characters), with that
+        score."""
+        w = self.weights
+        cuts = np.arange(a + 1, b + 1)
+        gain = np.array([self._log_start[c] - log_not(self._log_start[c]) for c in cuts])
+        second = self.seg.log_whole(self.geo.span_rows(b, cuts))
+        first = np.array([self.seg.log_whole(self.geo.span_rows(int(c) - 1, np.array([a])))[0] for c in cuts])
+        value = w.boundary * gain + w.whole * (first + second)
+        order = np.argsort(-value, kind="stable")[:SPLIT_CUTS]
+        return [(int(cuts[i]), float(value[i])) for i in order]
+
+    def _read_spans(self, spans: list[tuple[int, int]]) -> dict[tuple[int, int], list[tuple[str, float]]]:
+        """Any stroke spans read as one character each (those not read yet in one batch)."""
+        todo = [s for s in spans if s not in self._reads]
+        if todo:
+            inks = [Ink(tuple(self.strokes[j : k + 1])) for j, k in todo]
+            for s, cands in zip(todo, self.rec.recognize_inks(inks, top=self.chars, prior=False, script=self.script)):
+                self._reads[s] = [(c.char, c.score) for c in cands]
+        return {s: self._reads[s] for s in spans}
+
+
+def stroke_parts(ink: Ink, spans: tuple) -> list[Ink]:
+    """The strokes of each cell of an overlapped string (its spans: first and last stroke), e.g. to learn a
+    corrected cell from its own strokes."""
+    return [Ink(tuple(ink.strokes[a : b + 1])) for a, b in spans]
 
 
 def read_overlapped(recognizer: Recognizer, ink: Ink, top: int = 5, context: str = "",

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Protocol, Sequence, runtime_checkable
 
 from .ink import Ink
 from .notes import ModelNote, NoteKind  # noqa: F401 (ModelInfo carries them; front ends import them from here)
@@ -91,6 +92,23 @@ class LineString(Choice, Protocol):
     def spans(self) -> tuple: ...  # per position: its frames (what learning cuts the ink with)
 
 
+@runtime_checkable
+class Regroup(Choice, Protocol):
+    """An alternative of a string's position that cuts its strokes otherwise (overlapped writing:
+    hwime.overlap.Regrouping, a frozen dataclass): the consecutive cells whose spans are ``replaces`` become the cells
+    ``spans``, reading ``char`` (one character per span), each with its alternatives in ``chars``. A merge of two
+    cells is one, a split of one cell is one."""
+
+    @property
+    def replaces(self) -> tuple: ...
+
+    @property
+    def spans(self) -> tuple: ...
+
+    @property
+    def chars(self) -> tuple: ...
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """A model was loaded: what it reads and where it runs."""
@@ -129,8 +147,10 @@ class Recognition(Protocol):
     def learn(self, ink: Ink, char: str) -> None:
         """Teach the writer's profile that ``ink`` is ``char`` (the same ink again replaces its label)."""
 
-    def learn_line(self, ink: Ink, spans: tuple, corrections: dict[int, str]) -> None:
-        """Teach the characters the writer corrected in a line ({position: char}), each with its own strokes."""
+    def learn_line(self, ink: Ink, spans: tuple, corrections: dict[int, str],
+                   mode: WritingMode = WritingMode.LINE) -> None:
+        """Teach the characters the writer corrected in a string ({position: char}), each with its own strokes:
+        ``spans`` are a line's frames, or an overlapped string's stroke ranges (``mode``)."""
 
     def unlearn(self, ink: Ink) -> None:
         """Take back what the last pick of ``ink`` taught."""
@@ -312,15 +332,20 @@ class WritingSession:
         if not self.lines or position >= len(self.lines[0].chars):
             return
         self.bar, self.alternatives_for = BarState.ALTERNATIVES, position
-        self.view.show_alternatives(position, self.lines[0], frozenset(self.fixed))
+        best = self.lines[0]
+        # a regrouping whose cells a later one cut otherwise is not offered (kept: a regrouping back revives it)
+        chars = tuple(tuple(a for a in alts if not isinstance(a, Regroup) or _consecutive(best.spans, a.replaces))
+                      for alts in best.chars)
+        self.view.show_alternatives(position, dataclasses.replace(best, chars=chars), frozenset(self.fixed))
         self.view.tell(Notice.PICK_FOR_POSITION, position)
 
     def _fix(self, position: int, char: str) -> None:
         """Fix one position of the best string; the other strings that agree with every fix follow it."""
         best = self.lines[0]
         alts = best.chars[position]
-        chosen = next(a for a in alts if a.char == char)
-        chars = best.chars[:position] + ((chosen,) + tuple(a for a in alts if a.char != char),) + best.chars[position + 1:]
+        chosen = next(a for a in alts if a.char == char and not isinstance(a, Regroup))
+        chars = (best.chars[:position] + ((chosen,) + tuple(a for a in alts if a is not chosen),)
+                 + best.chars[position + 1:])
         text = best.text[:position] + char + best.text[position + 1:]
         self.fixed[position] = char
         fixed = dataclasses.replace(best, text=text, chars=chars)
@@ -340,6 +365,43 @@ class WritingSession:
         self._show_lines()
         self.view.tell(Notice.POSITION_FIXED, position, char)
 
+    def _regroup(self, position: int, choice: Regroup) -> None:
+        """Cut the best string's strokes as ``choice`` says (a merge, a split); its new cells count as fixed, the
+        fixes elsewhere stay with their characters, and only the other strings cut the same way follow. The other
+        cells keep every regrouping they had: one whose cells are gone is only not offered (show_alternatives)."""
+        best, n = self.lines[0], len(choice.replaces)
+        start = next((s for s in range(max(0, position - n + 1), position + 1)
+                      if tuple(best.spans[s : s + n]) == tuple(choice.replaces)), None)
+        if start is None:  # (never offered: the cells it names are gone)
+            return
+        old = best.chars[start : start + n]
+        # the cut as it was stays one pick away: each new cell offers it back
+        back = dataclasses.replace(choice, char=best.text[start : start + n],
+                                   score=math.prod(c[0].score for c in old if c),
+                                   replaces=tuple(choice.spans), spans=tuple(choice.replaces), chars=tuple(old))
+        spans = tuple(best.spans[:start]) + tuple(choice.spans) + tuple(best.spans[start + n:])
+        cells = tuple(tuple(c) + (back,) for c in choice.chars)
+        chars = tuple(best.chars[:start]) + cells + tuple(best.chars[start + n:])
+        text = best.text[:start] + choice.char + best.text[start + n:]
+        shift = len(choice.spans) - n
+        self.fixed = {(k if k < start else k + shift): c for k, c in self.fixed.items()
+                      if not start <= k < start + n}
+        self.fixed.update({start + i: c for i, c in enumerate(choice.char)})
+        regrouped = dataclasses.replace(best, text=text, chars=chars, spans=spans)
+
+        def with_fixes(c: LineString) -> LineString:
+            return dataclasses.replace(c, text="".join(self.fixed.get(k, ch) for k, ch in enumerate(c.text)))
+
+        rest, seen = [], {text}
+        for c in (with_fixes(c) for c in self.lines[1:] if tuple(c.spans) == spans):
+            if c.text not in seen:
+                seen.add(c.text)
+                rest.append(c)
+        self.lines = [regrouped] + rest
+        self.bar, self.alternatives_for = BarState.CANDIDATES, None
+        self._show_lines()
+        self.view.tell(Notice.POSITION_FIXED, start, choice.char)
+
     # --- picks and what goes out -----------------------------------------------------------------------------------
     def pick(self, index: int) -> None:
         """The writer picked the ``index``-th choice shown."""
@@ -347,14 +409,16 @@ class WritingSession:
         choice = shown[index]
         ink = self.view.ink
         if self.bar is BarState.ALTERNATIVES and self.alternatives_for is not None:
-            self._fix(self.alternatives_for, choice.char)
+            if isinstance(choice, Regroup):
+                self._regroup(self.alternatives_for, choice)
+            else:
+                self._fix(self.alternatives_for, choice.char)
             return
         if self.shape.reads_strings and self.bar is BarState.CANDIDATES and not ink.is_empty:
             # the whole string goes out; the characters the writer corrected teach the profile with their strokes
-            # (an overlapped string's spans are stroke ranges, not a line's frames: its fixes are not learned yet)
-            if self.fixed and self.options.learn and self.model_ready and index == 0 \
-                    and self.shape is not WritingMode.OVERLAPPED:
-                self.recognition.learn_line(ink, self.lines[0].spans, dict(self.fixed))
+            # (a line's spans are frames, an overlapped string's stroke ranges: the mode says which)
+            if self.fixed and self.options.learn and self.model_ready and index == 0:
+                self.recognition.learn_line(ink, self.lines[0].spans, dict(self.fixed), self.shape)
             self.last_pick = Pick(ink, shown, choice.char, list(self.recent), self.shape)
             self.send(choice.char)
             return
@@ -450,3 +514,10 @@ class WritingSession:
         else:
             self.view.show_choices(pick.choices)
         self.view.tell(Notice.DRAWING_BACK)
+
+
+def _consecutive(spans: tuple, run: tuple) -> bool:
+    """Whether ``run`` is found in ``spans`` as consecutive cells."""
+    n = len(run)
+    return any(tuple(spans[s : s + n]) == tuple(run) for s in range(len(spans) - n + 1))
+

@@ -82,6 +82,22 @@ def line_reading(text: str, score: float = 0.5, others: str = "") -> LineCand:
     return LineCand(text, score, chars, tuple((2 * k, 2 * k + 1) for k in range(len(text))))
 
 
+@dataclass(frozen=True)
+class Regrouping:
+    """An alternative that cuts a string's strokes otherwise (as hwime.overlap.Regrouping)."""
+
+    char: str
+    score: float
+    replaces: tuple
+    spans: tuple
+    chars: tuple
+
+
+def overlapped_reading(text: str, spans: tuple, score: float = 0.5, others: str = "") -> LineCand:
+    """An overlapped string: ``line_reading``'s alternatives, cut at the stroke ranges ``spans``."""
+    return LineCand(text, score, line_reading(text, score, others).chars, spans)
+
+
 @dataclass
 class RecordingRecognition:
     """The session's recognition, recording what it was asked; nothing answers until a test does."""
@@ -97,8 +113,9 @@ class RecordingRecognition:
     def learn(self, ink: Ink, char: str) -> None:
         self.calls.append(("learn", len(ink), char))
 
-    def learn_line(self, ink: Ink, spans: tuple, corrections: dict[int, str]) -> None:
-        self.calls.append(("learn_line", len(ink), corrections))
+    def learn_line(self, ink: Ink, spans: tuple, corrections: dict[int, str],
+                   mode: WritingMode = WritingMode.LINE) -> None:
+        self.calls.append(("learn_line", len(ink), corrections, spans, mode))
 
     def unlearn(self, ink: Ink) -> None:
         self.calls.append(("unlearn", len(ink)))

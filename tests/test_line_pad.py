@@ -9,7 +9,7 @@ from PySide6.QtGui import QGuiApplication
 
 from conftest import line_ink, shown_pad
 from hwime.ink import Ink
-from hwime.session import BarState, Notice, WritingMode
+from hwime.session import BarState, Notice, Regroup, WritingMode
 from hwime.settings import Settings
 from hwime.ui.window import PadWindow
 
@@ -165,3 +165,78 @@ def test_two_characters_written_over_each_other_in_the_box_come_back_as_one_stri
     assert session.shape is WritingMode.CHARACTER and not pad.settings.overlap_mode
     pad.tell(Notice.STRING_KEPT, WritingMode.OVERLAPPED)  # another mode chosen while overlapped ink is written
     assert "over each other" in pad.status.text()
+
+
+def test_a_wrong_cut_is_fixed_from_a_cell_by_picking_its_merge_and_the_merge_is_learned(qtbot, overlap_pad, tmp_path):
+    """(Issue 35: a wrong split can be fixed.) 中国 written over each other: 中's cell offers its split, 国's its
+    merge with 中 (all twelve strokes read as one character). A split picked and taken back, the merge picked: one
+    cell, the one character sent with one click and learned from all twelve strokes."""
+    from test_overlap import overlapped
+
+    pad, session = overlap_pad, overlap_pad.session
+    draw_scaled(qtbot, pad.canvas, overlapped("中国"))
+    qtbot.waitUntil(lambda: session.answered == session.request_id and bool(pad.bar.candidates), timeout=60000)
+    assert [b.text() for b in pad.cells.buttons] == list("中国")
+
+    def regroupings() -> list[tuple[int, object]]:
+        return [(i, c) for i, c in enumerate(pad.bar.candidates) if isinstance(c, Regroup)]
+
+    qtbot.mouseClick(pad.cells.buttons[0], Qt.MouseButton.LeftButton)
+    assert session.bar is BarState.ALTERNATIVES and pad.bar.candidates[0].char == "中"
+    split_at, split = next((i, c) for i, c in regroupings() if len(c.spans) == 2 and c.replaces == ((0, 3),))
+    assert pad.bar.buttons[split_at].reading == "split"  # said under it, where a character's pinyin goes
+    qtbot.mouseClick(pad.bar.buttons[split_at], Qt.MouseButton.LeftButton)
+    assert [b.text() for b in pad.cells.buttons] == list(split.char + "国") and session.lines[0].spans[2] == (4, 11)
+    qtbot.mouseClick(pad.cells.buttons[1], Qt.MouseButton.LeftButton)  # the second half offers 中 back
+    back_at = next(i for i, c in regroupings() if c.spans == ((0, 3),))
+    qtbot.mouseClick(pad.bar.buttons[back_at], Qt.MouseButton.LeftButton)
+    assert [b.text() for b in pad.cells.buttons] == list("中国") and session.lines[0].spans == ((0, 3), (4, 11))
+
+    qtbot.mouseClick(pad.cells.buttons[1], Qt.MouseButton.LeftButton)
+    merge_at, merge = next((i, c) for i, c in regroupings() if c.spans == ((0, 11),))
+    assert pad.bar.buttons[merge_at].reading == "merged" and "merged" in pad.bar.buttons[merge_at].toolTip()
+    qtbot.mouseClick(pad.bar.buttons[merge_at], Qt.MouseButton.LeftButton)
+    assert [b.text() for b in pad.cells.buttons] == [merge.char] and pad.bar.candidates[0].text == merge.char
+    assert session.fixed == {0: merge.char} and pad.canvas.faded == 0  # one character: nothing before it fades
+    QGuiApplication.clipboard().clear()
+    with qtbot.waitSignal(pad.worker.learned, timeout=20000) as got:
+        qtbot.mouseClick(pad.bar.buttons[0], Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == merge.char and got.args[0] == 1
+    stored = json.loads((tmp_path / "profile" / "profile.json").read_text(encoding="utf-8"))["samples"]
+    assert [s["char"] for s in stored] == [merge.char] and len(stored[0]["ink"]["strokes"]) == 12
+
+
+def test_overlapped_mode_answers_nothing_one_stroke_and_a_thousand_strokes_clearly(qtbot, overlap_pad):
+    """(Issue 35: bad input.) Nothing written: nothing to send, said. One stroke: a one-character string. A thousand
+    strokes: said at once to be too many, every stroke kept (Undo takes one away), and the pad still reads."""
+    import time
+
+    from hwime.overlap import MAX_OVERLAP_STROKES
+
+    pad, session = overlap_pad, overlap_pad.session
+    QGuiApplication.clipboard().clear()
+    qtbot.mouseClick(pad.best_button, Qt.MouseButton.LeftButton)
+    assert "Nothing to send" in pad.status.text() and QGuiApplication.clipboard().text() == ""
+    draw_scaled(qtbot, pad.canvas, Ink.from_strokes([[[10, 50], [90, 60]]]))
+    qtbot.waitUntil(lambda: session.answered == session.request_id and bool(pad.bar.candidates), timeout=60000)
+    assert len(pad.bar.candidates[0].text) == 1 and len(pad.cells.buttons) == 1
+    qtbot.mouseClick(pad.clear_button, Qt.MouseButton.LeftButton)
+
+    side = pad.canvas.width()
+    for i in range(1000):
+        x, y = 20 + (i * 7) % (side - 40), 20 + (i * 13) % (side - 40)
+        qtbot.mousePress(pad.canvas, Qt.MouseButton.LeftButton, pos=QPoint(x, y))
+        qtbot.mouseMove(pad.canvas, QPoint(x + 8, y + 3))
+        qtbot.mouseRelease(pad.canvas, Qt.MouseButton.LeftButton, pos=QPoint(x + 8, y + 3))
+    t0 = time.perf_counter()
+    qtbot.waitUntil(lambda: str(MAX_OVERLAP_STROKES) in pad.status.text(), timeout=60000)
+    assert "1000 strokes" in pad.status.text()
+    assert len(pad.canvas.ink) == 1000 and not session.can_send_on_pause()  # nothing lost, nothing sent on a pause
+    waited = time.perf_counter() - t0
+    qtbot.mouseClick(pad.undo_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "999 strokes" in pad.status.text(), timeout=5000)  # refused at once: no reading again
+    assert len(pad.canvas.ink) == 999 and waited < 60
+    qtbot.mouseClick(pad.clear_button, Qt.MouseButton.LeftButton)
+    draw_scaled(qtbot, pad.canvas, Ink.from_strokes([[[10, 50], [90, 60]]]))
+    qtbot.waitUntil(lambda: session.answered == session.request_id and len(pad.bar.candidates[0].text) == 1,
+                    timeout=60000)

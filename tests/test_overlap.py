@@ -146,7 +146,7 @@ def test_cli_overlapped_prints_what_line_prints(tmp_path, capsys):
     rows = tmp_path / "set.jsonl"
     good = {"text": "中国", "strokes": overlapped("中国").to_json()["strokes"]}
     rows.write_text(json.dumps(good, ensure_ascii=False) + "\n" + '{"text": "x", "strokes": []}\n'
-                    + '{"strokes": "no"}\n', encoding="utf-8")
+                    + '{"strokes": "no"}\n' + '{"strokes": [[[10, 50], [90, 60]]]}\n', encoding="utf-8")
     many = tmp_path / "many.json"
     many.write_text(json.dumps({"strokes": [[[i % 100, 10], [i % 100, 90]] for i in range(1000)]}))
     image = tmp_path / "a.png"
@@ -158,10 +158,12 @@ def test_cli_overlapped_prints_what_line_prints(tmp_path, capsys):
     captured = capsys.readouterr()
     out = [json.loads(line) for line in captured.out.splitlines()]
     assert rc == 1  # three inputs could not be read; the others were
-    assert [o["input"] for o in out] == [f"{rows}:1", f"{rows}:2"]
+    assert [o["input"] for o in out] == [f"{rows}:1", f"{rows}:2", f"{rows}:4"]
     assert all(set(o) == {"input", "label", "text", "candidates", "chars"} for o in out)
     assert out[0]["label"] == "中国" and out[0]["text"] == "中国" and len(out[0]["chars"]) == 2
     assert out[1]["text"] == "" and out[1]["candidates"] == []
+    assert len(out[2]["text"]) == 1 and len(out[2]["chars"]) == 1  # one stroke: one character
+    assert f"{rows}:3" in captured.err
     assert "many.json" in captured.err and str(MAX_OVERLAP_STROKES) in captured.err
     assert "a.png" in captured.err and "not images" in captured.err
 
@@ -172,3 +174,42 @@ def test_the_ink_unit_does_not_matter(rec, seg):
     big = read_overlapped(rec, overlapped("中国", box=1700.0), 3, segmenter=seg)
     assert [c.text for c in big] == [c.text for c in small]
     assert [c.spans for c in big] == [c.spans for c in small]
+
+
+def test_the_best_strings_cells_offer_their_merges_and_splits(rec, seg):
+    """(Issue 35: a wrong split can be fixed.) Each cell of the best string offers, after its own alternatives, the
+    reading of it merged with the cell before or after (both cells' strokes as one character) and the cell split
+    in two at the likeliest cut inside it; the CLI's strings (regroup off) carry none."""
+    from hwime.overlap import Regrouping, stroke_parts
+
+    ink = overlapped("中国")
+    reader = OverlapReader(rec, seg)
+    for stroke in ink.strokes:
+        reader.add(stroke)
+    plain = reader.candidates(4)
+    assert not any(isinstance(a, Regrouping) for c in plain for cell in c.chars for a in cell)
+    best = reader.candidates(4, regroup=True)[0]
+    assert best.text == plain[0].text == "中国" and best.spans == ((0, 3), (4, 11))
+    first, second = ([a for a in cell if isinstance(a, Regrouping)] for cell in best.chars)
+    merge = first[0]
+    assert merge is second[0] and merge.replaces == best.spans and merge.spans == ((0, 11),)
+    assert len(merge.char) == 1 and merge.chars[0][0].char == merge.char
+    # each cell's own reading still comes first, its alternatives before the regroupings
+    assert [a.char for a in best.chars[0]][:len(plain[0].chars[0])] == [a.char for a in plain[0].chars[0]]
+    for split, (a, b) in ((first[-1], (0, 3)), (second[-1], (4, 11))):
+        assert split.replaces == ((a, b),) and len(split.char) == 2 and len(split.spans) == 2
+        (a1, b1), (a2, b2) = split.spans
+        assert a1 == a and b2 == b and b1 + 1 == a2 and a < a2 <= b
+        assert [cell[0].char for cell in split.chars] == list(split.char)
+    # a cell's strokes, as learning cuts them
+    assert [len(p.strokes) for p in stroke_parts(ink, best.spans)] == [4, 8]
+
+
+def test_one_stroke_has_nothing_to_merge_or_split(rec, seg):
+    from hwime.overlap import Regrouping
+
+    reader = OverlapReader(rec, seg)
+    reader.add(Ink.from_strokes([[[10, 50], [90, 50]]]).strokes[0])
+    best = reader.candidates(4, regroup=True)[0]
+    assert best.spans == ((0, 0),) and not any(isinstance(a, Regrouping) for a in best.chars[0])
+    assert OverlapReader(rec, seg).candidates(4, regroup=True) == []

@@ -1,10 +1,11 @@
 """The writing session driven without Qt (hwime.session): what is asked of recognition, what the bar offers and in
 which state, picks and undo, a line's fixes, continuations, the writing mode."""
 
+import dataclasses
 import subprocess
 import sys
 
-from fakes import Cand, RecordingRecognition, RecordingView, line_reading
+from fakes import Cand, RecordingRecognition, RecordingView, Regrouping, line_reading, overlapped_reading
 from hwime.session import CONTEXT_KEPT, BarState, Notice, SessionOptions, WritingMode, WritingSession
 
 
@@ -170,7 +171,8 @@ def test_a_fix_carries_into_every_string_of_the_same_length_and_is_learned_when_
     assert view.told[-1] == (Notice.POSITION_FIXED, 1, "口")
     session.pick(0)
     assert view.delivered == ["中口人"] and session.sent == "中口人" and view.recent == []
-    assert recognition.last("learn_line") == ("learn_line", 3, {1: "口"})
+    assert recognition.last("learn_line")[:3] == ("learn_line", 3, {1: "口"})
+    assert recognition.last("learn_line")[4] is WritingMode.LINE  # the spans are a line's frames
     assert session.lines == [] and view.line_text == ""
 
 
@@ -249,18 +251,118 @@ def test_a_pause_sends_a_lines_best_string_but_not_while_a_cell_is_open():
     assert view.delivered == ["申国"] and session.last_pick is not None and session.last_pick.mode is WritingMode.LINE
 
 
-def test_overlapped_writing_is_read_as_strings_and_its_fixes_are_not_cut_as_a_lines_frames():
-    """(Issue 35 item 1.) 叠写 offers whole strings and cells as a line does; its spans are stroke ranges, which
-    learn_line would cut as a line's frames, so a fixed character is not learned (yet)."""
+def test_overlapped_writing_is_read_as_strings_and_its_fixes_are_learned_by_their_strokes():
+    """(Issue 35.) 叠写 offers whole strings and cells as a line does; a character fixed in a cell teaches the profile
+    as a line's does (when the fixed best string is sent), cut by its stroke range rather than a line's frames."""
     session, view, recognition = make(WritingMode.OVERLAPPED)
     assert view.shape is WritingMode.OVERLAPPED and WritingMode.OVERLAPPED.reads_strings
     view.write(3)
     assert recognition.last("request")[4] is WritingMode.OVERLAPPED
-    answer(session, recognition, [line_reading("中国", others="申"), line_reading("中图")])
+    answer(session, recognition, [overlapped_reading("中国", ((0, 0), (1, 2)), others="申"),
+                                  overlapped_reading("中图", ((0, 0), (1, 2)))])
     assert view.line_text == "中国"
     session.show_alternatives(0)
     session.pick(1)
     session.pick(0)
-    assert view.delivered == ["申国"] and not any(c[0] == "learn_line" for c in recognition.calls)
+    assert view.delivered == ["申国"]
+    assert recognition.last("learn_line")[1:] == (3, {0: "申"}, ((0, 0), (1, 2)), WritingMode.OVERLAPPED)
     session.undo()
+    assert recognition.last("unlearn") == ("unlearn", 3)
     assert view.shape is WritingMode.OVERLAPPED and view.line_text == "申国"
+
+
+def test_nothing_fixed_nothing_learned_from_an_overlapped_string():
+    session, view, recognition = make(WritingMode.OVERLAPPED)
+    view.write(3)
+    answer(session, recognition, [overlapped_reading("中国", ((0, 0), (1, 2)), others="申")])
+    session.pick(0)
+    assert view.delivered == ["中国"] and not any(c[0] == "learn_line" for c in recognition.calls)
+
+
+def cut_wrongly() -> tuple[WritingSession, RecordingView, RecordingRecognition]:
+    """们人 written over each other, read as three cells 亻门人 (strokes 0-1, 2-4, 5-6): the first two cells offer
+    their merge, the last its split."""
+    session, view, recognition = make(WritingMode.OVERLAPPED)
+    view.write(7)
+    spans = ((0, 1), (2, 4), (5, 6))
+    merge = Regrouping("们", 0.6, spans[:2], ((0, 4),), ((Cand("们", 0.6), Cand("仍", 0.2)),))
+    split = Regrouping("八丶", 0.1, spans[2:], ((5, 5), (6, 6)), ((Cand("八", 0.4),), (Cand("丶", 0.3),)))
+    best = overlapped_reading("亻门人", spans, others="入")
+    chars = (best.chars[0] + (merge,), best.chars[1] + (merge,), best.chars[2] + (split,))
+    answer(session, recognition, [dataclasses.replace(best, chars=chars),
+                                  overlapped_reading("亻门大", spans),
+                                  overlapped_reading("们大", ((0, 4), (5, 6))),
+                                  overlapped_reading("们", ((0, 6),))])
+    return session, view, recognition
+
+
+def test_a_cells_merge_reads_two_cells_as_one_and_the_string_is_cut_anew():
+    """(Issue 35: a wrong split can be fixed.) Picking the merge among a cell's alternatives: one cell of the two
+    cells' strokes, a fix elsewhere kept on its character, only strings cut the same way offered, the old cut one
+    pick away, the merged character learned from both cells' strokes."""
+    session, view, recognition = cut_wrongly()
+    session.show_alternatives(2)
+    session.pick(1)  # 入 for 人
+    assert session.fixed == {2: "入"} and view.line_text == "亻门入"
+    session.show_alternatives(1)
+    merge = next(i for i, c in enumerate(view.choices) if c.char == "们" and hasattr(c, "replaces"))
+    session.pick(merge)
+    best = session.lines[0]
+    assert view.line_text == best.text == "们入" and best.spans == ((0, 4), (5, 6))
+    assert session.fixed == {0: "们", 1: "入"} and view.fixed == {0, 1}
+    assert session.bar is BarState.CANDIDATES and view.told[-1] == (Notice.POSITION_FIXED, 0, "们")
+    # only the string cut as 们|人 follows, carrying both fixes; 亻门大 and 们 are cut otherwise
+    assert [c.text for c in view.choices] == ["们入"]
+    assert [c.spans for c in session.lines] == [((0, 4), (5, 6))]
+    # the merged cell reads as the merge read it, and offers the old cut back; the split of 人's cell stays offered
+    assert [a.char for a in best.chars[0]][:2] == ["们", "仍"]
+    back = best.chars[0][-1]
+    assert back.char == "亻门" and back.spans == ((0, 1), (2, 4)) and back.replaces == ((0, 4),)
+    assert any(getattr(a, "spans", None) == ((5, 5), (6, 6)) for a in best.chars[1])
+    session.pick(0)
+    assert view.delivered == ["们入"]
+    assert recognition.last("learn_line")[1:] == (7, {0: "们", 1: "入"}, ((0, 4), (5, 6)), WritingMode.OVERLAPPED)
+
+
+def test_a_cells_split_reads_it_as_two_and_the_old_cut_comes_back_with_a_pick():
+    session, view, recognition = cut_wrongly()
+    session.show_alternatives(2)
+    split = next(i for i, c in enumerate(view.choices) if c.char == "八丶")
+    session.pick(split)
+    best = session.lines[0]
+    assert best.text == "亻门八丶" and best.spans == ((0, 1), (2, 4), (5, 5), (6, 6))
+    assert session.fixed == {2: "八", 3: "丶"}
+    # the merge of the first two cells still names cells cut so: still offered; each half offers 人 back
+    assert any(getattr(a, "spans", None) == ((0, 4),) for a in best.chars[1])
+    assert [a.char for a in best.chars[2]] == ["八", "人"] and [a.char for a in best.chars[3]] == ["丶", "人"]
+    session.show_alternatives(3)
+    session.pick(len(view.choices) - 1)  # 人 again: the one cell of strokes 5-6
+    best = session.lines[0]
+    assert best.text == "亻门人" and best.spans == ((0, 1), (2, 4), (5, 6)) and session.fixed == {2: "人"}
+    # the merge of cells 0-1 is still there, and the split is offered again from the restored cell
+    assert any(getattr(a, "replaces", None) == ((0, 1), (2, 4)) for a in best.chars[0])
+    assert any(getattr(a, "char", None) == "八丶" for a in best.chars[2])
+    assert view.line_text == "亻门人" and [c.text for c in view.choices][0] == "亻门人"
+
+
+def test_a_merge_removes_the_regroupings_that_named_the_cells_it_took():
+    """A neighbour's merge with a cell that is merged already is offered no more."""
+    session, view, recognition = make(WritingMode.OVERLAPPED)
+    view.write(3)
+    spans = ((0, 0), (1, 1), (2, 2))
+    first = Regrouping("二", 0.5, spans[:2], ((0, 1),), ((Cand("二"),),))
+    second = Regrouping("十", 0.5, spans[1:], ((1, 2),), ((Cand("十"),),))
+    best = overlapped_reading("一一丨", spans)
+    chars = (best.chars[0] + (first,), best.chars[1] + (first, second), best.chars[2] + (second,))
+    answer(session, recognition, [dataclasses.replace(best, chars=chars)])
+    session.show_alternatives(0)
+    session.pick(len(view.choices) - 1)
+    best = session.lines[0]
+    assert best.text == "二丨" and best.spans == ((0, 1), (2, 2))
+    session.show_alternatives(1)
+    assert [c.char for c in view.choices] == ["丨"]  # 十 would take a stroke of 二's
+    session.show_alternatives(0)
+    assert [c.char for c in view.choices] == ["二", "一一"]  # the cut back
+    session.pick(1)
+    session.show_alternatives(2)  # cut as before again: the merge with the cell before is offered again
+    assert [c.char for c in view.choices] == ["丨", "十"]

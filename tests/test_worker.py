@@ -91,3 +91,10 @@ def test_overlapped_ink_is_read_by_one_reader_kept_as_it_grows_and_shrinks(qapp)
         assert [c.score for c in got] == pytest.approx([c.score for c in fresh])
     assert got[0].text.endswith("国")
     assert readers[0] is readers[1] is readers[2] is readers[3] is not readers[4]  # a new context: a new reader
+    # the best string's cells offer their merges and splits, unless a newer request waits (it will not be shown)
+    from hwime.overlap import Regrouping
+
+    assert any(isinstance(a, Regrouping) for cell in got[0].chars for a in cell)
+    worker._pending = (99, whole, "", WritingMode.OVERLAPPED)
+    busy = worker._read_overlapped(rec, whole.without_last_stroke(), "")
+    assert busy and not any(isinstance(a, Regrouping) for c in busy for cell in c.chars for a in cell)

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QSizePolicy, QWidget
 
+from ..session import Regroup
 from .i18n import is_dark
 
 KEY_LABELS = "1234567890"
@@ -229,7 +230,10 @@ class CandidateBar(QWidget):
             if i < len(self.candidates):
                 c = self.candidates[i]
                 single = len(c.char) == 1
-                reading = self.reading(c.char) if self.reading and single else ""
+                if isinstance(c, Regroup):  # a cut mended: said under it, or a merge looks like any other character
+                    reading = self.tr("merged") if len(c.spans) < len(c.replaces) else self.tr("split")
+                else:
+                    reading = self.reading(c.char) if self.reading and single else ""
                 b.show_choice(c.char, reading)
                 likely = self.tr("key {0}, {1:.0%} likely").format(KEY_LABELS[i], c.score) if i < len(KEY_LABELS) \
                     else self.tr("{0:.0%} likely").format(c.score)

@@ -76,7 +76,7 @@ class RecognitionWorker(QObject):
     _learnRequested = Signal(object, str)
     _forgetRequested = Signal()
     _unlearnRequested = Signal(object)
-    _learnLineRequested = Signal(object, object, object)
+    _learnLineRequested = Signal(object, object, object, object)
 
     def __init__(self, top: int = 10, recognizer_factory: RecognizerFactory | None = None,
                  profile_factory: Callable[[], object] | None = None):
@@ -252,9 +252,13 @@ class RecognitionWorker(QObject):
         strokes it shares with the ink stay, the rest are undone and the new ones added."""
         import numpy as np
 
-        from ..overlap import OverlapReader
+        from ..overlap import MAX_OVERLAP_STROKES, OverlapReader
         from ..segmenter import Segmenter
 
+        if len(ink.strokes) > MAX_OVERLAP_STROKES:
+            # said at once, the reader kept: the strokes it read are read again only when the writer undoes some
+            raise ValueError(f"{len(ink.strokes)} strokes: overlapped writing reads at most {MAX_OVERLAP_STROKES} "
+                             f"at a time: undo some, or clear")
         if self._segmenter is None:
             self._segmenter = Segmenter.load()
         key = (rec, context, self.script, self.use_prior)
@@ -274,20 +278,29 @@ class RecognitionWorker(QObject):
         except Exception:
             self._overlap = None  # half added: the next reading starts afresh
             raise
-        return reader.candidates(LINE_CANDIDATES)
+        # the best string's cells offer their merges and splits (a wrong cut is fixed from the cells), which costs
+        # about one more batch: not when a newer stroke already waits, as this answer will not be shown
+        return reader.candidates(LINE_CANDIDATES, regroup=self.is_idle())
 
-    def learn_line(self, ink: Ink, spans: tuple, corrections: dict[int, str]) -> None:
-        """Teach the characters the writer corrected in a line ({position: char}), each with its own strokes."""
-        self._learnLineRequested.emit(ink, spans, corrections)
+    def learn_line(self, ink: Ink, spans: tuple, corrections: dict[int, str],
+                   mode: WritingMode = WritingMode.LINE) -> None:
+        """Teach the characters the writer corrected in a string ({position: char}), each with its own strokes
+        (``spans``: a line's frames, or an overlapped string's stroke ranges)."""
+        self._learnLineRequested.emit(ink, spans, corrections, mode)
 
-    @Slot(object, object, object)
-    def _learn_line(self, ink: Ink, spans: tuple, corrections: dict) -> None:
+    @Slot(object, object, object, object)
+    def _learn_line(self, ink: Ink, spans: tuple, corrections: dict, mode: WritingMode) -> None:
         self._overlap = None  # the profile changes: what the overlapped reader read may read otherwise
         rec = self._recognizer
         if rec is None or not self.learn_enabled or rec.profile is None:
             return
         try:
-            parts = rec.line_ink_parts(ink, spans)
+            if mode is WritingMode.OVERLAPPED:
+                from ..overlap import stroke_parts
+
+                parts = stroke_parts(ink, spans)
+            else:
+                parts = rec.line_ink_parts(ink, spans)
             ids = [rec.learn(parts[position], char) for position, char in sorted(corrections.items())
                    if position < len(parts) and not parts[position].is_empty]
             self._last_learned_line = (ink, ids)
