@@ -106,6 +106,42 @@ def bench_network_and_peers(rec, inks) -> dict:
     return {name: _stats(t) for name, t in times.items()}
 
 
+def bench_stages(rec, inks) -> dict:
+    """Ink -> top 10 stage by stage, one thread, each ink through every stage in turn: drawing the ink into the
+    square (raster.ink_to_image), normalizing it, the network's pass, each class by its best frame
+    (CharacterReader.probabilities' own work) and ranking (hwime.ranking); ``own_work`` is everything but the pass,
+    per ink, and ``whole`` the same ink through recognize_ink in the same loop."""
+    import torch
+
+    from .raster import ink_to_image, normalize
+    from .ranking import RankingOptions
+
+    torch.set_num_threads(1)
+    reader, options = rec.characters, RankingOptions(rec.script)
+    names = ("render", "normalize", "pass", "best_frame", "ranking", "own_work", "whole")
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for n, ink in enumerate(list(inks[:10]) + list(inks)):
+        t0 = time.perf_counter()
+        square = ink_to_image(ink, rec.spec)[None]
+        t1 = time.perf_counter()
+        x = torch.from_numpy(normalize(square, rec.spec))
+        t2 = time.perf_counter()
+        logits, features = reader.network(x)
+        t3 = time.perf_counter()
+        probs, features = reader.pass_probabilities(logits, features)
+        t4 = time.perf_counter()
+        rec.ranker.rank(probs, 10, options, features, None)
+        t5 = time.perf_counter()
+        rec.recognize_ink(ink, 10)
+        t6 = time.perf_counter()
+        if n < 10:  # warm-up
+            continue
+        for name, ms in zip(names, ((t1 - t0), (t2 - t1), (t3 - t2), (t4 - t3), (t5 - t4),
+                                    (t5 - t0) - (t3 - t2), (t6 - t5))):
+            times[name].append(ms * 1000)
+    return {name: _stats(t) for name, t in times.items()}
+
+
 def line_of(inks, count: int = 8):
     """``count`` traces side by side as one written line (each scaled to a common height, small gaps)."""
     from .ink import Ink
@@ -360,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                                                         r.device, r.path, r.metadata)
     inference = bench_engines(engines, inks)
     result = {"model": str(rec.path), "inks": source, "torch": torch.__version__, "inference_one_thread": inference}
+    result["stages_one_thread"] = bench_stages(rec, inks)
     if rec.ctc:
         result["network_and_peers_one_thread"] = bench_network_and_peers(rec, inks)
     if rec.ctc:
@@ -378,6 +415,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model {rec.path} ({len(rec.labels)} classes); inks: {source}; torch {torch.__version__}")
     for name, st in inference.items():
         print(f"inference, one CPU thread, {name}: p50 {st['p50_ms']:.2f} ms  p95 {st['p95_ms']:.2f} ms (n={st['n']})")
+    stages = result["stages_one_thread"]
+    print("ink -> top 10 by stage, p50 ms: " + "  ".join(f"{name} {st['p50_ms']:.3f}" for name, st in stages.items()
+                                                       if name not in ("own_work", "whole")))
+    print(f"our own work (all but the pass): p50 {stages['own_work']['p50_ms']:.3f} ms  p95 "
+          f"{stages['own_work']['p95_ms']:.3f} ms (target < 0.5 ms p50); the whole, same loop: p50 "
+          f"{stages['whole']['p50_ms']:.2f} ms")
     for name, st in result.get("network_and_peers_one_thread", {}).items():
         print(f"{name}: p50 {st['p50_ms']:.2f} ms  p95 {st['p95_ms']:.2f} ms (n={st['n']})")
     if "line_of_8" in result:

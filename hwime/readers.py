@@ -43,6 +43,11 @@ class CharacterReader:
     def probabilities(self, batch: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
         """uint8 (N, S, S) -> (softmax over the labels (N, classes), the pass's features (N, D) as numpy)."""
         logits, features = self.network(torch.from_numpy(normalize(batch, self.spec)))
+        return self.pass_probabilities(logits, features)
+
+    @torch.inference_mode()
+    def pass_probabilities(self, logits: torch.Tensor, features: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+        """One pass's (logits, features) -> what ``probabilities`` returns."""
         if self.network.ctc:  # a lone character: each class by its best frame, the blank left out
             best = self.codec.class_columns(torch.softmax(logits, dim=2)).amax(dim=1)
             probs = best / best.sum(dim=1, keepdim=True)

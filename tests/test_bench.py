@@ -6,7 +6,7 @@ from PIL import Image
 
 from conftest import ink_kou, ink_shi
 from hwime import Recognizer
-from hwime.bench import bench_network_and_peers, bench_startup
+from hwime.bench import bench_network_and_peers, bench_stages, bench_startup
 
 
 def test_start_up_is_timed_from_a_fresh_process_to_the_first_result_and_to_ready(tmp_path):
@@ -25,3 +25,13 @@ def test_the_network_pass_is_timed_under_the_pads_engine_beside_what_is_installe
     mine = got[f"{rec.engine_name} network pass"]
     assert mine["n"] == 12 and 0 < mine["p50_ms"] <= mine["p95_ms"]
     assert all(row["n"] == 12 for row in got.values())
+
+
+def test_each_stage_of_one_character_is_timed_and_our_own_work_is_all_but_the_pass():
+    rec = Recognizer.load(None, "cpu")
+    got = bench_stages(rec, [ink_shi(), ink_kou()] * 6)
+    assert set(got) == {"render", "normalize", "pass", "best_frame", "ranking", "own_work", "whole"}
+    assert all(row["n"] == 12 and 0 < row["p50_ms"] <= row["p95_ms"] for row in got.values())
+    # own work per ink is the sum of the four stages around the pass, so its median lies within their medians' reach
+    around = sum(got[name]["p95_ms"] for name in ("render", "normalize", "best_frame", "ranking"))
+    assert got["own_work"]["p50_ms"] <= around
