@@ -263,6 +263,12 @@ class PadWindow(QWidget):
         self.cells.cellClicked.connect(self._on_cell)
 
         self._left_at: dict[bool, tuple[int, int]] = {}  # per shape (wide or not): the window's size when it was left
+        # the size and place are saved as they change (a logout ends the pad with no close event), once the
+        # writer has stopped dragging
+        self._geometry_saver = QTimer(self)
+        self._geometry_saver.setSingleShot(True)
+        self._geometry_saver.setInterval(500)
+        self._geometry_saver.timeout.connect(self._save_geometry)
         self._mode_applied: str | None = None
         self._apply_mode()
         # the saved place and size first, and the Line button set without its signal: set_line_mode saves the
@@ -587,6 +593,10 @@ class PadWindow(QWidget):
 
     def _refresh_recent(self) -> None:
         for b in self._recent_buttons:
+            # out of the row now, not at the next turn of the event loop: until then the row would hold the old
+            # buttons and the new ones, and a window placed meanwhile (at start) is made that much wider
+            self.recent.removeWidget(b)
+            b.hide()
             b.deleteLater()
         self._recent_buttons = []
         for ch in self.session.recent[:RECENT_SHOWN]:
@@ -629,6 +639,23 @@ class PadWindow(QWidget):
             self.show()
             if mode == "copy":  # back to a window that takes keys: take them now, not at the next click
                 self.activateWindow()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._geometry_changed()
+
+    def moveEvent(self, event) -> None:
+        super().moveEvent(event)
+        self._geometry_changed()
+
+    def _geometry_changed(self) -> None:
+        # a hidden window (the saved geometry not yet restored, or an IBus pad put away) has nothing to keep
+        if self.isVisible():
+            self._geometry_saver.start()
+
+    def _save_geometry(self) -> None:
+        if self.isVisible() and not self._unsaved:  # a failed save already said so; a setting's change tries again
+            self.save()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
