@@ -5,7 +5,7 @@ sends goes out through the output."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (QCloseEvent, QFont, QFontDatabase, QGuiApplication, QKeyEvent, QPalette, QTextLayout,
@@ -121,10 +121,14 @@ class StatusLine(QLabel):
 
 
 class WarningBar(QFrame):
-    """Warnings that stay until the user dismisses them (a corrupt settings file, a read-only config folder…)."""
+    """Warnings that stay until the user dismisses them (a corrupt settings file, a read-only config folder…).
+    ``around_change(change)`` runs each change of what it shows (it appears, grows, goes): the window keeps the
+    writing box in place around it."""
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None,
+                 around_change: Callable[[Callable[[], None]], None] = lambda change: change()):
         super().__init__(parent)
+        self._around_change = around_change
         dark = is_dark(self.palette())
         self.setStyleSheet("WarningBar { background: %s; border: 1px solid #e7b58f; border-radius: 4px; }"
                            % ("#4a2e1f" if dark else "#fff1e6"))
@@ -145,13 +149,19 @@ class WarningBar(QFrame):
         if message in self.messages:
             return
         self.messages = (self.messages + [message])[-3:]
-        self.text.setText("\n".join(self.messages))
-        self.show()
+
+        def change() -> None:
+            self.text.setText("\n".join(self.messages))
+            self.show()
+        self._around_change(change)
 
     def dismiss(self) -> None:
         self.messages = []
-        self.text.setText("")
-        self.hide()
+
+        def change() -> None:
+            self.text.setText("")
+            self.hide()
+        self._around_change(change)
 
 
 class PadWindow(QWidget):
@@ -170,7 +180,7 @@ class PadWindow(QWidget):
         self.canvas = WritingCanvas(settings.pen_width)
         self.bar = CandidateBar(settings.candidate_count, reading=self._reading if settings.show_pinyin else None)
         self.bar.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        self.warnings = WarningBar()
+        self.warnings = WarningBar(around_change=self._keeping_the_box)
         self.status = StatusLine()
         self.recent = QHBoxLayout()
         self.recent.setSpacing(2)
@@ -217,14 +227,18 @@ class PadWindow(QWidget):
         self.overlap_button.setFixedHeight(30)
         recent_row.addWidget(self.overlap_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.warnings)
+        # the buttons and the Recent row above the box: a new shape (Line, 叠写) makes the window lower or taller
+        # below them, so a second click lands where the first did (a double-click on Line typed the Recent
+        # character that had come under the pointer)
+        layout.addLayout(buttons)
+        layout.addLayout(recent_row)
         self.canvas_box = AspectBox(self.canvas)
         layout.addWidget(self.canvas_box, 1)
         layout.addWidget(self.bar)
         layout.addWidget(self.cells)
-        layout.addLayout(recent_row)
-        layout.addLayout(buttons)
         layout.addWidget(self.status)
+        # warnings come and go at the bottom, the window growing and shrinking by them (_keeping_the_box)
+        layout.addWidget(self.warnings)
 
         self.deliverer = deliverer or Deliverer(QGuiApplication.clipboard().setText, settings.output_mode)
         if worker is None:
@@ -543,6 +557,24 @@ class PadWindow(QWidget):
             wanted = before[1]  # back to the square at the width it was left at: as tall as it was then
         self.resize(self.width(), max(self.minimumSizeHint().height(), min(wanted, room)))
 
+    def _keeping_the_box(self, change: Callable[[], None]) -> None:
+        """Run ``change`` (a row below the box appears, grows or goes) with the window growing or shrinking by the
+        height it takes, so the writing box keeps its size and place under the pen; only past the screen's bottom
+        does the box give up height. A maximized or hidden window is left as it is."""
+        if not self.isVisible() or self.windowState() & (Qt.WindowState.WindowMaximized |
+                                                         Qt.WindowState.WindowFullScreen):
+            change()
+            return
+        before = self.canvas_box.height()
+        change()
+        self.layout().activate()
+        grow = before - self.canvas_box.height()
+        if grow:
+            frame = self.frameGeometry()
+            room = self.screen().availableGeometry().bottom() + 1 - frame.top() - (frame.height() - self.height())
+            self.resize(self.width(), max(self.minimumSizeHint().height(), min(self.height() + grow,
+                                                                                max(room, self.height()))))
+
     def _size_bar(self) -> None:
         """The candidate bar for the mode: whole strings in a few wide cells, or the characters the settings ask."""
         if self.session.shape.reads_strings:
@@ -630,11 +662,13 @@ class PadWindow(QWidget):
         self._mode_applied = mode
         # setWindowFlags re-creates the native window, which forgets its size and place: keep them
         visible = self.isVisible()
-        geometry = self.saveGeometry() if visible else None
+        # (the client area's own rectangle: restoreGeometry places the frame and moved the window by the frame's
+        # margins at each switch, under the pointer that had clicked the Mode button)
+        geometry = self.geometry() if visible else None
         self.setWindowFlags(flags)
         self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, mode == "type")
         if geometry is not None:
-            self.restoreGeometry(geometry)
+            self.setGeometry(geometry)
         if visible:
             self.show()
             if mode == "copy":  # back to a window that takes keys: take them now, not at the next click
