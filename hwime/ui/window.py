@@ -15,13 +15,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QVBoxLayout, QWidget)
 
 from ..ink import Ink
-from ..output import Deliverer, keep_clipboard_after_exit
+from ..output import Deliverer, TakeBack, keep_clipboard_after_exit
 from ..session import (Choice, JobFailure, LineString, ModelInfo, ModelNote, Notice, NoteKind, SessionOptions,
                        WritingMode, WritingSession)
 from ..settings import PAUSE_CHOICES, Settings, save_settings
 from .candidates import KEY_LABELS, CandidateBar, LineCells, candidate_font_family
 from .canvas import WritingCanvas
 from .i18n import is_dark
+from .keys import TypingKeys
 from .worker import LINE_CANDIDATES, RecognitionWorker, WorkerThread
 
 RECENT_SHOWN = 12
@@ -203,6 +204,10 @@ class PadWindow(QWidget):
             "(off)"))
         self.overlap_button.setCheckable(True)
         self.cells = LineCells()
+        self.keys = TypingKeys()  # type mode's Backspace, Space, Enter and punctuation
+        self.keys.keyPressed.connect(self._press_key)
+        self.keys.textTyped.connect(self._type_apart)
+        self._taken_back: TakeBack | None = None  # how Undo's taking back the last pick went (told with DRAWING_BACK)
         self.settings_button = _tool_button(self.tr("Settings…"), self.tr("Output, candidates, pen, model"))
         self.undo_button.clicked.connect(self.undo)
         self.clear_button.clicked.connect(self.clear)
@@ -236,6 +241,7 @@ class PadWindow(QWidget):
         layout.addWidget(self.canvas_box, 1)
         layout.addWidget(self.bar)
         layout.addWidget(self.cells)
+        layout.addWidget(self.keys)
         layout.addWidget(self.status)
         # warnings come and go at the bottom, the window growing and shrinking by them (_keeping_the_box)
         layout.addWidget(self.warnings)
@@ -348,6 +354,23 @@ class PadWindow(QWidget):
         # the writer is correcting: no pause sends what is left (nor the drawing an Undo after a send brings back)
         self._cancel_pause()
         self.session.undo()
+
+    def _press_key(self, key: str) -> None:
+        """Type mode's ⌫ and ↵: pressed where typing goes."""
+        self._cancel_pause()
+        name = self.tr("Backspace") if key == "BackSpace" else self.tr("Enter")
+        result = self.deliverer.press(key)
+        if result.note:
+            self.show_status(self.tr("{0} not pressed: {1}").format(name, result.note), warn=True)
+            return
+        self.session.typed_apart("\n" if key == "Return" else "", erased=1 if key == "BackSpace" else 0)
+        self.show_status(self.tr("{0} pressed").format(name))
+
+    def _type_apart(self, text: str) -> None:
+        """The space and punctuation keys: typed (or copied, and said why) beside the picks; copied in copy mode."""
+        self._cancel_pause()
+        self.put_out(text)
+        self.session.typed_apart(text)
 
     def _on_pick(self, index: int) -> None:
         self._cancel_pause()
@@ -491,6 +514,9 @@ class PadWindow(QWidget):
         self.show_status(done.format(text) + (f" — {result.note}" if result.note else ""), warn=bool(result.note))
         self.delivered.emit(result)
 
+    def take_back(self, text: str) -> None:
+        self._taken_back = self.deliverer.take_back(text)
+
     def show_recent(self, recent: Sequence[str]) -> None:
         self.settings.recent = list(recent)
         self._refresh_recent()
@@ -520,8 +546,16 @@ class PadWindow(QWidget):
                                          "then the new mode comes.") if args[0] is WritingMode.OVERLAPPED else
                                  self.tr("The phrase stays a line: pick its string or Clear; then the box comes."))
             case Notice.DRAWING_BACK:
-                self.show_status(self.tr("The last drawing is back: pick the right candidate (the wrong one was "
-                                         "already sent)."))
+                taken, self._taken_back = self._taken_back, None
+                if taken is not None and taken.erased:
+                    self.show_status(self.tr("The last drawing is back and {0} was erased where it was typed: pick "
+                                             "the right candidate.").format(taken.text))
+                elif taken is not None and taken.why:
+                    self.show_status(self.tr("The last drawing is back, but {0} stays where it was typed ({1}); ⌫ "
+                                             "erases it.").format(taken.text, taken.why))
+                else:
+                    self.show_status(self.tr("The last drawing is back: pick the right candidate (the wrong one was "
+                                             "already sent)."))
             case Notice.PICK_FOR_POSITION:
                 self.show_status(self.tr("Pick what character {0} should be.").format(args[0] + 1))
             case Notice.POSITION_FIXED:
@@ -567,13 +601,14 @@ class PadWindow(QWidget):
             return
         before = self.canvas_box.height()
         change()
-        self.layout().activate()
-        grow = before - self.canvas_box.height()
-        if grow:
-            frame = self.frameGeometry()
-            room = self.screen().availableGeometry().bottom() + 1 - frame.top() - (frame.height() - self.height())
-            self.resize(self.width(), max(self.minimumSizeHint().height(), min(self.height() + grow,
-                                                                                max(room, self.height()))))
+        frame = self.frameGeometry()
+        room = self.screen().availableGeometry().bottom() + 1 - frame.top() - (frame.height() - self.height())
+        for _ in range(3):  # a box at its least height gives up less than the row takes: measured again
+            self.layout().activate()
+            height = min(self.height() + before - self.canvas_box.height(), max(room, self.height()))
+            if height == self.height():
+                break
+            self.resize(self.width(), height)
 
     def _size_bar(self) -> None:
         """The candidate bar for the mode: whole strings in a few wide cells, or the characters the settings ask."""
@@ -652,6 +687,7 @@ class PadWindow(QWidget):
     def _apply_mode(self) -> None:
         mode = self.settings.output_mode
         self.deliverer.mode = mode
+        self.keys.set_typing(mode == "type")
         self.mode_button.setText(self.tr("Mode: type") if mode == "type" else self.tr("Mode: copy"))
         flags = Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint
         if mode == "type":
