@@ -275,6 +275,36 @@
         <source>Could not save settings ({0}); they apply until the pad closes.</source>
         <translation>无法保存设置（{0}）；在关闭前仍然有效。</translation>
     </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="0"/>
+        <source>Backspace</source>
+        <translation>退格</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="0"/>
+        <source>Enter</source>
+        <translation>回车</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="0"/>
+        <source>{0} not pressed: {1}</source>
+        <translation>{0} 未按下：{1}</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="0"/>
+        <source>{0} pressed</source>
+        <translation>已按{0}</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="0"/>
+        <source>The last drawing is back and {0} was erased where it was typed: pick the right candidate.</source>
+        <translation>上次的笔迹回来了，已输入的 {0} 已删除：选出正确的候选。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="0"/>
+        <source>The last drawing is back, but {0} stays where it was typed ({1}); ⌫ erases it.</source>
+        <translation>上次的笔迹回来了，但已输入的 {0} 还在（{1}）；⌫ 可删除它。</translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>
@@ -442,6 +472,24 @@
         <location filename="../hwime/ui/window.py" line="94"/>
         <source>Hide these warnings</source>
         <translation>隐藏这些警告</translation>
+    </message>
+</context>
+<context>
+    <name>TypingKeys</name>
+    <message>
+        <location filename="../hwime/ui/keys.py" line="0"/>
+        <source>Backspace: erase the character before the cursor</source>
+        <translation>退格：删除光标前的字</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/keys.py" line="0"/>
+        <source>Space</source>
+        <translation>空格</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/keys.py" line="0"/>
+        <source>Enter</source>
+        <translation>回车</translation>
     </message>
 </context>
 </TS>

@@ -275,6 +275,36 @@
         <source>Could not save settings ({0}); they apply until the pad closes.</source>
         <translation>無法儲存設定（{0}）；在關閉前仍然有效。</translation>
     </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="0"/>
+        <source>Backspace</source>
+        <translation>退格</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="0"/>
+        <source>Enter</source>
+        <translation>換行</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="0"/>
+        <source>{0} not pressed: {1}</source>
+        <translation>{0} 未按下：{1}</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="0"/>
+        <source>{0} pressed</source>
+        <translation>已按{0}</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="0"/>
+        <source>The last drawing is back and {0} was erased where it was typed: pick the right candidate.</source>
+        <translation>上次的筆跡回來了，已輸入的 {0} 已刪除：選出正確的候選。</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/window.py" line="0"/>
+        <source>The last drawing is back, but {0} stays where it was typed ({1}); ⌫ erases it.</source>
+        <translation>上次的筆跡回來了，但已輸入的 {0} 還在（{1}）；⌫ 可刪除它。</translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>
@@ -442,6 +472,24 @@
         <location filename="../hwime/ui/window.py" line="94"/>
         <source>Hide these warnings</source>
         <translation>隱藏這些警告</translation>
+    </message>
+</context>
+<context>
+    <name>TypingKeys</name>
+    <message>
+        <location filename="../hwime/ui/keys.py" line="0"/>
+        <source>Backspace: erase the character before the cursor</source>
+        <translation>退格：刪除游標前的字</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/keys.py" line="0"/>
+        <source>Space</source>
+        <translation>空格</translation>
+    </message>
+    <message>
+        <location filename="../hwime/ui/keys.py" line="0"/>
+        <source>Enter</source>
+        <translation>換行</translation>
     </message>
 </context>
 </TS>

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from .output import TypingError
+from .output import Typer, TypingError
 
 ENGINE_NAME = "hwime"
 # the D-Bus name the engine process owns: ibus-daemon hands the engine to the process that owns its component's name
@@ -91,6 +91,8 @@ def _classes(IBus: Any) -> tuple[type, type]:
                 self.host._unfocused(self)
 
         def do_process_key_event(self, keyval: int, keycode: int, state: int) -> bool:
+            if self.host:
+                self.host.keys_seen += 1  # a key typed into the context: what the pad committed may not end the text
             return False  # keys are the application's: the engine only adds what the pad picks
 
         def do_destroy(self) -> None:
@@ -116,12 +118,20 @@ def _classes(IBus: Any) -> tuple[type, type]:
     return _CLASSES
 
 
-class EngineHost:
+# IBus's key codes are the kernel's (evdev): what a keyboard's BackSpace and Enter send
+IBUS_KEYCODES = {"BackSpace": 14, "Return": 28}
+
+
+class EngineHost(Typer):
     """The IBus side of the engine process: the connection to ibus-daemon, the factory, the live engines.
 
     ``on_active(active)`` is called when the first engine is enabled (the pad should show) and when the last one is
-    disabled or destroyed (the user switched to another input source, or the application closed). ``commit`` is the
-    typing backend of *Mode: type* while the engine runs."""
+    disabled or destroyed (the user switched to another input source, or the application closed). Called with text
+    it is the typing backend of *Mode: type* while the engine runs (``commit``); ``press`` forwards a key event to
+    the focused context (the application handles it as its own key: what Undo's Backspaces are), and since the
+    engine hears every key typed into its context, ``focus`` changes with each one."""
+
+    sees_keys = True
 
     def __init__(self, on_active: Callable[[bool], None] = lambda active: None):
         self.IBus = load_ibus()
@@ -134,6 +144,7 @@ class EngineHost:
         self.focused = None  # the engine whose input context has the focus (where picks go)
         self.lost = ""  # why the daemon cannot be reached, once it went away
         self.serving = False  # this process owns the component's name: ibus-daemon creates its engines here
+        self.keys_seen = 0  # key events the engines were given (the writer typed into a context)
 
     def start(self) -> bool:
         """Connect to ibus-daemon and serve the engine. False when no daemon answers now (``lost`` says so): the
@@ -218,6 +229,28 @@ class EngineHost:
                               "(it was switched off, or no text field is focused)")
         self.focused.commit_text(self.IBus.Text.new_from_string(text))
 
+    def __call__(self, text: str) -> None:
+        self.commit(text)
+
+    def press(self, key: str, count: int = 1) -> None:
+        """Forward ``key`` (one of output.KEYS) ``count`` times to the focused context, pressed and released.
+
+        Forwarded keys rather than delete-surrounding-text: that needs the client's surrounding-text support (many
+        lack it), while a forwarded key is handled as the client's own (a Qt line edit with QT_IM_MODULE=ibus under
+        a private daemon on Xvfb erased 十 on Undo, and ⌫ erased ，)."""
+        if not self.connected:
+            raise TypingError(f"IBus is not reachable: {self.lost or 'ibus-daemon is not running'}")
+        if self.focused is None:
+            raise TypingError("no application has the focus with the hwime input method")
+        keyval = getattr(self.IBus, f"KEY_{key}")
+        for _ in range(count):
+            for state in (0, int(self.IBus.ModifierType.RELEASE_MASK)):
+                self.focused.forward_key_event(keyval, IBUS_KEYCODES[key], state)
+
+    def focus(self) -> object:
+        """The focused context and how many keys the engines had heard: either changes when the writer moves on."""
+        return None if self.focused is None else (id(self.focused), self.keys_seen)
+
     def close(self) -> None:
         """Give the component's name back and drop the engines (the pad is closing)."""
         if self.connected:
@@ -294,4 +327,4 @@ def run_engine(model: str | None = None, device: str | None = None, keep_shown: 
             window.show_status("another hwime pad serves the IBus engine already: this one copies its picks",
                                warn=True, lasting=True)
 
-    return run_pad(model=model, device=device, typer=("IBus", host.commit), attach=attach)
+    return run_pad(model=model, device=device, typer=("IBus", host), attach=attach)

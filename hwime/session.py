@@ -193,6 +193,10 @@ class SessionView(Protocol):
     def put_out(self, text: str) -> None:
         """Put ``text`` out (the clipboard, typed keys, an input method's commit) and say so."""
 
+    def take_back(self, text: str) -> None:
+        """Undo took back the pick that put ``text`` out last: erase it where it was typed when that is known to be
+        safe (the clipboard's copy needs nothing); ``DRAWING_BACK``, told next, says how it went."""
+
     def show_recent(self, recent: Sequence[str]) -> None:
         """The characters sent lately changed (newest first); a front end may keep and offer them."""
 
@@ -476,6 +480,16 @@ class WritingSession:
             self.bar = BarState.CANDIDATES
             self.view.show_choices([])
 
+    def typed_apart(self, text: str = "", erased: int = 0) -> None:
+        """The writer typed through the pad beside the picks (type mode's keys): ``erased`` characters taken away
+        with Backspace, or ``text`` typed (a space, a line break, a punctuation mark). The last pick is no longer the
+        end of the text, so Undo leaves what it typed alone; a Backspace shortens the context, anything else ends it
+        (no continuation follows a punctuation mark); continuations on the bar follow."""
+        self.last_pick = None
+        self.sent = self.sent[: max(0, len(self.sent) - erased)] if erased else ""
+        if self.bar is BarState.SUGGESTIONS and self.view.ink.is_empty:
+            self.offer_continuations()
+
     def clear(self) -> None:
         """Start over: no ink, no continuations, no context from what was sent before."""
         if self.model_ready:
@@ -498,6 +512,7 @@ class WritingSession:
         # the pick is taken back whatever comes next (another pick, Clear, new ink): it is unlearned, leaves the
         # recent characters and the context now
         pick, self.last_pick = self.last_pick, None
+        self.view.take_back(pick.text)
         self.recognition.unlearn(pick.ink)
         if self.sent.endswith(pick.text):
             self.sent = self.sent[: -len(pick.text)]

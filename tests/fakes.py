@@ -186,6 +186,9 @@ class RecordingView:
     def put_out(self, text: str) -> None:
         self.delivered.append(text)
 
+    def take_back(self, text: str) -> None:
+        self.told.append(("take back", text))
+
     def show_recent(self, recent: Sequence[str]) -> None:
         self.recent = list(recent)
 

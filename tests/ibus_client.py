@@ -1,6 +1,7 @@
 """An IBus client for tests/test_ibus.py: one input context, focused, with the engine named on the command line set;
-prints one JSON line per event ({"engine": name} once set, then {"commit": text} per commit) until the daemon goes.
-Lines on stdin are calls on the context: focus_in, focus_out, set_engine NAME (the user switched input source)."""
+prints one JSON line per event ({"engine": name} once set, then {"commit": text} per commit, {"key": name, "keycode",
+"state"} per key the engine forwards) until the daemon goes. Lines on stdin are calls on the context: focus_in,
+focus_out, set_engine NAME (the user switched input source), or key NAME (a key typed into the application)."""
 
 import json
 import sys
@@ -26,6 +27,9 @@ context = bus.create_input_context("hwime-test-client")
 # a client that handles focus and shows no preedit of its own, as a GTK text field does
 context.set_capabilities(IBus.Capabilite.FOCUS | IBus.Capabilite.PREEDIT_TEXT)
 context.connect("commit-text", lambda context, text: say(commit=text.get_text()))
+# a key the engine forwards (type mode's Backspace and Enter, Undo's Backspaces): the application handles it as its own
+context.connect("forward-key-event", lambda context, keyval, keycode, state: say(key=IBus.keyval_name(keyval),
+                                                                                 keycode=keycode, state=state))
 context.focus_in()
 context.set_engine(sys.argv[1])
 engine = context.get_engine()
@@ -38,6 +42,9 @@ def command(channel: GLib.IOChannel, condition: GLib.IOCondition) -> bool:
         loop.quit()
         return False
     name, *args = line.split()
+    if name == "key":  # the writer types a key into the application: key NAME (an X keysym name, e.g. a)
+        context.process_key_event(IBus.keyval_from_name(args[0]), 0, 0)
+        return True
     getattr(context, name)(*args)
     return True
 

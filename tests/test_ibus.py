@@ -149,6 +149,11 @@ class Client:
             self.events.append(self.lines.get())
         return [e["commit"] for e in self.events if "commit" in e]
 
+    def keys(self) -> list[tuple[str, bool]]:
+        """The keys the engine forwarded: (name, released)."""
+        self.commits()
+        return [(e["key"], bool(e["state"] & (1 << 30))) for e in self.events if "key" in e]
+
     def send(self, command: str) -> None:
         self.proc.stdin.write(command + "\n")
         self.proc.stdin.flush()
@@ -180,7 +185,7 @@ def engine_pad(qtbot, ibus, tiny_v3, settings_path, tmp_path):
 
     host = EngineHost()
     settings = Settings(model_path=str(tiny_v3), device="cpu", output_mode="type")
-    deliverer = Deliverer(QGuiApplication.clipboard().setText, "type", backends=[("IBus", host.commit)])
+    deliverer = Deliverer(QGuiApplication.clipboard().setText, "type", backends=[("IBus", host)])
     window = PadWindow(settings, settings_path, deliverer=deliverer, profile_dir=tmp_path / "profile")
     attach_pad(window, host)
     host.start()
@@ -375,7 +380,7 @@ def test_with_no_daemon_the_pad_copies_and_says_why(qtbot, ibus_config, monkeypa
     qtbot.waitUntil(lambda: not host.IBus.Bus.new().is_connected(), timeout=5000)
     assert host.start() is False and "no ibus-daemon is running" in host.lost
     copied = []
-    result = Deliverer(copied.append, "type", backends=[("IBus", host.commit)]).deliver("中")
+    result = Deliverer(copied.append, "type", backends=[("IBus", host)]).deliver("中")
     assert copied == ["中"] and result.method == "clipboard" and "IBus is not reachable" in result.note
     host.close()
 
@@ -388,3 +393,36 @@ def test_the_engines_pad_runs_on_xwayland_under_wayland_and_is_no_ibus_client_it
     assert pad_environment({"WAYLAND_DISPLAY": "wayland-0"}) == {"QT_IM_MODULE": "compose"}  # no Xwayland here
     assert pad_environment({**wayland, "QT_QPA_PLATFORM": "wayland"}) == {"QT_IM_MODULE": "compose"}  # asked for
     assert pad_environment({"DISPLAY": ":0"}) == {"QT_IM_MODULE": "compose"}  # X11: xcb already
+
+
+@needs_ibus
+def test_undo_erases_the_committed_pick_with_forwarded_backspaces_and_the_keys_go_through_ibus(qtbot, engine_pad,
+                                                                                               client):
+    """Issue 38 item 2 through a real daemon: Undo right after a pick forwards one BackSpace (press, release) per
+    character committed; once a key was typed into the application since, it forwards none and says so; type mode's
+    ⌫ and ↵ are forwarded keys too, its marks commits."""
+    pad, host = engine_pad
+    c = client()
+    qtbot.waitUntil(lambda: host.focused is not None and pad.isVisible(), timeout=15000)
+    write(qtbot, pad, medians_ink("中"))
+    click_candidate(qtbot, pad, "中")
+    qtbot.waitUntil(lambda: c.commits() == ["中"], timeout=5000)
+    qtbot.mouseClick(pad.undo_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: c.keys() == [("BackSpace", False), ("BackSpace", True)], timeout=5000)
+    assert "中 was erased" in pad.status.text() and not pad.canvas.ink.is_empty
+
+    click_candidate(qtbot, pad, "中")  # picked again; then the writer types a key into the application
+    qtbot.waitUntil(lambda: c.commits() == ["中", "中"], timeout=5000)
+    c.send("key a")
+    qtbot.waitUntil(lambda: host.keys_seen > 0, timeout=5000)
+    qtbot.mouseClick(pad.undo_button, Qt.MouseButton.LeftButton)
+    assert "中 stays where it was typed" in pad.status.text()
+    qtbot.wait(300)
+    assert len(c.keys()) == 2  # no BackSpace: it would have erased the writer's a
+
+    qtbot.mouseClick(pad.clear_button, Qt.MouseButton.LeftButton)
+    for label in ("，", "⌫", "↵"):
+        qtbot.mouseClick(pad.keys.button(label), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: c.keys()[2:] == [("BackSpace", False), ("BackSpace", True), ("Return", False),
+                                            ("Return", True)], timeout=5000)
+    assert c.commits()[-1] == "，"

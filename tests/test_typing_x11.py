@@ -164,3 +164,23 @@ def test_with_the_pads_own_window_focused_the_character_is_copied(xserver, recor
     assert deliverer.deliver("国").method == "XTEST" and recorder.wait_for("国") == "国"
     deliverer.close()
     d.close()
+
+
+def test_undo_erases_what_xtest_typed_and_the_keys_arrive(xserver, recorder):
+    """Issue 38 item 2 on a real X server: take_back's Backspaces reach the application and erase exactly what the
+    pad typed (a line: as many as its characters); a Backspace pressed since means nothing more is erased."""
+    deliverer = Deliverer(lambda text: None, "type", backends=[("XTEST", XTestTyper(xserver))])
+    for text in ("我们", "山"):
+        assert deliverer.deliver(text).method == "XTEST"
+    assert recorder.wait_for("我们山") == "我们山"
+    taken = deliverer.take_back("山")
+    assert taken.erased and recorder.wait_for("我们") == "我们"
+    deliverer.deliver("中国人")
+    assert recorder.wait_for("我们中国人") == "我们中国人"
+    assert deliverer.press("BackSpace").method == "XTEST"  # the pad's ⌫
+    assert recorder.wait_for("我们中国") == "我们中国"
+    taken = deliverer.take_back("中国人")
+    assert not taken.erased and "sent something else" in taken.why
+    time.sleep(0.3)
+    assert recorder.received() == "我们中国"
+    deliverer.close()

@@ -5,7 +5,7 @@ sends goes out through the output."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (QCloseEvent, QFont, QFontDatabase, QGuiApplication, QKeyEvent, QPalette, QTextLayout,
@@ -15,13 +15,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QVBoxLayout, QWidget)
 
 from ..ink import Ink
-from ..output import Deliverer, keep_clipboard_after_exit
+from ..output import Deliverer, TakeBack, keep_clipboard_after_exit
 from ..session import (Choice, JobFailure, LineString, ModelInfo, ModelNote, Notice, NoteKind, SessionOptions,
                        WritingMode, WritingSession)
 from ..settings import PAUSE_CHOICES, Settings, save_settings
 from .candidates import KEY_LABELS, CandidateBar, LineCells, candidate_font_family
 from .canvas import WritingCanvas
 from .i18n import is_dark
+from .keys import TypingKeys
 from .worker import LINE_CANDIDATES, RecognitionWorker, WorkerThread
 
 RECENT_SHOWN = 12
@@ -121,10 +122,14 @@ class StatusLine(QLabel):
 
 
 class WarningBar(QFrame):
-    """Warnings that stay until the user dismisses them (a corrupt settings file, a read-only config folder…)."""
+    """Warnings that stay until the user dismisses them (a corrupt settings file, a read-only config folder…).
+    ``around_change(change)`` runs each change of what it shows (it appears, grows, goes): the window keeps the
+    writing box in place around it."""
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None,
+                 around_change: Callable[[Callable[[], None]], None] = lambda change: change()):
         super().__init__(parent)
+        self._around_change = around_change
         dark = is_dark(self.palette())
         self.setStyleSheet("WarningBar { background: %s; border: 1px solid #e7b58f; border-radius: 4px; }"
                            % ("#4a2e1f" if dark else "#fff1e6"))
@@ -145,13 +150,19 @@ class WarningBar(QFrame):
         if message in self.messages:
             return
         self.messages = (self.messages + [message])[-3:]
-        self.text.setText("\n".join(self.messages))
-        self.show()
+
+        def change() -> None:
+            self.text.setText("\n".join(self.messages))
+            self.show()
+        self._around_change(change)
 
     def dismiss(self) -> None:
         self.messages = []
-        self.text.setText("")
-        self.hide()
+
+        def change() -> None:
+            self.text.setText("")
+            self.hide()
+        self._around_change(change)
 
 
 class PadWindow(QWidget):
@@ -170,7 +181,7 @@ class PadWindow(QWidget):
         self.canvas = WritingCanvas(settings.pen_width)
         self.bar = CandidateBar(settings.candidate_count, reading=self._reading if settings.show_pinyin else None)
         self.bar.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        self.warnings = WarningBar()
+        self.warnings = WarningBar(around_change=self._keeping_the_box)
         self.status = StatusLine()
         self.recent = QHBoxLayout()
         self.recent.setSpacing(2)
@@ -193,6 +204,10 @@ class PadWindow(QWidget):
             "(off)"))
         self.overlap_button.setCheckable(True)
         self.cells = LineCells()
+        self.keys = TypingKeys()  # type mode's Backspace, Space, Enter and punctuation
+        self.keys.keyPressed.connect(self._press_key)
+        self.keys.textTyped.connect(self._type_apart)
+        self._taken_back: TakeBack | None = None  # how Undo's taking back the last pick went (told with DRAWING_BACK)
         self.settings_button = _tool_button(self.tr("Settings…"), self.tr("Output, candidates, pen, model"))
         self.undo_button.clicked.connect(self.undo)
         self.clear_button.clicked.connect(self.clear)
@@ -217,14 +232,19 @@ class PadWindow(QWidget):
         self.overlap_button.setFixedHeight(30)
         recent_row.addWidget(self.overlap_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.warnings)
+        # the buttons and the Recent row above the box: a new shape (Line, 叠写) makes the window lower or taller
+        # below them, so a second click lands where the first did (a double-click on Line typed the Recent
+        # character that had come under the pointer)
+        layout.addLayout(buttons)
+        layout.addLayout(recent_row)
         self.canvas_box = AspectBox(self.canvas)
         layout.addWidget(self.canvas_box, 1)
         layout.addWidget(self.bar)
         layout.addWidget(self.cells)
-        layout.addLayout(recent_row)
-        layout.addLayout(buttons)
+        layout.addWidget(self.keys)
         layout.addWidget(self.status)
+        # warnings come and go at the bottom, the window growing and shrinking by them (_keeping_the_box)
+        layout.addWidget(self.warnings)
 
         self.deliverer = deliverer or Deliverer(QGuiApplication.clipboard().setText, settings.output_mode)
         if worker is None:
@@ -263,6 +283,12 @@ class PadWindow(QWidget):
         self.cells.cellClicked.connect(self._on_cell)
 
         self._left_at: dict[bool, tuple[int, int]] = {}  # per shape (wide or not): the window's size when it was left
+        # the size and place are saved as they change (a logout ends the pad with no close event), once the
+        # writer has stopped dragging
+        self._geometry_saver = QTimer(self)
+        self._geometry_saver.setSingleShot(True)
+        self._geometry_saver.setInterval(500)
+        self._geometry_saver.timeout.connect(self._save_geometry)
         self._mode_applied: str | None = None
         self._apply_mode()
         # the saved place and size first, and the Line button set without its signal: set_line_mode saves the
@@ -328,6 +354,23 @@ class PadWindow(QWidget):
         # the writer is correcting: no pause sends what is left (nor the drawing an Undo after a send brings back)
         self._cancel_pause()
         self.session.undo()
+
+    def _press_key(self, key: str) -> None:
+        """Type mode's ⌫ and ↵: pressed where typing goes."""
+        self._cancel_pause()
+        name = self.tr("Backspace") if key == "BackSpace" else self.tr("Enter")
+        result = self.deliverer.press(key)
+        if result.note:
+            self.show_status(self.tr("{0} not pressed: {1}").format(name, result.note), warn=True)
+            return
+        self.session.typed_apart("\n" if key == "Return" else "", erased=1 if key == "BackSpace" else 0)
+        self.show_status(self.tr("{0} pressed").format(name))
+
+    def _type_apart(self, text: str) -> None:
+        """The space and punctuation keys: typed (or copied, and said why) beside the picks; copied in copy mode."""
+        self._cancel_pause()
+        self.put_out(text)
+        self.session.typed_apart(text)
 
     def _on_pick(self, index: int) -> None:
         self._cancel_pause()
@@ -471,6 +514,9 @@ class PadWindow(QWidget):
         self.show_status(done.format(text) + (f" — {result.note}" if result.note else ""), warn=bool(result.note))
         self.delivered.emit(result)
 
+    def take_back(self, text: str) -> None:
+        self._taken_back = self.deliverer.take_back(text)
+
     def show_recent(self, recent: Sequence[str]) -> None:
         self.settings.recent = list(recent)
         self._refresh_recent()
@@ -500,8 +546,16 @@ class PadWindow(QWidget):
                                          "then the new mode comes.") if args[0] is WritingMode.OVERLAPPED else
                                  self.tr("The phrase stays a line: pick its string or Clear; then the box comes."))
             case Notice.DRAWING_BACK:
-                self.show_status(self.tr("The last drawing is back: pick the right candidate (the wrong one was "
-                                         "already sent)."))
+                taken, self._taken_back = self._taken_back, None
+                if taken is not None and taken.erased:
+                    self.show_status(self.tr("The last drawing is back and {0} was erased where it was typed: pick "
+                                             "the right candidate.").format(taken.text))
+                elif taken is not None and taken.why:
+                    self.show_status(self.tr("The last drawing is back, but {0} stays where it was typed ({1}); ⌫ "
+                                             "erases it.").format(taken.text, taken.why))
+                else:
+                    self.show_status(self.tr("The last drawing is back: pick the right candidate (the wrong one was "
+                                             "already sent)."))
             case Notice.PICK_FOR_POSITION:
                 self.show_status(self.tr("Pick what character {0} should be.").format(args[0] + 1))
             case Notice.POSITION_FIXED:
@@ -536,6 +590,25 @@ class PadWindow(QWidget):
         if not wide and before and before[0] == self.width():
             wanted = before[1]  # back to the square at the width it was left at: as tall as it was then
         self.resize(self.width(), max(self.minimumSizeHint().height(), min(wanted, room)))
+
+    def _keeping_the_box(self, change: Callable[[], None]) -> None:
+        """Run ``change`` (a row below the box appears, grows or goes) with the window growing or shrinking by the
+        height it takes, so the writing box keeps its size and place under the pen; only past the screen's bottom
+        does the box give up height. A maximized or hidden window is left as it is."""
+        if not self.isVisible() or self.windowState() & (Qt.WindowState.WindowMaximized |
+                                                         Qt.WindowState.WindowFullScreen):
+            change()
+            return
+        before = self.canvas_box.height()
+        change()
+        frame = self.frameGeometry()
+        room = self.screen().availableGeometry().bottom() + 1 - frame.top() - (frame.height() - self.height())
+        for _ in range(3):  # a box at its least height gives up less than the row takes: measured again
+            self.layout().activate()
+            height = min(self.height() + before - self.canvas_box.height(), max(room, self.height()))
+            if height == self.height():
+                break
+            self.resize(self.width(), height)
 
     def _size_bar(self) -> None:
         """The candidate bar for the mode: whole strings in a few wide cells, or the characters the settings ask."""
@@ -587,6 +660,10 @@ class PadWindow(QWidget):
 
     def _refresh_recent(self) -> None:
         for b in self._recent_buttons:
+            # out of the row now, not at the next turn of the event loop: until then the row would hold the old
+            # buttons and the new ones, and a window placed meanwhile (at start) is made that much wider
+            self.recent.removeWidget(b)
+            b.hide()
             b.deleteLater()
         self._recent_buttons = []
         for ch in self.session.recent[:RECENT_SHOWN]:
@@ -610,6 +687,7 @@ class PadWindow(QWidget):
     def _apply_mode(self) -> None:
         mode = self.settings.output_mode
         self.deliverer.mode = mode
+        self.keys.set_typing(mode == "type")
         self.mode_button.setText(self.tr("Mode: type") if mode == "type" else self.tr("Mode: copy"))
         flags = Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint
         if mode == "type":
@@ -620,15 +698,34 @@ class PadWindow(QWidget):
         self._mode_applied = mode
         # setWindowFlags re-creates the native window, which forgets its size and place: keep them
         visible = self.isVisible()
-        geometry = self.saveGeometry() if visible else None
+        # (the client area's own rectangle: restoreGeometry places the frame and moved the window by the frame's
+        # margins at each switch, under the pointer that had clicked the Mode button)
+        geometry = self.geometry() if visible else None
         self.setWindowFlags(flags)
         self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, mode == "type")
         if geometry is not None:
-            self.restoreGeometry(geometry)
+            self.setGeometry(geometry)
         if visible:
             self.show()
             if mode == "copy":  # back to a window that takes keys: take them now, not at the next click
                 self.activateWindow()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._geometry_changed()
+
+    def moveEvent(self, event) -> None:
+        super().moveEvent(event)
+        self._geometry_changed()
+
+    def _geometry_changed(self) -> None:
+        # a hidden window (the saved geometry not yet restored, or an IBus pad put away) has nothing to keep
+        if self.isVisible():
+            self._geometry_saver.start()
+
+    def _save_geometry(self) -> None:
+        if self.isVisible() and not self._unsaved:  # a failed save already said so; a setting's change tries again
+            self.save()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
