@@ -558,6 +558,12 @@ def cmd_cascade_pilot(args) -> int:
     if args.tables:  # the report's tables from a pilot's JSON, nothing measured
         print(tables(json.loads(Path(args.tables).read_text(encoding="utf-8"))))
         return 0
+    if args.retime:  # the times again for a pilot's JSON, each ink's the least of --repeats runs
+        from .cascade import retime
+
+        retime(Path(args.retime), [p for p in (args.time_inks or CASCADE_TIME_INKS) if Path(p).exists()],
+               args.time_count, args.repeats, log=lambda m: print(m, flush=True))
+        return 0
     sets = args.eval or [p for p in CASCADE_SETS if Path(p).exists()]
     if not sets:
         print("nothing to measure on: pass --eval PATH (an image folder <char>/*.png or an ink .jsonl)", file=sys.stderr)
@@ -812,6 +818,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ink .jsonl to time on (default tegaki-online and olhwdb-dev)")
     p.add_argument("--time-count", type=int, default=150, help="inks timed from each file (0: no timing)")
     p.add_argument("--out", help="write every figure as JSON here")
+    p.add_argument("--retime", metavar="JSON", help="time again for a pilot's --out JSON (its widths and chosen "
+                   "thresholds), each ink's time the least of --repeats runs; stored in the same JSON")
+    p.add_argument("--repeats", type=int, default=3, help="with --retime: runs per ink (default 3)")
     p.add_argument("--tables", metavar="JSON", help="print the report's Markdown tables from a pilot's --out JSON")
     p.set_defaults(func=cmd_cascade_pilot)
     return parser
