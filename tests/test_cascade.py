@@ -71,3 +71,23 @@ def test_tiny_reads_through_the_bundles_ranker(bundle_and_tiny):
     assert (probs[0, np.setdiff1d(np.arange(len(rec.labels)), tiny.where)] == 0).all()
     top = [c.char for c in rec.rank(probs, 10, script="simplified")[0]]
     assert "口" in top
+
+
+def test_sweep_stops_where_tiny_is_sure_and_chooses_within_the_bar():
+    from hwime.training.cascade import SetRun, choose, sweep, tables
+
+    # four samples: tiny sure and right, sure and wrong, unsure and wrong, unsure and right; the bundle right on all
+    run = SetRun("s", list("abcd"), np.array([0, 0, 0, 0]), {96: np.array([0, 99, 3, 0])},
+                 {96: np.array([True, False, False, True])}, {96: np.array([False, False, False, False])},
+                 {96: {"p1": np.array([0.99, 0.95, 0.4, 0.6]), "margin": np.array([0.9, 0.9, 0.1, 0.3])}})
+    rows = sweep([run], 96, "p1", False, [0.5, 0.9, 0.99], lambda r: slice(None))
+    assert [r["stop_all"] for r in rows] == [0.75, 0.5, 0.25]
+    assert [r["sets"]["s"]["top1"] for r in rows] == [0.75, 0.75, 1.0]
+    assert [r["sets"]["s"]["top10"] for r in rows] == [0.75, 0.75, 1.0]
+    assert choose(rows, 0.003)["threshold"] == 0.99 and choose(rows, 0.3)["threshold"] == 0.5
+    assert choose(rows[:2], 0.003) is None
+    result = {"sets": {"s": {"n": 4, "small_top1": 1.0, "small_top10": 1.0, "tiny96_top1": 0.5, "tiny96_top10": 0.75,
+                             "tiny96_agree": 0.5}},
+              "sweeps": {"48x96 p1": {"width": 96, "measure": "p1", "symbol_gate": False, "rows": rows,
+                                      "chosen_on_even": choose(rows, 0.003), "check_on_odd": rows[2]}}}
+    assert "| 0.99 | 25.0 |" in tables(result)

@@ -463,10 +463,12 @@ def _timing_tables(result: dict, timing: dict) -> list[str]:
                        and v["measure"] == t["measure"] and v["symbol_gate"] == t["symbol_gate"]), [])
         share = next((r["stop_all"] for r in chosen if r["threshold"] == t["threshold"]), float("nan"))
         expected = alone + (1 - share) * bundle
+        needed = ("none is enough (tiny alone is above the bar)" if alone >= 1.5 * dinkit
+                  else f"{_pct(1 - (1.5 * dinkit - alone) / bundle)}%")
         out.append(f"\nShare of the timed inks that stopped at tiny: {_pct(times['cascade stop share in the timed inks'])}%; "
                    f"on all dev samples at this threshold {_pct(share)}%. Expected time per character = tiny + (1 − share) "
                    f"× bundle = {alone:.2f} + {1 - share:.3f} × {bundle:.2f} = **{expected:.2f} ms** (p50s), "
                    f"{expected / dinkit:.2f}× dinkit, against the bundle alone {bundle / dinkit:.2f}× (bar 1.5×). "
                    f"The share tiny would have to stop for the cascade to reach 1.5× dinkit: "
-                   f"{'none is enough (tiny alone is above the bar)' if alone >= 1.5 * dinkit else f'{_pct(1 - (1.5 * dinkit - alone) / bundle)}%'}.\n")
+                   f"{needed}.\n")
     return out
