@@ -552,6 +552,34 @@ def cmd_evaluate_overlap(args) -> int:
     return 0
 
 
+def cmd_cascade_pilot(args) -> int:
+    from .cascade import pilot, tables
+
+    if args.tables:  # the report's tables from a pilot's JSON, nothing measured
+        print(tables(json.loads(Path(args.tables).read_text(encoding="utf-8"))))
+        return 0
+    if args.retime:  # the times again for a pilot's JSON, each ink's the least of --repeats runs
+        from .cascade import retime
+
+        retime(Path(args.retime), [p for p in (args.time_inks or CASCADE_TIME_INKS) if Path(p).exists()],
+               args.time_count, args.repeats, log=lambda m: print(m, flush=True))
+        return 0
+    sets = args.eval or [p for p in CASCADE_SETS if Path(p).exists()]
+    if not sets:
+        print("nothing to measure on: pass --eval PATH (an image folder <char>/*.png or an ink .jsonl)", file=sys.stderr)
+        return 2
+    check_sets(sets)
+    widths = [int(w) for w in args.widths.split(",")]
+    time_inks = [p for p in (args.time_inks or CASCADE_TIME_INKS) if Path(p).exists()]
+    pilot(sets, args.every, widths, args.script, args.bar / 100, time_inks, args.time_count,
+          Path(args.out) if args.out else None, log=lambda m: print(m, flush=True))
+    return 0
+
+
+CASCADE_SETS = [DEV_SETS[0], DEV_SETS[2], DEV_SETS[1], "../shared/data/olhwdb-dev.jsonl"]
+CASCADE_TIME_INKS = ["../shared/data/tegaki-online.jsonl", "../shared/data/olhwdb-dev.jsonl"]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m hwime.training",
@@ -776,6 +804,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time", action="store_true", help="also measure pen-up latency at ~60 strokes, one thread")
     p.add_argument("--time-only", action="store_true", help="with --time: the latency alone")
     p.set_defaults(func=cmd_evaluate_overlap)
+
+    p = sub.add_parser("cascade-pilot", help="PP-OCRv6 tiny first, the bundle only where tiny is unsure: accuracy per "
+                       "threshold on the dev sets beside the bundle alone, and times on one thread (issue 37)")
+    p.add_argument("--eval", action="append", default=[], metavar="PATH",
+                   help="labelled set; repeatable (default: casia-hwdb-dev, chinese-mnist-dev, tegaki-online.jsonl, "
+                        "olhwdb-dev.jsonl in ../shared/data)")
+    p.add_argument("--every", type=int, default=1, help="every n-th sample of each set (default all)")
+    p.add_argument("--widths", default="96,48", help="tiny's input widths (48 high): 96 = the bundle's, 48 = the square")
+    p.add_argument("--script", choices=SCRIPTS, default="simplified", help="the writer's script (default simplified)")
+    p.add_argument("--bar", type=float, default=0.3, help="points of top-1 and top-10 a set may lose (default 0.3)")
+    p.add_argument("--time-inks", action="append", default=[], metavar="JSONL",
+                   help="ink .jsonl to time on (default tegaki-online and olhwdb-dev)")
+    p.add_argument("--time-count", type=int, default=150, help="inks timed from each file (0: no timing)")
+    p.add_argument("--out", help="write every figure as JSON here")
+    p.add_argument("--retime", metavar="JSON", help="time again for a pilot's --out JSON (its widths and chosen "
+                   "thresholds), each ink's time the least of --repeats runs; stored in the same JSON")
+    p.add_argument("--repeats", type=int, default=3, help="with --retime: runs per ink (default 3)")
+    p.add_argument("--tables", metavar="JSON", help="print the report's Markdown tables from a pilot's --out JSON")
+    p.set_defaults(func=cmd_cascade_pilot)
     return parser
 
 
