@@ -307,6 +307,26 @@ class Profile:
                 self.save()
         return found
 
+    def learned(self) -> dict[str, int]:
+        """Each character learned and how many of its samples are kept, the most recently taught first."""
+        counts: dict[str, int] = {}
+        for s in reversed(self.samples):
+            counts[s.char] = counts.get(s.char, 0) + 1
+        return counts
+
+    def forget_char(self, char: str, save: bool = True) -> list[Sample]:
+        """Delete every sample of ``char`` (one mistaken pick need not cost the writer everything else they
+        taught); returns the samples removed."""
+        removed = [s for s in self.samples if s.char == char]
+        if removed:
+            ids = {s.id for s in removed}
+            self.samples = [s for s in self.samples if s.id not in ids]
+            self._removed.update(ids)
+            self._added = [s for s in self._added if s.id not in ids]
+            if save:
+                self.save()
+        return removed
+
     def forget(self) -> None:
         """Delete everything learned, on disk too."""
         self.samples, self._added, self._removed, self._unreadable = [], [], set(), []
@@ -331,6 +351,12 @@ class Prototypes:
 
     def __len__(self) -> int:
         return int((self.counts > 0).sum())
+
+    def clear(self, cls: int) -> None:
+        """Nothing learned of ``cls`` any more (exactly zero: no rounding left over from subtracting samples)."""
+        self.sums[cls] = 0
+        self.counts[cls] = 0
+        self._matrix = None
 
     def bonus(self, features: np.ndarray) -> np.ndarray:
         """(N, D) query features -> (N, classes) additions to the log-scores; zero for classes never written."""

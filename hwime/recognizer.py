@@ -176,6 +176,16 @@ class Recognizer:
             feature = self.embed([self.sample_image(removed.ink, removed.image)])[0]
             self._prototypes.add(self.codec.index[removed.char], feature, sign=-1)
 
+    def forget_char(self, char: str) -> int:
+        """Forget every sample of ``char`` the writer taught (a mistaken pick, a wrong correction); the other
+        characters learned stay. Returns how many samples went."""
+        if self.profile is None:
+            return 0
+        removed = self.profile.forget_char(char)
+        if removed and char in self.codec.index and self._prototypes is not None:
+            self._prototypes.clear(self.codec.index[char])
+        return len(removed)
+
     def detach_profile(self) -> None:
         """Stop using the profile (nothing on disk changes): ranking is the model's and the language's again."""
         self.profile, self._prototypes = None, None
