@@ -352,6 +352,11 @@ class Prototypes:
     def __len__(self) -> int:
         return int((self.counts > 0).sum())
 
+    def single(self) -> np.ndarray:
+        """(classes,) bool: the characters taught by one sample alone, whose bonus the ranking doubts
+        (hwime.ranking.doubted_bonus)."""
+        return self.counts == 1
+
     def clear(self, cls: int) -> None:
         """Nothing learned of ``cls`` any more (exactly zero: no rounding left over from subtracting samples)."""
         self.sums[cls] = 0

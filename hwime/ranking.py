@@ -72,6 +72,26 @@ class PersonalTerm(Protocol):
 
     def bonus(self, features: np.ndarray) -> np.ndarray: ...
 
+    def single(self) -> np.ndarray: ...  # (classes,) bool: taught by one sample alone (see doubted_bonus)
+
+
+def doubted_bonus(base: torch.Tensor, bonus: torch.Tensor, single: torch.Tensor) -> torch.Tensor:
+    """The writer's bonus (N, classes) as it enters the ranking, over ``base`` (N, classes; the model's and the
+    language's log-scores). A character taught by one sample alone (``single``, (classes,) bool) gets its bonus
+    times the doubt left by every other reading: 1 − q, q the highest probability another character has from the
+    model, the language and the writer's repeated samples. One pick (key 0 by accident, a wrong cell correction)
+    then never outweighs a confident reading of something else (一 taught from a drawing of 日 stays where the
+    network put it on later 日s), yet still decides among readings the network is unsure of; a second sample of the
+    character lifts the doubt."""
+    if not bool(single.any()):
+        return bonus
+    settled = torch.where(single, torch.zeros_like(bonus), bonus)
+    probs = torch.softmax(base + settled, dim=1)
+    top2 = probs.topk(2, dim=1)
+    # the best reading other than the character itself: the first's rival is the second
+    other = torch.where(torch.arange(probs.shape[1]) == top2.indices[:, :1], top2.values[:, 1:2], top2.values[:, :1])
+    return torch.where(single, bonus * (1 - other), bonus)
+
 
 class Ranker:
     """The ranking terms over one codec's labels, with the per-script tables built once and kept."""
@@ -137,7 +157,9 @@ class Ranker:
                 self.usage_log_prior(options.context, script))
         if features is not None and personal is not None and len(personal):
             base = log if log is not None else torch.log(scores.clamp_min(1e-12))
-            log = base + folding.fold_bonus(torch.from_numpy(personal.bonus(features)))
+            bonus = folding.fold_bonus(torch.from_numpy(personal.bonus(features)))
+            single = folding.fold_bonus(torch.from_numpy(personal.single()[None].astype(np.float32)))[0] > 0
+            log = base + doubted_bonus(base, bonus, single)
         if log is None:
             return scores
         if not folding.identity:  # what the script does not answer stays at 0, whatever the prior says

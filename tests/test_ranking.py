@@ -55,7 +55,39 @@ def test_the_writers_term_adds_its_bonus_for_the_features(ranker):
             out[:, 2] = 5.0
             return out
 
+        def single(self):
+            return np.zeros(5, bool)  # taught more than once
+
     probs = torch.tensor([[0.30, 0.36, 0.34, 0.0, 0.0]])
     options = RankingOptions("simplified", prior=False)
     assert ranker.rank(probs, 1, options, np.zeros((1, 4), np.float32), Taught())[0][0].char == "日"
     assert ranker.rank(probs, 1, options, None, Taught())[0][0].char == "口"  # no features of the pass: no term
+
+
+class OnePick:
+    """The PersonalTerm protocol: 的 taught ``samples`` times, its bonus 5 (a drawing just like the one taught)."""
+
+    def __init__(self, samples: int):
+        self.samples = samples
+
+    def __len__(self):
+        return 1
+
+    def bonus(self, features):
+        out = np.zeros((len(features), 5), np.float32)
+        out[:, 0] = 5.0
+        return out
+
+    def single(self):
+        return np.array([self.samples == 1, False, False, False, False])
+
+
+def test_one_pick_does_not_outweigh_a_confident_reading_of_something_else(ranker):
+    options = RankingOptions("simplified", prior=False)
+    features = np.zeros((1, 4), np.float32)
+    confident = torch.tensor([[0.01, 0.90, 0.07, 0.01, 0.01]])  # a clear 口; 的 was picked once for one by mistake
+    chars = [c.char for c in ranker.rank(confident, 5, options, features, OnePick(1))[0]]
+    assert chars[0] == "口" and chars.index("的") > 1  # not first, and not lifted over the network's own second
+    assert ranker.rank(confident, 1, options, features, OnePick(2))[0][0].char == "的"  # taught twice: the writer's
+    unsure = torch.tensor([[0.05, 0.40, 0.35, 0.10, 0.10]])
+    assert ranker.rank(unsure, 1, options, features, OnePick(1))[0][0].char == "的"  # one pick decides a doubt
