@@ -24,10 +24,17 @@ from ..samples import char_folder
 from ..recognizer import Recognizer
 
 
+BATCH = 256  # read in batches: 3,331 templates in one pass held gigabytes of frame scores (18,768 classes × 12)
+
+
+def _read(rec: Recognizer, prepared: np.ndarray, top: int) -> list:
+    return [c for start in range(0, len(prepared), BATCH) for c in rec.recognize_prepared(prepared[start:start + BATCH], top)]
+
+
 def _top1(rec: Recognizer, prepared: np.ndarray, labels: list[str]) -> float:
     if not len(labels):
         return float("nan")
-    hits = [c[0].char == y if c else False for c, y in zip(rec.recognize_prepared(prepared, 1), labels)]
+    hits = [c[0].char == y if c else False for c, y in zip(_read(rec, prepared, 1), labels)]
     return float(np.mean(hits))
 
 
@@ -105,7 +112,7 @@ def casia_cross_writer(rec: Recognizer, folder: Path, ks=(1, 2, 4)) -> dict:
 
 
 def _ranked(rec: Recognizer, prepared: np.ndarray, top: int = 10) -> list[list[str]]:
-    return [[c.char for c in cands] for cands in rec.recognize_prepared(prepared, top)]
+    return [[c.char for c in cands] for cands in _read(rec, prepared, top)]
 
 
 def mistaken_picks(rec: Recognizer, cases: list[tuple[str, Ink | np.ndarray, np.ndarray]], ranks=(2, 10)) -> dict:
