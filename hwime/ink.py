@@ -24,6 +24,7 @@ class InkError(ValueError):
 MAX_POINTS_PER_STROKE = 20_000
 MAX_STROKES = 1_000
 MAX_COORDINATE = 1e6  # |x|, |y| in any unit; ±3e38 overflows rendering
+TAP_EXTENT = 1.0  # a stroke no wider or taller than this (a pixel of the pad) is a tap: a dot
 # coordinates are kept to this resolution (in any unit): a drawing whose extent is 1e-38 is a dot, not a
 # scale of 1e40 that overflows float32 in rendering (numpy warnings, then a blank image)
 COORDINATE_RESOLUTION = 1e-9
@@ -123,6 +124,15 @@ class Ink:
 
     def without_last_stroke(self) -> "Ink":
         return Ink(self.strokes[:-1])
+
+    @property
+    def is_tap(self) -> bool:
+        """One stroke whose points all lie within TAP_EXTENT of each other: the pen put down and lifted, a dot
+        (the pad keeps no sub-pixel moves, so its taps are one point)."""
+        if len(self.strokes) != 1:
+            return False
+        xy = self.strokes[0][:, :2]
+        return bool((xy.max(axis=0) - xy.min(axis=0)).max() <= TAP_EXTENT)
 
     def bbox(self) -> tuple[float, float, float, float]:
         """(x0, y0, x1, y1) of all points; raises InkError on empty ink."""

@@ -429,7 +429,8 @@ def test_forget_char_drops_that_characters_samples_alone_on_disk_and_in_ranking(
     assert [s.char for s in Profile(tmp_path / "p").samples] == ["十", "十"]  # the rest stays, on disk too
     assert rec.prototypes.counts[rec.codec.index[wrong]] == 0 and len(rec.prototypes) == 1
     plain = Recognizer.load(None, "cpu")
-    assert rec.recognize_ink(ink_kou(), 10) == plain.recognize_ink(ink_kou(), 10)  # 口 reads as if never taught
+    # 口 reads as if the slip had never been taught (十, still learned, moves no candidate)
+    assert [c.char for c in rec.recognize_ink(ink_kou(), 10)] == [c.char for c in plain.recognize_ink(ink_kou(), 10)]
 
 
 def _learn_by_picking(qtbot, pad, ink, index):
