@@ -435,8 +435,10 @@ def test_forget_char_drops_that_characters_samples_alone_on_disk_and_in_ranking(
 
 def _learn_by_picking(qtbot, pad, ink, index):
     _write(qtbot, pad, ink)
-    with qtbot.waitSignal(pad.worker.learnedChars, timeout=5000):
-        qtbot.mouseClick(pad.bar.buttons[index], Qt.MouseButton.LeftButton)
+    learned = sum(pad.learned_chars.values())
+    qtbot.mouseClick(pad.bar.buttons[index], Qt.MouseButton.LeftButton)
+    # the window hears of it through a queued signal: wait for the window, not for the worker's emit
+    qtbot.waitUntil(lambda: sum(pad.learned_chars.values()) == learned + 1, timeout=10000)
     return pad.settings.recent[0]
 
 
@@ -444,14 +446,15 @@ def test_a_recent_characters_menu_forgets_what_was_learned_of_it_alone(qtbot, le
     pad = learning_pad
     right = _learn_by_picking(qtbot, pad, ink_shi(), 0)
     wrong = _learn_by_picking(qtbot, pad, ink_kou(), 9)  # key 0 by accident: the tenth candidate for 口
-    assert pad.learned_chars == {wrong: 1, right: 1}
+    assert pad.learned_chars == {wrong: 1, right: 1} and pad.learned_count == 2
     button = next(b for b in pad._recent_buttons if b.text() == wrong)
     assert button.contextMenuPolicy() == Qt.ContextMenuPolicy.ActionsContextMenu  # a right click shows them
     forget = next(a for a in button.actions() if a.objectName() == "forget")
     assert forget.isEnabled() and wrong in forget.text()
     with qtbot.waitSignal(pad.worker.learnedChars, timeout=5000) as got:
         forget.trigger()
-    assert got.args[0] == {right: 1} and pad.learned_count == 1
+    assert got.args[0] == {right: 1}
+    qtbot.waitUntil(lambda: pad.learned_count == 1 and pad.learned_chars == {right: 1}, timeout=5000)
     stored = json.loads((tmp_path / "profile" / "profile.json").read_text(encoding="utf-8"))
     assert [s["char"] for s in stored["samples"]] == [right]
     assert wrong in pad.status.text()
