@@ -103,6 +103,7 @@ LOOK_ALIKE_NEIGHBOURS = 6  # look-alikes kept per character: the network's own r
 LOOK_ALIKE_SOURCES = 1  # the first reading alone lends (a symbol first lends to symbols only)
 LOOK_ALIKE_WEIGHT = 1.0  # what a reading lends a perfect look-alike, as a share of its own score times the doubt
 LOOK_ALIKE_GATE = 0.3  # only a row whose first reading is at most this probable lends: a simple shape's doubt
+KEPT = 10  # the candidates a look-alike never passes when they are characters people write (the bar's first row)
 
 
 class LookAlikes:
@@ -149,7 +150,8 @@ def lend_to_look_alikes(log: torch.Tensor, probs: torch.Tensor, looks: LookAlike
     """Ranking log-scores (N, classes) over the model's folded probabilities ``probs`` -> the same with each row's
     first ``sources`` readings (by the model) lending weight · doubt · p(reading) · closeness to the characters that
     look like them (doubt = 1 − the row's highest probability): log p becomes log(p + lent). A lifted character stays
-    below the row's first, which is never displaced."""
+    below the row's first, which is never displaced, and below every reading among the first KEPT that is of the
+    first's kind and known to the language side: it takes the places of symbols and unknown characters only."""
     if weight <= 0 or sources < 1:
         return log
     top_p, top_i = probs.topk(min(sources, probs.shape[1]), dim=1)
@@ -163,9 +165,27 @@ def lend_to_look_alikes(log: torch.Tensor, probs: torch.Tensor, looks: LookAlike
             if len(idx):
                 lent[r, torch.from_numpy(idx)] += weight * float(doubt[r]) * p * torch.from_numpy(w)
     raised = log + torch.log1p(lent / probs.clamp_min(1e-12))
-    first = log.max(dim=1, keepdim=True).values
-    ceiling = first - 1e-4 * first.abs().clamp_min(1.0)
-    return torch.where(lent > 0, torch.minimum(raised, ceiling).maximum(log), log)
+    # a look-alike is lifted past what the row offers that is of no use (symbols under a character, characters no
+    # one writes) and never past a reading the network and the language side keep among the first ``KEPT``: a right
+    # answer there stays where it was
+    ceiling = log.max(dim=1, keepdim=True).values.clone()
+    useless = torch.zeros_like(log, dtype=torch.bool)
+    if looks.kinds is not None:
+        order = log.topk(min(KEPT, log.shape[1]), dim=1).indices
+        for r in range(len(log)):
+            if not bool((lent[r] > 0).any()):
+                continue
+            first = int(order[r, 0])
+            same = torch.from_numpy((looks.kinds == looks.kinds[first]) & looks.receives)
+            kept = [int(j) for j in order[r] if same[j]]
+            ceiling[r] = log[r, kept].min()
+            useless[r] = ~same
+    ceiling = ceiling - 1e-4 * ceiling.abs().clamp_min(1.0)
+    out = torch.where(lent > 0, torch.minimum(raised, ceiling).maximum(log), log)
+    # what is of no use goes after the look-alikes (never above where it was)
+    lowest = torch.where(lent > 0, out, torch.full_like(out, float("inf"))).min(dim=1, keepdim=True).values
+    floor = lowest - 1e-4 * lowest.abs().clamp_min(1.0)
+    return torch.where(useless & torch.isfinite(floor), torch.minimum(out, floor), out)
 
 
 # A tap (a pen put down and lifted where it was) is drawn as a disc and squared up to fill the box like any ink, so
