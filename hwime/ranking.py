@@ -103,7 +103,7 @@ LOOK_ALIKE_NEIGHBOURS = 6  # look-alikes kept per character: the network's own r
 LOOK_ALIKE_SOURCES = 1  # the first reading alone lends (a symbol first lends to symbols only)
 LOOK_ALIKE_WEIGHT = 1.0  # what a reading lends a perfect look-alike, as a share of its own score times the doubt
 LOOK_ALIKE_GATE = 0.3  # only a row whose first reading is at most this probable lends: a simple shape's doubt
-KEPT = 10  # the candidates a look-alike never passes when they are characters people write (the bar's first row)
+KEPT = 10  # the candidates of the first's kind a look-alike never passes (the bar's first row)
 
 
 class LookAlikes:
@@ -150,8 +150,8 @@ def lend_to_look_alikes(log: torch.Tensor, probs: torch.Tensor, looks: LookAlike
     """Ranking log-scores (N, classes) over the model's folded probabilities ``probs`` -> the same with each row's
     first ``sources`` readings (by the model) lending weight · doubt · p(reading) · closeness to the characters that
     look like them (doubt = 1 − the row's highest probability): log p becomes log(p + lent). A lifted character stays
-    below the row's first, which is never displaced, and below every reading among the first KEPT that is of the
-    first's kind and known to the language side: it takes the places of symbols and unknown characters only."""
+    below the row's first, which is never displaced, and below every reading among the first KEPT of the first's
+    kind (a character under a character): it takes the places of symbols only, which go after it."""
     if weight <= 0 or sources < 1:
         return log
     top_p, top_i = probs.topk(min(sources, probs.shape[1]), dim=1)
@@ -165,9 +165,9 @@ def lend_to_look_alikes(log: torch.Tensor, probs: torch.Tensor, looks: LookAlike
             if len(idx):
                 lent[r, torch.from_numpy(idx)] += weight * float(doubt[r]) * p * torch.from_numpy(w)
     raised = log + torch.log1p(lent / probs.clamp_min(1e-12))
-    # a look-alike is lifted past what the row offers that is of no use (symbols under a character, characters no
-    # one writes) and never past a reading the network and the language side keep among the first ``KEPT``: a right
-    # answer there stays where it was
+    # a look-alike is lifted past what the row offers that is of no use (symbols under a character) and never past a
+    # reading of the first's kind among the first ``KEPT``: a right answer there, rare characters too, stays where
+    # it was (passing characters unknown to the language table cost casia and tegaki a top-10 sample each)
     ceiling = log.max(dim=1, keepdim=True).values.clone()
     useless = torch.zeros_like(log, dtype=torch.bool)
     if looks.kinds is not None:
@@ -176,7 +176,7 @@ def lend_to_look_alikes(log: torch.Tensor, probs: torch.Tensor, looks: LookAlike
             if not bool((lent[r] > 0).any()):
                 continue
             first = int(order[r, 0])
-            same = torch.from_numpy((looks.kinds == looks.kinds[first]) & looks.receives)
+            same = torch.from_numpy(looks.kinds == looks.kinds[first])
             kept = [int(j) for j in order[r] if same[j]]
             ceiling[r] = log[r, kept].min()
             useless[r] = ~same
