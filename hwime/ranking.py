@@ -160,6 +160,8 @@ def lend_to_look_alikes(log: torch.Tensor, probs: torch.Tensor, looks: LookAlike
     for r in range(len(probs)):
         if float(doubt[r]) <= 0 or float(top_p[r, 0]) > gate:
             continue
+        if looks.kinds is not None and looks.kinds[int(top_i[r, 0])] != 0:
+            continue  # a symbol first (a - that may be 一) lends nothing: characters under it keep their places
         for p, cls in zip(top_p[r].tolist(), top_i[r].tolist()):
             idx, w = looks.near(cls)
             if len(idx):
