@@ -15,6 +15,9 @@ from typing import Iterator, Sequence
 import numpy as np
 
 
+TAP_SHARE = 0.005  # a stroke spanning at most this share of its coordinates' size is a tap (0.75 px at 150 px)
+
+
 class InkError(ValueError):
     """Ink data that cannot be understood (bad JSON shape, non-numeric points)."""
 
@@ -123,6 +126,16 @@ class Ink:
 
     def without_last_stroke(self) -> "Ink":
         return Ink(self.strokes[:-1])
+
+    @property
+    def is_tap(self) -> bool:
+        """One stroke whose points all lie within TAP_SHARE of their own distance from the origin: the pen put down
+        and lifted, a dot. Relative, not in pixels: ink may come in pixels (a tap on the pad at (150, 150) may jitter by
+        half a pixel) or in 0..1, where a whole 一 is narrower than one pixel."""
+        if len(self.strokes) != 1:
+            return False
+        xy = self.strokes[0][:, :2]
+        return bool((xy.max(axis=0) - xy.min(axis=0)).max() <= TAP_SHARE * np.abs(xy).max())
 
     def bbox(self) -> tuple[float, float, float, float]:
         """(x0, y0, x1, y1) of all points; raises InkError on empty ink."""

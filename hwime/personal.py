@@ -46,6 +46,9 @@ from .ink import Ink, InkError
 PROFILE_FORMAT = "hwime-profile/1"
 PROFILE_FILE = "profile.json"
 PER_CLASS = 8
+# a label among the network's first this many readings of its sample is plausible: trusted from the first sample
+# (measured: training/reports/hwime-all/notes.md, "Learning the writer")
+PLAUSIBLE_RANK = 3
 TOTAL = 4000
 MAX_STORE_BYTES = 64 << 20  # 4,000 simplified inks take a few MB; a larger store is not one the pad wrote
 MAX_SAMPLE_PIXELS = 1 << 20  # a stored image is one character: at most a megapixel
@@ -307,6 +310,26 @@ class Profile:
                 self.save()
         return found
 
+    def learned(self) -> dict[str, int]:
+        """Each character learned and how many of its samples are kept, the most recently taught first."""
+        counts: dict[str, int] = {}
+        for s in reversed(self.samples):
+            counts[s.char] = counts.get(s.char, 0) + 1
+        return counts
+
+    def forget_char(self, char: str, save: bool = True) -> list[Sample]:
+        """Delete every sample of ``char`` (one mistaken pick need not cost the writer everything else they
+        taught); returns the samples removed."""
+        removed = [s for s in self.samples if s.char == char]
+        if removed:
+            ids = {s.id for s in removed}
+            self.samples = [s for s in self.samples if s.id not in ids]
+            self._removed.update(ids)
+            self._added = [s for s in self._added if s.id not in ids]
+            if save:
+                self.save()
+        return removed
+
     def forget(self) -> None:
         """Delete everything learned, on disk too."""
         self.samples, self._added, self._removed, self._unreadable = [], [], set(), []
@@ -321,16 +344,33 @@ class Prototypes:
     def __init__(self, num_classes: int, dim: int, strength: float, floor: float, power: float = 1.0):
         self.sums = np.zeros((num_classes, dim), np.float32)
         self.counts = np.zeros(num_classes, np.int32)
+        self.plausible = np.zeros(num_classes, np.int32)  # samples the network itself read as that class (see add)
         self.strength, self.floor, self.power = strength, floor, power
         self._matrix: np.ndarray | None = None
 
-    def add(self, cls: int, feature: np.ndarray, sign: int = 1) -> None:
+    def add(self, cls: int, feature: np.ndarray, sign: int = 1, plausible: bool = True) -> None:
+        """Add (``sign`` 1) or take back (-1) one sample's features; ``plausible``: the network itself read the
+        sample as ``cls`` among its first readings (PLAUSIBLE_RANK), so the label is no slip of the key."""
         self.sums[cls] += sign * _unit(feature)
         self.counts[cls] += sign
+        self.plausible[cls] += sign * int(plausible)
         self._matrix = None
 
     def __len__(self) -> int:
         return int((self.counts > 0).sum())
+
+    def doubtful(self) -> np.ndarray:
+        """(classes,) bool: the characters taught by one sample alone that the network did not read as that
+        character (key 0 pressed by accident: 一 for a drawing of 日); the ranking doubts their bonus
+        (hwime.ranking.doubted_bonus). A second sample, or one the network found plausible, is trusted."""
+        return (self.counts == 1) & (self.plausible == 0)
+
+    def clear(self, cls: int) -> None:
+        """Nothing learned of ``cls`` any more (exactly zero: no rounding left over from subtracting samples)."""
+        self.sums[cls] = 0
+        self.counts[cls] = 0
+        self.plausible[cls] = 0
+        self._matrix = None
 
     def bonus(self, features: np.ndarray) -> np.ndarray:
         """(N, D) query features -> (N, classes) additions to the log-scores; zero for classes never written."""

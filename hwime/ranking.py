@@ -63,6 +63,7 @@ class RankingOptions:
     context: str = ""
     prior: bool = True
     weight: float | None = None
+    look_alikes: bool = True  # the first readings lend to the characters that look like them (lend_to_look_alikes)
 
 
 class PersonalTerm(Protocol):
@@ -71,6 +72,138 @@ class PersonalTerm(Protocol):
     def __len__(self) -> int: ...
 
     def bonus(self, features: np.ndarray) -> np.ndarray: ...
+
+    def doubtful(self) -> np.ndarray: ...  # (classes,) bool: one sample alone, a label the network did not read
+
+
+def doubted_bonus(base: torch.Tensor, bonus: torch.Tensor, doubtful: torch.Tensor) -> torch.Tensor:
+    """The writer's bonus (N, classes) as it enters the ranking, over ``base`` (N, classes; the model's and the
+    language's log-scores). A character taught by one doubtful sample alone (``doubtful``, (classes,) bool: see
+    hwime.personal.Prototypes.doubtful) gets its bonus times the doubt left by every other reading: 1 − q, q the
+    highest probability another character has from the model, the language and the writer's other samples. One slip
+    (key 0 by accident: 一 for a drawing of 日) then never outweighs a confident reading of something else on later
+    日s, yet still decides among readings the network is unsure of; a second sample of the character lifts the
+    doubt."""
+    if not bool(doubtful.any()):
+        return bonus
+    settled = torch.where(doubtful, torch.zeros_like(bonus), bonus)
+    probs = torch.softmax(base + settled, dim=1)
+    top2 = probs.topk(2, dim=1)
+    # the best reading other than the character itself: the first's rival is the second
+    other = torch.where(torch.arange(probs.shape[1]) == top2.indices[:, :1], top2.values[:, 1:2], top2.values[:, :1])
+    return torch.where(doubtful, bonus * (1 - other), bonus)
+
+
+# Look-alikes (issue 38 item 5): a clean 口 is read with little confidence (the network also sees 。 O 0 in a box drawn
+# alone), and its runners-up were punctuation and unrelated complex characters. The first readings lend some of their
+# score to the characters that look like them, in proportion to the network's doubt, so 日 曰 回 田 come before
+# 。 and 钴; a confident reading lends almost nothing, and the first reading always stays first.
+LOOK_ALIKE_FLOOR = 0.45  # cosine of two head rows below which the characters do not look alike
+LOOK_ALIKE_NEIGHBOURS = 6  # look-alikes kept per character: the network's own runners-up keep the other places
+LOOK_ALIKE_SOURCES = 1  # the first reading alone lends (a symbol first lends to symbols only)
+LOOK_ALIKE_WEIGHT = 1.0  # what a reading lends a perfect look-alike, as a share of its own score times the doubt
+LOOK_ALIKE_GATE = 0.3  # only a row whose first reading is at most this probable lends: a simple shape's doubt
+KEPT = 10  # the candidates of the first's kind a look-alike never passes (the bar's first row)
+
+
+class LookAlikes:
+    """Which labels look like which, from the network's own last layer: a class's row is the direction its
+    drawings' features point in, so rows close in angle are characters drawn alike (口: 匚 日 回 目 曰 田; 、: ，。.).
+    Each class's neighbours are found the first time it lends and kept."""
+
+    def __init__(self, rows: np.ndarray, floor: float = LOOK_ALIKE_FLOOR, neighbours: int = LOOK_ALIKE_NEIGHBOURS):
+        rows = np.asarray(rows, np.float32)
+        self.unit = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-6)
+        self.floor, self.neighbours = floor, neighbours
+        self._near: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.kinds: np.ndarray | None = None  # (classes,) int: a look-alike is of its source's kind
+        self.receives: np.ndarray | None = None  # (classes,) bool: which classes may be lent to
+
+    def restrict(self, kinds: np.ndarray, receives: np.ndarray) -> None:
+        """Lend only within a kind (characters to characters, symbols to symbols: a box drawn alone is no 0) and to
+        classes that ``receive`` (the rows of rare characters the head never learned from writing crowd together
+        near everything: 薉 嬐 瓡 are no one's look-alikes)."""
+        self.kinds, self.receives = np.asarray(kinds), np.asarray(receives, bool)
+        self._near.clear()
+
+    def near(self, cls: int) -> tuple[np.ndarray, np.ndarray]:
+        """(classes, weights in (0, 1]) that look like ``cls``, the weight rising from the floor's cosine to 1."""
+        if cls not in self._near:
+            sims = self.unit @ self.unit[cls]
+            if self.kinds is not None:
+                sims[(self.kinds != self.kinds[cls]) | ~self.receives] = -1.0
+            sims[cls] = -1.0
+            k = min(self.neighbours, len(sims) - 1)
+            top = np.argpartition(-sims, k)[:k]
+            top = top[sims[top] > self.floor]
+            if len(top):  # mutual: cls is among each one's own nearest too (a hub near everything is no look-alike)
+                theirs = self.unit[top] @ self.unit.T
+                theirs[np.arange(len(top)), top] = -1.0
+                top = top[(theirs > theirs[:, [cls]]).sum(axis=1) < k]
+            self._near[cls] = (top, ((sims[top] - self.floor) / (1 - self.floor)).astype(np.float32))
+        return self._near[cls]
+
+
+def lend_to_look_alikes(log: torch.Tensor, probs: torch.Tensor, looks: LookAlikes,
+                        weight: float = LOOK_ALIKE_WEIGHT, sources: int = LOOK_ALIKE_SOURCES,
+                        gate: float = LOOK_ALIKE_GATE) -> torch.Tensor:
+    """Ranking log-scores (N, classes) over the model's folded probabilities ``probs`` -> the same with each row's
+    first ``sources`` readings (by the model) lending weight · doubt · p(reading) · closeness to the characters that
+    look like them (doubt = 1 − the row's highest probability): log p becomes log(p + lent). A lifted character stays
+    below the row's first, which is never displaced, and below every reading among the first KEPT of the first's
+    kind (a character under a character): it takes the places of symbols only, which go after it."""
+    if weight <= 0 or sources < 1:
+        return log
+    top_p, top_i = probs.topk(min(sources, probs.shape[1]), dim=1)
+    doubt = 1 - top_p[:, 0]
+    lent = torch.zeros_like(probs)
+    for r in range(len(probs)):
+        if float(doubt[r]) <= 0 or float(top_p[r, 0]) > gate:
+            continue
+        if looks.kinds is not None and looks.kinds[int(top_i[r, 0])] != 0:
+            continue  # a symbol first (a - that may be 一) lends nothing: characters under it keep their places
+        for p, cls in zip(top_p[r].tolist(), top_i[r].tolist()):
+            idx, w = looks.near(cls)
+            if len(idx):
+                lent[r, torch.from_numpy(idx)] += weight * float(doubt[r]) * p * torch.from_numpy(w)
+    raised = log + torch.log1p(lent / probs.clamp_min(1e-12))
+    # a look-alike is lifted past what the row offers that is of no use (symbols under a character) and never past a
+    # reading of the first's kind among the first ``KEPT``: a right answer there, rare characters too, stays where
+    # it was (passing characters unknown to the language table cost casia and tegaki a top-10 sample each)
+    ceiling = log.max(dim=1, keepdim=True).values.clone()
+    useless = torch.zeros_like(log, dtype=torch.bool)
+    if looks.kinds is not None:
+        order = log.topk(min(KEPT, log.shape[1]), dim=1).indices
+        for r in range(len(log)):
+            if not bool((lent[r] > 0).any()):
+                continue
+            first = int(order[r, 0])
+            same = torch.from_numpy(looks.kinds == looks.kinds[first])
+            kept = [int(j) for j in order[r] if same[j]]
+            ceiling[r] = log[r, kept].min()
+            useless[r] = ~same
+    ceiling = ceiling - 1e-4 * ceiling.abs().clamp_min(1.0)
+    out = torch.where(lent > 0, torch.minimum(raised, ceiling).maximum(log), log)
+    # what is of no use goes after the look-alikes (never above where it was)
+    lowest = torch.where(lent > 0, out, torch.full_like(out, float("inf"))).min(dim=1, keepdim=True).values
+    floor = lowest - 1e-4 * lowest.abs().clamp_min(1.0)
+    return torch.where(useless & torch.isfinite(floor), torch.minimum(out, floor), out)
+
+
+# A tap (a pen put down and lifted where it was) is drawn as a disc and squared up to fill the box like any ink, so
+# the network saw 口 O 0 in it; what a writer taps is a dot: these come first, in the network's order among them.
+DOTS = "、。丶·．.，,"
+
+
+def dots_first(scores: torch.Tensor, taps: np.ndarray, dots: torch.Tensor) -> torch.Tensor:
+    """Scores (N, classes) with each tap row's ``dots`` (classes,) bool lifted above everything else (their order
+    among themselves kept), renormalized; the other rows as they were."""
+    rows = torch.from_numpy(np.asarray(taps, bool))
+    if not bool(rows.any()) or not bool(dots.any()):
+        return scores
+    lifted = torch.where(dots, scores + 1.0, scores)
+    lifted = lifted / lifted.sum(dim=1, keepdim=True)
+    return torch.where(rows[:, None], lifted, scores)
 
 
 class Ranker:
@@ -84,6 +217,7 @@ class Ranker:
         self._foldings: dict[tuple[str, bool], Folding] = {}
         self._log_priors: dict[str, np.ndarray] = {}
         self._keys: dict[str, list[str]] = {}
+        self.look_alikes: LookAlikes | None = None  # from the network's head (the Recognizer sets it)
 
     # --- the script and the language side ----------------------------------------------------------------------------
     def folding(self, script: str, by_usage: bool = False) -> Folding:
@@ -137,12 +271,32 @@ class Ranker:
                 self.usage_log_prior(options.context, script))
         if features is not None and personal is not None and len(personal):
             base = log if log is not None else torch.log(scores.clamp_min(1e-12))
-            log = base + folding.fold_bonus(torch.from_numpy(personal.bonus(features)))
+            bonus = folding.fold_bonus(torch.from_numpy(personal.bonus(features)))
+            doubtful = folding.fold_bonus(torch.from_numpy(personal.doubtful()[None].astype(np.float32)))[0] > 0
+            log = base + doubted_bonus(base, bonus, doubtful)
+        if options.look_alikes and self.look_alikes is not None:
+            if self.look_alikes.kinds is None:
+                # a character known to the language table (either script) may be lent to; a symbol always
+                usage = self.usage_log_prior("", "both")
+                symbols = self.symbols.numpy()
+                self.look_alikes.restrict(symbols.astype(np.int8), (usage > usage.min()) | symbols)
+            log = lend_to_look_alikes(log if log is not None else torch.log(scores.clamp_min(1e-12)), scores,
+                                      self.look_alikes)
         if log is None:
             return scores
         if not folding.identity:  # what the script does not answer stays at 0, whatever the prior says
             log = log.masked_fill(~torch.from_numpy(folding.answered), float("-inf"))
         return torch.softmax(log, dim=1)
+
+    def dots(self, script: str) -> torch.Tensor:
+        """(classes,) bool: the dot-like labels (DOTS) the script answers."""
+        answered = self.folding(script).answered
+        mask = np.zeros(len(self.labels), bool)
+        for ch in DOTS:
+            i = self.codec.index.get(ch)
+            if i is not None and (answered is None or answered[i]):
+                mask[i] = True
+        return torch.from_numpy(mask)
 
     def offered(self, scores: torch.Tensor, floor: float | None = None) -> torch.Tensor:
         """Ranking scores (N, classes) with each symbol below ``floor`` (default the bundle's) times its row's first
@@ -166,11 +320,15 @@ class Ranker:
         return torch.softmax(torch.log(scores.double()) / t, dim=1).float()
 
     def rank(self, probs: torch.Tensor | np.ndarray, top: int, options: RankingOptions,
-             features: np.ndarray | None = None, personal: PersonalTerm | None = None) -> list[list[Candidate]]:
-        """Model probabilities (N, classes) -> the ``top`` candidates of each row, best first."""
+             features: np.ndarray | None = None, personal: PersonalTerm | None = None,
+             taps: np.ndarray | None = None) -> list[list[Candidate]]:
+        """Model probabilities (N, classes) -> the ``top`` candidates of each row, best first; ``taps`` (N,) bool:
+        the rows that are a tap of the pen, read as a dot (dots_first)."""
         if top < 1:
             raise ValueError(f"top must be at least 1, got {top}")
         scores = self.scores(probs, options, features, personal)
+        if taps is not None:
+            scores = dots_first(scores, taps, self.dots(options.script))
         # the order is the ranking scores' own; only what each candidate reports is calibrated
         indices = self.offered(scores).topk(min(top, len(self.labels)), dim=1).indices
         values = self.calibrated(scores).gather(1, indices)

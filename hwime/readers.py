@@ -59,8 +59,9 @@ class CharacterReader:
         return probs, (features.mean(dim=1) if features.ndim == 3 else features).cpu().numpy()
 
     def read(self, batch: np.ndarray, top: int, options: RankingOptions,
-             personal: PersonalTerm | None = None) -> list[list[Candidate]]:
-        """The ``top`` candidates of each square; a blank square has none."""
+             personal: PersonalTerm | None = None, taps: np.ndarray | None = None) -> list[list[Candidate]]:
+        """The ``top`` candidates of each square; a blank square has none; ``taps`` (N,) bool: squares drawn from a
+        tap of the pen (hwime.ranking.dots_first)."""
         if len(batch) == 0:
             return []
         if top < 1:
@@ -70,7 +71,8 @@ class CharacterReader:
         if not inked:
             return out
         probs, features = self.probabilities(batch[inked])
-        for i, cands in zip(inked, self.ranker.rank(probs, top, options, features, personal)):
+        row_taps = None if taps is None else np.asarray(taps, bool)[inked]
+        for i, cands in zip(inked, self.ranker.rank(probs, top, options, features, personal, row_taps)):
             out[i] = cands
         return out
 
@@ -232,7 +234,9 @@ class LineReader:
             return LineReading(log_probs, None, (), best_path)
         batch = np.stack([prepare_image(piece, self.spec) for piece in pieces])
         probs, features = self.characters.probabilities(batch)
-        probs = self.ranker.scores(probs, RankingOptions(script, prior=False), features, self.personal())
+        # a line's positions are decoded from these: look-alikes are for the single box's candidate list
+        probs = self.ranker.scores(probs, RankingOptions(script, prior=False, look_alikes=False), features,
+                                   self.personal())
         values, indices = probs.topk(min(alternatives, len(self.labels)), dim=1)
         return LineReading(log_probs, [list(zip(row_i, row_v)) for row_v, row_i in zip(values.tolist(),
                                                                                      indices.tolist())],

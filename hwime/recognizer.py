@@ -22,7 +22,7 @@ from .bundled import DEFAULT_MODEL, asset_path
 from .ink import Ink
 from .network import Network, check_engine, pick_device
 from .notes import ModelNote, NoteKind
-from .ranking import Candidate, Ranker, RankingOptions, RankingValues
+from .ranking import Candidate, LookAlikes, Ranker, RankingOptions, RankingValues
 from .raster import RasterError, RasterSpec, gray_image, has_ink, ink_to_image, prepare_image
 from .readers import (CharacterReader, LineCandidate, LineOptions, LineReader, LineReading, LineWeights,
                       RecognitionError)
@@ -35,6 +35,27 @@ __all__ = ["Recognizer", "Candidate", "LineCandidate", "ModelError", "ModelNotFo
 PERSONAL_STRENGTH = 5.0
 PERSONAL_FLOOR = 0.5  # cosine similarity below which the writer's samples say nothing
 PERSONAL_POWER = 1.0
+
+
+def _plausible(probs: torch.Tensor, cls: int) -> bool:
+    """Whether the network's own reading of a sample (its probabilities over the labels) has ``cls`` among its first
+    PLAUSIBLE_RANK: a label a writer chose among what the pad offered, not a slip of the key."""
+    from .personal import PLAUSIBLE_RANK
+
+    return int((probs > probs[cls]).sum()) < PLAUSIBLE_RANK
+
+
+def _look_alikes(model: torch.nn.Module, codec: LabelCodec) -> LookAlikes | None:
+    """Which characters look alike, from the rows of the network's head (the blank's left out); None for a network
+    whose head is not one linear layer over the labels."""
+    from .model import head_of
+
+    try:
+        rows = head_of(model).weight.detach().float().cpu().numpy()
+    except (ValueError, AttributeError):
+        return None
+    rows = rows[codec.offset:]
+    return LookAlikes(rows) if len(rows) == len(codec.labels) else None
 
 
 class Recognizer:
@@ -55,6 +76,7 @@ class Recognizer:
         # the writer's script (hwime.script): which labels are answered and into what a candidate is folded
         self.script = check_script(script) if script is not None else default_script()
         self.ranker = Ranker(self.codec, RankingValues.from_metadata(self.metadata))
+        self.ranker.look_alikes = _look_alikes(self.model, self.codec)
         self.characters = CharacterReader(self.network, self.codec, spec, self.ranker, path)
         self.lines = LineReader(self.characters, self.metadata, lambda: self._prototypes)
         self.profile = None  # hwime.personal.Profile: what was learned from this writer
@@ -131,9 +153,10 @@ class Recognizer:
                 self.notes.append(ModelNote(NoteKind.OTHER, text=f"learned sample {s.id} ({s.char}) could not be drawn "
                                                                  f"and is left out"))
         for start in range(0, len(kept), 256):
-            feats = self.embed(images[start : start + 256])
-            for s, f in zip(kept[start : start + 256], feats):
-                self.ensure_prototypes(f.shape[-1]).add(self.codec.index[s.char], f)
+            probs, feats = self.forward_features(np.stack(images[start : start + 256]))
+            for row, s, f in zip(probs, kept[start : start + 256], feats):
+                cls = self.codec.index[s.char]
+                self.ensure_prototypes(f.shape[-1]).add(cls, f, plausible=_plausible(row, cls))
 
     def ensure_prototypes(self, dim: int):
         from .personal import Prototypes
@@ -159,13 +182,18 @@ class Recognizer:
         if not has_ink(prepared):
             raise ProfileError("a blank sample teaches nothing")
         stored, dropped = self.profile.add(char, ink=sample if is_ink else None, image=None if is_ink else sample)
-        feature = self.embed([prepared])[0]
-        protos = self.ensure_prototypes(feature.shape[-1])
-        protos.add(self.codec.index[char], feature)
+        self._add_sample(char, prepared)
         for old in dropped:  # the caps let the oldest samples go: so do the prototypes
             if old.char in self.codec.index:
-                protos.add(self.codec.index[old.char], self.embed([self.sample_image(old.ink, old.image)])[0], sign=-1)
+                self._add_sample(old.char, self.sample_image(old.ink, old.image), sign=-1)
         return stored.id
+
+    def _add_sample(self, char: str, prepared: np.ndarray, sign: int = 1) -> None:
+        """One prepared sample of ``char`` into (or, ``sign`` -1, out of) the prototypes, with whether the network
+        itself reads it as ``char`` (hwime.personal.Prototypes.add)."""
+        probs, features = self.forward_features(prepared[None])
+        cls = self.codec.index[char]
+        self.ensure_prototypes(features.shape[-1]).add(cls, features[0], sign=sign, plausible=_plausible(probs[0], cls))
 
     def forget_sample(self, sample_id: int) -> None:
         """Undo one learned sample (a re-pick for the same ink replaces the earlier label)."""
@@ -173,8 +201,17 @@ class Recognizer:
             return
         removed = self.profile.remove(sample_id)
         if removed is not None and removed.char in self.codec.index and self._prototypes is not None:
-            feature = self.embed([self.sample_image(removed.ink, removed.image)])[0]
-            self._prototypes.add(self.codec.index[removed.char], feature, sign=-1)
+            self._add_sample(removed.char, self.sample_image(removed.ink, removed.image), sign=-1)
+
+    def forget_char(self, char: str) -> int:
+        """Forget every sample of ``char`` the writer taught (a mistaken pick, a wrong correction); the other
+        characters learned stay. Returns how many samples went."""
+        if self.profile is None:
+            return 0
+        removed = self.profile.forget_char(char)
+        if removed and char in self.codec.index and self._prototypes is not None:
+            self._prototypes.clear(self.codec.index[char])
+        return len(removed)
 
     def detach_profile(self) -> None:
         """Stop using the profile (nothing on disk changes): ranking is the model's and the language's again."""
@@ -234,9 +271,11 @@ class Recognizer:
 
     # --- characters ---------------------------------------------------------------------------------------------------
     def recognize_prepared(self, batch: np.ndarray, top: int = 10, context: str = "",
-                           prior: bool | None = None, script: str | None = None) -> list[list[Candidate]]:
-        """uint8 (N, S, S) already through raster.prepare_image -> top candidates for each; blank images get none."""
-        return self.characters.read(batch, top, self._options(context, prior, script), self._prototypes)
+                           prior: bool | None = None, script: str | None = None,
+                           taps: np.ndarray | None = None) -> list[list[Candidate]]:
+        """uint8 (N, S, S) already through raster.prepare_image -> top candidates for each; blank images get none;
+        ``taps`` (N,) bool: the squares drawn from a tap of the pen, read as a dot."""
+        return self.characters.read(batch, top, self._options(context, prior, script), self._prototypes, taps)
 
     def recognize_images(self, images: Sequence[np.ndarray], top: int = 10, batch_size: int = 256,
                          context: str = "", prior: bool | None = None,
@@ -259,7 +298,8 @@ class Recognizer:
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]
             batch = np.stack([ink_to_image(inks[i], self.spec) for i in chunk])
-            for i, cands in zip(chunk, self.recognize_prepared(batch, top, context, prior, script)):
+            taps = np.array([inks[i].is_tap for i in chunk])
+            for i, cands in zip(chunk, self.recognize_prepared(batch, top, context, prior, script, taps)):
                 out[i] = cands
         return out
 

@@ -65,6 +65,7 @@ class Notice(enum.Enum):
     DRAWING_BACK = "drawing back"  # the last pick's drawing and choices are back
     PICK_FOR_POSITION = "pick for position"  # args: the position (from 0) whose alternatives the bar shows
     POSITION_FIXED = "position fixed"  # args: the position (from 0), the character it now is
+    LEARNED_FORGOTTEN = "learned forgotten"  # args: the characters whose samples were forgotten
 
 
 # --- what recognition answers with --------------------------------------------------------------------------------
@@ -126,6 +127,7 @@ class Job(enum.Enum):
     LEARN = "learn"
     LEARN_LINE = "learn line"
     UNLEARN = "unlearn"
+    FORGET = "forget"
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,9 @@ class Recognition(Protocol):
 
     def unlearn(self, ink: Ink) -> None:
         """Take back what the last pick of ``ink`` taught."""
+
+    def forget_char(self, char: str) -> None:
+        """Forget every sample of ``char`` the writer taught; what they taught of other characters stays."""
 
 
 class SessionView(Protocol):
@@ -502,6 +507,18 @@ class WritingSession:
         self.request_id += 1
         self.view.clear_ink()
         self.view.show_choices([])
+
+    def forget_learned(self, chars: Sequence[str], read_again: bool = True) -> None:
+        """The writer forgets what they taught of each of ``chars`` (a mistaken pick, a wrong correction): those
+        characters' samples go, everything else learned stays, and what is written is read again without them."""
+        chars = list(dict.fromkeys(chars))
+        if not chars:
+            return
+        for char in chars:
+            self.recognition.forget_char(char)
+        self.view.tell(Notice.LEARNED_FORGOTTEN, "".join(chars))
+        if read_again:
+            self.read_again()
 
     def undo(self) -> None:
         """Take the last stroke away; with nothing written right after a pick, bring back that drawing and its

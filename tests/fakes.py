@@ -45,6 +45,9 @@ class SlowRecognizer:
     def forget_all(self) -> None:
         pass
 
+    def forget_char(self, char: str) -> int:
+        return 0
+
 
 class BrokenRecognizer(SlowRecognizer):
     """Every reading fails."""
@@ -119,6 +122,9 @@ class RecordingRecognition:
 
     def unlearn(self, ink: Ink) -> None:
         self.calls.append(("unlearn", len(ink)))
+
+    def forget_char(self, char: str) -> None:
+        self.calls.append(("forget_char", char))
 
     def last(self, kind: str) -> tuple:
         return next(c for c in reversed(self.calls) if c[0] == kind)
@@ -206,6 +212,9 @@ class FakeProfile(list):
         super().__init__()
         self.warnings = list(warnings)
 
+    def learned(self) -> dict[str, int]:
+        return {ch: self.count(ch) for ch in reversed(self)}
+
 
 class RecordingRecognizer:
     """A recognizer that answers each reading with fixed choices and records how it was asked (its arguments as
@@ -245,3 +254,8 @@ class RecordingRecognizer:
 
     def forget_all(self) -> None:
         self.profile.clear()
+
+    def forget_char(self, char: str) -> int:
+        gone = self.profile.count(char)
+        self.profile[:] = [c for c in self.profile if c != char]
+        return gone

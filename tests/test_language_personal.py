@@ -414,3 +414,67 @@ def test_a_traditional_writer_gets_traditional_candidates_readings_and_continuat
         assert json.loads(settings_path.read_text(encoding="utf-8"))["script"] == "simplified"
     finally:
         pad.shutdown()
+
+
+# --- forgetting one character (issue 38 item 3) --------------------------------------------------------------------
+
+def test_forget_char_drops_that_characters_samples_alone_on_disk_and_in_ranking(tmp_path):
+    rec = Recognizer.load(None, "cpu", profile=Profile(tmp_path / "p"))
+    wrong = rec.recognize_ink(ink_kou(), 10)[9].char  # a key-0 pick: the tenth candidate for a drawing of 口
+    rec.learn(ink_kou(), wrong)
+    rec.learn(ink_shi(), "十")
+    rec.learn(ink_shi(), "十")
+    assert rec.profile.learned() == {"十": 2, wrong: 1}
+    assert rec.forget_char(wrong) == 1 and rec.forget_char("国") == 0
+    assert [s.char for s in Profile(tmp_path / "p").samples] == ["十", "十"]  # the rest stays, on disk too
+    assert rec.prototypes.counts[rec.codec.index[wrong]] == 0 and len(rec.prototypes) == 1
+    plain = Recognizer.load(None, "cpu")
+    # 口 reads as if the slip had never been taught (十, still learned, moves no candidate)
+    assert [c.char for c in rec.recognize_ink(ink_kou(), 10)] == [c.char for c in plain.recognize_ink(ink_kou(), 10)]
+
+
+def _learn_by_picking(qtbot, pad, ink, index):
+    _write(qtbot, pad, ink)
+    learned = sum(pad.learned_chars.values())
+    qtbot.mouseClick(pad.bar.buttons[index], Qt.MouseButton.LeftButton)
+    # the window hears of it through a queued signal: wait for the window, not for the worker's emit
+    qtbot.waitUntil(lambda: sum(pad.learned_chars.values()) == learned + 1, timeout=10000)
+    return pad.settings.recent[0]
+
+
+def test_a_recent_characters_menu_forgets_what_was_learned_of_it_alone(qtbot, learning_pad, tmp_path):
+    pad = learning_pad
+    right = _learn_by_picking(qtbot, pad, ink_shi(), 0)
+    wrong = _learn_by_picking(qtbot, pad, ink_kou(), 9)  # key 0 by accident: the tenth candidate for 口
+    assert pad.learned_chars == {wrong: 1, right: 1} and pad.learned_count == 2
+    button = next(b for b in pad._recent_buttons if b.text() == wrong)
+    assert button.contextMenuPolicy() == Qt.ContextMenuPolicy.ActionsContextMenu  # a right click shows them
+    forget = next(a for a in button.actions() if a.objectName() == "forget")
+    assert forget.isEnabled() and wrong in forget.text()
+    with qtbot.waitSignal(pad.worker.learnedChars, timeout=5000) as got:
+        forget.trigger()
+    assert got.args[0] == {right: 1}
+    qtbot.waitUntil(lambda: pad.learned_count == 1 and pad.learned_chars == {right: 1}, timeout=5000)
+    stored = json.loads((tmp_path / "profile" / "profile.json").read_text(encoding="utf-8"))
+    assert [s["char"] for s in stored["samples"]] == [right]
+    assert wrong in pad.status.text()
+    again = next(b for b in pad._recent_buttons if b.text() == wrong)  # still offered to send, nothing to forget
+    assert not next(a for a in again.actions() if a.objectName() == "forget").isEnabled()
+
+
+def test_the_settings_forget_one_learned_character_and_keep_the_others(qtbot, learning_pad, tmp_path):
+    from hwime.ui.window import SettingsDialog
+
+    pad = learning_pad
+    right = _learn_by_picking(qtbot, pad, ink_shi(), 0)
+    wrong = _learn_by_picking(qtbot, pad, ink_kou(), 9)
+    dialog = SettingsDialog(pad.settings, pad, learned=pad.learned_count, learned_chars=pad.learned_chars)
+    qtbot.addWidget(dialog)
+    assert [dialog.learned_char.itemData(i) for i in range(dialog.learned_char.count())] == [wrong, right]
+    dialog.learned_char.setCurrentIndex(0)
+    qtbot.mouseClick(dialog.forget_char, Qt.MouseButton.LeftButton)
+    assert dialog.forget_chars == [wrong] and dialog.learned_char.count() == 1
+    with qtbot.waitSignal(pad.worker.learnedChars, timeout=5000) as got:
+        pad.apply_settings(dialog)
+    assert got.args[0] == {right: 1}
+    assert [s.char for s in Profile(tmp_path / "profile").samples] == [right]

@@ -55,7 +55,72 @@ def test_the_writers_term_adds_its_bonus_for_the_features(ranker):
             out[:, 2] = 5.0
             return out
 
+        def doubtful(self):
+            return np.zeros(5, bool)  # taught more than once
+
     probs = torch.tensor([[0.30, 0.36, 0.34, 0.0, 0.0]])
     options = RankingOptions("simplified", prior=False)
     assert ranker.rank(probs, 1, options, np.zeros((1, 4), np.float32), Taught())[0][0].char == "日"
     assert ranker.rank(probs, 1, options, None, Taught())[0][0].char == "口"  # no features of the pass: no term
+
+
+class OnePick:
+    """The PersonalTerm protocol: 的 taught ``samples`` times (one of them a slip the network did not read as 的),
+    its bonus 5 (a drawing just like the one taught)."""
+
+    def __init__(self, samples: int):
+        self.samples = samples
+
+    def __len__(self):
+        return 1
+
+    def bonus(self, features):
+        out = np.zeros((len(features), 5), np.float32)
+        out[:, 0] = 5.0
+        return out
+
+    def doubtful(self):
+        return np.array([self.samples == 1, False, False, False, False])
+
+
+def test_one_pick_does_not_outweigh_a_confident_reading_of_something_else(ranker):
+    options = RankingOptions("simplified", prior=False)
+    features = np.zeros((1, 4), np.float32)
+    confident = torch.tensor([[0.01, 0.90, 0.07, 0.01, 0.01]])  # a clear 口; 的 was picked once for one by mistake
+    chars = [c.char for c in ranker.rank(confident, 5, options, features, OnePick(1))[0]]
+    assert chars[0] == "口" and chars.index("的") > 1  # not first, and not lifted over the network's own second
+    assert ranker.rank(confident, 1, options, features, OnePick(2))[0][0].char == "的"  # taught twice: the writer's
+    unsure = torch.tensor([[0.05, 0.40, 0.35, 0.10, 0.10]])
+    assert ranker.rank(unsure, 1, options, features, OnePick(1))[0][0].char == "的"  # one pick decides a doubt
+
+
+def test_the_first_reading_lends_to_its_look_alikes_before_symbols_and_unrelated_characters():
+    from hwime.ranking import LookAlikes
+
+    ranker = Ranker(LabelCodec("口日回钴。"), RankingValues())
+    # head rows: 日 and 回 point almost where 口 does; 钴 and 。 elsewhere
+    ranker.look_alikes = LookAlikes(np.array([[1, 0, 0], [0.9, 0.44, 0], [0.85, 0.5, 0], [0, 0, 1], [0.3, 0, 0.95]]),
+                                    neighbours=3)
+    probs = torch.tensor([[0.25, 0.03, 0.02, 0.08, 0.07]])  # a box drawn alone: unsure, 钴 and 。 its runners-up
+    probs = probs / probs.sum() * 0.3  # (the rest of the classes hold the other 70%)
+    options = RankingOptions("simplified", prior=False)
+    assert [c.char for c in ranker.rank(probs, 5, dataclasses.replace(options, look_alikes=False))[0]] == \
+        ["口", "钴", "。", "日", "回"]
+    # the look-alikes come before the symbol; a character people write (钴) keeps its place: a right answer there
+    # is never pushed down
+    assert [c.char for c in ranker.rank(probs, 5, options)[0]] == ["口", "钴", "日", "回", "。"]
+    tie = torch.tensor([[0.30, 0.29, 0.01, 0.2, 0.2]])  # a look-alike close behind never passes the first
+    assert [c.char for c in ranker.rank(tie, 2, options)[0]] == ["口", "日"]
+
+
+def test_a_tap_reads_as_a_dot():
+    from hwime.ink import Ink
+
+    assert Ink.from_strokes([[[150, 150]]]).is_tap and Ink.from_strokes([[[150, 150], [150.5, 150.4]]]).is_tap
+    assert not Ink.from_strokes([[[150, 150], [160, 150]]]).is_tap
+    assert not Ink.from_strokes([[[0.1, 0.5], [0.9, 0.5]]]).is_tap  # a 一 in 0..1 units is narrower than a pixel
+    assert not Ink.from_strokes([[[150, 150]], [[160, 150]]]).is_tap  # two dots are 冫 or ：, not one
+    ranker = Ranker(LabelCodec("口0中。、"), RankingValues())
+    probs = torch.tensor([[0.5, 0.2, 0.2, 0.06, 0.04], [0.5, 0.2, 0.2, 0.06, 0.04]])  # a disc, squared up: 口 0
+    rows = ranker.rank(probs, 5, RankingOptions("simplified", prior=False), taps=np.array([True, False]))
+    assert [c.char for c in rows[0]][:2] == ["。", "、"] and rows[1][0].char == "口"

@@ -106,6 +106,18 @@ def test_undo_right_after_a_pick_brings_it_back_and_takes_it_back():
     assert len(view.ink) == 1
 
 
+def test_forgetting_a_learned_character_tells_recognition_and_reads_the_ink_again():
+    session, view, recognition = make()
+    view.write(2)
+    asked = recognition.last("request")[1]
+    session.forget_learned(["一", "固", "一"])
+    assert [c for c in recognition.calls if c[0] == "forget_char"] == [("forget_char", "一"), ("forget_char", "固")]
+    assert (Notice.LEARNED_FORGOTTEN, "一固") in view.told
+    assert recognition.last("request")[1] > asked  # what is written reads without what was forgotten
+    session.forget_learned([])
+    assert len([c for c in recognition.calls if c[0] == "forget_char"]) == 2
+
+
 def test_clear_forgets_the_context_and_the_pick():
     session, view, recognition = make()
     view.write()

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QRect, QSignalBlocker, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import (QCloseEvent, QFont, QFontDatabase, QGuiApplication, QKeyEvent, QPalette, QTextLayout,
-                           QTextOption)
+from PySide6.QtGui import (QAction, QCloseEvent, QFont, QFontDatabase, QGuiApplication, QKeyEvent, QPalette,
+                           QTextLayout, QTextOption)
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
                                QVBoxLayout, QWidget)
@@ -261,9 +261,11 @@ class PadWindow(QWidget):
         self._thread = WorkerThread(self.worker)
         self._copied = ""  # the last character this pad put on the clipboard
         self.learned_count = 0
+        self.learned_chars: dict[str, int] = {}  # each character learned from the writer: its samples kept
         self.worker.candidatesReady.connect(self._on_candidates)
         self.worker.suggestionsReady.connect(self._on_suggestions)
         self.worker.learned.connect(self._on_learned)
+        self.worker.learnedChars.connect(self._on_learned_chars)
         self.worker.notice.connect(self.warnings.add)
         self.worker.recognitionFailed.connect(self._on_failed)
         self.worker.jobFailed.connect(self._on_job_failed)
@@ -416,6 +418,15 @@ class PadWindow(QWidget):
     def _on_learned(self, count: int) -> None:
         self.learned_count = count
 
+    def _on_learned_chars(self, chars: dict) -> None:
+        self.learned_chars = dict(chars)
+        self._refresh_recent()  # a Recent character offers to forget what was learned of it only while there is some
+
+    def forget_learned(self, char: str) -> None:
+        """Forget what the pad learned of ``char`` alone (a Recent character's menu)."""
+        self._cancel_pause()
+        self.session.forget_learned([char])
+
     def _on_failed(self, request_id: int, message: str) -> None:
         if self.session.is_current(request_id):
             self.show_status(self.tr("Recognition failed: {0}. Keep writing or clear to try again.").format(message),
@@ -558,6 +569,9 @@ class PadWindow(QWidget):
                                              "already sent)."))
             case Notice.PICK_FOR_POSITION:
                 self.show_status(self.tr("Pick what character {0} should be.").format(args[0] + 1))
+            case Notice.LEARNED_FORGOTTEN:
+                self.show_status(self.tr("Forgot what was learned of {0}; everything else learned stays.").format(
+                    args[0]))
             case Notice.POSITION_FIXED:
                 self.show_status(self.tr("Character {0} is now {1}; pick the string to send it.").format(args[0] + 1,
                                                                                                         args[1]))
@@ -672,6 +686,17 @@ class PadWindow(QWidget):
             b.setFont(QFont(self._glyph_family or b.font().family(), 13))
             b.setFixedSize(30, 30)
             b.clicked.connect(lambda _=False, ch=ch: self.deliver(ch, clear=False))
+            # a right click (a long press) offers to forget what was learned of it: one mistaken pick is undone
+            # without wiping everything else the writer taught
+            b.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+            again = QAction(self.tr("Send {0} again").format(ch), b)
+            again.triggered.connect(lambda _=False, ch=ch: self.deliver(ch, clear=False))
+            forget = QAction(self.tr("Forget what was learned of {0} ({1} samples)").format(
+                ch, self.learned_chars.get(ch, 0)), b)
+            forget.setObjectName("forget")
+            forget.setEnabled(self.learned_chars.get(ch, 0) > 0)
+            forget.triggered.connect(lambda _=False, ch=ch: self.forget_learned(ch))
+            b.addActions([again, forget])
             self.recent.addWidget(b)
             self._recent_buttons.append(b)
 
@@ -766,7 +791,7 @@ class PadWindow(QWidget):
             self.warnings.add(text)
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self, learned=self.learned_count)
+        dialog = SettingsDialog(self.settings, self, learned=self.learned_count, learned_chars=self.learned_chars)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.apply_settings(dialog)
 
@@ -783,6 +808,8 @@ class PadWindow(QWidget):
         if dialog.forget_requested:
             self.worker.forget()
             self.learned_count = 0
+        elif dialog.forget_chars:
+            self.session.forget_learned(dialog.forget_chars, read_again=False)  # read again below, once
         self._apply_mode()
         if (self.settings.model_path, self.settings.device) != old_model:
             self.session.model_ready = False
@@ -819,9 +846,13 @@ class PadWindow(QWidget):
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None, learned: int = 0):
+    def __init__(self, settings: Settings, parent: QWidget | None = None, learned: int = 0,
+                 learned_chars: dict[str, int] | None = None):
+        """``learned``: samples learned in all; ``learned_chars``: each character learned and its samples, which
+        can be forgotten one character at a time."""
         super().__init__(parent)
         self.forget_requested = False
+        self.forget_chars: list[str] = []  # characters whose samples go when OK is pressed
         self.setWindowTitle(self.tr("hwime settings"))
         form = QFormLayout(self)
         self.mode = QComboBox()  # the words shown are translated, the values stored are the settings'
@@ -893,6 +924,18 @@ class SettingsDialog(QDialog):
         self.forget.setEnabled(learned > 0)
         self.forget.clicked.connect(self._forget)
         form.addRow(self.forget)
+        # one character's samples (a mistaken pick, a wrong correction) forgotten without the rest
+        self.learned_char = QComboBox()
+        for ch, n in (learned_chars or {}).items():
+            self.learned_char.addItem(self.tr("{0} ({1} samples)").format(ch, n), ch)
+        self.forget_char = QPushButton(self.tr("Forget this character"))
+        self.forget_char.setEnabled(self.learned_char.count() > 0)
+        self.forget_char.clicked.connect(self._forget_char)
+        self.learned_char.setEnabled(self.learned_char.count() > 0)
+        char_row = QHBoxLayout()
+        char_row.addWidget(self.learned_char, 1)
+        char_row.addWidget(self.forget_char)
+        form.addRow(self.tr("Learned characters"), char_row)
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
@@ -902,6 +945,17 @@ class SettingsDialog(QDialog):
         self.forget_requested = True
         self.forget.setText(self.tr("Forgotten when you press OK"))
         self.forget.setEnabled(False)
+
+    def _forget_char(self) -> None:
+        index = self.learned_char.currentIndex()
+        if index < 0:
+            return
+        self.forget_chars.append(self.learned_char.itemData(index))
+        self.learned_char.removeItem(index)
+        self.forget_char.setText(self.tr("Forgotten when you press OK: {0}").format("".join(self.forget_chars)))
+        if self.learned_char.count() == 0:
+            self.forget_char.setEnabled(False)
+            self.learned_char.setEnabled(False)
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, self.tr("Model bundle"), "", self.tr("hwime model (*.pt)"))

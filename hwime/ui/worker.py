@@ -29,6 +29,8 @@ class LearnedProfile(Protocol):
 
     def __len__(self) -> int: ...
 
+    def learned(self) -> dict[str, int]: ...  # each character learned: its samples kept
+
 
 class ReadsDevice(Protocol):
     type: str  # "cpu" or "cuda" (a torch.device)
@@ -57,6 +59,8 @@ class SupportsRecognition(Protocol):
 
     def forget_all(self) -> None: ...
 
+    def forget_char(self, char: str) -> int: ...
+
 
 RecognizerFactory = Callable[[str | None, str], SupportsRecognition]  # (bundle path or None, device) -> recognizer
 
@@ -69,12 +73,14 @@ class RecognitionWorker(QObject):
     modelLoaded = Signal(object)  # ModelInfo: the window says it in its language
     modelFailed = Signal(str)
     learned = Signal(int)  # samples in the profile after a pick was learned
+    learnedChars = Signal(object)  # dict[str, int]: each character learned and its samples, with every ``learned``
     notice = Signal(str)  # something the user should see until they dismiss it (e.g. a damaged profile set aside)
     _wake = Signal()
     _loadRequested = Signal(str, str)
     _suggestRequested = Signal(int, str, int)
     _learnRequested = Signal(object, str)
     _forgetRequested = Signal()
+    _forgetCharRequested = Signal(str)
     _unlearnRequested = Signal(object)
     _learnLineRequested = Signal(object, object, object, object)
 
@@ -106,6 +112,7 @@ class RecognitionWorker(QObject):
         self._suggestRequested.connect(self._suggest)
         self._learnRequested.connect(self._learn)
         self._forgetRequested.connect(self._forget)
+        self._forgetCharRequested.connect(self._forget_char)
         self._unlearnRequested.connect(self._unlearn)
         self._learnLineRequested.connect(self._learn_line)
         self._last_learned: tuple[Ink, int] | None = None  # the drawing learned last and its sample id
@@ -141,6 +148,10 @@ class RecognitionWorker(QObject):
         """Take back what the last pick taught, when it was of ``ink`` (the writer undid that pick)."""
         self._unlearnRequested.emit(ink)
 
+    def forget_char(self, char: str) -> None:
+        """Delete every sample of ``char`` learned from the writer; the other characters' stay."""
+        self._forgetCharRequested.emit(char)
+
     # --- the worker thread ---------------------------------------------------------------------------------
     @Slot(str, str)
     def _load(self, path: str, device: str) -> None:
@@ -163,7 +174,7 @@ class RecognitionWorker(QObject):
         self._recognizer = rec
         self._warned = 0
         if rec.profile is not None:
-            self.learned.emit(len(rec.profile))
+            self._emit_learned(rec)
             self._tell_profile_warnings(rec)
         self.modelLoaded.emit(ModelInfo(len(rec.labels), rec.device.type, rec.path.name if rec.path else "",
                                         tuple(rec.notes)))
@@ -243,7 +254,7 @@ class RecognitionWorker(QObject):
             traceback.print_exc()
             self.jobFailed.emit(JobFailure(Job.LEARN, f"could not learn this pick ({type(exc).__name__}: {exc})"))
             return
-        self.learned.emit(len(rec.profile))
+        self._emit_learned(rec)
         self._tell_profile_warnings(rec)
 
     def _read_overlapped(self, rec: SupportsRecognition, ink: Ink, context: str) -> list:
@@ -309,7 +320,7 @@ class RecognitionWorker(QObject):
             self.jobFailed.emit(JobFailure(Job.LEARN_LINE,
                                            f"could not learn the corrections ({type(exc).__name__}: {exc})"))
             return
-        self.learned.emit(len(rec.profile))
+        self._emit_learned(rec)
         self._tell_profile_warnings(rec)
 
     @Slot(object)
@@ -332,7 +343,25 @@ class RecognitionWorker(QObject):
             self.jobFailed.emit(JobFailure(Job.UNLEARN,
                                            f"could not take back the last pick ({type(exc).__name__}: {exc})"))
             return
+        self._emit_learned(rec)
+
+    def _emit_learned(self, rec: SupportsRecognition) -> None:
         self.learned.emit(len(rec.profile))
+        self.learnedChars.emit(dict(rec.profile.learned()))
+
+    @Slot(str)
+    def _forget_char(self, char: str) -> None:
+        self._overlap = None  # the profile changes: what the overlapped reader read may read otherwise
+        rec = self._recognizer
+        if rec is None or rec.profile is None:
+            return
+        try:
+            rec.forget_char(char)
+        except Exception as exc:
+            traceback.print_exc()
+            self.jobFailed.emit(JobFailure(Job.FORGET, f"could not forget {char} ({type(exc).__name__}: {exc})"))
+            return
+        self._emit_learned(rec)
 
     @Slot()
     def _forget(self) -> None:
@@ -342,6 +371,7 @@ class RecognitionWorker(QObject):
             rec.forget_all()
             self._last_learned = None
             self.learned.emit(0)
+            self.learnedChars.emit({})
 
 
 class WorkerThread:
