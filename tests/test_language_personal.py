@@ -284,7 +284,9 @@ def _write(qtbot, pad, ink):
 
     with qtbot.waitSignal(pad.worker.candidatesReady, timeout=10000):
         draw(qtbot, pad.canvas, ink)
-    qtbot.waitUntil(lambda: bool(pad.bar.candidates) and pad.session.bar is BarState.CANDIDATES, timeout=5000)
+    # the answer to the whole drawing, not to its first strokes (a click meanwhile hits what the bar showed before)
+    qtbot.waitUntil(lambda: bool(pad.bar.candidates) and pad.session.bar is BarState.CANDIDATES
+                    and pad.session.answered == pad.session.request_id, timeout=5000)
 
 
 def test_a_pick_teaches_the_pad_and_a_re_pick_replaces_the_label(qtbot, learning_pad, tmp_path):

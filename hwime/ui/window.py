@@ -175,6 +175,8 @@ class PadWindow(QWidget):
                  deliverer: Deliverer | None = None, warnings: list[str] = (), profile_dir: Path | None = None):
         """``profile_dir``: where what the pad learns from its writer is kept (None: in memory, for this run only)."""
         super().__init__()
+        # each character learned from the writer and its samples kept (the Recent row, built below, shows it)
+        self.learned_chars: dict[str, int] = {}
         self.settings = settings
         self.settings_path = settings_path
         self.setWindowTitle(self.tr("hwime — handwriting"))
@@ -261,7 +263,6 @@ class PadWindow(QWidget):
         self._thread = WorkerThread(self.worker)
         self._copied = ""  # the last character this pad put on the clipboard
         self.learned_count = 0
-        self.learned_chars: dict[str, int] = {}  # each character learned from the writer: its samples kept
         self.worker.candidatesReady.connect(self._on_candidates)
         self.worker.suggestionsReady.connect(self._on_suggestions)
         self.worker.learned.connect(self._on_learned)
