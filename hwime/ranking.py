@@ -166,6 +166,8 @@ def lend_to_look_alikes(log: torch.Tensor, probs: torch.Tensor, looks: LookAlike
             idx, w = looks.near(cls)
             if len(idx):
                 lent[r, torch.from_numpy(idx)] += weight * float(doubt[r]) * p * torch.from_numpy(w)
+    if not bool((lent > 0).any()):  # every row sure of itself (most are): nothing moves, and the rest costs ~0.6 ms
+        return log
     raised = log + torch.log1p(lent / probs.clamp_min(1e-12))
     # a look-alike is lifted past what the row offers that is of no use (symbols under a character) and never past a
     # reading of the first's kind among the first ``KEPT``: a right answer there, rare characters too, stays where
