@@ -245,6 +245,10 @@ class WritingSession:
     model_ready: bool = False
     request_id: int = 0  # the newest request's; an answer to an older one is stale
     answered: int = -1  # the request whose candidates the bar shows (request_id: they read the ink as it is now)
+    # the ink those candidates were read from: a pick made before the newest stroke's answer came teaches the
+    # profile the drawing the writer saw read, not one with a stroke more
+    answered_ink: Ink | None = None
+    _asked_ink: Ink | None = field(default=None, init=False, repr=False)
     # a line read: its strings offered (best first), the positions the writer fixed, the position whose
     # alternatives show
     lines: list[LineString] = field(default_factory=list)
@@ -268,8 +272,13 @@ class WritingSession:
         if self.bar is BarState.SUGGESTIONS or len(ink) == 1:  # a new drawing: what the last message said is over
             if self.model_ready:
                 self.view.tell(Notice.NEW_DRAWING)
+        if self.bar is BarState.SUGGESTIONS:
+            # the continuations leave the bar with the first stroke: a click on one while the stroke is being read
+            # would send it over the new drawing and teach the drawing a word
+            self.view.show_choices([])
         self.bar = BarState.CANDIDATES  # a new stroke returns from continuations (or alternatives) to reading
         if self.model_ready:
+            self._asked_ink = ink
             self.recognition.request(self.request_id, ink, self.context(), self.shape)
 
     def read_again(self) -> None:
@@ -320,7 +329,7 @@ class WritingSession:
     def candidates_ready(self, request_id: int, candidates: Sequence[Choice]) -> None:
         if request_id != self.request_id or self.bar not in (BarState.CANDIDATES, BarState.ALTERNATIVES):
             return
-        self.answered = request_id
+        self.answered, self.answered_ink = request_id, self._asked_ink
         if self.shape.reads_strings:
             self.lines, self.fixed, self.alternatives_for = list(candidates), {}, None
             self.bar = BarState.CANDIDATES
@@ -417,6 +426,7 @@ class WritingSession:
         shown = list(self.view.shown())
         choice = shown[index]
         ink = self.view.ink
+        read = self.answered_ink if self.answered_ink is not None else ink  # what the choices on the bar read
         if self.bar is BarState.ALTERNATIVES and self.alternatives_for is not None:
             if isinstance(choice, Regroup):
                 self._regroup(self.alternatives_for, choice)
@@ -427,15 +437,15 @@ class WritingSession:
             # the whole string goes out; the characters the writer corrected teach the profile with their strokes
             # (a line's spans are frames, an overlapped string's stroke ranges: the mode says which)
             if self.fixed and self.options.learn and self.model_ready and index == 0:
-                self.recognition.learn_line(ink, self.lines[0].spans, dict(self.fixed), self.shape)
-            self.last_pick = Pick(ink, shown, choice.char, list(self.recent), self.shape)
+                self.recognition.learn_line(read, self.lines[0].spans, dict(self.fixed), self.shape)
+            self.last_pick = Pick(read, shown, choice.char, list(self.recent), self.shape)
             self.send(choice.char)
             return
         recent_before = list(self.recent)
         if self.bar is BarState.CANDIDATES and not ink.is_empty:
             if self.options.learn and self.model_ready:
-                self.recognition.learn(ink, choice.char)
-            self.last_pick = Pick(ink, shown, choice.char, recent_before, self.shape)
+                self.recognition.learn(read, choice.char)
+            self.last_pick = Pick(read, shown, choice.char, recent_before, self.shape)
         else:
             self.last_pick = None  # a continuation has no drawing: nothing to learn
         self.send(choice.char)
@@ -540,6 +550,7 @@ class WritingSession:
         if pick.mode is not self.shape:  # the drawing comes back in the mode it was written in
             self._reshape(pick.mode)
         self.view.show_ink(pick.ink)
+        self.answered_ink = pick.ink  # the choices coming back read it
         if pick.mode.reads_strings:
             self.lines = list(pick.choices)
             self._show_lines()

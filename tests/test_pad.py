@@ -696,3 +696,43 @@ def test_send_after_pause_is_off_by_default_and_set_in_the_dialog(qtbot, pad):
     pad.apply_settings(dialog)
     assert pad.settings.send_after_pause == 1
     assert SettingsDialog(pad.settings, pad).pause.currentText() == "1 s"
+
+
+def test_the_cycle_collector_runs_on_the_gui_thread_alone_while_the_worker_lives(qtbot, tiny_bundle, settings_path):
+    """Garbage the worker's allocations would free can hold the GUI thread's widgets; deleting one off its thread
+    crashed CI (a segfault "Garbage-collecting" inside torch.load on the worker). The worker here makes far more
+    garbage than a generation holds, and every collection must still run on the GUI thread."""
+    import gc
+
+    def churning_load(path, device):
+        cycles = []
+        for i in range(20 * gc.get_threshold()[0]):
+            node = [i]
+            node.append(node)  # a reference cycle: only the collector frees it
+            cycles.append(node)
+            if len(cycles) > 50:
+                cycles.clear()
+        return Recognizer.load(tiny_bundle, "cpu")
+
+    collections: list[int] = []
+
+    def on_gc(phase, info):
+        if phase == "start":
+            collections.append(threading.get_ident())
+
+    assert gc.isenabled()
+    gc.callbacks.append(on_gc)
+    try:
+        window = shown_pad(qtbot, PadWindow(Settings(device="cpu"), settings_path,
+                                            worker=RecognitionWorker(10, churning_load)), (360, 520), timeout=30000)
+        assert not gc.isenabled()  # held off while the worker thread lives
+        for i in range(5 * gc.get_threshold()[0]):  # the GUI thread's own garbage, collected by the timer
+            node = [i]
+            node.append(node)
+        qtbot.wait(600)
+        window.close()
+    finally:
+        gc.callbacks.remove(on_gc)
+    assert collections, "the collector never ran: garbage would pile up"
+    assert set(collections) == {threading.main_thread().ident}
+    assert gc.isenabled()  # given back once the worker thread has stopped

@@ -378,3 +378,22 @@ def test_a_merge_removes_the_regroupings_that_named_the_cells_it_took():
     session.pick(1)
     session.show_alternatives(2)  # cut as before again: the merge with the cell before is offered again
     assert [c.char for c in view.choices] == ["丨", "十"]
+
+
+def test_continuations_leave_the_bar_with_the_first_stroke_and_a_pick_teaches_the_drawing_it_read():
+    session, view, recognition = make()
+    session.send("堰")
+    session.suggestions_ready(recognition.last("suggest")[1], [Cand("市")])
+    assert [c.char for c in view.choices] == ["市"]
+    view.write()  # a new character begins: the continuation must not stay clickable over it
+    assert view.choices == [] and session.bar is BarState.CANDIDATES
+    answer(session, recognition, [Cand("一"), Cand("二")])
+    view.write()  # a second stroke; its reading has not come back when the writer picks
+    session.pick(1)
+    assert recognition.last("learn") == ("learn", 1, "二")  # the one-stroke drawing the bar read
+    assert view.delivered == ["堰", "二"]
+    session.undo()
+    assert recognition.last("unlearn") == ("unlearn", 1) and len(view.ink) == 1
+    assert [c.char for c in view.choices] == ["一", "二"]
+    session.pick(0)
+    assert recognition.last("learn") == ("learn", 1, "一")

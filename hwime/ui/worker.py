@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..ink import Ink
 from ..session import Job, JobFailure, ModelInfo, ModelNote, WritingMode
+from .collector import MainThreadCollector
 
 LINE_CANDIDATES = 4  # whole strings offered in line mode
 
@@ -382,6 +383,8 @@ class WorkerThread:
         self.thread = QThread()
         self.thread.setObjectName("hwime-recognition")
         worker.moveToThread(self.thread)
+        MainThreadCollector.shared().hold()  # the worker's allocations must not free the GUI thread's widgets
+        self._held = True
         self.thread.start()
 
     def stop(self) -> None:
@@ -389,3 +392,6 @@ class WorkerThread:
         end the thread: a QThread destroyed while it still runs aborts the whole process."""
         self.thread.quit()
         self.thread.wait()
+        if self._held:
+            self._held = False
+            MainThreadCollector.shared().release()
