@@ -104,6 +104,7 @@ LOOK_ALIKE_SOURCES = 1  # the first reading alone lends (a symbol first lends to
 LOOK_ALIKE_WEIGHT = 1.0  # what a reading lends a perfect look-alike, as a share of its own score times the doubt
 LOOK_ALIKE_GATE = 0.3  # only a row whose first reading is at most this probable lends: a simple shape's doubt
 KEPT = 10  # the candidates of the first's kind a look-alike never passes (the bar's first row)
+OFFER_SLACK = 24  # readings past ``top`` that rank looks through for the characters that faint symbols make room for
 
 
 class LookAlikes:
@@ -154,19 +155,25 @@ def lend_to_look_alikes(log: torch.Tensor, probs: torch.Tensor, looks: LookAlike
     kind (a character under a character): it takes the places of symbols only, which go after it."""
     if weight <= 0 or sources < 1:
         return log
+    # a row lends only when its first reading is doubtful and a character (a symbol first, a - that may be 一, lends
+    # nothing: characters under it keep their places); most rows are sure of themselves and cost nothing more
+    rows = probs.numpy()
+    first = rows.argmax(axis=1)
+    first_p = rows[np.arange(len(rows)), first]
+    lends = (first_p < 1) & (first_p <= gate)
+    if looks.kinds is not None:
+        lends &= looks.kinds[first] == 0
+    if not lends.any():
+        return log
     top_p, top_i = probs.topk(min(sources, probs.shape[1]), dim=1)
     doubt = 1 - top_p[:, 0]
     lent = torch.zeros_like(probs)
-    for r in range(len(probs)):
-        if float(doubt[r]) <= 0 or float(top_p[r, 0]) > gate:
-            continue
-        if looks.kinds is not None and looks.kinds[int(top_i[r, 0])] != 0:
-            continue  # a symbol first (a - that may be 一) lends nothing: characters under it keep their places
+    for r in np.flatnonzero(lends).tolist():
         for p, cls in zip(top_p[r].tolist(), top_i[r].tolist()):
             idx, w = looks.near(cls)
             if len(idx):
                 lent[r, torch.from_numpy(idx)] += weight * float(doubt[r]) * p * torch.from_numpy(w)
-    if not bool((lent > 0).any()):  # every row sure of itself (most are): nothing moves, and the rest costs ~0.6 ms
+    if not bool((lent > 0).any()):  # the doubtful first readings have no look-alikes: nothing moves
         return log
     raised = log + torch.log1p(lent / probs.clamp_min(1e-12))
     # a look-alike is lifted past what the row offers that is of no use (symbols under a character) and never past a
@@ -216,6 +223,7 @@ class Ranker:
         self.labels = list(codec.labels)
         self.values = values
         self.symbols = torch.tensor([not is_han(ch) for ch in self.labels])  # digits, Latin, punctuation, kana, …
+        self._symbols = self.symbols.numpy()
         self._foldings: dict[tuple[str, bool], Folding] = {}
         self._log_priors: dict[str, np.ndarray] = {}
         self._keys: dict[str, list[str]] = {}
@@ -249,12 +257,13 @@ class Ranker:
     def usage_log_prior(self, context: str, script: str) -> np.ndarray:
         """log p_usage(c | context) for every label in ``script`` (hwime.language)."""
         script = check_script(script)
+        if not context and script in self._log_priors:  # every reading with nothing written before
+            return self._log_priors[script]
         language = self.language(script)
         if script == "both":
             context = convert(context, "simplified")  # "both" reads the simplified table
         if not context:
-            if script not in self._log_priors:
-                self._log_priors[script] = language.log_prior(self.language_keys(script))
+            self._log_priors[script] = language.log_prior(self.language_keys(script))
             return self._log_priors[script]
         return language.log_context(self.language_keys(script), context, self.values.context_mix)
 
@@ -263,6 +272,13 @@ class Ranker:
                personal: PersonalTerm | None = None) -> torch.Tensor:
         """Model probabilities (N, classes) -> the combined, renormalized scores (N, classes) on the CPU, folded
         into the script (a label not answered there scores 0); ``features`` (the same pass's) bring in ``personal``."""
+        folded, log = self._terms(probs, options, features, personal)
+        return folded if log is None else torch.softmax(log, dim=1)
+
+    def _terms(self, probs: torch.Tensor | np.ndarray, options: RankingOptions, features: np.ndarray | None,
+               personal: PersonalTerm | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(the model's probabilities folded into the script, the terms' combined log-scores before renormalizing,
+        -inf where the script does not answer); the log-scores are None where no term but the model's applies."""
         script = check_script(options.script)
         folding = self.folding(script)
         scores = folding.fold(torch.as_tensor(probs, dtype=torch.float32).cpu())
@@ -284,11 +300,9 @@ class Ranker:
                 self.look_alikes.restrict(symbols.astype(np.int8), (usage > usage.min()) | symbols)
             log = lend_to_look_alikes(log if log is not None else torch.log(scores.clamp_min(1e-12)), scores,
                                       self.look_alikes)
-        if log is None:
-            return scores
-        if not folding.identity:  # what the script does not answer stays at 0, whatever the prior says
-            log = log.masked_fill(~torch.from_numpy(folding.answered), float("-inf"))
-        return torch.softmax(log, dim=1)
+        if log is not None and not folding.identity:  # what the script does not answer stays at 0, whatever the
+            log = log.masked_fill(~torch.from_numpy(folding.answered), float("-inf"))  # prior says
+        return scores, log
 
     def dots(self, script: str) -> torch.Tensor:
         """(classes,) bool: the dot-like labels (DOTS) the script answers."""
@@ -328,12 +342,47 @@ class Ranker:
         the rows that are a tap of the pen, read as a dot (dots_first)."""
         if top < 1:
             raise ValueError(f"top must be at least 1, got {top}")
-        scores = self.scores(probs, options, features, personal)
+        folded, log = self._terms(probs, options, features, personal)
+        top = min(top, len(self.labels))
+        if log is not None and (taps is None or not np.any(taps)):
+            picked = self._top_from_log(log, top)
+            if picked is not None:
+                return self._candidates(*picked)
+        scores = folded if log is None else torch.softmax(log, dim=1)
         if taps is not None:
             scores = dots_first(scores, taps, self.dots(options.script))
         # the order is the ranking scores' own; only what each candidate reports is calibrated
-        indices = self.offered(scores).topk(min(top, len(self.labels)), dim=1).indices
-        values = self.calibrated(scores).gather(1, indices)
+        indices = self.offered(scores).topk(top, dim=1).indices
+        return self._candidates(self.calibrated(scores).gather(1, indices), indices)
+
+    def _top_from_log(self, log: torch.Tensor, top: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """What ``rank`` offers, read from the terms' log-scores (N, classes) without renormalizing every class
+        twice: the order of softmax(log) is log's own, a symbol's floor is a difference of logs, and the calibrated
+        softmax(log softmax(log) / T) is softmax(log / T), so only the offered labels' values are taken out of it.
+        The floor is applied to the first few dozen readings only, which hold the offer unless faint symbols crowd
+        them out; then, and where the offer runs into labels the script does not answer, None: rank's plain path."""
+        values, indices = log.topk(min(top + OFFER_SLACK, log.shape[1]), dim=1)
+        values, indices = values.numpy(), indices.numpy()  # a few dozen per row: numpy's small-array speed
+        floor = self.values.symbol_floor
+        if floor > 0:
+            symbol = self._symbols[indices]
+            # below the floor, a symbol goes after every character, unless a symbol is first (symbols are written)
+            unlikely = symbol & (values < values[:, :1] + np.log(floor)) & ~symbol[:, :1]
+            if unlikely.any():
+                kept = [row_i[~row_u] for row_i, row_u in zip(indices, unlikely)]
+                if min(len(k) for k in kept) < top:
+                    return None
+                indices = np.stack([k[:top] for k in kept])
+        indices = indices[:, :top]
+        rows = log.numpy()
+        offered = np.take_along_axis(rows, indices, axis=1)
+        if not np.isfinite(offered).all():
+            return None
+        t = self.values.score_temperature
+        scaled = rows - offered[:, :1] if t == 1.0 else (rows - offered[:, :1]) / t
+        shares = np.exp(np.take_along_axis(scaled, indices, axis=1)) / np.exp(scaled).sum(axis=1, keepdims=True)
+        return torch.from_numpy(shares), torch.from_numpy(indices)
+
+    def _candidates(self, values: torch.Tensor, indices: torch.Tensor) -> list[list[Candidate]]:
         return [[Candidate(self.labels[j], float(v)) for v, j in zip(row_v, row_i)]
                 for row_v, row_i in zip(values.tolist(), indices.tolist())]
-

@@ -50,10 +50,13 @@ class CharacterReader:
         """One pass's (logits, features) -> what ``probabilities`` returns."""
         if self.network.ctc:  # a lone character: each class by its best frame, the blank left out
             best = self.codec.class_columns(torch.softmax(logits, dim=2)).amax(dim=1)
-            probs = best / best.sum(dim=1, keepdim=True)
+            total = best.sum(dim=1, keepdim=True)
+            probs = best / total
         else:
             probs = torch.softmax(logits, dim=1)
-        if not torch.isfinite(probs).all():
+            total = probs.sum(dim=1)
+        # a NaN or infinity anywhere in the logits makes its row's softmax, and so the sum, NaN: one check per row
+        if not torch.isfinite(total).all():
             raise RecognitionError(f"the model gave NaN scores{f' ({self.path.name})' if self.path else ''}")
         features = features.float()
         return probs, (features.mean(dim=1) if features.ndim == 3 else features).cpu().numpy()

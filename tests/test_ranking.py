@@ -124,3 +124,31 @@ def test_a_tap_reads_as_a_dot():
     probs = torch.tensor([[0.5, 0.2, 0.2, 0.06, 0.04], [0.5, 0.2, 0.2, 0.06, 0.04]])  # a disc, squared up: 口 0
     rows = ranker.rank(probs, 5, RankingOptions("simplified", prior=False), taps=np.array([True, False]))
     assert [c.char for c in rows[0]][:2] == ["。", "、"] and rows[1][0].char == "口"
+
+
+@pytest.mark.parametrize("script", ["simplified", "traditional", "both"])
+def test_rank_offers_exactly_what_the_terms_scores_offer_and_calibrate(script):
+    """rank reads its offer from the terms' log-scores (no second softmax over every class): the same order as
+    offered(scores) and the same reported scores as calibrated(scores), on the bundled model's real readings, with
+    and without context, at the bundle's temperature and at others, with the symbol floor at work."""
+    from conftest import ink_kou, ink_shi
+    from hwime.recognizer import Recognizer
+
+    rec = Recognizer.load(None, "cpu", script=script)
+    probs, features = rec.characters.probabilities(np.stack([rec.sample_image(ink, None) for ink in (ink_shi(), ink_kou())]))
+    rng = np.random.default_rng(0)
+    noisy = torch.softmax(torch.log(probs) + torch.from_numpy(rng.normal(0, 3, probs.shape).astype(np.float32)), 1)
+    for values in (rec.ranker.values, dataclasses.replace(rec.ranker.values, score_temperature=1.0),
+                   dataclasses.replace(rec.ranker.values, score_temperature=2.5, symbol_floor=0.2)):
+        ranker = Ranker(rec.ranker.codec, values)
+        ranker.look_alikes = rec.ranker.look_alikes
+        for rows in (probs, noisy):
+            for options in (RankingOptions(script), RankingOptions(script, "中"),
+                            RankingOptions(script, prior=False, look_alikes=False)):
+                got = ranker.rank(rows, 25, options, features)
+                scores = ranker.scores(rows, options, features)
+                order = ranker.offered(scores).topk(25, dim=1).indices
+                want = ranker.calibrated(scores).gather(1, order)
+                for cands, idx, val in zip(got, order.tolist(), want.tolist()):
+                    assert [c.char for c in cands] == [ranker.labels[j] for j in idx]
+                    assert np.allclose([c.score for c in cands], val, rtol=1e-4, atol=1e-7 * max(val))

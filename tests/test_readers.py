@@ -49,3 +49,26 @@ def test_a_wide_request_does_not_widen_the_beam_past_its_bound(tiny_v3, monkeypa
     widths.clear()
     rec.recognize_line(line_ink("中国"), top=5)
     assert max(widths) == 10  # the default beam as before
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_a_pass_with_a_nan_or_infinite_logit_in_one_row_is_refused_with_its_file_named(bad):
+    import torch
+
+    from conftest import ink_kou, ink_shi
+    from hwime.raster import ink_to_image, normalize
+    from hwime.readers import RecognitionError
+    from hwime.recognizer import Recognizer
+
+    rec = Recognizer.load(None, "cpu")  # the bundled model: a CTC network, read by each class's best frame
+    squares = np.stack([ink_to_image(ink, rec.spec) for ink in (ink_shi(), ink_kou())])
+    logits, features = rec.characters.network(torch.from_numpy(normalize(squares, rec.spec)))
+    fine, _ = rec.characters.pass_probabilities(logits, features)
+    assert torch.allclose(fine.sum(dim=1), torch.ones(2))
+    logits = logits.clone()
+    logits[1, 0, 3] = bad  # one frame of the second square
+    if bad == float("-inf"):  # a class ruled out is no damage: the row still reads
+        assert torch.isfinite(rec.characters.pass_probabilities(logits, features)[0]).all()
+        return
+    with pytest.raises(RecognitionError, match=f"NaN scores.*{rec.path.name}"):
+        rec.characters.pass_probabilities(logits, features)
