@@ -267,7 +267,7 @@
     </message>
     <message>
         <location filename="../hwime/ui/window.py" line="617"/>
-        <source>Forget what was learned of {0} ({1} samples)</source>
+        <source>Forget what was learned of {0} (samples kept: {1})</source>
         <translation>忘记 {0} 学到的笔迹（{1} 个样本）</translation>
     </message>
     <message>
@@ -452,12 +452,12 @@
     </message>
     <message>
         <location filename="../hwime/ui/window.py" line="826"/>
-        <source>Forget what was learned ({0} samples)</source>
+        <source>Forget what was learned (samples kept: {0})</source>
         <translation>忘记学到的笔迹（{0} 个样本）</translation>
     </message>
     <message>
         <location filename="../hwime/ui/window.py" line="833"/>
-        <source>{0} ({1} samples)</source>
+        <source>{0} (samples kept: {1})</source>
         <translation>{0}（{1} 个样本）</translation>
     </message>
     <message>

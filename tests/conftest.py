@@ -162,3 +162,29 @@ def readme_setup_commands() -> list[str]:
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = text.split("## Set up", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```sh\n(.+?)\n```", section, flags=re.S)
+
+
+@pytest.fixture(scope="module")
+def xserver():
+    """A fresh Xvfb display (":N") for the tests of one module; skips where Xvfb is not installed."""
+    import shutil
+    import subprocess
+    import time
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("needs Xvfb (apt-get install xvfb)")
+    for number in range(90, 130):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+            break
+    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    socket = Path(f"/tmp/.X11-unix/X{number}")
+    deadline = time.monotonic() + 20
+    while not socket.exists():
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"Xvfb :{number} did not start")
+        time.sleep(0.05)
+    yield f":{number}"
+    server.terminate()
+    server.wait(10)

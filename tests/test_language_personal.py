@@ -13,6 +13,7 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QDialogButtonBox
 
 from conftest import make_checkpoint, ink_kou, ink_shi, shown_pad
 from hwime.language import Language, LanguageError, build_table, load_language, reading
@@ -367,7 +368,7 @@ def test_forget_in_the_settings_dialog_empties_the_profile_and_a_continuation_pi
     qtbot.wait(200)
     assert len(Profile(tmp_path / "profile")) == 1
     dialog = SettingsDialog(pad.settings, pad, learned=pad.learned_count)
-    assert "1 samples" in dialog.forget.text() and dialog.forget.isEnabled()
+    assert dialog.forget.text().endswith("(samples kept: 1)") and dialog.forget.isEnabled()
     qtbot.mouseClick(dialog.forget, Qt.MouseButton.LeftButton)
     with qtbot.waitSignal(pad.worker.learned, timeout=5000) as got:
         pad.apply_settings(dialog)
@@ -474,8 +475,14 @@ def test_the_settings_forget_one_learned_character_and_keep_the_others(qtbot, le
     qtbot.addWidget(dialog)
     assert [dialog.learned_char.itemData(i) for i in range(dialog.learned_char.count())] == [wrong, right]
     dialog.learned_char.setCurrentIndex(0)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    size, ok = dialog.size(), dialog.findChild(QDialogButtonBox).geometry()
     qtbot.mouseClick(dialog.forget_char, Qt.MouseButton.LeftButton)
     assert dialog.forget_chars == [wrong] and dialog.learned_char.count() == 1
+    qtbot.wait(50)  # the layout settles
+    assert dialog.size() == size and dialog.findChild(QDialogButtonBox).geometry() == ok  # OK did not move
+    assert wrong in dialog.forgotten_chars.text()
     with qtbot.waitSignal(pad.worker.learnedChars, timeout=5000) as got:
         pad.apply_settings(dialog)
     assert got.args[0] == {right: 1}

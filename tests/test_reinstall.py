@@ -89,3 +89,38 @@ def test_the_pads_start_reads_the_tables_so_a_later_stroke_reads_no_file(install
         assert cached.cache_info().currsize > 0, cached
     assert script.character_table.cache_info().currsize == len(script.WARM_TABLE_NAMES)
     assert script._converter.cache_info().currsize == 2  # s2tw and t2s: the pad's two scripts
+
+
+def test_the_pads_start_imports_and_loads_what_overlapped_writing_reads_with(tiny_bundle):
+    """A newcomer reinstalled hwime (pip install -e) with the pad open: 叠写 then failed at every stroke with
+    ModuleNotFoundError: hwime.overlap, imported on the mode's first use. The worker imports it, and loads the
+    segmenter, as the model loads; a module gone anyway is said in one line that says to restart."""
+    import os
+    import subprocess
+    import sys
+
+    probe = f"""
+import sys
+from hwime.recognizer import Recognizer
+from hwime.ui.worker import RecognitionWorker
+rec = Recognizer.load({str(tiny_bundle)!r}, "cpu")
+lazy = ("hwime.overlap", "hwime.segmenter")
+before = [m for m in lazy if m in sys.modules]
+worker = RecognitionWorker(10, recognizer_factory=lambda path, device: rec)
+worker._load("", "cpu")
+print(before, [m for m in lazy if m in sys.modules], worker._segmenter is not None)
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[0] == "[] ['hwime.overlap', 'hwime.segmenter'] True"
+
+
+def test_a_module_gone_under_the_running_pad_says_restart_in_one_line():
+    from hwime.ui.worker import failure_text
+
+    gone = ModuleNotFoundError("No module named 'hwime.overlap'", name="hwime.overlap")
+    assert failure_text(gone) == "hwime.overlap is gone (hwime reinstalled?): restart the pad"
+    assert failure_text(ModuleNotFoundError("No module named 'scipy'", name="scipy")) == \
+        "ModuleNotFoundError: No module named 'scipy'"
+    assert failure_text(ValueError("bad ink")) == "ValueError: bad ink"

@@ -2,11 +2,9 @@
 which records what it received. Needs Xvfb (the README's test command installs it); skips where there is none."""
 
 import os
-import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -28,27 +26,6 @@ app.processEvents()
 print(int(edit.winId()), flush=True)
 app.exec()
 """
-
-
-@pytest.fixture(scope="module")
-def xserver():
-    if shutil.which("Xvfb") is None:
-        pytest.skip("needs Xvfb (apt-get install xvfb)")
-    for number in range(90, 130):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
-            break
-    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    socket = Path(f"/tmp/.X11-unix/X{number}")
-    deadline = time.monotonic() + 20
-    while not socket.exists():
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            pytest.fail(f"Xvfb :{number} did not start")
-        time.sleep(0.05)
-    yield f":{number}"
-    server.terminate()
-    server.wait(10)
 
 
 @pytest.fixture

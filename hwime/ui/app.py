@@ -66,6 +66,19 @@ def no_display(env: dict | None = None, platform: str = sys.platform) -> bool:
     return not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY")
 
 
+def pad_application(argv: list[str]):
+    """The QApplication the pad runs in, with every pointer sample delivered: Qt's X11 plugin drops mouse moves
+    that queued up while the GUI thread was busy (painting, a slow machine), keeping the last, and a fast writer's
+    corners came out as chords (口 read as something else). A handwriting pad wants each sample."""
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(argv)
+    # after the application exists: its construction turns compression on whatever was set before
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_CompressHighFrequencyEvents, False)
+    return app
+
+
 def run_pad(model: str | None = None, device: str | None = None,
             typer: tuple[str, Callable[[str], None]] | None = None,
             attach: Callable[[PadWindow], None] | None = None) -> int:
@@ -82,14 +95,13 @@ def run_pad(model: str | None = None, device: str | None = None,
               f"sudo apt-get install {' '.join(missing)}", file=sys.stderr)
         return 1
     from PySide6.QtGui import QIcon
-    from PySide6.QtWidgets import QApplication
 
     from ..bundled import asset_path
     from ..personal import default_profile_dir
     from ..settings import default_path, load_settings
     from .window import PadWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = pad_application(sys.argv[:1])
     app.setApplicationName("hwime")
     path = default_path()
     settings, warnings = load_settings(path)

@@ -692,7 +692,7 @@ class PadWindow(QWidget):
             b.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
             again = QAction(self.tr("Send {0} again").format(ch), b)
             again.triggered.connect(lambda _=False, ch=ch: self.deliver(ch, clear=False))
-            forget = QAction(self.tr("Forget what was learned of {0} ({1} samples)").format(
+            forget = QAction(self.tr("Forget what was learned of {0} (samples kept: {1})").format(
                 ch, self.learned_chars.get(ch, 0)), b)
             forget.setObjectName("forget")
             forget.setEnabled(self.learned_chars.get(ch, 0) > 0)
@@ -921,14 +921,14 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("Script I write"), self.script)
         form.addRow(self.tr("Candidates' font"), self.face)
         form.addRow(self.tr("Language of the pad (from its next start)"), self.language)
-        self.forget = QPushButton(self.tr("Forget what was learned ({0} samples)").format(learned))
+        self.forget = QPushButton(self.tr("Forget what was learned (samples kept: {0})").format(learned))
         self.forget.setEnabled(learned > 0)
         self.forget.clicked.connect(self._forget)
         form.addRow(self.forget)
         # one character's samples (a mistaken pick, a wrong correction) forgotten without the rest
         self.learned_char = QComboBox()
         for ch, n in (learned_chars or {}).items():
-            self.learned_char.addItem(self.tr("{0} ({1} samples)").format(ch, n), ch)
+            self.learned_char.addItem(self.tr("{0} (samples kept: {1})").format(ch, n), ch)
         self.forget_char = QPushButton(self.tr("Forget this character"))
         self.forget_char.setEnabled(self.learned_char.count() > 0)
         self.forget_char.clicked.connect(self._forget_char)
@@ -937,6 +937,12 @@ class SettingsDialog(QDialog):
         char_row.addWidget(self.learned_char, 1)
         char_row.addWidget(self.forget_char)
         form.addRow(self.tr("Learned characters"), char_row)
+        # what will be forgotten, on a line of its own that is there from the start and wraps: the button keeps its
+        # words and the dialog its size, so OK stays under the pointer
+        self.forgotten_chars = QLabel("")
+        self.forgotten_chars.setWordWrap(True)
+        self.forgotten_chars.setMinimumHeight(self.forgotten_chars.fontMetrics().height())
+        form.addRow("", self.forgotten_chars)
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
@@ -953,7 +959,7 @@ class SettingsDialog(QDialog):
             return
         self.forget_chars.append(self.learned_char.itemData(index))
         self.learned_char.removeItem(index)
-        self.forget_char.setText(self.tr("Forgotten when you press OK: {0}").format("".join(self.forget_chars)))
+        self.forgotten_chars.setText(self.tr("Forgotten when you press OK: {0}").format("".join(self.forget_chars)))
         if self.learned_char.count() == 0:
             self.forget_char.setEnabled(False)
             self.learned_char.setEnabled(False)

@@ -182,7 +182,10 @@ class RecognitionWorker(QObject):
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """Load the language table and pypinyin here, so the UI thread never pays for their first use."""
+        """Load the language table and pypinyin here, so the UI thread never pays for their first use; import
+        what the other modes read with, so that a reinstall under the running pad (pip install -e over an installed
+        copy takes the old files away) cannot break a mode first used after it."""
+        from .. import overlap, segmenter  # noqa: F401 (overlap: imported now, see above)
         try:
             from ..language import load_language, reading
 
@@ -190,7 +193,12 @@ class RecognitionWorker(QObject):
             reading("中")
         except Exception as exc:  # continuations and readings are extras: the pad works without them
             traceback.print_exc()
-            self.jobFailed.emit(JobFailure(Job.WARM_UP, f"no continuations or readings ({exc})"))
+            self.jobFailed.emit(JobFailure(Job.WARM_UP, f"no continuations or readings ({failure_text(exc)})"))
+        if self._segmenter is None:
+            try:
+                self._segmenter = segmenter.Segmenter.load()
+            except Exception:  # said where overlapped writing is first used, which loads it again
+                traceback.print_exc()
 
     @Slot()
     def _run_pending(self) -> None:
@@ -206,7 +214,7 @@ class RecognitionWorker(QObject):
             candidates = self._readers[mode](self._recognizer, ink, context) if not ink.is_empty else []
         except Exception as exc:  # shown in the status line; the next stroke tries again
             traceback.print_exc()
-            self.recognitionFailed.emit(request_id, f"{type(exc).__name__}: {exc}")
+            self.recognitionFailed.emit(request_id, failure_text(exc))
             return
         self.candidatesReady.emit(request_id, candidates)
 
@@ -373,6 +381,14 @@ class RecognitionWorker(QObject):
             self._last_learned = None
             self.learned.emit(0)
             self.learnedChars.emit({})
+
+
+def failure_text(exc: BaseException) -> str:
+    """One line for the writer: what failed, or, where hwime's own files went away under the running pad (it was
+    reinstalled or removed), what to do."""
+    if isinstance(exc, ImportError) and (exc.name or "").split(".")[0] == "hwime":
+        return f"{exc.name} is gone (hwime reinstalled?): restart the pad"
+    return f"{type(exc).__name__}: {exc}"
 
 
 class WorkerThread:
