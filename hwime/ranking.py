@@ -102,7 +102,7 @@ LOOK_ALIKE_FLOOR = 0.45  # cosine of two head rows below which the characters do
 LOOK_ALIKE_NEIGHBOURS = 6  # look-alikes kept per character: the network's own runners-up keep the other places
 LOOK_ALIKE_SOURCES = 1  # the first reading alone lends (a symbol first lends to symbols only)
 LOOK_ALIKE_WEIGHT = 1.0  # what a reading lends a perfect look-alike, as a share of its own score times the doubt
-LOOK_ALIKE_GATE = 0.3  # only a row whose first reading is at most this probable lends: a simple shape's doubt
+LOOK_ALIKE_GATE = 0.5  # only a row whose first reading is at most this probable lends: a simple shape's doubt
 KEPT = 10  # the candidates of the first's kind a look-alike never passes (the bar's first row)
 OFFER_SLACK = 24  # readings past ``top`` that rank looks through for the characters that faint symbols make room for
 

@@ -150,5 +150,8 @@ def test_rank_offers_exactly_what_the_terms_scores_offer_and_calibrate(script):
                 order = ranker.offered(scores).topk(25, dim=1).indices
                 want = ranker.calibrated(scores).gather(1, order)
                 for cands, idx, val in zip(got, order.tolist(), want.tolist()):
-                    assert [c.char for c in cands] == [ranker.labels[j] for j in idx]
                     assert np.allclose([c.score for c in cands], val, rtol=1e-4, atol=1e-7 * max(val))
+                    for c, j, v in zip(cands, idx, val):
+                        # look-alikes lifted to one ceiling tie, and ties may come in either order
+                        tied = [ranker.labels[k] for k, w in zip(idx, val) if abs(w - v) <= 1e-5 * v]
+                        assert c.char == ranker.labels[j] or c.char in tied or abs(v - val[-1]) <= 1e-5 * v
