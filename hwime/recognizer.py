@@ -235,8 +235,10 @@ class Recognizer:
         """forward's probabilities and the same pass's penultimate features (N, D)."""
         return self.characters.probabilities(batch)
 
-    def _options(self, context: str, prior: bool | None, script: str | None, weight: float | None = None):
-        return RankingOptions(check_script(script or self.script), context, True if prior is None else prior, weight)
+    def _options(self, context: str, prior: bool | None, script: str | None, weight: float | None = None,
+                 look_alikes: bool = True) -> RankingOptions:
+        return RankingOptions(check_script(script or self.script), context, True if prior is None else prior, weight,
+                              look_alikes)
 
     def folding(self, script: str | None = None, by_usage: bool = False) -> Folding:
         """Which labels answer in ``script`` (default: the writer's) and where the others' probability goes."""
@@ -272,10 +274,12 @@ class Recognizer:
     # --- characters ---------------------------------------------------------------------------------------------------
     def recognize_prepared(self, batch: np.ndarray, top: int = 10, context: str = "",
                            prior: bool | None = None, script: str | None = None,
-                           taps: np.ndarray | None = None) -> list[list[Candidate]]:
+                           taps: np.ndarray | None = None, look_alikes: bool = True) -> list[list[Candidate]]:
         """uint8 (N, S, S) already through raster.prepare_image -> top candidates for each; blank images get none;
-        ``taps`` (N,) bool: the squares drawn from a tap of the pen, read as a dot."""
-        return self.characters.read(batch, top, self._options(context, prior, script), self._prototypes, taps)
+        ``taps`` (N,) bool: the squares drawn from a tap of the pen, read as a dot; ``look_alikes=False``: no
+        look-alike lends (hwime.ranking.lend_to_look_alikes), for readings a search decodes rather than offers."""
+        return self.characters.read(batch, top, self._options(context, prior, script, look_alikes=look_alikes),
+                                    self._prototypes, taps)
 
     def recognize_images(self, images: Sequence[np.ndarray], top: int = 10, batch_size: int = 256,
                          context: str = "", prior: bool | None = None,
@@ -291,15 +295,16 @@ class Recognizer:
         return out
 
     def recognize_inks(self, inks: Sequence[Ink], top: int = 10, batch_size: int = 256, context: str = "",
-                       prior: bool | None = None, script: str | None = None) -> list[list[Candidate]]:
-        """Candidates for each ink; an empty ink has none."""
+                       prior: bool | None = None, script: str | None = None,
+                       look_alikes: bool = True) -> list[list[Candidate]]:
+        """Candidates for each ink; an empty ink has none (``look_alikes``: see recognize_prepared)."""
         out: list[list[Candidate]] = [[] for _ in inks]
         todo = [i for i, ink in enumerate(inks) if not ink.is_empty]
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]
             batch = np.stack([ink_to_image(inks[i], self.spec) for i in chunk])
             taps = np.array([inks[i].is_tap for i in chunk])
-            for i, cands in zip(chunk, self.recognize_prepared(batch, top, context, prior, script, taps)):
+            for i, cands in zip(chunk, self.recognize_prepared(batch, top, context, prior, script, taps, look_alikes)):
                 out[i] = cands
         return out
 

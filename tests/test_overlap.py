@@ -124,6 +124,19 @@ def test_a_long_drawing_reads_only_bounded_spans_per_stroke(rec, seg):
     assert 0 < reader.spans_read <= 2 * 4 * len(reader)
 
 
+def test_spans_are_read_by_shape_alone_without_the_boxs_look_alikes(rec, seg):
+    # a square 口: the single box lends part of its doubt to 日 匚 …; the search decodes the network's own reading
+    kou = Ink.from_strokes([[[190, 170], [190, 330]], [[190, 170], [342, 170], [342, 330]], [[190, 330], [342, 330]]])
+    reader = OverlapReader(rec, seg)
+    for stroke in kou.strokes:
+        reader.add(stroke)
+    cell = [(c.char, c.score) for c in reader.candidates(5)[0].chars[0]]
+    alone = rec.recognize_inks([kou], top=len(cell), prior=False, look_alikes=False)[0]
+    lent = rec.recognize_inks([kou], top=len(cell), prior=False)[0]
+    assert cell == [(c.char, c.score) for c in alone]
+    assert [c.char for c in lent] != [c.char for c in alone]  # the box's list is another one
+
+
 def test_undo_restores_the_previous_reading(rec, seg):
     ink = overlapped("中国")
     reader = OverlapReader(rec, seg)
