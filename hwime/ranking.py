@@ -199,6 +199,27 @@ def lend_to_look_alikes(log: torch.Tensor, probs: torch.Tensor, looks: LookAlike
     return torch.where(useless & torch.isfinite(floor), torch.minimum(out, floor), out)
 
 
+# A stroke drawn alone (issue 38 item 5): the network met 丿 in few drawings and reads a lone one as the symbols it
+# resembles, ) ノ / J, so it was offered nowhere (Make Me a Hanzi's 丿: ")" 0.78 by the model, 丿 below the first 200).
+# In a Chinese pad the stroke is meant as often as the symbol: it is offered at half the likeliest of them, below a
+# symbol that is really written (")" stays first) and above the characters the shape only half resembles.
+STROKE_SYMBOLS = {"丿": ")）/／ノ"}
+STROKE_SHARE = 0.5
+
+
+def strokes_from_symbols(folded: torch.Tensor, probs: torch.Tensor, strokes: list[tuple[int, list[int]]]) -> torch.Tensor:
+    """Folded probabilities (N, classes) with each stroke's column raised to STROKE_SHARE of its symbols' likeliest
+    in the model's own ``probs`` (the symbols may be unanswered in the script); ``strokes`` are (stroke, [symbols])
+    columns. Unchanged where a stroke reads likelier as itself."""
+    if not strokes:
+        return folded
+    folded = folded.clone()
+    for stroke, symbols in strokes:
+        raised = STROKE_SHARE * probs[:, symbols].amax(dim=1)
+        folded[:, stroke] = torch.maximum(folded[:, stroke], raised)
+    return folded
+
+
 # A tap (a pen put down and lifted where it was) is drawn as a disc and squared up to fill the box like any ink, so
 # the network saw 口 O 0 in it; what a writer taps is a dot: these come first, in the network's order among them.
 DOTS = "、。丶·．.，,"
@@ -228,6 +249,10 @@ class Ranker:
         self._log_priors: dict[str, np.ndarray] = {}
         self._keys: dict[str, list[str]] = {}
         self.look_alikes: LookAlikes | None = None  # from the network's head (the Recognizer sets it)
+        index = codec.index
+        self._strokes = [(index[stroke], [index[c] for c in symbols if c in index])
+                         for stroke, symbols in STROKE_SYMBOLS.items()
+                         if stroke in index and any(c in index for c in symbols)]
 
     # --- the script and the language side ----------------------------------------------------------------------------
     def folding(self, script: str, by_usage: bool = False) -> Folding:
@@ -281,7 +306,11 @@ class Ranker:
         -inf where the script does not answer); the log-scores are None where no term but the model's applies."""
         script = check_script(options.script)
         folding = self.folding(script)
-        scores = folding.fold(torch.as_tensor(probs, dtype=torch.float32).cpu())
+        probs = torch.as_tensor(probs, dtype=torch.float32).cpu()
+        scores = folding.fold(probs)
+        if options.look_alikes:  # what the single box offers; a search decodes the network's own readings
+            scores = strokes_from_symbols(scores, probs, [(t, f) for t, f in self._strokes
+                                                          if folding.answered is None or folding.answered[t]])
         lam = self.values.prior_weight if options.weight is None else options.weight
         log = None
         if options.prior and lam > 0:

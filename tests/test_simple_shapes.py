@@ -1,7 +1,10 @@
 """Issue 38 item 5: what the bundled model offers for simple shapes (a clean 口, a tap)."""
 
+import pytest
+import torch
 from conftest import ink_kou
 from hwime.ink import Ink
+from hwime.ranking import strokes_from_symbols
 from hwime.recognizer import Recognizer
 from hwime.script import is_han
 
@@ -22,3 +25,21 @@ def test_a_clean_kou_offers_its_look_alikes_before_symbols_and_a_tap_is_a_dot():
         assert len(alike) >= 2 and (not symbols or alike[-1] < symbols[0]), chars
     for tap in ([[150, 150]], [[150, 150], [150.4, 150.6]]):
         assert rec.recognize_ink(Ink.from_strokes([tap]), 10)[0].char in "、。丶，"
+
+
+def test_a_lone_pie_stroke_offers_the_stroke_and_a_written_paren_stays_first():
+    from hwime.training.strokedata import StrokeTable
+
+    rec = Recognizer.load(None, "cpu", script="simplified")
+    table = StrokeTable()
+    pie = Ink.from_strokes([m.tolist() for m in table.medians("丿")])  # read ) J ） by the network, 丿 past 200th
+    first_of_ren = Ink.from_strokes([table.medians("人")[0].tolist()])
+    for ink in (pie, first_of_ren):
+        chars = [c.char for c in rec.recognize_ink(ink, 10)]
+        assert "丿" in chars[:3], chars
+    # half of what its symbols read: a ) the network reads surely stays ahead of the stroke
+    probs = torch.zeros(2, 4)
+    probs[0] = torch.tensor([0.8, 0.0, 0.1, 0.1])  # columns: ), 丿, 人, 八
+    probs[1] = torch.tensor([0.1, 0.6, 0.2, 0.1])
+    raised = strokes_from_symbols(probs, probs, [(1, [0])])
+    assert raised[0].tolist() == pytest.approx([0.8, 0.4, 0.1, 0.1]) and raised[1].tolist() == probs[1].tolist()
