@@ -201,13 +201,14 @@ def lend_to_look_alikes(log: torch.Tensor, probs: torch.Tensor, looks: LookAlike
 
 # A stroke drawn alone (issue 38 item 5): the network met 丿 in few drawings and reads a lone one as the symbols it
 # resembles, ) ノ / J, so it was offered nowhere (Make Me a Hanzi's 丿: ")" 0.78 by the model, 丿 below the first 200).
-# In a Chinese pad the stroke is meant as often as the symbol: it is offered at half the likeliest of them, below a
-# symbol that is really written (")" stays first) and above the characters the shape only half resembles.
+# In a Chinese pad a writer may mean either: the stroke is offered at half the likeliest of them, below a symbol the
+# network is sure of (")" stays first) and above the characters the shape only half resembles.
 STROKE_SYMBOLS = {"丿": ")）/／ノ"}
 STROKE_SHARE = 0.5
 
 
-def strokes_from_symbols(folded: torch.Tensor, probs: torch.Tensor, strokes: list[tuple[int, list[int]]]) -> torch.Tensor:
+def strokes_from_symbols(folded: torch.Tensor, probs: torch.Tensor,
+                         strokes: list[tuple[int, list[int]]]) -> torch.Tensor:
     """Folded probabilities (N, classes) with each stroke's column raised to STROKE_SHARE of its symbols' likeliest
     in the model's own ``probs`` (the symbols may be unanswered in the script); ``strokes`` are (stroke, [symbols])
     columns. Unchanged where a stroke reads likelier as itself."""
