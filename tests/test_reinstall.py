@@ -124,3 +124,17 @@ def test_a_module_gone_under_the_running_pad_says_restart_in_one_line():
     assert failure_text(ModuleNotFoundError("No module named 'scipy'", name="scipy")) == \
         "ModuleNotFoundError: No module named 'scipy'"
     assert failure_text(ValueError("bad ink")) == "ValueError: bad ink"
+
+
+def test_the_pads_icon_still_draws_after_its_file_went_away(tmp_path, monkeypatch, qapp):
+    from hwime.ui.app import pad_icon
+
+    svg = tmp_path / "hwime.svg"
+    shutil.copyfile(asset_path("hwime.svg"), svg)
+    monkeypatch.setattr("hwime.bundled.asset_path", lambda name: tmp_path / name)
+    icon = pad_icon()
+    svg.unlink()  # pip install -e over an installed copy
+    for size in (16, 40, 64):  # 40: drawn now, from what was read at start
+        pixmap = icon.pixmap(size)
+        assert not pixmap.isNull() and pixmap.toImage().pixelColor(size // 2, size // 2).alpha() > 0, size
+    assert pad_icon().isNull()  # read after it went away: no icon, no error

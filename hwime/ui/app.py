@@ -79,6 +79,33 @@ def pad_application(argv: list[str]):
     return app
 
 
+ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256)
+
+
+def pad_icon():
+    """The pad's icon (the launcher's and the input source's), drawn from the SVG's bytes once at start: an icon that
+    reads its file whenever it is drawn went blank, and Qt logged a line at every new window and mode, once a
+    reinstall (pip install -e over an installed copy) took the file away. An unreadable file is no icon."""
+    from PySide6.QtCore import QBuffer, QByteArray, QSize
+    from PySide6.QtGui import QIcon, QImageReader, QPixmap
+
+    from ..bundled import asset_path
+
+    icon = QIcon()
+    try:
+        data = QByteArray(asset_path("hwime.svg").read_bytes())
+    except OSError:
+        return icon
+    for size in ICON_SIZES:
+        buffer = QBuffer(data)
+        reader = QImageReader(buffer, QByteArray(b"svg"))
+        reader.setScaledSize(QSize(size, size))
+        image = reader.read()
+        if not image.isNull():
+            icon.addPixmap(QPixmap.fromImage(image))
+    return icon
+
+
 def run_pad(model: str | None = None, device: str | None = None,
             typer: tuple[str, Callable[[str], None]] | None = None,
             attach: Callable[[PadWindow], None] | None = None) -> int:
@@ -94,9 +121,6 @@ def run_pad(model: str | None = None, device: str | None = None,
         print(f"hwime: Qt cannot open a window without these system libraries; install them with: "
               f"sudo apt-get install {' '.join(missing)}", file=sys.stderr)
         return 1
-    from PySide6.QtGui import QIcon
-
-    from ..bundled import asset_path
     from ..personal import default_profile_dir
     from ..settings import default_path, load_settings
     from .window import PadWindow
@@ -120,7 +144,7 @@ def run_pad(model: str | None = None, device: str | None = None,
 
         settings.output_mode = "type"  # an input method types: a pick is committed where the writer works
         deliverer = Deliverer(QGuiApplication.clipboard().setText, "type", backends=[typer])
-    app.setWindowIcon(QIcon(str(asset_path("hwime.svg"))))  # the same icon as the launcher and the input source
+    app.setWindowIcon(pad_icon())
     window = PadWindow(settings, path, warnings=warnings, profile_dir=default_profile_dir(), deliverer=deliverer)
     window.closed.connect(app.quit)  # in type mode the pad is a tool window, which would not end the app
     if attach is not None:
