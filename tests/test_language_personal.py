@@ -16,6 +16,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialogButtonBox
 
 from conftest import make_checkpoint, ink_kou, ink_shi, shown_pad
+from hwime.ink import Ink
 from hwime.language import Language, LanguageError, build_table, load_language, reading
 from hwime.personal import PROFILE_FORMAT, Profile, ProfileError
 from hwime.recognizer import Recognizer
@@ -197,6 +198,24 @@ def test_learning_acts_from_the_first_sample_and_leaves_other_characters_alone()
     assert [c.char for c in rec.recognize_ink(ink_shi(), 10)][:3] == [c.char for c in before_shi][:3]
     with pytest.raises(ProfileError, match="not among"):
         rec.learn(ink_kou(), "\ue000")  # a private-use character: no model answers it
+
+
+def test_a_learned_character_enters_no_list_the_network_did_not_offer_it_in():
+    # a newcomer picked 人 twice; 人 then stood at #5-#10 under 王 三 二 一 上 日 …
+    from hwime.training.strokedata import StrokeTable
+
+    table = StrokeTable()
+    ink = lambda ch: Ink.from_strokes([m.tolist() for m in table.medians(ch)])  # noqa: E731
+    rec = Recognizer.load(None, "cpu", script="simplified")
+    others = "王三二一上日下小土工天目"
+    before = {ch: [c.char for c in rec.recognize_ink(ink(ch), 10)] for ch in others}
+    for _ in range(2):
+        rec.learn(ink("人"), "人")
+    for ch in others:
+        after = [c.char for c in rec.recognize_ink(ink(ch), 10)]
+        assert "人" not in after or "人" in before[ch], (ch, before[ch], after)
+        assert after[0] == before[ch][0]
+    assert rec.recognize_ink(ink("人"), 1)[0].char == "人"
 
 
 def test_nothing_learned_gives_exactly_todays_ranking(tmp_path):

@@ -23,7 +23,7 @@ for path in sys.argv[2:]:
     probs = torch.from_numpy(np.asarray(model_probabilities(rec, data.images[keep])))
     out = {}
     for g in gates:
-        ranking.lend_to_look_alikes.__defaults__ = (ranking.LOOK_ALIKE_WEIGHT, ranking.LOOK_ALIKE_SOURCES, g)
+        ranking.lend_to_look_alikes.__defaults__ = (ranking.LOOK_ALIKE_WEIGHT, ranking.LOOK_ALIKE_SOURCES, g, None)
         top1 = top10 = 0
         for s in range(0, len(probs), 256):
             for cands, want in zip(rec.ranker.rank(probs[s:s+256], 10, RankingOptions("simplified")), truth[s:s+256]):
