@@ -80,8 +80,8 @@ class PersonalTerm(Protocol):
 # lifted only where it is among the first PERSONAL_WITHIN readings of the drawing before the bonus. Without this,
 # after a Tegaki writer's 152 samples of 38 characters, 1,337 of 3,331 other characters' lists (Tomoe templates) held
 # a learned character they did not hold before (a newcomer: two picks of 人 put 人 under 王 三 二 一 上); within the
-# first 10, one did, for the same top-1, and CASIA's cut at 2 samples went 38.3% -> 38.0% (training/reports/hwime-all
-# /notes.md, "Learning the writer").
+# first 10, one did, for the same top-1, and CASIA's errors cut at 2 samples went 38.5% -> 38.3% (`adaptation`;
+# training/reports/hwime-all/notes.md, "Learning the writer").
 PERSONAL_WITHIN = 10
 
 
