@@ -179,7 +179,8 @@ def lend_to_look_alikes(log: torch.Tensor, probs: torch.Tensor, looks: LookAlike
     # the first readings as the row ranks them (the usage prior included: a clean 口 is 0 to the model once its □ is
     # left out, and 口 first only with the prior)
     rows = probs.numpy()
-    order = log.topk(min(sources, log.shape[1]), dim=1).indices.numpy()
+    order = (log.numpy().argmax(axis=1)[:, None] if sources == 1
+             else log.topk(min(sources, log.shape[1]), dim=1).indices.numpy())
     first = order[:, 0]
     first_p = rows[np.arange(len(rows)), first] * (1.0 if answered is None else np.asarray(answered, np.float32))
     lends = (first_p < 1) & (first_p <= gate)
@@ -227,17 +228,13 @@ STROKE_SYMBOLS = {"丿": ")）/／ノ"}
 STROKE_SHARE = 0.5
 
 
-def strokes_from_symbols(folded: torch.Tensor, probs: torch.Tensor,
-                         strokes: list[tuple[int, list[int]]]) -> torch.Tensor:
-    """Folded probabilities (N, classes) with each stroke's column raised to STROKE_SHARE of its symbols' likeliest
-    in the model's own ``probs`` (the symbols may be unanswered in the script); ``strokes`` are (stroke, [symbols])
-    columns. Unchanged where a stroke reads likelier as itself."""
-    if not strokes:
-        return folded
-    folded = folded.clone()
+def raise_strokes(folded: torch.Tensor, probs: torch.Tensor, strokes: list[tuple[int, np.ndarray]]) -> torch.Tensor:
+    """Folded probabilities (N, classes) on the CPU, changed in place and returned, with each stroke's column raised
+    to STROKE_SHARE of its symbols' likeliest in the model's own ``probs`` (the symbols may be unanswered in the
+    script); ``strokes`` are (stroke, symbols) columns. Unchanged where a stroke reads likelier as itself."""
+    rows, model = folded.numpy(), probs.numpy()  # a few columns: numpy's small-array speed
     for stroke, symbols in strokes:
-        raised = STROKE_SHARE * probs[:, symbols].amax(dim=1)
-        folded[:, stroke] = torch.maximum(folded[:, stroke], raised)
+        np.maximum(rows[:, stroke], STROKE_SHARE * model[:, symbols].max(axis=1), out=rows[:, stroke])
     return folded
 
 
@@ -271,9 +268,10 @@ class Ranker:
         self._keys: dict[str, list[str]] = {}
         self.look_alikes: LookAlikes | None = None  # from the network's head (the Recognizer sets it)
         index = codec.index
-        self._strokes = [(index[stroke], [index[c] for c in symbols if c in index])
+        self._strokes = [(index[stroke], np.array([index[c] for c in symbols if c in index]))
                          for stroke, symbols in STROKE_SYMBOLS.items()
                          if stroke in index and any(c in index for c in symbols)]
+        self._answered_strokes: dict[str, list[tuple[int, np.ndarray]]] = {}
 
     # --- the script and the language side ----------------------------------------------------------------------------
     def folding(self, script: str, by_usage: bool = False) -> Folding:
@@ -332,8 +330,10 @@ class Ranker:
         answered = scores.sum(dim=1, keepdim=True)  # the share of the model's reading the script answers
         scores = scores / answered.clamp_min(1e-30)
         if options.look_alikes:  # what the single box offers; a search decodes the network's own readings
-            scores = strokes_from_symbols(scores, probs, [(t, f) for t, f in self._strokes
-                                                          if folding.answered is None or folding.answered[t]])
+            if script not in self._answered_strokes:
+                self._answered_strokes[script] = [(t, f) for t, f in self._strokes
+                                                  if folding.answered is None or folding.answered[t]]
+            scores = raise_strokes(scores, probs, self._answered_strokes[script])
         lam = self.values.prior_weight if options.weight is None else options.weight
         log = None
         if options.prior and lam > 0:

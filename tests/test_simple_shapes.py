@@ -1,10 +1,11 @@
 """Issue 38 item 5: what the bundled model offers for simple shapes (a clean 口, a tap)."""
 
+import numpy as np
 import pytest
 import torch
 from conftest import ink_kou
 from hwime.ink import Ink
-from hwime.ranking import strokes_from_symbols
+from hwime.ranking import raise_strokes
 from hwime.recognizer import Recognizer
 from hwime.script import is_han
 
@@ -44,5 +45,5 @@ def test_a_lone_pie_stroke_offers_the_stroke_and_a_written_paren_stays_first():
     probs = torch.zeros(2, 4)
     probs[0] = torch.tensor([0.8, 0.0, 0.1, 0.1])  # columns: ), 丿, 人, 八
     probs[1] = torch.tensor([0.1, 0.6, 0.2, 0.1])
-    raised = strokes_from_symbols(probs, probs, [(1, [0])])
+    raised = raise_strokes(probs.clone(), probs, [(1, np.array([0]))])
     assert raised[0].tolist() == pytest.approx([0.8, 0.4, 0.1, 0.1]) and raised[1].tolist() == probs[1].tolist()
