@@ -64,6 +64,23 @@ class OverlapWeights(NamedTuple):
     bonus: float = -3.0
     extra: float = 0.0  # taken off per stroke a span has beyond the character's own count (Make Me a Hanzi):
     # hurried writers join strokes (fewer), hardly anyone writes more, so only the excess costs (一代 read as 代)
+    # w_u: the weight of the usage prior log p(c) inside the bigram's term, apart from the rest of it (log p(c | prev)
+    # - log p(c), what the character before adds); a file without it weighs both by ``lm``, as before (OverlapWeights.of)
+    prior: float = 0.2
+    part: float = 0.0  # taken off a span read as a component that is no character of its own (辶 of 返, 廴 of 延)
+
+    @classmethod
+    def of(cls, config: dict) -> "OverlapWeights":
+        """The weights a segmenter file's config stores (missing ones at their defaults; ``prior`` at ``lm``)."""
+        stored = {k: float(v) for k, v in config.get("weights", {}).items() if k in cls._fields}
+        if "prior" not in stored:
+            stored["prior"] = stored.get("lm", cls._field_defaults["lm"])
+        return cls(**stored)
+
+
+# components the recognizer knows as labels that are no character of the general standard list: in overlapped
+# writing they are a character's part written last (辶 of 返 read apart as 反 辶), not a character
+PARTS = frozenset("丨丿丶亻亠冫冖讠卩阝廴凵厶艹廾扌囗彡犭夂饣丬氵宀辶彐纟攵灬礻钅疒衤忄刂冂勹匚虍糸髟肀")
 
 
 # cuts inside a cell whose two pieces are read to choose its split (the likeliest by the segmenter alone)
@@ -101,10 +118,9 @@ class OverlapReader:
                  language: bool = True):
         self.rec = recognizer
         self.seg = segmenter or Segmenter.load()
-        self.weights = weights or OverlapWeights(**{k: v for k, v in self.seg.config.get("weights", {}).items()
-                                                    if k in OverlapWeights._fields})
+        self.weights = weights or OverlapWeights.of(self.seg.config)
         if not language:  # shape alone (the usage prior's switch): the bigram leaves the search
-            self.weights = self.weights._replace(lm=0.0)
+            self.weights = self.weights._replace(lm=0.0, prior=0.0)
         self.script = script
         self.context = context
         self.max_span = int(max_span or self.seg.config.get("max_span", 20))
@@ -180,11 +196,16 @@ class OverlapReader:
             self._hyps[k - 1] = self._hyps_causal[k - 1]
 
     def _lm(self, prev: str, c: str) -> float:
+        """w_l · (log p(c | prev) - log p(c)) + w_u · log p(c) - the part cost: the language side of one character."""
         key = (prev, c)
         if key not in self._lm_cache:
+            w = self.weights
+            cost = w.part if c in PARTS else 0.0
             if self._both:
                 prev, c = self._convert(prev, "simplified"), self._convert(c, "simplified")
-            self._lm_cache[key] = self._language.next_log_prob(prev, c, self._mix)
+            full = self._language.next_log_prob(prev, c, self._mix)
+            prior = math.log(self._language.probability(c))
+            self._lm_cache[key] = w.lm * (full - prior) + w.prior * prior - cost
         return self._lm_cache[key]
 
     def _extend(self, k: int) -> list[_Hyp]:
@@ -212,7 +233,7 @@ class OverlapReader:
                 shape = math.log(max(p, 1e-12)) - w.extra * max(0, count - _stroke_counts().get(c, count))
                 for h in prevs:
                     prev = h.text[-1] if h.text else self.context[-1:]
-                    score = h.score + span_geo + shape + w.lm * self._lm(prev, c) - w.bonus
+                    score = h.score + span_geo + shape + self._lm(prev, c) - w.bonus
                     text = h.text + (c,)
                     if text not in found or found[text].score < score:
                         found[text] = _Hyp(score, text, h.spans + ((j, k),), h.alts + (tuple(reads[j]),))
@@ -283,7 +304,7 @@ class OverlapReader:
                     continue
                 (c1, p1), (c2, p2) = first[0], second[0]
                 value = geo + math.log(max(p1, 1e-12)) + math.log(max(p2, 1e-12)) \
-                    + w.lm * (self._lm(prev, c1) + self._lm(c1, c2))
+                    + self._lm(prev, c1) + self._lm(c1, c2)
                 scored.append((value, Regrouping(c1 + c2, p1 * p2, (spans[i],), ((a, c - 1), (c, b)),
                                                  (cell(first), cell(second)))))
             if scored:

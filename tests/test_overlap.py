@@ -226,3 +226,26 @@ def test_one_stroke_has_nothing_to_merge_or_split(rec, seg):
     best = reader.candidates(4, regroup=True)[0]
     assert best.spans == ((0, 0),) and not any(isinstance(a, Regrouping) for a in best.chars[0])
     assert OverlapReader(rec, seg).candidates(4, regroup=True) == []
+
+
+def test_weights_of_a_file_without_the_prior_weigh_it_as_the_bigram():
+    from hwime.overlap import OverlapWeights
+
+    assert OverlapWeights.of({"weights": {"lm": 0.3, "bonus": -3}}).prior == 0.3
+    assert OverlapWeights.of({"weights": {"lm": 0.3, "prior": 0.1}}).prior == 0.1
+    assert OverlapWeights.of({}) == OverlapWeights()
+
+
+def test_a_span_read_as_a_lone_component_pays_the_part_cost(rec, seg):
+    from hwime.bundled import asset_path
+    from hwime.overlap import PARTS, OverlapWeights
+
+    standard = {c for line in asset_path("general-standard-chars.txt").read_text(encoding="utf-8").splitlines()
+                if not line.startswith("#") for c in line.strip()}
+    assert not PARTS & standard and "辶" in PARTS and "之" not in PARTS
+    base = OverlapWeights(lm=0.2, prior=0.2, part=0.0)
+    plain, costly = OverlapReader(rec, seg, base), OverlapReader(rec, seg, base._replace(part=4.0))
+    assert costly._lm("反", "辶") == pytest.approx(plain._lm("反", "辶") - 4.0)
+    assert costly._lm("反", "之") == plain._lm("反", "之")
+    # lm and prior equal: the language term is the bigram's log-probability, as before the two were apart
+    assert plain._lm("反", "之") == pytest.approx(0.2 * plain._language.next_log_prob("反", "之", plain._mix))

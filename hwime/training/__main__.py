@@ -473,13 +473,13 @@ OVERLAP_SETS = {"overlap": ("../shared/data/lines-dev/overlap.jsonl", "../shared
 
 
 def cmd_train_segmenter(args) -> int:
-    from .overlaptrain import train_segmenter
+    from .overlaptrain import Recipe, train_segmenter
 
     import torch
 
     torch.set_num_threads(args.threads)
     train_segmenter(args.out, args.sequences, args.epochs, args.seed, args.hidden, args.max_span,
-                    cache_dir=args.cache)
+                    cache_dir=args.cache, recipe=Recipe(args.cursive, args.link_gap))
     return 0
 
 
@@ -529,7 +529,7 @@ def cmd_evaluate_overlap(args) -> int:
             seg.config["weights"] = best["weights"]
             seg.save(target)
             print(f"stored in {target}")
-    weights = OverlapWeights(**{k: v for k, v in seg.config.get("weights", {}).items() if k in OverlapWeights._fields})
+    weights = OverlapWeights.of(seg.config)
     print(f"weights: {weights._asdict()}, new spans per stroke {args.new_spans}")
     print("| set | rows | CER | strings right | oracle CER | oracle strings |")
     print("|---|---|---|---|---|---|")
@@ -786,6 +786,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the synthesis and the initial weights")
     p.add_argument("--threads", type=int, default=1, help="CPU threads torch trains with")
     p.add_argument("--cache", help="folder that keeps the synthesized features for the next run (same values)")
+    p.add_argument("--cursive", type=float, default=0.5, help="share of cursive synthetic writers (default 0.5)")
+    p.add_argument("--link-gap", type=float, default=0.0,
+                   help="cursive joins likelier between strokes that end and start close (scale, share of the box; "
+                        "0: anywhere alike, the older recipe)")
     p.set_defaults(func=cmd_train_segmenter)
 
     p = sub.add_parser("evaluate-overlap", help="CER / string accuracy of overlapped reading on lines-dev/overlap*.jsonl "

@@ -47,8 +47,15 @@ def char_pool(table: StrokeTable) -> tuple[list[str], list[str], np.ndarray]:
     return [c for c in chars[:COMMON] if c in table], every, usage / usage.sum()
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """What the synthetic writers are like; the defaults are the recipe of the shipped segmenter before 2026-12-07."""
+    cursive: float = 0.5  # share of cursive writers
+    link_gap: float = 0.0  # synthetic.StrokeStyle.link_gap of the cursive writers (0: joins anywhere alike)
+
+
 def synth_sequence(table: StrokeTable, pool: tuple[list[str], list[str]], rng: np.random.Generator,
-                   length: int | None = None) -> Sequence:
+                   length: int | None = None, recipe: Recipe = Recipe()) -> Sequence:
     """One overlapped sequence of 2–6 characters, as the dev sets lay real traces (make_overlap.py), by one
     writer: careful (few joins) or cursive (strokes run together, often)."""
     common, every, usage = pool
@@ -61,10 +68,10 @@ def synth_sequence(table: StrokeTable, pool: tuple[list[str], list[str]], rng: n
 
     n = int(length or rng.integers(2, 7))
     text = "".join(pick() for _ in range(n))
-    cursive = rng.random() < 0.5
+    cursive = rng.random() < recipe.cursive
     # synth_strokes joins a stroke to the last with probability link_max × speed^1.5 (speed drawn per character)
     style = StrokeStyle(link_max=float(rng.uniform(0.8, 2.5)) if cursive else float(rng.uniform(0.0, 0.4)),
-                        cursive_components=0.6 if cursive else 0.0)
+                        cursive_components=0.6 if cursive else 0.0, link_gap=recipe.link_gap if cursive else 0.0)
     timed = rng.random() < 0.5
     wander = 8.0 if rng.random() < 0.8 else 14.0
     strokes, starts, clock = [], [], 0.0
@@ -113,30 +120,31 @@ def sequence_rows(strokes: list[np.ndarray], max_span: int, rng: np.random.Gener
     return rows, np.concatenate(span_x), np.array(span_y, np.float32)
 
 
-def make_data(count: int, seed: int, max_span: int, cache: Path | None = None) -> dict:
+def make_data(count: int, seed: int, max_span: int, cache: Path | None = None, recipe: Recipe = Recipe()) -> dict:
     """``count`` synthetic sequences' features; ``cache`` (.npz) keeps them for the next run with the same values."""
+    key = [count, seed, max_span] + ([recipe.cursive, recipe.link_gap] if recipe != Recipe() else [])
     if cache is not None and cache.exists():
         with np.load(cache) as z:
-            if z["key"].tolist() == [count, seed, max_span]:
+            if z["key"].tolist() == key:
                 ends = np.cumsum(z["lengths"])
                 rows, starts = np.split(z["rows"], ends[:-1]), np.split(z["starts"], ends[:-1])
                 return {"seqs": list(zip(rows, starts)), "span_x": z["span_x"], "span_y": z["span_y"]}
-    data = _make_data(count, seed, max_span)
+    data = _make_data(count, seed, max_span, recipe)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, key=np.array([count, seed, max_span]), lengths=np.array([len(r) for r, _ in data["seqs"]]),
+        np.savez(cache, key=np.array(key), lengths=np.array([len(r) for r, _ in data["seqs"]]),
                  rows=np.concatenate([r for r, _ in data["seqs"]]), starts=np.concatenate([s for _, s in data["seqs"]]),
                  span_x=data["span_x"], span_y=data["span_y"])
     return data
 
 
-def _make_data(count: int, seed: int, max_span: int) -> dict:
+def _make_data(count: int, seed: int, max_span: int, recipe: Recipe = Recipe()) -> dict:
     table = StrokeTable()
     pool = char_pool(table)
     rng = np.random.default_rng(seed)
     seqs, span_x, span_y = [], [], []
     for _ in range(count):
-        seq = synth_sequence(table, pool, rng)
+        seq = synth_sequence(table, pool, rng, recipe=recipe)
         rows, sx, sy = sequence_rows(seq.strokes, max_span, rng, seq.starts)
         seqs.append((rows, seq.starts))
         span_x.append(sx)
@@ -174,13 +182,14 @@ def boundary_metrics(seg: Segmenter, data: dict) -> dict:
 
 
 def train_segmenter(out: str | Path, sequences: int = 6000, epochs: int = 8, seed: int = 0, hidden: int = 32,
-                    max_span: int = 20, log=print, cache_dir: str | Path | None = None) -> dict:
+                    max_span: int = 20, log=print, cache_dir: str | Path | None = None,
+                    recipe: Recipe = Recipe()) -> dict:
     """Synthesize, train both models with Adam, save the segmenter; returns its held-out synthetic metrics."""
     torch.manual_seed(seed)
     started = time.time()
     cache = Path(cache_dir) if cache_dir else None
-    train = make_data(sequences, seed, max_span, cache / "train.npz" if cache else None)
-    held = make_data(max(200, sequences // 10), seed + 1, max_span, cache / "held.npz" if cache else None)
+    train = make_data(sequences, seed, max_span, cache / "train.npz" if cache else None, recipe)
+    held = make_data(max(200, sequences // 10), seed + 1, max_span, cache / "held.npz" if cache else None, recipe)
     log(f"synthesized {sequences} + {len(held['seqs'])} sequences, {sum(len(r) for r, _ in train['seqs'])} strokes, "
         f"{len(train['span_y'])} spans in {time.time() - started:.0f} s")
     seg = Segmenter.new(hidden, {"max_span": max_span})
@@ -218,7 +227,8 @@ def train_segmenter(out: str | Path, sequences: int = 6000, epochs: int = 8, see
     seg.boundary.eval(); seg.span.eval()
     seg.config.update({"sequences": sequences, "epochs": epochs, "seed": seed,
                        "data": "hwime.training.overlaptrain.synth_sequence over Make Me a Hanzi medians "
-                               "(assets/mmah-medians.npz), 2-6 characters, half cursive, half timed",
+                               "(assets/mmah-medians.npz), 2-6 characters, half timed",
+                       "recipe": {"cursive": recipe.cursive, "link_gap": recipe.link_gap},
                        "synthetic_metrics": {k: round(v, 4) for k, v in metrics.items()}})
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     seg.save(out)
@@ -336,7 +346,9 @@ def tune(rec, seg: Segmenter, sets: dict[str, list], grid: dict[str, list[float]
     keys = list(grid)
     table = []
     for values in itertools.product(*(grid[k] for k in keys)):
-        weights = OverlapWeights(**dict(zip(keys, values)))
+        chosen = dict(zip(keys, values))
+        chosen.setdefault("prior", chosen.get("lm", OverlapWeights._field_defaults["lm"]))  # as a file without it
+        weights = OverlapWeights(**chosen)
         row = {"weights": weights._asdict()}
         for name, rows in sets.items():
             row[name] = cer(read_set(rec, seg, rows, weights, caches[name], **options))

@@ -37,6 +37,10 @@ class StrokeStyle:
     width_min: float = 0.022
     width_max: float = 0.065
     cursive_components: float = 0.0  # share of samples whose 宀 扌 氵 讠 (strokedata.CURSIVE_JOINS) are written joined
+    # > 0: a cursive join is likelier the closer the next stroke starts to where the last ended (link_p × 2·exp(−gap /
+    # (link_gap × box))), as real hands join 横→竖 and 辶's dot into its sweep, not strokes across the character;
+    # 0: every pair alike (the older recipes, drawn exactly as before)
+    link_gap: float = 0.0
 
 
 def _rng(seed: int, cls: int, index: int, source: int) -> np.random.Generator:
@@ -141,7 +145,11 @@ def synth_strokes(medians: list[np.ndarray], rng: np.random.Generator, style: St
     for i, xy in enumerate(strokes):
         p = _pressure_profile(len(xy), rng)
         tight = i in forced
-        if joined and (tight or rng.random() < link_p):
+        chance = link_p
+        if style.link_gap > 0 and joined:
+            gap = float(np.hypot(*(xy[0] - strokes[i - 1][-1])))
+            chance = link_p * 2.0 * math.exp(-gap / (style.link_gap * 1024))
+        if joined and (tight or rng.random() < chance):
             bridge = _link(joined[-1], xy, rng, bow=0.1 if tight else 0.35)
             joined[-1] = np.concatenate([joined[-1], bridge, xy])
             pressures[-1] = np.concatenate([pressures[-1], np.full(len(bridge), rng.uniform(0.05, 0.3)), p])
