@@ -26,8 +26,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DISPLAY = ":73"
-BOX = (165, 20, 200)  # the square box's inside on screen: left, top, side (the pad at (0, 0), default size)
-FIRST_STRING = (138, 266)  # the middle of the bar's first button
+BOX = (166, 79, 200)  # the square box on screen: left, top, side (the pad at (0, 0), default size; the buttons above it)
+FIRST_STRING = (138, 313)  # the middle of the bar's first button
 FIELD = r"""
 import sys
 from PySide6.QtGui import QFont
