@@ -63,6 +63,7 @@ def test_strokes_after_the_files_went_away_read_as_before(installed, tiny_bundle
         for ink in (ink_shi(), ink_kou()):
             got = rec.recognize_ink(ink, top=5, context="中", script=which)
             assert got and all(c.char in rec.labels or script.is_han(c.char) for c in got), which
+    assert overlap._stroke_counts().get("中") == 4  # 叠写's stroke counts, read at start (were read at first use)
     # and the continuations the pad offers after a pick, in both scripts
     assert language.load_language(script="traditional").continuations("中", 3) is not None
     assert language.load_language(script="simplified").continuations("中", 3) is not None

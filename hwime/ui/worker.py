@@ -185,7 +185,11 @@ class RecognitionWorker(QObject):
         """Load the language table and pypinyin here, so the UI thread never pays for their first use; import
         what the other modes read with, so that a reinstall under the running pad (pip install -e over an installed
         copy takes the old files away) cannot break a mode first used after it."""
-        from .. import overlap, segmenter  # noqa: F401 (overlap: imported now, see above)
+        from .. import overlap, segmenter
+        try:  # the stroke counts overlapped writing weighs spans with: read now, as the modules are
+            overlap._stroke_counts()
+        except Exception:  # said where overlapped writing is first used, which reads them again
+            traceback.print_exc()
         try:
             from ..language import load_language, reading
 
@@ -213,7 +217,8 @@ class RecognitionWorker(QObject):
         try:
             candidates = self._readers[mode](self._recognizer, ink, context) if not ink.is_empty else []
         except Exception as exc:  # shown in the status line; the next stroke tries again
-            traceback.print_exc()
+            if not gone_under_the_pad(exc):  # that one says all there is to say, in one line
+                traceback.print_exc()
             self.recognitionFailed.emit(request_id, failure_text(exc))
             return
         self.candidatesReady.emit(request_id, candidates)
@@ -383,11 +388,21 @@ class RecognitionWorker(QObject):
             self.learnedChars.emit({})
 
 
+def gone_under_the_pad(exc: BaseException) -> bool:
+    """Whether hwime's own files went away under the running pad (it was reinstalled or removed)."""
+    from ..bundled import AssetGoneError
+
+    return isinstance(exc, AssetGoneError) or (isinstance(exc, ImportError)
+                                                and (exc.name or "").split(".")[0] == "hwime")
+
+
 def failure_text(exc: BaseException) -> str:
-    """One line for the writer: what failed, or, where hwime's own files went away under the running pad (it was
-    reinstalled or removed), what to do."""
-    if isinstance(exc, ImportError) and (exc.name or "").split(".")[0] == "hwime":
+    """One line for the writer: what failed, or, where hwime's own files went away under the running pad, what to
+    do."""
+    if isinstance(exc, ImportError) and gone_under_the_pad(exc):
         return f"{exc.name} is gone (hwime reinstalled?): restart the pad"
+    if gone_under_the_pad(exc):
+        return str(exc)  # "… was removed or replaced (hwime reinstalled?): restart the pad"
     return f"{type(exc).__name__}: {exc}"
 
 
