@@ -193,7 +193,8 @@ def lend_to_look_alikes(log: torch.Tensor, probs: torch.Tensor, looks: LookAlike
         for cls in order[r].tolist():
             idx, w = looks.near(cls)
             if len(idx):
-                lent[r, torch.from_numpy(idx)] += weight * float(1 - first_p[r]) * float(rows[r, cls]) * torch.from_numpy(w)
+                share = weight * float(1 - first_p[r]) * float(rows[r, cls])
+                lent[r, torch.from_numpy(idx)] += share * torch.from_numpy(w)
     if not bool((lent > 0).any()):  # the doubtful first readings have no look-alikes: nothing moves
         return log
     raised = log + torch.log1p(lent / probs.clamp_min(1e-12))

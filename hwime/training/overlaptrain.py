@@ -346,9 +346,7 @@ def tune(rec, seg: Segmenter, sets: dict[str, list], grid: dict[str, list[float]
     keys = list(grid)
     table = []
     for values in itertools.product(*(grid[k] for k in keys)):
-        chosen = dict(zip(keys, values))
-        chosen.setdefault("prior", chosen.get("lm", OverlapWeights._field_defaults["lm"]))  # as a file without it
-        weights = OverlapWeights(**chosen)
+        weights = OverlapWeights.of({"weights": dict(zip(keys, values))})  # as a file holding only these
         row = {"weights": weights._asdict()}
         for name, rows in sets.items():
             row[name] = cer(read_set(rec, seg, rows, weights, caches[name], **options))
