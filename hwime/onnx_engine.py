@@ -10,7 +10,7 @@ fresh export, and an export is written atomically (two processes exporting at on
 A cached export is trusted only when (1) its seal beside it (``<key>.onnx.sha256``: the sha256 of the bundle's hash
 and the export's bytes) matches, (2) it is no larger than a sane bound (``export_limit``: a few times the bundle,
 refused before a byte is read; a 2 GB file once took 4.8 GB and 18 s to load) and (3) its logits AND features agree
-with torch's on fresh random probes at batch sizes 1, 2 and 3 and two widths (a file that answers correctly only at
+with torch's on fresh random probes at batch sizes 1, 2 and 3, two widths, all frames and half (a file that answers correctly only at
 one batch size, or with constant features, is refused). Otherwise it is exported again; anything that goes wrong
 here leaves the caller on torch (``load_engine`` returns None and says why). The seal is no defence against someone
 who can write the cache and read the bundle: the probes are, as far as probes go.
@@ -36,12 +36,14 @@ import numpy as np
 
 from .files import atomic_write, file_sha256
 
-EXPORT_FORMAT = "hwime-onnx/2"  # (logits, the head's input features); change it when the export changes
+EXPORT_FORMAT = "hwime-onnx/3"  # (logits of the first `frames` frames, the head's input features); change it when
+# the export changes
 TOLERANCE = 1e-3  # the largest difference from torch allowed, relative to the logits' largest magnitude
 MAX_EXPORT_BYTES = 256 << 20  # ten times the largest export (hwime-all.pt's is 21 MB): a bigger file is not ours
 # an export holds the bundle's weights in float32: twice a float16 bundle's size, plus the graph (hwime-all.pt:
 # 10.8 MB -> 21 MB); four times the bundle and a megabyte is generous and still refuses a planted giant
 EXPORT_SIZE_FACTOR = 4
+ALL_FRAMES = 1 << 62  # the head's frame count that reads every frame (a slice past the end stops at the end)
 KEEP_EXPORTS = 3  # the exports of the bundles used last; older ones (21 MB each) are deleted
 STALE_TEMP_SECONDS = 3600  # a temporary file this old is a killed export's, not one being written
 
@@ -98,7 +100,8 @@ def stdout_to_stderr() -> Iterator[None]:
 
 
 def export_bytes(net, height: int, width: int) -> bytes:
-    """The network with its features output (hwime.ppocrv6.WithFeatures) as ONNX: any batch, any width."""
+    """The network with its features output (hwime.ppocrv6.WithFeatures) as ONNX: any batch, any width; the input
+    ``frames`` (int64, one element) says how many frames the head reads."""
     import warnings
 
     import torch
@@ -108,8 +111,9 @@ def export_bytes(net, height: int, width: int) -> bytes:
     buf = io.BytesIO()
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
-        torch.onnx.export(WithFeatures(net).eval(), (torch.zeros(1, 1, height, width),), buf,
-                          input_names=["image"], output_names=["logits", "features"],
+        # traced with a count below the frames, so the slice stays in the graph as the input's
+        torch.onnx.export(WithFeatures(net).eval(), (torch.zeros(1, 1, height, width), torch.tensor([1])), buf,
+                          input_names=["image", "frames"], output_names=["logits", "features"],
                           dynamic_axes={"image": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "frames"},
                                         "features": {0: "batch", 1: "frames"}}, dynamo=False)
     return buf.getvalue()
@@ -145,10 +149,12 @@ class OnnxEngine:
         self.threads = threads
         return self.session
 
-    def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, x: np.ndarray, frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(logits of the first ``frames`` frames, all of them where None; the features of every frame)."""
         threads = self._wanted_threads()
         session = self.session if threads == self.threads else self._session(threads)
-        logits, features = session.run(None, {"image": np.ascontiguousarray(x, dtype=np.float32)})
+        count = np.array([ALL_FRAMES if frames is None else frames], np.int64)
+        logits, features = session.run(None, {"image": np.ascontiguousarray(x, dtype=np.float32), "frames": count})
         return logits, features
 
 
@@ -185,11 +191,13 @@ def _agrees(engine: OnnxEngine, net, height: int, width: int, seed: int | None =
 
     reference = WithFeatures(net).eval()
     worst = 0.0
-    for probe in probe_batches(height, width, seed):
+    for i, probe in enumerate(probe_batches(height, width, seed)):
+        frames = None if i % 2 == 0 else max(1, probe.shape[-1] // 2 // getattr(net, "frame_stride", 1))
         with torch.inference_mode():
-            expected = [t.float().numpy() for t in reference(torch.from_numpy(probe))]
+            counted = None if frames is None else torch.tensor([frames])
+            expected = [t.float().numpy() for t in reference(torch.from_numpy(probe), counted)]
         with stdout_to_stderr():
-            got = engine(probe)
+            got = engine(probe, frames)
         for want, have in zip(expected, got):
             if have.shape != want.shape:
                 return float("inf")

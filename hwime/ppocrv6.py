@@ -284,15 +284,17 @@ class PPOCRv6Rec(nn.Module):
 
 class WithFeatures(nn.Module):
     """(logits, the head's input features) in one pass: the form traced for fast CPU inference, where a forward
-    hook cannot reach the features."""
+    hook cannot reach the features. ``frames`` (a one-element int64 tensor): the head reads only the first that
+    many frames (a lone character's square covers the first few of its input's: the head over 18,769 classes is
+    a sixth of the pass, and what it reads in the padding is never the character); the features stay whole."""
 
     def __init__(self, net: PPOCRv6Rec):
         super().__init__()
         self.net = net
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, frames: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         f = self.net.features(x)
-        return self.net.head(f), f
+        return self.net.head(f if frames is None else f[:, : frames[0]]), f
 
 
 def frozen_for_cpu(net: PPOCRv6Rec, width: int = 96) -> torch.jit.ScriptModule | None:

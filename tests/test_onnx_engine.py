@@ -47,6 +47,37 @@ def test_onnxruntime_gives_torchs_candidates_and_features(cache):
     assert np.allclose(fast_features, reference_features, atol=1e-3 * float(np.abs(reference_features).max()))
 
 
+def test_the_head_reads_only_the_frames_it_is_asked_for_and_the_features_stay_whole(cache):
+    from hwime.raster import ink_to_image, normalize
+
+    fast = Recognizer.load(None, "cpu")
+    reader = fast.characters
+    assert reader.frames == -(-fast.spec.size // fast.network.frame_stride)  # the square's own columns
+    x = torch.from_numpy(normalize(np.stack([ink_to_image(ink, fast.spec) for ink in inks()]), fast.spec))
+    whole_logits, whole_features = fast.network(x)
+    logits, features = fast.network(x, reader.frames)
+    frames_in_all = fast.spec.input_width // fast.network.frame_stride
+    assert whole_logits.shape[1] == frames_in_all > reader.frames == logits.shape[1]
+    scale = float(whole_logits.abs().max())
+    assert float((logits - whole_logits[:, : reader.frames]).abs().max()) <= 1e-5 * scale
+    assert torch.equal(features, whole_features) and features.shape[1] == frames_in_all
+    torch_logits, _ = Recognizer.load(None, "cpu", engine="torch").network(x, reader.frames)
+    assert float((logits - torch_logits).abs().max()) <= 1e-3 * scale
+
+
+def test_the_probe_refuses_an_export_that_ignores_the_frame_count(cache):
+    fast = Recognizer.load(None, "cpu")
+    engine = fast.network.engine.session
+    net, width = fast.network.model, fast.spec.input_width
+    assert onnx_engine._agrees(engine, net, INPUT_HEIGHT, width, seed=3) <= onnx_engine.TOLERANCE
+
+    class EveryFrame:
+        def __call__(self, x, frames=None):
+            return engine(x)
+
+    assert onnx_engine._agrees(EveryFrame(), net, INPUT_HEIGHT, width, seed=3) == float("inf")
+
+
 def test_the_export_is_made_once_and_then_read_from_the_cache(cache, monkeypatch):
     Recognizer.load(None, "cpu")
     (exported,) = cache.glob("*.onnx")

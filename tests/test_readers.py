@@ -56,13 +56,13 @@ def test_a_pass_with_a_nan_or_infinite_logit_in_one_row_is_refused_with_its_file
     import torch
 
     from conftest import ink_kou, ink_shi
-    from hwime.raster import ink_to_image, normalize
+    from hwime.raster import ink_to_image
     from hwime.readers import RecognitionError
     from hwime.recognizer import Recognizer
 
     rec = Recognizer.load(None, "cpu")  # the bundled model: a CTC network, read by each class's best frame
     squares = np.stack([ink_to_image(ink, rec.spec) for ink in (ink_shi(), ink_kou())])
-    logits, features = rec.characters.network(torch.from_numpy(normalize(squares, rec.spec)))
+    logits, features = rec.characters.logits(squares)
     fine, _ = rec.characters.pass_probabilities(logits, features)
     assert torch.allclose(fine.sum(dim=1), torch.ones(2))
     logits = logits.clone()
