@@ -273,6 +273,8 @@ class Ranker:
                          for stroke, symbols in STROKE_SYMBOLS.items()
                          if stroke in index and any(c in index for c in symbols)]
         self._answered_strokes: dict[str, list[tuple[int, np.ndarray]]] = {}
+        self._weighted_priors: dict[tuple[str, float], torch.Tensor] = {}
+        self._unanswered_add: dict[str, torch.Tensor] = {}
 
     # --- the script and the language side ----------------------------------------------------------------------------
     def folding(self, script: str, by_usage: bool = False) -> Folding:
@@ -338,8 +340,7 @@ class Ranker:
         lam = self.values.prior_weight if options.weight is None else options.weight
         log = None
         if options.prior and lam > 0:
-            log = torch.log(scores.clamp_min(1e-12)) + lam * torch.from_numpy(
-                self.usage_log_prior(options.context, script))
+            log = torch.log(scores.clamp_min(1e-12)) + self._weighted_prior(options.context, script, lam)
         if features is not None and personal is not None and len(personal):
             base = log if log is not None else torch.log(scores.clamp_min(1e-12))
             bonus = folding.fold_bonus(torch.from_numpy(personal.bonus(features)))
@@ -355,8 +356,25 @@ class Ranker:
             log = lend_to_look_alikes(log if log is not None else torch.log(scores.clamp_min(1e-12)), scores,
                                       self.look_alikes, answered=answered[:, 0].numpy())
         if log is not None and not folding.identity:  # what the script does not answer stays at 0, whatever the
-            log = log.masked_fill(~torch.from_numpy(folding.answered), float("-inf"))  # prior says
+            log = log + self._unanswered(script)  # prior says
         return scores, log
+
+    def _weighted_prior(self, context: str, script: str, lam: float) -> torch.Tensor:
+        """λ · log p_usage(c | context) as a tensor; with nothing written before, made once per script and λ."""
+        if context:
+            return lam * torch.from_numpy(self.usage_log_prior(context, script))
+        key = (script, lam)
+        if key not in self._weighted_priors:
+            self._weighted_priors[key] = lam * torch.from_numpy(self.usage_log_prior("", script))
+        return self._weighted_priors[key]
+
+    def _unanswered(self, script: str) -> torch.Tensor:
+        """(classes,) 0 where ``script`` answers, -inf elsewhere: added to log-scores (finite), it sets what the
+        script does not answer to -inf and leaves the rest exactly as they were."""
+        if script not in self._unanswered_add:
+            answered = self.folding(script).answered
+            self._unanswered_add[script] = torch.from_numpy(np.where(answered, np.float32(0), np.float32(-np.inf)))
+        return self._unanswered_add[script]
 
     def dots(self, script: str) -> torch.Tensor:
         """(classes,) bool: the dot-like labels (DOTS) the script answers."""
@@ -433,8 +451,13 @@ class Ranker:
         if not np.isfinite(offered).all():
             return None
         t = self.values.score_temperature
-        scaled = rows - offered[:, :1] if t == 1.0 else (rows - offered[:, :1]) / t
-        shares = np.exp(np.take_along_axis(scaled, indices, axis=1)) / np.exp(scaled).sum(axis=1, keepdims=True)
+        scaled = rows - offered[:, :1]
+        if t != 1.0:
+            scaled /= t
+        # the offered labels' exponents apart: numpy's exponent of a short array can differ in the last bit from a
+        # long one's, and the scores people see stay as they were
+        numerators = np.exp(np.take_along_axis(scaled, indices, axis=1))
+        shares = numerators / np.exp(scaled, out=scaled).sum(axis=1, keepdims=True)
         return torch.from_numpy(shares), torch.from_numpy(indices)
 
     def _candidates(self, values: torch.Tensor, indices: torch.Tensor) -> list[list[Candidate]]:

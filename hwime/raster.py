@@ -15,6 +15,8 @@ Every image the model sees, in training or in the pad, goes through these functi
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import asdict, dataclass, fields
 from typing import Sequence
 
@@ -261,6 +263,8 @@ def resize(image: np.ndarray, size: int) -> np.ndarray:
 
 def threshold(image, level: int):
     """Paper-white everything at or above ``level``; numpy arrays, or torch tensors in the 0..255 range."""
+    if level >= 255:  # only paper is at 255 already (the bundled model's level): nothing to do
+        return image
     if isinstance(image, np.ndarray):
         return np.where(image >= level, np.uint8(255), image)
     return image.masked_fill(image >= level, 255)
@@ -453,9 +457,13 @@ def normalize(batch, spec: RasterSpec):
     """(N, S, S) in 0..255 -> float32 (N, 1, S, S), the network's input; numpy arrays or torch tensors.
     A line layout pads with zeros (after normalization) to ``spec.width`` and at least one height past the image's
     end: PP-OCRv6 learned lines that end in its padding, and reads a line's last character worse without it."""
+    extra = max(spec.width, batch.shape[-1] + spec.size) - batch.shape[-1] if spec.layout == "line" else 0
+    if isinstance(batch, np.ndarray) and batch.dtype == np.uint8:  # the pad's path: a table look-up, padded in place
+        x = np.zeros((*batch.shape[:1], 1, *batch.shape[1:-1], batch.shape[-1] + max(extra, 0)), np.float32)
+        x[:, 0, ..., : batch.shape[-1]] = _normalized_levels(spec.mean, spec.std)[batch]
+        return x
     x = batch.astype(np.float32) if isinstance(batch, np.ndarray) else batch.float()
     x = (x[:, None] * (1 / 255.0) - spec.mean) / spec.std
-    extra = max(spec.width, x.shape[-1] + spec.size) - x.shape[-1] if spec.layout == "line" else 0
     if extra > 0:
         if isinstance(x, np.ndarray):
             x = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, extra)))
@@ -464,6 +472,12 @@ def normalize(batch, spec: RasterSpec):
 
             x = F.pad(x, (0, extra))
     return x
+
+
+@functools.lru_cache(maxsize=8)
+def _normalized_levels(mean: float, std: float) -> np.ndarray:
+    """What normalize makes of each of the 256 gray levels, computed as it computes them (the same float32 values)."""
+    return (np.arange(256, dtype=np.float32) * (1 / 255.0) - mean) / std
 
 
 def _scaled_to_8_bits(values: np.ndarray) -> np.ndarray:

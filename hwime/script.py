@@ -221,21 +221,30 @@ class Folding:
         self.answered = self.keep > 0
         self.answered[self.targets] = True
         self.identity = bool((self.keep == 1).all()) and not len(self.sources)
+        self._made: dict = {}
 
     def fold(self, probs, normalize: bool = True):
         """(N, labels) probabilities -> (N, labels) in the script: each answered label holds its own probability
         and its counterparts'; a label not answered holds 0. Rows sum to 1 again (unless ``normalize=False``)."""
-        import torch
-
         if self.identity:
             return probs
-        out = probs * torch.from_numpy(self.keep).to(probs.device, probs.dtype)
+        keep, src, dst, share = self._tensors(probs.device, probs.dtype)
+        out = probs * keep
         if len(self.sources):
-            src = torch.from_numpy(self.sources).to(probs.device)
-            dst = torch.from_numpy(self.targets).to(probs.device)
-            share = torch.from_numpy(self.shares).to(probs.device, probs.dtype)
             out.index_add_(1, dst, probs.index_select(1, src) * share)
         return out / out.sum(dim=1, keepdim=True).clamp_min(1e-30) if normalize else out
+
+    def _tensors(self, device, dtype) -> tuple:
+        """(keep, sources, targets, shares) as torch tensors on ``device``, made once each (the single box folds
+        every reading)."""
+        import torch
+
+        key = (device, dtype)
+        if key not in self._made:
+            self._made[key] = (torch.from_numpy(self.keep).to(device, dtype), torch.from_numpy(self.sources).to(device),
+                               torch.from_numpy(self.targets).to(device),
+                               torch.from_numpy(self.shares).to(device, dtype))
+        return self._made[key]
 
     def fold_bonus(self, bonus):
         """(N, labels) log-score bonuses (what was learned from the writer) carried to each label's forms in the

@@ -85,6 +85,18 @@ def test_threshold_and_normalize_are_shared_by_numpy_and_torch():
     assert np.isclose(n[0, 0, 0, -1], (1 - spec.mean) / spec.std)
 
 
+def test_the_uint8_look_up_normalizes_every_level_and_pads_as_the_arithmetic_does():
+    line = RasterSpec(size=48, threshold=255, mean=0.5, std=0.5, margin=0.15, layout="line", width=96)
+    levels = np.arange(256, dtype=np.uint8)
+    for spec in (RasterSpec(), line):
+        for batch in (np.resize(levels, (2, spec.size, spec.size)), np.resize(levels[::-1], (1, spec.size, 300))):
+            looked_up, computed = normalize(batch, spec), normalize(batch.astype(np.int32), spec)
+            assert looked_up.dtype == np.float32 and looked_up.shape == computed.shape
+            assert np.array_equal(looked_up, computed)
+    square = normalize(np.zeros((1, 48, 48), np.uint8), line)
+    assert square.shape == (1, 1, 48, 96) and (square[..., 48:] == 0).all()  # the padding after the square
+
+
 def test_prepare_image_any_size_to_network_size():
     out = prepare_image(np.full((90, 45), 255, np.uint8), RasterSpec(size=48))
     assert out.shape == (48, 48) and out.dtype == np.uint8

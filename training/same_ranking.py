@@ -1,0 +1,76 @@
+"""Does a change to the ranking leave every offer as it was? hwime.ranking and hwime.script as they are at a git
+revision, beside the working tree's, rank the same probabilities of every dev set under 12 options (each script, the
+usage prior on and off, with and without a context) with and without taps; each row's candidates and scores must be
+identical. In one process, so it takes minutes where training/same_behaviour.py's CLI runs take an hour.
+
+    python training/same_ranking.py 1bdec83 ../shared/data/tegaki-online.jsonl ../shared/data/olhwdb-dev.jsonl \
+        ../shared/data/casia-hwdb-dev ../shared/data/chinese-mnist-dev ../shared/data/tegaki-trad.jsonl
+"""
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hwime.model import head_of
+from hwime.ranking import RankingOptions
+from hwime.recognizer import Recognizer
+from hwime.training.realsets import load_any as load_real_set
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def module_at(revision: str, name: str, folder: Path, replace: dict[str, str]):
+    """hwime/<name>.py as it was at ``revision``, imported as old_<name> (its relative imports made absolute)."""
+    text = subprocess.run(["git", "-C", str(ROOT), "show", f"{revision}:hwime/{name}.py"], check=True,
+                          capture_output=True, text=True).stdout
+    for a, b in replace.items():
+        text = text.replace(a, b)
+    path = folder / f"old_{name}.py"
+    path.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"old_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[f"old_{name}"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(revision: str, paths: list[str]) -> int:
+    torch.set_num_threads(2)
+    rec = Recognizer.load(None, "cpu", script="simplified")
+    with tempfile.TemporaryDirectory() as scratch:
+        module_at(revision, "script", Path(scratch), {"from .": "from hwime."})
+        old_ranking = module_at(revision, "ranking", Path(scratch),
+                                {"from .script import": "from old_script import", "from .": "from hwime."})
+    old = old_ranking.Ranker(rec.codec, old_ranking.RankingValues(**vars(rec.ranker.values)))
+    old.look_alikes = old_ranking.LookAlikes(head_of(rec.model).weight.detach().float().numpy()[rec.codec.offset:])
+    options = [dict(script=s, prior=p, context=c) for s in ("simplified", "traditional", "both")
+               for p in (True, False) for c in ("", "中")]
+    total = differ = 0
+    for path in paths:
+        data = load_real_set(path, rec.spec)
+        t = time.time()
+        for s in range(0, len(data.images), 256):
+            probs, features = rec.characters.probabilities(data.images[s : s + 256])
+            taps = np.zeros(len(probs), bool)
+            taps[::17] = True
+            for o in options:
+                for tapped in (None, taps):
+                    new_rows = rec.ranker.rank(probs, 10, RankingOptions(**o), features, None, tapped)
+                    old_rows = old.rank(probs, 10, old_ranking.RankingOptions(**o), features, None, tapped)
+                    for a, b in zip(new_rows, old_rows):
+                        total += 1
+                        if [(c.char, c.score) for c in a] != [(c.char, c.score) for c in b]:
+                            differ += 1
+                            if differ <= 5:
+                                print("differs:", o, [(c.char, c.score) for c in a][:4], [(c.char, c.score) for c in b][:4])
+        print(f"{Path(path).name}: {total} rankings so far, {differ} differ ({time.time() - t:.0f} s)", flush=True)
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2:]))
