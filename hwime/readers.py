@@ -39,10 +39,11 @@ class CharacterReader:
                  path: Path | None = None):
         self.network, self.codec, self.spec, self.ranker, self.path = network, codec, spec, ranker, path
         # a CTC network reads the square at the left of its input: its best frames lie within the square's columns
-        # (on 4,000 Tegaki readings the first was always in frames 1-4 of 12), and what the head reads in the
+        # (on 400 Tegaki and 400 OLHWDB readings the first was in frames 1-4 of 12), and what the head reads in the
         # padding after it is never the character, so the head reads the square's frames alone. Measured: the same
-        # top-1 / top-10 on every dev set, 1-2% of lists reordered below the first, the pass 0.4 ms shorter
-        # (training/reports/hwime-all/notes.md, "Speed")
+        # top-1 / top-10 on every dev set, lists reordered below the first (1-2%; Chinese MNIST's numerals 17%),
+        # the best frame 0.18 ms and the pass 0.07-0.25 ms shorter (training/reports/hwime-all/notes.md, "The head
+        # over the square's frames")
         self.frames: int | None = None
         if network.ctc and spec.layout == "line" and network.frame_stride:
             self.frames = -(-spec.size // network.frame_stride)

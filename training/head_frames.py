@@ -5,7 +5,7 @@ differ from all twelve's (issue 37: the head reads the square's frames alone).
     python training/head_frames.py ../shared/data/tegaki-online.jsonl ../shared/data/olhwdb-dev.jsonl \
         ../shared/data/casia-hwdb-dev ../shared/data/chinese-mnist-dev
 """
-import sys, time, numpy as np, torch
+import sys, time, torch
 from hwime.recognizer import Recognizer
 from hwime.training.realsets import load_any as load_real_set
 from hwime.raster import normalize
