@@ -58,14 +58,17 @@ class OnnxruntimeEngine:
 
 
 class TracedEngine:
+    """torch on the CPU where onnxruntime is not used: the traced network's features, then the head in int8 as the
+    export runs it (hwime.onnx_engine.Int8Head), so either CPU engine offers the same candidates."""
+
     name = "torch"
 
-    def __init__(self, traced) -> None:
-        self.traced = traced
+    def __init__(self, traced, head) -> None:
+        self.traced, self.head = traced, head
 
     def __call__(self, x: torch.Tensor, frames: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, features = self.traced(x)
-        return logits[:, :frames].float(), features
+        _, features = self.traced(x)
+        return self.head(features[:, :frames].float()), features
 
 
 class EagerEngine:
@@ -111,11 +114,12 @@ class Network:
             if session is not None:
                 self.engine = OnnxruntimeEngine(session)
             else:
+                from .onnx_engine import Int8Head
                 from .ppocrv6 import frozen_for_cpu
 
                 traced = frozen_for_cpu(self.model, input_width)
                 if traced is not None:
-                    self.engine = TracedEngine(traced)
+                    self.engine = TracedEngine(traced, Int8Head(self.model.head))
 
     @property
     def engine_name(self) -> str:

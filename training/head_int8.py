@@ -1,67 +1,81 @@
-"""The head in int8 (issue 37's int8 lever): the cached onnxruntime export of the bundled model, its head's MatMul and
-every MatMul quantized dynamically (onnxruntime.quantization), each read on the dev sets and timed beside the export
-as shipped: top-1 / top-10 ranked as the pad ranks (simplified, 宬 left out), the pass p50 on one thread with the three
-alternated square by square. Run the pad or `hwime recognize` once first, so the export is in the cache.
+"""The head in int8 (issue 37), as shipped (hwime.onnx_engine.Int8Head: int8 weights, each sample's input in 8 bits
+with its own scale) beside the same export with the head in float32: top-1 / top-10 ranked as the pad ranks
+(simplified, 宬 left out) on each set, then the pad's sequence per ink (render, normalize, the pass, best frame,
+ranking) timed with one export at a time as the pad runs one, blocks of 100 inks alternated, one thread.
 
     python training/head_int8.py ../shared/data/tegaki-online.jsonl ../shared/data/casia-hwdb-dev \
         ../shared/data/chinese-mnist-dev ../shared/data/olhwdb-dev.jsonl
 """
+import io
 import sys
-import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import torch
-from onnxruntime.quantization import QuantType, quantize_dynamic
 
-from hwime import onnx_engine
-from hwime.bundled import DEFAULT_MODEL, asset_path
+from hwime.bench import _inks
+from hwime.onnx_engine import OnnxEngine
+from hwime.ppocrv6 import WithFeatures
 from hwime.ranking import RankingOptions
-from hwime.raster import normalize
+from hwime.raster import ink_to_image, normalize
 from hwime.recognizer import Recognizer
 from hwime.training.realsets import load_any as load_real_set
 
 torch.set_num_threads(1)
 rec = Recognizer.load(None, "cpu", script="simplified")
-spec, reader = rec.spec, rec.characters
-export = onnx_engine.cache_path(asset_path(DEFAULT_MODEL))
+spec, reader, options = rec.spec, rec.characters, RankingOptions("simplified")
+assert rec.engine_name == "onnxruntime", "needs onnxruntime"
+buf = io.BytesIO()
+with warnings.catch_warnings(), torch.inference_mode():  # the export before its head was quantized
+    warnings.simplefilter("ignore")
+    torch.onnx.export(WithFeatures(rec.network.model).eval(), (torch.zeros(1, 1, 48, spec.input_width), torch.tensor([1])),
+                      buf, input_names=["image", "frames"], output_names=["logits", "features"],
+                      dynamic_axes={"image": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "frames"},
+                                    "features": {0: "batch", 1: "frames"}}, dynamo=False)
+variants = {"float32 head": OnnxEngine(buf.getvalue()).session, "int8 head (shipped)": rec.network.engine.session.session}
+frames = np.array([reader.frames], np.int64)
 
 
-def session(path: Path) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = 1, 1
-    options.execution_mode, options.log_severity_level = ort.ExecutionMode.ORT_SEQUENTIAL, 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+def read(session, squares: np.ndarray):
+    logits, features = session.run(None, {"image": normalize(squares, spec), "frames": frames})
+    probs, features = reader.pass_probabilities(torch.from_numpy(logits), torch.from_numpy(features))
+    return rec.ranker.rank(probs, 10, options, features, None)
 
 
-tmp = Path(tempfile.mkdtemp())
-quantize_dynamic(export, tmp / "head.onnx", nodes_to_quantize=["/head/MatMul"], op_types_to_quantize=["MatMul"],
-                 weight_type=QuantType.QInt8)
-quantize_dynamic(export, tmp / "matmul.onnx", op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
-variants = {"float32": session(export), "head int8": session(tmp / "head.onnx"),
-            "every MatMul int8": session(tmp / "matmul.onnx")}
-for path in sys.argv[1:]:
+sets = [p for p in sys.argv[1:]]
+for path in sets:
     data = load_real_set(path, spec)
     keep = [i for i, c in enumerate(data.labels) if c in rec.codec.index and c != "宬"]
     truth, squares = [data.labels[i] for i in keep], data.images[keep]
-    read, times = {}, {name: [] for name in variants}
-    for name, s in variants.items():
+    out = {}
+    for name, session in variants.items():
         top1 = top10 = 0
         for b in range(0, len(squares), 64):
-            logits, features = s.run(None, {"image": normalize(squares[b : b + 64], spec)})
-            probs, _ = reader.pass_probabilities(torch.from_numpy(logits), torch.from_numpy(features))
-            for cands, want in zip(rec.ranker.rank(probs, 10, RankingOptions("simplified")), truth[b : b + 64]):
+            for cands, want in zip(read(session, squares[b : b + 64]), truth[b : b + 64]):
                 chars = [c.char for c in cands]
                 top1 += chars[:1] == [want]
                 top10 += want in chars
-        read[name] = f"{top1 / len(truth):.2%} / {top10 / len(truth):.2%}"
-    for i in range(min(300, len(squares))):
-        x = normalize(squares[i : i + 1], spec)
-        for name, s in variants.items():
-            t = time.perf_counter()
-            s.run(None, {"image": x})
-            times[name].append((time.perf_counter() - t) * 1000)
-    print(path.split("/")[-1], len(truth),
-          {name: f"{read[name]}, pass p50 {np.median(times[name]):.2f} ms" for name in variants}, flush=True)
+        out[name] = f"{top1 / len(truth):.2%} / {top10 / len(truth):.2%}"
+    print(Path(path).name, len(truth), out, flush=True)
+
+for path in [p for p in sets if p.endswith(".jsonl")]:
+    inks = _inks(Path(path), 300)[0]
+    times = {name: [] for name in variants}
+    for block in range(6):
+        for name in (sorted(variants) if block % 2 else sorted(variants, reverse=True)):
+            for i, ink in enumerate(inks[(block % 3) * 100 : (block % 3) * 100 + 100]):
+                t0 = time.perf_counter()
+                x = normalize(ink_to_image(ink, spec)[None], spec)
+                t1 = time.perf_counter()
+                logits, features = variants[name].run(None, {"image": x, "frames": frames})
+                t2 = time.perf_counter()
+                probs, f = reader.pass_probabilities(torch.from_numpy(logits), torch.from_numpy(features))
+                rec.ranker.rank(probs, 10, options, f, None)
+                t3 = time.perf_counter()
+                if i >= 5:
+                    times[name].append((t2 - t1, (t1 - t0) + (t3 - t2), t3 - t0))
+    for name, v in times.items():
+        p50 = np.percentile(np.array(v) * 1000, 50, axis=0)
+        print(f"{Path(path).name} {name}: pass {p50[0]:.2f}  own work {p50[1]:.2f}  whole {p50[2]:.2f} ms p50", flush=True)
