@@ -48,7 +48,7 @@ MAX_EXPORT_BYTES = 256 << 20  # ten times the largest export (hwime-all.pt's is 
 EXPORT_SIZE_FACTOR = 4
 UNFUSED = ["MatMulIntegerToFloatFusion"]  # see OnnxEngine._session
 ALL_FRAMES = 1 << 62  # the head's frame count that reads every frame (a slice past the end stops at the end)
-KEEP_EXPORTS = 3  # the exports of the bundles used last; older ones (21 MB each) are deleted
+KEEP_EXPORTS = 3  # the exports of the bundles used last; older ones (14-21 MB each) are deleted
 STALE_TEMP_SECONDS = 3600  # a temporary file this old is a killed export's, not one being written
 
 

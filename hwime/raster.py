@@ -16,7 +16,6 @@ Every image the model sees, in training or in the pad, goes through these functi
 from __future__ import annotations
 
 import functools
-
 from dataclasses import asdict, dataclass, fields
 from typing import Sequence
 

@@ -1,5 +1,5 @@
 """The pad's sequence per ink (render, normalize, the pass, best frame, ranking) with the export as it was before
-issue 37's change (hwime-onnx/2: the head over all 12 frames) and as it is (the head over the square's 6), one export
+issue 37's change (hwime-onnx/2: the head over all 12 frames) and with the head over the square's 6 (/3), one export
 at a time as the pad runs one: blocks of 100 inks alternated, one thread, p50 of each part.
 
     python training/head_frames_speed.py ../shared/data/tegaki-online.jsonl ../shared/data/olhwdb-dev.jsonl
@@ -14,13 +14,25 @@ from hwime.ranking import RankingOptions
 from pathlib import Path
 torch.set_num_threads(1)
 rec = Recognizer.load(None, "cpu"); reader = rec.characters; opts = RankingOptions(rec.script)
-buf = io.BytesIO()
-with warnings.catch_warnings(), torch.inference_mode():  # the previous format's export, made as it was made
-    warnings.simplefilter("ignore")
-    torch.onnx.export(WithFeatures(rec.network.model).eval(), (torch.zeros(1, 1, 48, 96),), buf, input_names=["image"],
-                      output_names=["logits", "features"], dynamic_axes={"image": {0: "batch", 3: "width"},
-                      "logits": {0: "batch", 1: "frames"}, "features": {0: "batch", 1: "frames"}}, dynamo=False)
-sess = {"old (12 frames)": OnnxEngine(buf.getvalue()).session, "new (6 frames)": rec.network.engine.session.session}
+
+
+def export(frames_input: bool) -> bytes:
+    """The bundle's network exported as hwime-onnx/2 (no frame count: the head over all 12) or /3 (the head over the
+    frames asked for), the head in float32 either way (hwime-onnx/4's int8 head: training/head_int8.py)."""
+    buf = io.BytesIO()
+    example = (torch.zeros(1, 1, 48, 96), torch.tensor([1])) if frames_input else (torch.zeros(1, 1, 48, 96),)
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(WithFeatures(rec.network.model).eval(), example, buf,
+                          input_names=["image", "frames"][: len(example)], output_names=["logits", "features"],
+                          dynamic_axes={"image": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "frames"},
+                                        "features": {0: "batch", 1: "frames"}}, dynamo=False)
+    return buf.getvalue()
+
+
+sess = {"old (12 frames)": OnnxEngine(export(False)).session, "new (6 frames)": OnnxEngine(export(True)).session}
+
+
 def step(name, ink):
     t0 = time.perf_counter()
     x = normalize(ink_to_image(ink, rec.spec)[None], rec.spec)
