@@ -102,16 +102,23 @@ def render_ink(
     scale, ox, oy, width_px, height_px = _render_geometry(ink, box, max(stroke_widths) if stroke_widths else pen_width)
     image = Image.new("L", (width_px, height_px), 255)
     draw = ImageDraw.Draw(image)
-    for i, stroke in enumerate(ink.strokes):
+    # every point placed at once (the same arithmetic per point as stroke by stroke), then drawn stroke by stroke
+    points = np.concatenate(ink.strokes)
+    xs = ((points[:, 0] - x0) * scale + ox).tolist()
+    ys = ((points[:, 1] - y0) * scale + oy).tolist()
+    ends = np.cumsum([len(stroke) for stroke in ink.strokes])
+    lacking = np.concatenate([[0], np.cumsum(np.isnan(points[:, 3]))])  # points without pressure, up to each
+    pressed = (lacking[ends] == lacking[np.concatenate([[0], ends[:-1]])]).tolist()  # a stroke none of them lacks
+    ends = ends.tolist()
+    start = 0
+    for i, (end, stroke) in enumerate(zip(ends, ink.strokes)):
         w = (stroke_widths[i] if stroke_widths else pen_width) * box
-        xs = (stroke[:, 0] - x0) * scale + ox
-        ys = (stroke[:, 1] - y0) * scale + oy
-        pts = list(zip(xs.tolist(), ys.tolist()))
-        pressure = stroke[:, 3]
-        if np.isnan(pressure).any():
-            _line(draw, pts, [w] * len(pts), ink_value)
+        pts = list(zip(xs[start:end], ys[start:end]))
+        if pressed[i]:
+            _line(draw, pts, (w * (0.5 + np.clip(stroke[:, 3], 0, 1))).tolist(), ink_value)
         else:
-            _line(draw, pts, (w * (0.5 + np.clip(pressure, 0, 1))).tolist(), ink_value)
+            _even_line(draw, pts, w, ink_value)
+        start = end
     return np.asarray(image)
 
 
@@ -125,6 +132,16 @@ def _render_geometry(ink: Ink, box: int, widest: float) -> tuple[float, float, f
     height_px = int(round((y1 - y0) * scale + 2 * pad))
     # centre the glyph in the canvas even when rounding made the canvas one pixel larger
     return scale, (width_px - (x1 - x0) * scale) / 2, (height_px - (y1 - y0) * scale) / 2, width_px, height_px
+
+
+def _even_line(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]], width: float, value: int) -> None:
+    """_line of a polyline of one width (a pen without pressure): one run, round-capped."""
+    px = max(1, round(width))
+    if len(pts) > 1:
+        draw.line(pts, fill=value, width=px, joint="curve")
+    r = max(0.5, px / 2)
+    for x, y in (pts[0], pts[-1]):
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=value)
 
 
 def _line(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]], widths: list[float], value: int) -> None:

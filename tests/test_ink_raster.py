@@ -66,6 +66,25 @@ def test_pressure_changes_width():
     assert (render_ink(heavy) < 128).sum() > 2 * (render_ink(light) < 128).sum()
 
 
+def test_each_stroke_is_drawn_with_its_own_points_pen_and_pressure():
+    # strokes are placed all at once and drawn one by one: the drawing is the union of each stroke drawn alone in the
+    # same frame (two corner dots pin it), whether a stroke has pressure or not
+    corners = [[[0, 0]], [[300, 300]]]
+    pressed = [[0, 40, 0, 1.0], [150, 60, 5, 0.2], [280, 50, 9, 1.0]]
+    plain = [[40, 100], [60, 250], [200, 280]]
+    short = [[250, 120, 0, 0.6]]
+    strokes = [pressed, plain, short]
+    whole = render_ink(Ink.from_strokes(strokes + corners))
+    alone = [render_ink(Ink.from_strokes([stroke] + corners)) for stroke in strokes]
+    assert whole.shape == alone[0].shape and np.array_equal(whole, np.minimum.reduce(alone))
+    # each stroke's own pen (the corners carry the widest, so every drawing has the same canvas)
+    widths = [0.02, 0.05, 0.04]
+    whole = render_ink(Ink.from_strokes(strokes + corners), stroke_widths=widths + [0.06, 0.06])
+    alone = [render_ink(Ink.from_strokes([stroke] + corners), stroke_widths=[w, 0.06, 0.06])
+             for stroke, w in zip(strokes, widths)]
+    assert whole.shape == alone[0].shape and np.array_equal(whole, np.minimum.reduce(alone))
+
+
 def test_empty_and_one_dot_ink_render():
     assert (render_ink(Ink()) == 255).all()
     dot = ink_to_image(Ink.from_strokes([[[5, 5]]]), RasterSpec())
