@@ -193,6 +193,11 @@ def quantize_head(data: bytes, head: Int8Head) -> bytes:
 def export_bytes(net, height: int, width: int) -> bytes:
     """The network with its features output (hwime.ppocrv6.WithFeatures) as ONNX, the head in int8 (Int8Head): any
     batch, any width; the input ``frames`` (int64, one element) says how many frames the head reads."""
+    return quantize_head(float_export_bytes(net, height, width), Int8Head(net.head))
+
+
+def float_export_bytes(net, height: int, width: int) -> bytes:
+    """export_bytes with the head in float32, as torch runs it (the int8 head's measurements compare with it)."""
     import warnings
 
     import torch
@@ -207,7 +212,7 @@ def export_bytes(net, height: int, width: int) -> bytes:
                           input_names=["image", "frames"], output_names=["logits", "features"],
                           dynamic_axes={"image": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "frames"},
                                         "features": {0: "batch", 1: "frames"}}, dynamo=False)
-    return quantize_head(buf.getvalue(), Int8Head(net.head))
+    return buf.getvalue()
 
 
 class OnnxEngine:
@@ -282,14 +287,12 @@ def _agrees(engine: OnnxEngine, net, height: int, width: int, seed: int | None =
     just checked)."""
     import torch
 
-    from .ppocrv6 import WithFeatures
-
-    reference, head = WithFeatures(net).eval(), Int8Head(net.head)
+    head = Int8Head(net.head)
     worst = 0.0
     for i, probe in enumerate(probe_batches(height, width, seed)):
         frames = None if i % 2 == 0 else max(1, probe.shape[-1] // 2 // getattr(net, "frame_stride", 1))
         with torch.inference_mode():
-            features = reference(torch.from_numpy(probe))[1].float().numpy()
+            features = net.eval().features(torch.from_numpy(probe)).float().numpy()
         with stdout_to_stderr():
             got = engine(probe, frames)
         with torch.inference_mode():

@@ -116,8 +116,8 @@ def render_ink(
         pts = list(zip(xs[start:end], ys[start:end]))
         if pressed[i]:
             _line(draw, pts, (w * (0.5 + np.clip(stroke[:, 3], 0, 1))).tolist(), ink_value)
-        else:
-            _even_line(draw, pts, w, ink_value)
+        elif pts:  # one width: one run
+            _run(draw, pts, max(1, round(w)), ink_value)
         start = end
     return np.asarray(image)
 
@@ -134,16 +134,6 @@ def _render_geometry(ink: Ink, box: int, widest: float) -> tuple[float, float, f
     return scale, (width_px - (x1 - x0) * scale) / 2, (height_px - (y1 - y0) * scale) / 2, width_px, height_px
 
 
-def _even_line(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]], width: float, value: int) -> None:
-    """_line of a polyline of one width (a pen without pressure): one run, round-capped."""
-    px = max(1, round(width))
-    if len(pts) > 1:
-        draw.line(pts, fill=value, width=px, joint="curve")
-    r = max(0.5, px / 2)
-    for x, y in (pts[0], pts[-1]):
-        draw.ellipse([x - r, y - r, x + r, y + r], fill=value)
-
-
 def _line(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]], widths: list[float], value: int) -> None:
     """A polyline whose width may change along it: drawn as runs of equal whole-pixel width, round-capped."""
     px = [max(1, round(w)) for w in widths]
@@ -151,13 +141,17 @@ def _line(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]], widths: lis
     for i in range(1, len(pts) + 1):
         if i < len(pts) and px[i] == px[start]:
             continue
-        run = pts[start : i + 1] if i < len(pts) else pts[start:i]
-        if len(run) > 1:
-            draw.line(run, fill=value, width=px[start], joint="curve")
-        for x, y in (run[0], run[-1]):
-            r = max(0.5, px[start] / 2)
-            draw.ellipse([x - r, y - r, x + r, y + r], fill=value)
+        _run(draw, pts[start : i + 1] if i < len(pts) else pts[start:i], px[start], value)
         start = i
+
+
+def _run(draw: ImageDraw.ImageDraw, run: list[tuple[float, float]], px: int, value: int) -> None:
+    """A polyline of one whole-pixel width with round joints, round-capped."""
+    if len(run) > 1:
+        draw.line(run, fill=value, width=px, joint="curve")
+    r = max(0.5, px / 2)
+    for x, y in (run[0], run[-1]):
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=value)
 
 
 def find_ink(image: np.ndarray, level: int = 200, speck: float = 0.01) -> np.ndarray:

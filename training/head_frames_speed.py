@@ -8,7 +8,7 @@ import io, sys, time, warnings, numpy as np, torch
 from hwime.recognizer import Recognizer
 from hwime.bench import _inks
 from hwime.raster import ink_to_image, normalize
-from hwime.onnx_engine import OnnxEngine
+from hwime.onnx_engine import OnnxEngine, float_export_bytes
 from hwime.ppocrv6 import WithFeatures
 from hwime.ranking import RankingOptions
 from pathlib import Path
@@ -16,21 +16,20 @@ torch.set_num_threads(1)
 rec = Recognizer.load(None, "cpu"); reader = rec.characters; opts = RankingOptions(rec.script)
 
 
-def export(frames_input: bool) -> bytes:
-    """The bundle's network exported as hwime-onnx/2 (no frame count: the head over all 12) or /3 (the head over the
-    frames asked for), the head in float32 either way (hwime-onnx/4's int8 head: training/head_int8.py)."""
+def export_without_frame_count() -> bytes:
+    """The bundle's network as hwime-onnx/2 exported it: no frame count, the head over all 12 frames, in float32."""
     buf = io.BytesIO()
-    example = (torch.zeros(1, 1, 48, 96), torch.tensor([1])) if frames_input else (torch.zeros(1, 1, 48, 96),)
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
-        torch.onnx.export(WithFeatures(rec.network.model).eval(), example, buf,
-                          input_names=["image", "frames"][: len(example)], output_names=["logits", "features"],
+        torch.onnx.export(WithFeatures(rec.network.model).eval(), (torch.zeros(1, 1, 48, 96),), buf,
+                          input_names=["image"], output_names=["logits", "features"],
                           dynamic_axes={"image": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "frames"},
                                         "features": {0: "batch", 1: "frames"}}, dynamo=False)
     return buf.getvalue()
 
 
-sess = {"old (12 frames)": OnnxEngine(export(False)).session, "new (6 frames)": OnnxEngine(export(True)).session}
+sess = {"old (12 frames)": OnnxEngine(export_without_frame_count()).session,  # /3's head in float32:
+        "new (6 frames)": OnnxEngine(float_export_bytes(rec.network.model, 48, 96)).session}
 
 
 def step(name, ink):

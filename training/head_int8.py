@@ -6,18 +6,15 @@ ranking) timed with one export at a time as the pad runs one, blocks of 100 inks
     python training/head_int8.py ../shared/data/tegaki-online.jsonl ../shared/data/casia-hwdb-dev \
         ../shared/data/chinese-mnist-dev ../shared/data/olhwdb-dev.jsonl
 """
-import io
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from hwime.bench import _inks
-from hwime.onnx_engine import OnnxEngine
-from hwime.ppocrv6 import WithFeatures
+from hwime.onnx_engine import OnnxEngine, float_export_bytes
 from hwime.ranking import RankingOptions
 from hwime.raster import ink_to_image, normalize
 from hwime.recognizer import Recognizer
@@ -27,14 +24,8 @@ torch.set_num_threads(1)
 rec = Recognizer.load(None, "cpu", script="simplified")
 spec, reader, options = rec.spec, rec.characters, RankingOptions("simplified")
 assert rec.engine_name == "onnxruntime", "needs onnxruntime"
-buf = io.BytesIO()
-with warnings.catch_warnings(), torch.inference_mode():  # the export before its head was quantized
-    warnings.simplefilter("ignore")
-    torch.onnx.export(WithFeatures(rec.network.model).eval(), (torch.zeros(1, 1, 48, spec.input_width), torch.tensor([1])),
-                      buf, input_names=["image", "frames"], output_names=["logits", "features"],
-                      dynamic_axes={"image": {0: "batch", 3: "width"}, "logits": {0: "batch", 1: "frames"},
-                                    "features": {0: "batch", 1: "frames"}}, dynamo=False)
-variants = {"float32 head": OnnxEngine(buf.getvalue()).session, "int8 head (shipped)": rec.network.engine.session.session}
+float_head = float_export_bytes(rec.network.model, 48, spec.input_width)  # the export before its head was quantized
+variants = {"float32 head": OnnxEngine(float_head).session, "int8 head (shipped)": rec.network.engine.session.session}
 frames = np.array([reader.frames], np.int64)
 
 
