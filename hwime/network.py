@@ -67,7 +67,7 @@ class TracedEngine:
         self.traced, self.head = traced, head
 
     def __call__(self, x: torch.Tensor, frames: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        _, features = self.traced(x)
+        features = self.traced(x)
         return self.head(features[:, :frames].float()), features
 
 

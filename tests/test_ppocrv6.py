@@ -333,15 +333,20 @@ def test_the_frozen_cpu_network_gives_the_eager_answers(tiny_v3):
     for shape in ((1, 1, 48, 96), (3, 1, 48, 96), (1, 1, 48, 400)):
         x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32))
         with torch.inference_mode():
-            logits, features = rec.network.engine.traced(x)
-            eager = rec.model(x)
-        # relative to the logits' scale (~10): the two paths round differently on different CPUs
-        assert (logits - eager).abs().max() <= 1e-4 * eager.abs().max()
-        # what the pad uses: the probabilities, and a first answer the eager network ranks as high (up to rounding)
-        assert (logits.softmax(-1) - eager.softmax(-1)).abs().max() < 1e-4
-        best = eager.gather(-1, logits.argmax(-1, keepdim=True)).squeeze(-1)
-        assert torch.all(best >= eager.max(-1).values - 1e-4 * eager.abs().max())
-        assert features.shape == (shape[0], shape[3] // 8, 80)
+            traced = rec.network.engine.traced(x)  # the features alone: the head runs outside the trace
+            eager = rec.model.features(x)
+            logits, features = rec.network(x)
+            eager_logits = rec.model(x)
+        assert traced.shape == features.shape == (shape[0], shape[3] // 8, 80)
+        # relative to the features' scale: the two paths round differently on different CPUs
+        assert (traced - eager).abs().max() <= 1e-4 * eager.abs().max()
+        assert torch.equal(features, traced)
+        # what the pad uses: the head in int8 near the float network's logits, and a first answer the eager network
+        # ranks nearly as high
+        scale = eager_logits.abs().max()
+        assert (logits - eager_logits).abs().max() <= 0.05 * scale
+        best = eager_logits.gather(-1, logits.argmax(-1, keepdim=True)).squeeze(-1)
+        assert torch.all(best >= eager_logits.max(-1).values - 0.05 * scale)
 
 
 def test_dgrl_pages_and_iam_folders_are_line_sets(tiny_v3, tmp_path):
