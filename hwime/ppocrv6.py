@@ -283,8 +283,8 @@ class PPOCRv6Rec(nn.Module):
 
 
 class WithFeatures(nn.Module):
-    """(logits, the head's input features) in one pass: the form traced for fast CPU inference, where a forward
-    hook cannot reach the features. ``frames`` (a one-element int64 tensor): the head reads only the first that
+    """(logits, the head's input features) in one pass: the form exported to ONNX (hwime.onnx_engine), where a
+    forward hook cannot reach the features. ``frames`` (a one-element int64 tensor): the head reads only the first that
     many frames (a lone character's square covers the first few of its input's: the head over 18,769 classes is
     a sixth of the pass, and what it reads in the padding is never the character); the features stay whole."""
 
