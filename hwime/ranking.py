@@ -18,6 +18,7 @@ frozen RankingOptions: nothing here is a switch someone flips.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -264,6 +265,7 @@ class Ranker:
         self.values = values
         self.symbols = torch.tensor([not is_han(ch) for ch in self.labels])  # digits, Latin, punctuation, kana, …
         self._symbols = self.symbols.numpy()
+        self._symbol_list = self._symbols.tolist()
         self._foldings: dict[tuple[str, bool], Folding] = {}
         self._log_priors: dict[str, np.ndarray] = {}
         self._keys: dict[str, list[str]] = {}
@@ -434,24 +436,27 @@ class Ranker:
         The floor is applied to the first few dozen readings only, which hold the offer unless faint symbols crowd
         them out; then, and where the offer runs into labels the script does not answer, None: rank's plain path."""
         values, indices = log.topk(min(top + OFFER_SLACK, log.shape[1]), dim=1)
-        values, indices = values.numpy(), indices.numpy()  # a few dozen per row: numpy's small-array speed
+        firsts = values[:, :1].numpy()
         floor = self.values.symbol_floor
-        if floor > 0:
-            symbol = self._symbols[indices]
+        # a few dozen readings per row, as Python numbers: right after the pass, numpy's and torch's calls on so few
+        # cost more than the work
+        limits = (firsts + np.log(floor)).ravel().tolist() if floor > 0 else [None] * len(firsts)
+        symbols = self._symbol_list
+        chosen = []
+        for row_v, row_i, limit in zip(values.tolist(), indices.tolist(), limits):
+            kept = list(zip(row_v, row_i))
             # below the floor, a symbol goes after every character, unless a symbol is first (symbols are written)
-            unlikely = symbol & (values < values[:, :1] + np.log(floor)) & ~symbol[:, :1]
-            if unlikely.any():
-                kept = [row_i[~row_u] for row_i, row_u in zip(indices, unlikely)]
-                if min(len(k) for k in kept) < top:
+            if limit is not None and not symbols[row_i[0]]:
+                kept = [(v, j) for v, j in kept if not (symbols[j] and v < limit)]
+                if len(kept) < top:
                     return None
-                indices = np.stack([k[:top] for k in kept])
-        indices = indices[:, :top]
+            if not all(math.isfinite(v) for v, _ in kept[:top]):
+                return None
+            chosen.append([j for _, j in kept[:top]])
+        indices = np.array(chosen, dtype=np.int64).reshape(len(chosen), top)
         rows = log.numpy()
-        offered = np.take_along_axis(rows, indices, axis=1)
-        if not np.isfinite(offered).all():
-            return None
         t = self.values.score_temperature
-        scaled = rows - offered[:, :1]
+        scaled = rows - firsts
         if t != 1.0:
             scaled /= t
         # the offered labels' exponents apart: numpy's exponent of a short array can differ in the last bit from a

@@ -11,6 +11,7 @@ A new writing mode is a reader beside these that uses the same network, codec an
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
@@ -61,14 +62,17 @@ class CharacterReader:
     def pass_probabilities(self, logits: torch.Tensor, features: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
         """One pass's (logits, features) -> what ``probabilities`` returns."""
         if self.network.ctc:  # a lone character: each class by its best frame, the blank left out
-            best = self.codec.class_columns(torch.softmax(logits, dim=2)).amax(dim=1)
+            # (the best frame of every output, then the blank's column dropped: the same values as the other way
+            # round, from one contiguous reduction)
+            best = self.codec.class_columns(torch.softmax(logits, dim=2).amax(dim=1))
             total = best.sum(dim=1, keepdim=True)
             probs = best / total
         else:
             probs = torch.softmax(logits, dim=1)
             total = probs.sum(dim=1)
-        # a NaN or infinity anywhere in the logits makes its row's softmax, and so the sum, NaN: one check per row
-        if not torch.isfinite(total).all():
+        # a NaN or infinity anywhere in the logits makes its row's softmax, and so the sum, NaN: one check per row,
+        # on the sums as Python numbers (right after the pass, torch's isfinite and all cost more than the check)
+        if not all(map(math.isfinite, total.cpu().numpy().ravel().tolist())):
             raise RecognitionError(f"the model gave NaN scores{f' ({self.path.name})' if self.path else ''}")
         features = features.float()
         return probs, (features.mean(dim=1) if features.ndim == 3 else features).cpu().numpy()
