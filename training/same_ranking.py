@@ -2,9 +2,12 @@
 revision, beside the working tree's, rank the same probabilities of every dev set under 12 options (each script, the
 usage prior on and off, with and without a context) with and without taps; each row's candidates and scores must be
 identical. In one process, so it takes minutes where training/same_behaviour.py's CLI runs take an hour.
+With ``--time INKS …`` it then times the pad's sequence per ink (render, normalize, the pass, the best frame and the
+ranking) with hwime.readers and hwime.ranking as at the revision and as now, alternated ink by ink, one thread.
 
     python training/same_ranking.py 1bdec83 ../shared/data/tegaki-online.jsonl ../shared/data/olhwdb-dev.jsonl \
-        ../shared/data/casia-hwdb-dev ../shared/data/chinese-mnist-dev ../shared/data/tegaki-trad.jsonl
+        ../shared/data/casia-hwdb-dev ../shared/data/chinese-mnist-dev ../shared/data/tegaki-trad.jsonl \
+        [--time ../shared/data/tegaki-online.jsonl ../shared/data/olhwdb-dev.jsonl]
 """
 import importlib.util
 import subprocess
@@ -16,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hwime.bench import _inks
 from hwime.model import head_of
 from hwime.ranking import RankingOptions
+from hwime.raster import ink_to_image, normalize
 from hwime.recognizer import Recognizer
 from hwime.training.realsets import load_any as load_real_set
 
@@ -39,13 +44,16 @@ def module_at(revision: str, name: str, folder: Path, replace: dict[str, str]):
     return module
 
 
-def main(revision: str, paths: list[str]) -> int:
+def main(revision: str, paths: list[str], timed: list[str]) -> int:
     torch.set_num_threads(2)
     rec = Recognizer.load(None, "cpu", script="simplified")
     with tempfile.TemporaryDirectory() as scratch:
         module_at(revision, "script", Path(scratch), {"from .": "from hwime."})
         old_ranking = module_at(revision, "ranking", Path(scratch),
                                 {"from .script import": "from old_script import", "from .": "from hwime."})
+        old_readers = module_at(revision, "readers", Path(scratch),
+                                {"from .ranking import": "from old_ranking import", "from . import": "from hwime import",
+                                 "from .": "from hwime."})
     old = old_ranking.Ranker(rec.codec, old_ranking.RankingValues(**vars(rec.ranker.values)))
     old.look_alikes = old_ranking.LookAlikes(head_of(rec.model).weight.detach().float().numpy()[rec.codec.offset:])
     options = [dict(script=s, prior=p, context=c) for s in ("simplified", "traditional", "both")
@@ -69,8 +77,37 @@ def main(revision: str, paths: list[str]) -> int:
                             if differ <= 5:
                                 print("differs:", o, [(c.char, c.score) for c in a][:4], [(c.char, c.score) for c in b][:4])
         print(f"{Path(path).name}: {total} rankings so far, {differ} differ ({time.time() - t:.0f} s)", flush=True)
+    if timed:
+        time_own_work(rec, old_readers.CharacterReader(rec.network, rec.codec, rec.spec, old), old_ranking, timed)
     return 1 if differ else 0
 
 
+def time_own_work(rec: Recognizer, old_reader, old_ranking, paths: list[str]) -> None:
+    """Own work (everything but the pass) and the whole, p50, the revision's reader and ranking against today's."""
+    torch.set_num_threads(1)
+    readers = {"revision": (old_reader, old_ranking.RankingOptions("simplified")),
+               "now": (rec.characters, RankingOptions("simplified"))}
+    for path in paths:
+        inks = _inks(Path(path), 300)[0]
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in readers}
+        for i, ink in enumerate(inks[:10] + inks * 2):
+            for name in (sorted(readers) if i % 2 else sorted(readers, reverse=True)):
+                reader, options = readers[name]
+                t0 = time.perf_counter()
+                x = torch.from_numpy(normalize(ink_to_image(ink, rec.spec)[None], rec.spec))
+                t1 = time.perf_counter()
+                logits, features = reader.network(x, reader.frames)
+                t2 = time.perf_counter()
+                reader.ranker.rank(*reader.pass_probabilities(logits, features)[:1], 10, options)
+                t3 = time.perf_counter()
+                if i >= 10:
+                    times[name].append(((t1 - t0) + (t3 - t2), t3 - t0))
+        for name, v in times.items():
+            own, whole = np.percentile(np.array(v) * 1000, 50, axis=0)
+            print(f"{Path(path).name} {name}: own work {own:.3f} ms, whole {whole:.2f} ms p50", flush=True)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2:]))
+    args = sys.argv[2:]
+    cut = args.index("--time") if "--time" in args else len(args)
+    sys.exit(main(sys.argv[1], args[:cut], args[cut + 1 :]))
