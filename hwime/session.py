@@ -507,16 +507,16 @@ class WritingSession:
 
     def clear(self) -> None:
         """Start over: no ink, no continuations, no context from what was sent before."""
-        if self.model_ready:
-            self.view.tell(Notice.READY)
         self.sent = ""
         self._drop_line()
         self.view.clear_line()
         self.last_pick = None
         self.bar = BarState.CANDIDATES
         self.request_id += 1
-        self.view.clear_ink()
+        self.view.clear_ink()  # a string kept in its mode after another was chosen: the chosen mode's box comes
         self.view.show_choices([])
+        if self.model_ready:  # how to write in the box as it is now
+            self.view.tell(Notice.READY)
 
     def forget_learned(self, chars: Sequence[str], read_again: bool = True) -> None:
         """The writer forgets what they taught of each of ``chars`` (a mistaken pick, a wrong correction): those

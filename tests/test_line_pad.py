@@ -87,6 +87,8 @@ def test_switching_modes_keeps_the_ink_and_is_remembered(qtbot, line_pad):
     assert saved["line_mode"] is False
     qtbot.mouseClick(pad.clear_button, Qt.MouseButton.LeftButton)
     assert not pad.cells.isVisible() and abs(pad.canvas.width() - pad.canvas.height()) <= 1
+    # the status says how to write in the box that came, not in the line that went
+    assert pad.status.text() == pad.ready_text() and pad.ready_text().startswith("Write a character")
 
 
 def test_the_cells_stay_at_the_left_however_often_they_are_shown(qtbot):

@@ -202,6 +202,17 @@ def test_a_line_picked_then_undone_comes_back_in_its_mode():
     assert session.shape is WritingMode.CHARACTER and view.shape is WritingMode.CHARACTER
 
 
+def test_clearing_a_string_kept_in_its_mode_says_how_to_write_in_the_chosen_one():
+    session, view, recognition = line_session()
+    session.choose_mode(WritingMode.CHARACTER)  # Line off while the phrase is written: it stays a line
+    told_in = []  # the notices with the box's shape when each was told (the window's ready text follows the shape)
+    tell = view.tell
+    view.tell = lambda notice, *args: (told_in.append((notice, session.shape)), tell(notice, *args))
+    session.clear()
+    assert session.shape is WritingMode.CHARACTER and view.shape is WritingMode.CHARACTER
+    assert told_in[-1] == (Notice.READY, WritingMode.CHARACTER)  # not the line's "write a phrase" any more
+
+
 # --- the writing mode -------------------------------------------------------------------------------------------
 
 def test_choosing_a_mode_with_nothing_written_reshapes_at_once():
