@@ -52,8 +52,8 @@ def main(revision: str, paths: list[str], timed: list[str]) -> int:
         old_ranking = module_at(revision, "ranking", Path(scratch),
                                 {"from .script import": "from old_script import", "from .": "from hwime."})
         old_readers = module_at(revision, "readers", Path(scratch),
-                                {"from .ranking import": "from old_ranking import", "from . import": "from hwime import",
-                                 "from .": "from hwime."})
+                                {"from .ranking import": "from old_ranking import",
+                                 "from . import": "from hwime import", "from .": "from hwime."})
     old = old_ranking.Ranker(rec.codec, old_ranking.RankingValues(**vars(rec.ranker.values)))
     old.look_alikes = old_ranking.LookAlikes(head_of(rec.model).weight.detach().float().numpy()[rec.codec.offset:])
     options = [dict(script=s, prior=p, context=c) for s in ("simplified", "traditional", "both")
