@@ -1,7 +1,8 @@
 """Does a change to the ranking leave every offer as it was? hwime.ranking and hwime.script as they are at a git
 revision, beside the working tree's, rank the same probabilities of every dev set under 12 options (each script, the
 usage prior on and off, with and without a context) with and without taps; each row's candidates and scores must be
-identical. In one process, so it takes minutes where training/same_behaviour.py's CLI runs take an hour.
+identical; so must the best frame's probabilities (hwime.readers) they are ranked from, for each batch and each sample
+alone. In one process, so it takes minutes where training/same_behaviour.py's CLI runs take an hour.
 With ``--time INKS …`` it then times the pad's sequence per ink (render, normalize, the pass, the best frame and the
 ranking) with hwime.readers and hwime.ranking as at the revision and as now, alternated ink by ink, one thread.
 
@@ -58,12 +59,21 @@ def main(revision: str, paths: list[str], timed: list[str]) -> int:
     old.look_alikes = old_ranking.LookAlikes(head_of(rec.model).weight.detach().float().numpy()[rec.codec.offset:])
     options = [dict(script=s, prior=p, context=c) for s in ("simplified", "traditional", "both")
                for p in (True, False) for c in ("", "中")]
-    total = differ = 0
+    old_reader = old_readers.CharacterReader(rec.network, rec.codec, rec.spec, old)
+    total = differ = compared = unequal = 0
     for path in paths:
         data = load_real_set(path, rec.spec)
         t = time.time()
         for s in range(0, len(data.images), 256):
-            probs, features = rec.characters.probabilities(data.images[s : s + 256])
+            logits, passed = rec.characters.logits(data.images[s : s + 256])
+            probs, features = rec.characters.pass_probabilities(logits, passed)
+            # the best frame's probabilities as the revision's reader made them: the batch, and each sample alone
+            pairs = [(probs, logits, passed)] + [(probs[i : i + 1], logits[i : i + 1], passed[i : i + 1])
+                                                 for i in range(len(probs))]
+            for mine, lg, pf in pairs:
+                compared += 1
+                alone = mine if len(mine) == len(probs) else rec.characters.pass_probabilities(lg, pf)[0]
+                unequal += not torch.equal(alone, old_reader.pass_probabilities(lg, pf)[0])
             taps = np.zeros(len(probs), bool)
             taps[::17] = True
             for o in options:
@@ -76,10 +86,11 @@ def main(revision: str, paths: list[str], timed: list[str]) -> int:
                             differ += 1
                             if differ <= 5:
                                 print("differs:", o, [(c.char, c.score) for c in a][:4], [(c.char, c.score) for c in b][:4])
-        print(f"{Path(path).name}: {total} rankings so far, {differ} differ ({time.time() - t:.0f} s)", flush=True)
+        print(f"{Path(path).name}: {total} rankings so far, {differ} differ; {compared} probabilities, {unequal} "
+              f"unequal ({time.time() - t:.0f} s)", flush=True)
     if timed:
-        time_own_work(rec, old_readers.CharacterReader(rec.network, rec.codec, rec.spec, old), old_ranking, timed)
-    return 1 if differ else 0
+        time_own_work(rec, old_reader, old_ranking, timed)
+    return 1 if differ or unequal else 0
 
 
 def time_own_work(rec: Recognizer, old_reader, old_ranking, paths: list[str]) -> None:
