@@ -127,6 +127,13 @@ class Ink:
     def without_last_stroke(self) -> "Ink":
         return Ink(self.strokes[:-1])
 
+    def scaled(self, factor: float) -> "Ink":
+        """The same ink ``factor`` times as large about the origin (x and y; the times and pressures stay)."""
+        strokes = [stroke.copy() for stroke in self.strokes]
+        for stroke in strokes:
+            stroke[:, :2] *= factor
+        return Ink(tuple(strokes))
+
     @property
     def is_tap(self) -> bool:
         """One stroke whose points all lie within TAP_SHARE of their own distance from the origin: the pen put down

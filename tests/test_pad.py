@@ -353,6 +353,26 @@ def test_the_writing_box_stays_square(qtbot, pad):
         assert pad.canvas.width() == pad.canvas.height() >= 200
 
 
+def test_what_is_written_keeps_its_place_in_the_box_when_the_window_is_resized(qtbot, pad):
+    import numpy as np
+
+    offered = [c.char for c in write_and_wait(qtbot, pad, ink_shi())]
+    side, before = pad.canvas.width(), pad.canvas.ink
+    for grow in (200, -120):
+        pad.resize(pad.width() + grow, pad.height() + grow)
+        qtbot.wait(20)
+        factor = pad.canvas.width() / side
+        after = pad.canvas.ink
+        # the same strokes at the box's new size: where they are in the box does not change
+        assert len(after) == len(before) and abs(factor - 1) > 0.1
+        assert np.allclose(after.bbox(), np.array(before.bbox()) * factor, rtol=1e-5)
+        for a, b in zip(after.strokes, before.strokes):
+            assert np.array_equal(a[:, 2:], b[:, 2:], equal_nan=True)  # the times and pressures stay
+        assert [c.char for c in pad.bar.candidates] == offered  # nothing to read again: the shape is the same
+    write_and_wait(qtbot, pad, Ink.from_strokes([[[60, 240], [240, 240]]]))  # the next stroke reads with the rest
+    assert len(pad.canvas.ink) == len(before) + 1
+
+
 def test_switching_mode_and_applying_settings_keep_the_window_size(qtbot, pad):
     from hwime.ui.window import SettingsDialog
 

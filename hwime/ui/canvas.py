@@ -167,6 +167,13 @@ class WritingCanvas(QWidget):
         self.update()
 
     def resizeEvent(self, event) -> None:
+        old, new = event.oldSize(), event.size()
+        if old.width() > 0 and old.height() > 0 and old != new and (self._ink.strokes or self._current):
+            # what is written keeps its place in the box, at the box's new size (the window resized mid-writing);
+            # recognition reads shapes at any scale, so nothing is read again until the next stroke
+            factor = min(new.width() / old.width(), new.height() / old.height())
+            self._ink = self._ink.scaled(factor)
+            self._current = [(x * factor, y * factor, t, p) for x, y, t, p in self._current]
         self._cache = None
         super().resizeEvent(event)
 

@@ -507,7 +507,7 @@ class PadWindow(QWidget):
         self.cells.setVisible(mode.reads_strings)
         self._fit_height()
         if carry_ink:
-            self.canvas.set_ink(self._scaled(ink, self.canvas.height() / max(1, side)))
+            self.canvas.set_ink(ink.scaled(self.canvas.height() / max(1, side)))
 
     def show_ink(self, ink: Ink) -> None:
         self.canvas.set_ink(ink)
@@ -582,13 +582,6 @@ class PadWindow(QWidget):
     def _wide(mode: WritingMode) -> bool:
         """Whether the mode writes along the wide line (else in the square box)."""
         return mode is WritingMode.LINE
-
-    @staticmethod
-    def _scaled(ink: Ink, factor: float) -> Ink:
-        strokes = [stroke.copy() for stroke in ink.strokes]
-        for stroke in strokes:
-            stroke[:, :2] *= factor  # x and y; the times and pressures stay
-        return Ink.from_strokes(strokes)
 
     def _fit_height(self) -> None:
         """The window as tall as the shape needs at its width: a line box as wide as the window with no empty
