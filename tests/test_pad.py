@@ -371,6 +371,13 @@ def test_what_is_written_keeps_its_place_in_the_box_when_the_window_is_resized(q
         assert [c.char for c in pad.bar.candidates] == offered  # nothing to read again: the shape is the same
     write_and_wait(qtbot, pad, Ink.from_strokes([[[60, 240], [240, 240]]]))  # the next stroke reads with the rest
     assert len(pad.canvas.ink) == len(before) + 1
+    # ink set from elsewhere (a pick brought back, a mode's carried character) is placed for the size the window is
+    # going to, which the box may reach only later: it is not scaled again on the way
+    shown = Ink.from_strokes([[[20, 20], [120, 140]]])
+    pad.canvas.set_ink(shown)
+    pad.resize(pad.width() + 150, pad.height() + 150)
+    qtbot.wait(20)
+    assert np.allclose(pad.canvas.ink.bbox(), shown.bbox())
 
 
 def test_switching_mode_and_applying_settings_keep_the_window_size(qtbot, pad):

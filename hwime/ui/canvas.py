@@ -39,6 +39,9 @@ class WritingCanvas(QWidget):
         self._live = QElapsedTimer()
         self._tablet_down = False
         self._cache: QPixmap | None = None
+        # the box's size the ink was written at (None: ink set from elsewhere, placed for a size the canvas may not
+        # have reached yet); only ink written at the size the box leaves is scaled with it
+        self._written_at: QSize | None = None
         self.aspect = 1.0  # width : height; LINE_ASPECT in line mode
         self.faded = 0  # the strokes before this one are drawn faint (overlapped writing: earlier characters)
         self._ink_colour, self._guide_colour = INK_COLOUR, GUIDE_COLOUR  # or the dark ones (set with the pixmap)
@@ -68,17 +71,18 @@ class WritingCanvas(QWidget):
 
     def set_ink(self, ink: Ink) -> None:
         """Show ``ink`` (e.g. the drawing of the last pick, brought back); emits no signal: the caller knows."""
-        self._ink, self._current = ink, []
+        self._ink, self._current, self._written_at = ink, [], None
         self._invalidate()
 
     def clear(self) -> None:
         had = not self._ink.is_empty or self._current
-        self._ink, self._current = Ink(), []
+        self._ink, self._current, self._written_at = Ink(), [], None
         self._invalidate()
         if had:
             self.inkChanged.emit(self._ink)
 
     def _begin(self, pos: QPointF, pressure: float) -> None:
+        self._written_at = self.size()  # the writer sees the box at this size: what is written fits it
         self._current = [(pos.x(), pos.y(), float(self._clock.elapsed()), pressure)]
         self._live.start()
         self._paint_tail()
@@ -168,12 +172,15 @@ class WritingCanvas(QWidget):
 
     def resizeEvent(self, event) -> None:
         old, new = event.oldSize(), event.size()
-        if old.width() > 0 and old.height() > 0 and old != new and (self._ink.strokes or self._current):
+        if self._written_at is not None and self._written_at == old and old != new and not old.isEmpty():
             # what is written keeps its place in the box, at the box's new size (the window resized mid-writing);
-            # recognition reads shapes at any scale, so nothing is read again until the next stroke
+            # recognition reads shapes at any scale, so nothing is read again until the next stroke. Ink set from
+            # elsewhere (a mode's carried character, a pick brought back) was placed for the size the window is
+            # going to: the box reaches it later, on its own
             factor = min(new.width() / old.width(), new.height() / old.height())
             self._ink = self._ink.scaled(factor)
             self._current = [(x * factor, y * factor, t, p) for x, y, t, p in self._current]
+            self._written_at = new
         self._cache = None
         super().resizeEvent(event)
 
