@@ -264,8 +264,7 @@ class Ranker:
         self.labels = list(codec.labels)
         self.values = values
         self.symbols = torch.tensor([not is_han(ch) for ch in self.labels])  # digits, Latin, punctuation, kana, …
-        self._symbols = self.symbols.numpy()
-        self._symbol_list = self._symbols.tolist()
+        self._symbol_list = self.symbols.tolist()  # the offer's floor reads a few dozen labels as Python values
         self._foldings: dict[tuple[str, bool], Folding] = {}
         self._log_priors: dict[str, np.ndarray] = {}
         self._keys: dict[str, list[str]] = {}

@@ -249,12 +249,9 @@ class Folding:
     def fold_bonus(self, bonus):
         """(N, labels) log-score bonuses (what was learned from the writer) carried to each label's forms in the
         script, the larger where several meet: a 國 taught in traditional helps 国 in simplified."""
-        import torch
-
         if self.identity or not len(self.sources):
             return bonus
-        src = torch.from_numpy(self.sources).to(bonus.device)
-        dst = torch.from_numpy(self.targets).to(bonus.device)
+        _, src, dst, _ = self._tensors(bonus.device, bonus.dtype)
         return bonus.scatter_reduce(1, dst.expand(len(bonus), -1), bonus.index_select(1, src), reduce="amax")
 
     def fold_frames(self, probs: np.ndarray) -> np.ndarray:
